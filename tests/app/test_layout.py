@@ -1,0 +1,72 @@
+"""The shared page frame: header, sidebar convention, and errors shown as messages, never tracebacks."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+TIMEOUT = 30
+
+
+def header_page() -> None:
+    """A page that uses the standard header and puts one control in the sidebar."""
+    import streamlit as st
+
+    from cnnviz.ui import page_header
+
+    controls = page_header("Shapes", "How big is the output of a convolution?")
+    with controls:
+        st.slider("stride", 1, 4, 1)
+    st.markdown("body")
+
+
+def error_page() -> None:
+    """A page whose core call raises a ConvConfigError inside the helper, and code after it still runs."""
+    import streamlit as st
+
+    from cnnviz.errors import ConvConfigError
+    from cnnviz.ui import config_errors_shown, page_header, show_error
+
+    page_header("Errors", "What a wrong setting looks like.")
+    with config_errors_shown():
+        raise ConvConfigError("stride must be at least 1 (got 0)", "stride")
+    show_error(ConvConfigError("kernel_size (width) must be at least 1 (got 0)", "kernel_size"))
+    show_error(ZeroDivisionError("division by zero"))
+    st.markdown("still running")
+
+
+def test_page_header_title_why_and_sidebar() -> None:
+    at = AppTest.from_function(header_page, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Shapes"]
+    assert "How big is the output of a convolution?" in [m.value for m in at.main.markdown]
+    assert [s.label for s in at.sidebar.slider] == ["stride"]
+    sidebar_text = " ".join([m.value for m in at.sidebar.markdown] + [c.value for c in at.sidebar.caption])
+    assert "About" in sidebar_text and "cnnviz" in sidebar_text
+    # Controls sit above the About block: the slider is the sidebar's first element.
+    first = next(iter(at.sidebar))
+    while not hasattr(first, "label") and hasattr(first, "children") and first.children:
+        first = first.children[0]
+    assert getattr(first, "label", None) == "stride"
+
+
+def test_errors_are_messages_not_tracebacks() -> None:
+    at = AppTest.from_function(error_page, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    messages = [e.value for e in at.error]
+    assert messages[0] == "stride must be at least 1 (got 0)"
+    assert messages[1] == "kernel_size (width) must be at least 1 (got 0)"
+    assert "ZeroDivisionError" in messages[2] and "division by zero" not in messages[2]
+    assert len(messages) == 3
+    assert "still running" in [m.value for m in at.markdown]
+
+
+def test_other_exceptions_are_not_swallowed() -> None:
+    def page() -> None:
+        from cnnviz.ui import config_errors_shown
+
+        with config_errors_shown():
+            raise RuntimeError("a bug, not a setting")
+
+    at = AppTest.from_function(page, default_timeout=TIMEOUT).run()
+    assert len(at.exception) == 1
+    assert not at.error
