@@ -1,0 +1,173 @@
+"""The widget group that sets up a 2D convolution: input, kernel, stride, padding, dilation, bias.
+
+Every widget has a key under one prefix, so two pages can hold separate settings. The group returns a
+plain `ConvSettings`; turning it into arrays and geometry is the core's job (`ConvSettings.build`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from cnnviz.args import PADDING_MODES, ConvGeometry, resolve_geometry
+from cnnviz.errors import ConvConfigError
+from cnnviz.kernels import INPUT_PATTERNS, KERNEL_PRESETS, input_pattern, kernel_preset
+
+__all__ = ["ConvSettings", "conv_controls", "PADDING_KINDS"]
+
+PADDING_KINDS = ("number", "per side", "same", "valid")
+MAX_INPUT = 32
+MAX_KERNEL = 9
+
+
+@dataclass(frozen=True)
+class ConvSettings:
+    """What the controls say, as plain values (hashable, so cached functions can take it)."""
+
+    input_size: tuple[int, int]
+    input_kind: str
+    seed: int
+    kernel_size: tuple[int, int]
+    kernel_kind: str
+    stride: tuple[int, int]
+    padding: object  # int pair, ((top, bottom), (left, right)), 'same' or 'valid'
+    padding_mode: str
+    dilation: tuple[int, int]
+    bias: float
+    typed_input: tuple[tuple[float, ...], ...] | None = None
+    typed_kernel: tuple[tuple[float, ...], ...] | None = None
+
+    def geometry(self) -> ConvGeometry:
+        return resolve_geometry(2, self.kernel_size, self.stride, self.padding, self.dilation)
+
+    def input_array(self) -> np.ndarray:
+        if self.typed_input is not None:
+            return np.array(self.typed_input, dtype=float)
+        return input_pattern(self.input_kind, self.input_size, self.seed)
+
+    def kernel_array(self) -> np.ndarray:
+        if self.typed_kernel is not None:
+            return np.array(self.typed_kernel, dtype=float)
+        return kernel_preset(self.kernel_kind, self.kernel_size, self.seed)
+
+
+def _pair(label: str, key: str, low: int, high: int, default: int, help: str) -> tuple[int, int]:
+    """Two small number inputs side by side: height and width."""
+    st.markdown(f"**{label}**", help=help)
+    left, right = st.columns(2)
+    h = left.number_input("height", low, high, default, key=f"{key}_h")
+    w = right.number_input("width", low, high, default, key=f"{key}_w")
+    return int(h), int(w)
+
+
+def _typed_grid(label: str, key: str, initial: np.ndarray) -> tuple[tuple[float, ...], ...] | None:
+    """An editable grid of numbers; None (with a message) if a cell is left empty or not a number."""
+    frame = pd.DataFrame(initial, columns=[str(c) for c in range(initial.shape[1])])
+    edited = st.data_editor(
+        frame,
+        key=f"{key}_{initial.shape[0]}x{initial.shape[1]}",
+        hide_index=False,
+        num_rows="fixed",
+        width="content",
+    )
+    values = edited.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(values).all():
+        st.error(f"Every cell of the {label} must hold a number: fill the empty cells.")
+        return None
+    return tuple(tuple(float(v) for v in row) for row in values)
+
+
+def conv_controls(prefix: str = "conv") -> ConvSettings:
+    """Draw the controls (call inside the sidebar container) and return what they say."""
+    st.subheader("Input", anchor=False)
+    input_size = _pair("Input size", f"{prefix}_in", 1, MAX_INPUT, 7, "Rows and columns of the input grid.")
+    input_kind = st.selectbox("Input values", ["random", *INPUT_PATTERNS, "typed"], key=f"{prefix}_in_kind")
+    seed = int(
+        st.number_input(
+            "Seed",
+            0,
+            10_000,
+            0,
+            key=f"{prefix}_seed",
+            help="Random values come from this seed: the same seed gives the same numbers.",
+        )
+    )
+
+    st.subheader("Kernel", anchor=False)
+    kernel_size = _pair("Kernel size", f"{prefix}_k", 1, MAX_KERNEL, 3, "Rows and columns of the kernel.")
+    kernel_kind = st.selectbox("Kernel values", [*KERNEL_PRESETS, "typed"], key=f"{prefix}_k_kind")
+    bias = float(
+        st.number_input(
+            "Bias",
+            -100.0,
+            100.0,
+            0.0,
+            step=0.5,
+            key=f"{prefix}_bias",
+            help="Added to every output cell after the dot product.",
+        )
+    )
+
+    st.subheader("Sliding", anchor=False)
+    stride = _pair("Stride", f"{prefix}_s", 1, 8, 1, "How far the window moves between outputs.")
+    dilation = _pair(
+        "Dilation",
+        f"{prefix}_d",
+        1,
+        6,
+        1,
+        "Spacing between kernel taps: 2 skips one input cell between taps.",
+    )
+    kind = st.radio(
+        "Padding",
+        PADDING_KINDS,
+        horizontal=True,
+        key=f"{prefix}_pad_kind",
+        help="'same' keeps the size (stride 1 only); 'valid' means no padding.",
+    )
+    padding: object
+    if kind == "number":
+        padding = _pair("Padding on each side", f"{prefix}_p", 0, 16, 0, "Cells added on both sides.")
+    elif kind == "per side":
+        a, b = st.columns(2)
+        top = a.number_input("top", 0, 16, 0, key=f"{prefix}_pt")
+        bottom = b.number_input("bottom", 0, 16, 0, key=f"{prefix}_pb")
+        left = a.number_input("left", 0, 16, 0, key=f"{prefix}_pl")
+        right = b.number_input("right", 0, 16, 0, key=f"{prefix}_pr")
+        padding = ((int(top), int(bottom)), (int(left), int(right)))
+    else:
+        padding = kind
+    padding_mode = st.selectbox(
+        "Padding mode",
+        PADDING_MODES,
+        key=f"{prefix}_pad_mode",
+        help="What padding cells hold: zeros, a mirror of the input (reflect), "
+        "the edge value repeated (replicate), or the other side (circular).",
+    )
+    return ConvSettings(
+        input_size, input_kind, seed, kernel_size, kernel_kind, stride, padding, padding_mode, dilation, bias
+    )
+
+
+def typed_values(settings: ConvSettings, prefix: str = "conv") -> ConvSettings:
+    """If input or kernel values are 'typed', show their editable grids (main area) and fold them in."""
+    from dataclasses import replace
+
+    typed_input = typed_kernel = None
+    if settings.input_kind == "typed":
+        start = input_pattern("random", settings.input_size, settings.seed)
+        typed_input = _typed_grid("input", f"{prefix}_typed_in", start)
+    if settings.kernel_kind == "typed":
+        try:
+            start = kernel_preset("identity", settings.kernel_size)
+        except ConvConfigError:
+            start = np.zeros(settings.kernel_size)
+        typed_kernel = _typed_grid("kernel", f"{prefix}_typed_k", start)
+    if (settings.input_kind == "typed" and typed_input is None) or (
+        settings.kernel_kind == "typed" and typed_kernel is None
+    ):
+        st.stop()
+    return replace(settings, typed_input=typed_input, typed_kernel=typed_kernel)

@@ -1,0 +1,184 @@
+"""1D convolution: a signal, a kernel, stride, dilation and padding, as line plots, a sliding window and a matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from cnnviz.counts import conv_params, dense_equivalent_params
+from cnnviz.errors import ConvConfigError
+from cnnviz.explain import explain_conv_output
+from cnnviz.kernels import LECTURE_SIGNAL, TEMPLATE_MATCHING, parse_numbers
+from cnnviz.matrix import conv_matrix
+from cnnviz.plots import conv_walkthrough_figure, matrix_figure, signal_figure
+from cnnviz.ui import page_header, show_error
+from cnnviz.walkthrough import ConvWalkthrough, conv1d_walkthrough, pytorch_snippet
+
+P = "c1"
+SIGNALS = {
+    "lecture signal (3 plateaus)": ", ".join(str(v) for v in LECTURE_SIGNAL),
+    "template matching": ", ".join(f"{v:g}" for v in TEMPLATE_MATCHING[0]),
+    "impulse": "0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0",
+    "step": "0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1",
+}
+KERNELS = {
+    "average": None,  # 1/k for every tap, at the chosen size
+    "difference (-1, 1)": "-1, 1",
+    "template (-1, 1)": ", ".join(f"{v:g}" for v in TEMPLATE_MATCHING[1]),
+    "smooth (1, 2, 1)/4": "0.25, 0.5, 0.25",
+    "edge (-1, 0, 1)": "-1, 0, 1",
+}
+
+controls = page_header(
+    "Convolution in 1D",
+    "A kernel slides along a signal: each output is a weighted sum of neighbours, the same weights everywhere.",
+)
+with controls:
+    st.subheader("Signal", anchor=False)
+    signal_name = st.selectbox("Signal", [*SIGNALS, "typed"], key=f"{P}_signal")
+    signal_text = st.text_area(
+        "Values (comma separated)",
+        SIGNALS.get(signal_name, "1, 2, 3, 4, 5, 6"),
+        key=f"{P}_signal_text_{signal_name}",
+        disabled=signal_name != "typed",
+        height=80,
+    )
+    st.subheader("Kernel", anchor=False)
+    kernel_name = st.selectbox("Kernel", [*KERNELS, "typed"], key=f"{P}_kernel")
+    size = int(
+        st.number_input(
+            "Kernel size (for average)", 1, 15, 3, key=f"{P}_k", disabled=kernel_name != "average"
+        )
+    )
+    kernel_text = st.text_input(
+        "Weights (comma separated)",
+        KERNELS.get(kernel_name) or "1, 0, -1",
+        key=f"{P}_kernel_text_{kernel_name}",
+        disabled=kernel_name != "typed",
+    )
+    bias = float(st.number_input("Bias", -100.0, 100.0, 0.0, step=0.5, key=f"{P}_bias"))
+    st.subheader("Sliding", anchor=False)
+    stride = int(st.number_input("Stride", 1, 8, 1, key=f"{P}_stride"))
+    dilation = int(st.number_input("Dilation", 1, 6, 1, key=f"{P}_dilation"))
+    pad_kind = st.radio(
+        "Padding", ["number", "per side", "same", "valid"], horizontal=True, key=f"{P}_pad_kind"
+    )
+    if pad_kind == "number":
+        padding: object = int(st.number_input("Padding on each side", 0, 16, 1, key=f"{P}_pad"))
+    elif pad_kind == "per side":
+        left_c, right_c = st.columns(2)
+        padding = (
+            int(left_c.number_input("left", 0, 16, 1, key=f"{P}_pad_l")),
+            int(right_c.number_input("right", 0, 16, 1, key=f"{P}_pad_r")),
+        )
+    else:
+        padding = pad_kind
+    padding_mode = st.selectbox(
+        "Padding mode", ["zeros", "reflect", "replicate", "circular"], key=f"{P}_mode"
+    )
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def compute(
+    signal: tuple[float, ...],
+    kernel: tuple[float, ...],
+    bias: float,
+    stride: int,
+    padding: object,
+    dilation: int,
+    padding_mode: str,
+) -> ConvWalkthrough:
+    return conv1d_walkthrough(
+        np.array(signal), np.array(kernel), bias, stride, padding, dilation, padding_mode
+    )
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def animation(w: ConvWalkthrough) -> go.Figure:
+    return conv_walkthrough_figure(
+        w.padded, w.is_padding, w.kernel, w.output, w.geometry, padding_offset=w.padding_offset, cell_px=48
+    )
+
+
+try:
+    signal = parse_numbers(
+        SIGNALS.get(signal_name, signal_text) if signal_name != "typed" else signal_text, "signal"
+    )
+    kernel = (
+        np.full(size, 1.0 / size)
+        if kernel_name == "average"
+        else parse_numbers(
+            KERNELS[kernel_name] if kernel_name != "typed" else kernel_text, "kernel", max_count=15
+        )
+    )
+    w = compute(tuple(signal), tuple(kernel), bias, stride, padding, dilation, padding_mode)
+except ConvConfigError as exc:
+    show_error(exc)
+    st.stop()
+
+explanation = w.explanations[0]
+st.subheader("Output length, step by step", anchor=False)
+left, right = st.columns([3, 2])
+with left:
+    st.latex(explanation.to_latex())
+with right:
+    for note in explanation.notes:
+        (st.warning if "unread" in note else st.caption)(note)
+    st.markdown(f"**Parameters**: {kernel.size} weights + 1 bias = **{w.params}**")
+
+st.subheader("Input and output", anchor=False)
+st.plotly_chart(
+    signal_figure([("input", w.input[0]), ("output", w.output[0])]),
+    key=f"{P}_signals",
+    config={"displayModeBar": False},
+)
+
+st.subheader("The window sliding", anchor=False)
+st.plotly_chart(animation(w), key=f"{P}_animation", config={"displayModeBar": False})
+
+st.subheader("One output, every product", anchor=False)
+position = int(st.number_input("output position", 0, w.output.shape[1] - 1, 0, key=f"{P}_pos"))
+cell = explain_conv_output(
+    w.input,
+    w.kernel[0][None, None],
+    position,
+    0,
+    np.array([w.bias]),
+    stride,
+    padding,
+    dilation,
+    1,
+    padding_mode,
+)
+st.code(cell.equation(digits=2), language=None, wrap_lines=True)
+
+st.subheader("Convolution as a matrix", anchor=False)
+matrix = conv_matrix(
+    (1, w.input.shape[1]), w.kernel[0][None, None], stride, padding, dilation, 1, padding_mode
+)
+n_in, n_out = w.input.shape[1], w.output.shape[1]
+conv_count = conv_params(1, 1, kernel.size, bias=True)
+dense_count = dense_equivalent_params(1, n_in, 1, n_out, bias=True)
+a, b = st.columns([3, 2])
+a.plotly_chart(
+    matrix_figure(matrix, f"{n_out} outputs × {n_in} inputs"),
+    key=f"{P}_matrix",
+    config={"displayModeBar": False},
+)
+with b:
+    st.markdown(
+        f"Each row is one output: the same {kernel.size} weights, shifted by the stride ({stride}) "
+        f"from row to row; everything else is zero. A fully connected layer with the same sizes has a "
+        f"weight in every cell."
+    )
+    st.metric("convolution parameters", f"{conv_count:,}")
+    st.metric(
+        "fully connected parameters",
+        f"{dense_count:,}",
+        delta=f"{dense_count / conv_count:.0f}× more",
+        delta_color="off",
+    )
+
+st.subheader("The same layer in PyTorch", anchor=False)
+st.code(pytorch_snippet(w, 1, padding, padding_mode), language="python")

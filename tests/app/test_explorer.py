@@ -1,0 +1,251 @@
+"""AppTest of the convolution explorer: every control, every error message, numbers checked against PyTorch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from streamlit.testing.v1 import AppTest
+
+from cnnviz.kernels import input_pattern, kernel_preset
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "1_Convolution_explorer.py")
+P = "cx"
+
+
+@pytest.fixture
+def at() -> AppTest:
+    app = AppTest.from_file(PAGE, default_timeout=60)
+    app.run()
+    assert not app.exception
+    return app
+
+
+def _set(at: AppTest, **values: object) -> None:
+    for key, value in values.items():
+        at.number_input(key=f"{P}_{key}").set_value(value)
+
+
+def _charts(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def _torch_output(
+    x: np.ndarray, k: np.ndarray, bias: float, stride, padding, dilation, mode: str
+) -> np.ndarray:
+    conv = torch.nn.Conv2d(
+        1,
+        1,
+        k.shape,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        padding_mode=mode,
+        dtype=torch.float64,
+    )
+    with torch.no_grad():
+        conv.weight.copy_(torch.tensor(k)[None, None])
+        conv.bias.fill_(bias)
+        return conv(torch.tensor(x)[None, None])[0, 0].numpy()
+
+
+def _decode(z: object) -> np.ndarray:
+    """Plotly >= 6 sends numpy arrays as base64 typed arrays; decode either form."""
+    if isinstance(z, dict) and "bdata" in z:
+        import base64
+
+        arr = np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"]))
+        if "shape" not in z:
+            return arr
+        shape = z["shape"]
+        dims = [int(n) for n in shape.split(",")] if isinstance(shape, str) else list(shape)
+        return arr.reshape(dims)
+    return np.array(z, dtype=float)
+
+
+def _output_grid(at: AppTest) -> np.ndarray:
+    return _decode(_charts(at)[1]["data"][6]["z"]).astype(float)
+
+
+def test_default_page_shows_arithmetic_animation_and_products(at: AppTest) -> None:
+    assert not at.error
+    assert len(at.get("plotly_chart")) == 4
+    latex = " ".join(e.value for e in at.latex)
+    assert "H_{out}" in latex and "W_{out}" in latex
+    animation = _charts(at)[0]
+    assert 1 <= len(animation["frames"]) <= 100
+    x = input_pattern("random", (7, 7), 0)
+    k = kernel_preset("random integers", (3, 3), 0)
+    expected = _torch_output(x, k, 0.0, 1, 0, 1, "zeros")
+    np.testing.assert_allclose(_output_grid(at), expected, atol=1e-4)
+    assert at.metric[0].value == f"{expected[0, 0]:.4g}"
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+def test_every_padding_mode_matches_torch(at: AppTest, mode: str) -> None:
+    _set(at, in_h=6, in_w=8, p_h=1, p_w=2, s_h=2, d_w=2, k_w=2)
+    at.selectbox(key=f"{P}_pad_mode").set_value(mode)
+    at.number_input(key=f"{P}_bias").set_value(1.5)
+    at.run()
+    assert not at.exception and not at.error
+    x = input_pattern("random", (6, 8), 0)
+    k = kernel_preset("random integers", (3, 2), 0)
+    expected = _torch_output(x, k, 1.5, (2, 1), (1, 2), (1, 2), mode)
+    np.testing.assert_allclose(_output_grid(at), expected, atol=1e-4)
+
+
+def test_animation_frames_end_with_the_full_output(at: AppTest) -> None:
+    _set(at, in_h=16, in_w=16)
+    at.run()
+    frames = _charts(at)[0]["frames"]
+    assert len(frames) <= 100
+    last = _decode(frames[-1]["data"][2]["z"]).astype(float)
+    np.testing.assert_allclose(last, _output_grid(at), atol=1e-4)
+
+
+def test_same_padding_keeps_size_and_explains_the_split(at: AppTest) -> None:
+    at.radio(key=f"{P}_pad_kind").set_value("same")
+    _set(at, k_h=4)
+    at.run()
+    assert _output_grid(at).shape == (7, 7)
+    assert any("1 before and 2 after" in c.value for c in at.caption)
+
+
+def test_per_side_padding(at: AppTest) -> None:
+    at.radio(key=f"{P}_pad_kind").set_value("per side")
+    at.run()
+    _set(at, pt=2, pb=0, pl=0, pr=3)
+    at.run()
+    x = input_pattern("random", (7, 7), 0)
+    k = kernel_preset("random integers", (3, 3), 0)
+    padded = F.pad(torch.tensor(x)[None, None], (0, 3, 2, 0))
+    expected = F.conv2d(padded, torch.tensor(k)[None, None])[0, 0].numpy()
+    np.testing.assert_allclose(_output_grid(at), expected, atol=1e-4)
+
+
+def test_valid_padding_and_patterns(at: AppTest) -> None:
+    at.radio(key=f"{P}_pad_kind").set_value("valid")
+    for pattern in ("ramp", "checker", "edge", "impulse"):
+        at.selectbox(key=f"{P}_in_kind").set_value(pattern)
+        at.run()
+        assert not at.exception and not at.error
+    for preset in (
+        "identity",
+        "box blur",
+        "gaussian blur",
+        "vertical edge",
+        "horizontal edge",
+        "outline (edge detect)",
+        "sharpen",
+    ):
+        at.selectbox(key=f"{P}_k_kind").set_value(preset)
+        at.run()
+        assert not at.exception and not at.error, preset
+
+
+def test_kernel_larger_than_input_is_a_clear_message(at: AppTest) -> None:
+    _set(at, k_h=9)
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and "kernel 9" in at.error[0].value and "pad" in at.error[0].value
+    assert not at.get("plotly_chart")
+
+
+def test_same_with_stride_explains_why(at: AppTest) -> None:
+    at.radio(key=f"{P}_pad_kind").set_value("same")
+    _set(at, s_w=2)
+    at.run()
+    assert not at.exception
+    assert "stride 1" in at.error[0].value
+
+
+def test_reflect_padding_too_large(at: AppTest) -> None:
+    _set(at, in_h=3, p_h=3)
+    at.selectbox(key=f"{P}_pad_mode").set_value("reflect")
+    at.run()
+    assert not at.exception
+    assert "reflect padding" in at.error[0].value
+
+
+def test_edge_kernel_needs_two_columns(at: AppTest) -> None:
+    _set(at, k_w=1)
+    at.selectbox(key=f"{P}_k_kind").set_value("vertical edge")
+    at.run()
+    assert not at.exception and "2 columns" in at.error[0].value
+
+
+def test_point_at_a_cell_matches_torch(at: AppTest) -> None:
+    _set(at, row=3, col=4, seed=5)
+    at.run()
+    x = input_pattern("random", (7, 7), 5)
+    k = kernel_preset("random integers", (3, 3), 5)
+    expected = _torch_output(x, k, 0.0, 1, 0, 1, "zeros")
+    assert at.metric[0].value == f"{expected[3, 4]:.4g}"
+    table = at.dataframe[0].value
+    assert len(table) == 9
+    assert np.isclose(table["product"].sum(), expected[3, 4])
+
+
+def test_input_cell_skipped_by_stride_warns(at: AppTest) -> None:
+    _set(at, k_h=1, k_w=1, s_h=2, s_w=2, in_row=1, in_col=1)
+    at.run()
+    assert any("stride skips it" in w.value for w in at.warning)
+
+
+def test_input_cell_feeds_outputs(at: AppTest) -> None:
+    _set(at, in_row=3, in_col=3)
+    at.run()
+    assert any("feeds **9** output cells" in m.value for m in at.markdown)
+
+
+def test_typed_values(at: AppTest) -> None:
+    at.selectbox(key=f"{P}_in_kind").set_value("typed")
+    at.selectbox(key=f"{P}_k_kind").set_value("typed")
+    at.run()
+    assert not at.exception and not at.error
+    # The typed kernel starts as the identity: the output is the input's centre crop.
+    x = input_pattern("random", (7, 7), 0)
+    np.testing.assert_allclose(_output_grid(at), x[1:-1, 1:-1], atol=1e-4)
+
+
+def test_speed_control(at: AppTest) -> None:
+    at.select_slider(key=f"{P}_speed").set_value("fast")
+    at.run()
+    spec = _charts(at)[0]
+    play = spec["layout"]["updatemenus"][0]["buttons"][0]
+    assert play["args"][1]["frame"]["duration"] == 120
+
+
+def test_matrix_view_is_the_convolution(at: AppTest) -> None:
+    _set(at, in_h=5, in_w=6, s_w=2, p_h=1)
+    at.run()
+    spec = _charts(at)[3]
+    matrix = np.nan_to_num(_decode(spec["data"][0]["z"]).astype(float))
+    x = input_pattern("random", (5, 6), 0)
+    k = kernel_preset("random integers", (3, 3), 0)
+    expected = _torch_output(x, k, 0.0, (1, 2), (1, 0), 1, "zeros")
+    np.testing.assert_allclose(matrix @ x.ravel(), expected.ravel(), atol=1e-4)
+    assert any("fully connected" in m.label for m in at.metric)
+
+
+def test_matrix_view_hidden_for_large_inputs(at: AppTest) -> None:
+    _set(at, in_h=20, in_w=20)
+    at.run()
+    assert len(at.get("plotly_chart")) == 3
+    assert any("at most 100 cells" in c.value for c in at.caption)
+
+
+def test_pytorch_snippet_runs_and_matches(at: AppTest) -> None:
+    at.radio(key=f"{P}_pad_kind").set_value("per side")
+    at.run()
+    _set(at, pt=1, pr=2, s_h=2)
+    at.selectbox(key=f"{P}_pad_mode").set_value("replicate")
+    at.run()
+    code = at.code[-1].value
+    namespace: dict = {}
+    exec(code, namespace)  # the snippet asserts its own output shape
+    assert tuple(namespace["y"].shape[2:]) == _output_grid(at).shape
