@@ -1,0 +1,269 @@
+"""Plotly figures for the network builder: pure functions from numbers and arrays to `go.Figure`.
+
+Kept small for the wire (see the field notes on payloads): the input picture goes as one PNG, masks
+as uint8, gradients as float32; no figure here animates.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+__all__ = [
+    "field_growth_figure",
+    "region_figure",
+    "region_signal_figure",
+    "erf_figure",
+    "params_figure",
+]
+
+ORANGE = "#e8590c"
+READ_FILL = "rgba(232, 89, 12, 0.42)"
+VEIL = "rgba(255, 255, 255, 0.62)"  # over the input cells a unit does not read
+PADDING_FILL = "rgba(120, 126, 135, 0.35)"
+FONT = {"size": 16}
+Span = tuple[int, int]  # (start, stop) along one axis, stop exclusive
+
+
+def _png(image: np.ndarray) -> str:
+    """An (H, W, 3) uint8 picture as a PNG data URI: a few kB where a typed array would be H*W*3 bytes."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _readable(fig: go.Figure) -> go.Figure:
+    """Large type on every axis and legend: Streamlit's theme sets small tick fonts that override `font`."""
+    fig.update_xaxes(tickfont=FONT, title_font=FONT)
+    fig.update_yaxes(tickfont=FONT, title_font=FONT)
+    fig.update_layout(legend_font=FONT, hoverlabel_font=FONT)
+    return fig
+
+
+def _box(rows: Span, cols: Span, **style: object) -> dict[str, object]:
+    """A layout rectangle around cells rows[0]..rows[1]-1, cols[0]..cols[1]-1 (cell centres are integers)."""
+    return {
+        "type": "rect",
+        "x0": cols[0] - 0.5,
+        "x1": cols[1] - 0.5,
+        "y0": rows[0] - 0.5,
+        "y1": rows[1] - 0.5,
+        **style,
+    }
+
+
+def field_growth_figure(
+    labels: Sequence[str],
+    sizes: Sequence[Sequence[int]],
+    jumps: Sequence[Sequence[int]],
+    input_extent: Sequence[int],
+    axis_names: Sequence[str] = ("height", "width"),
+) -> go.Figure:
+    """Receptive-field size r and jump j after each layer, with the input's extent as a dotted line.
+
+    `sizes[i]` and `jumps[i]` hold one value per input axis after step `labels[i]`; axes that always agree
+    are drawn once, and steps that change neither r nor j are left out.
+    """
+    r = np.asarray(sizes, dtype=np.int64).reshape(len(labels), -1)
+    j = np.asarray(jumps, dtype=np.int64).reshape(len(labels), -1)
+    # Steps that change neither r nor j (activations, batch norm) add a point but no information.
+    keep = [0] + [i for i in range(1, len(labels)) if (r[i] != r[i - 1]).any() or (j[i] != j[i - 1]).any()]
+    labels, r, j = [labels[i] for i in keep], r[keep], j[keep]
+    same = r.shape[1] == 1 or (bool((r == r[:, :1]).all()) and bool((j == j[:, :1]).all()))
+    axes = [0] if same else list(range(r.shape[1]))
+    x = list(range(len(labels)))
+    fig = go.Figure()
+    for a in axes:
+        suffix = "" if same else f" ({axis_names[a] if a < len(axis_names) else a})"
+        fig.add_trace(
+            go.Scatter(
+                x=x, y=r[:, a].tolist(), mode="lines+markers+text" if len(x) <= 16 else "lines+markers",
+                name=f"receptive field r{suffix}", text=[str(v) for v in r[:, a]], textposition="top center",
+                line={"color": ORANGE if a == 0 else "#7048e8", "width": 3}, marker={"size": 9},
+                hovertemplate="%{customdata}<br>r = %{y}<extra></extra>", customdata=list(labels),
+            )
+        )  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=x, y=j[:, a].tolist(), mode="lines+markers", name=f"jump j{suffix}",
+                line={"color": "#1c7ed6" if a == 0 else "#66a80f", "width": 2, "dash": "dash"},
+                hovertemplate="%{customdata}<br>jump = %{y}<extra></extra>", customdata=list(labels),
+            )
+        )  # fmt: skip
+    extent = max(input_extent) if len(input_extent) else 0
+    if extent:
+        fig.add_hline(
+            y=extent, line={"color": "#495057", "dash": "dot"},
+            annotation_text=f"input: {' x '.join(map(str, input_extent))}", annotation_position="top left",
+        )  # fmt: skip
+    fig.update_xaxes(tickvals=x, ticktext=list(labels), title=None, showgrid=False)
+    fig.update_yaxes(title="input cells", rangemode="tozero")
+    fig.update_layout(
+        height=400, margin={"l": 10, "r": 10, "t": 30, "b": 10}, font=FONT,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}, plot_bgcolor="#fbfbfc",
+    )  # fmt: skip
+    _readable(fig)
+    if len(x) > 8:  # after _readable: long runs of labels need smaller, slanted type
+        fig.update_xaxes(tickangle=-45, tickfont={"size": 13 if len(x) > 14 else 15})
+    return fig
+
+
+def region_figure(
+    image: np.ndarray,
+    mask: np.ndarray,
+    clipped: Sequence[Span] | None,
+    unclipped: Sequence[Span] | None,
+    title: str = "",
+) -> go.Figure:
+    """The input picture (H, W, 3) uint8 with the cells one unit reads (`mask` (H, W) bool) in full colour
+    and the rest faded; `clipped` outlined, the formula's window `unclipped` dashed, grey outside the input.
+    """
+    h, w = mask.shape
+    fig = go.Figure(go.Image(source=_png(image), hoverinfo="skip"))
+    fig.add_trace(
+        go.Heatmap(
+            z=mask.astype(np.uint8), zmin=0, zmax=1, showscale=False, hoverinfo="skip",
+            colorscale=[[0, VEIL], [1, "rgba(0,0,0,0)"]],
+        )
+    )  # fmt: skip
+    x_lo, x_hi, y_lo, y_hi = -0.5, w - 0.5, -0.5, h - 0.5
+    shapes = []
+    if unclipped is not None:
+        (r0, r1), (c0, c1) = unclipped
+        shapes.append(_box((r0, r1), (c0, c1), fillcolor=PADDING_FILL, line={"width": 0}, layer="below"))
+        shapes.append(_box((r0, r1), (c0, c1), line={"color": "#343a40", "width": 2, "dash": "dash"}))
+        x_lo, x_hi = min(x_lo, c0 - 0.5), max(x_hi, c1 - 0.5)
+        y_lo, y_hi = min(y_lo, r0 - 0.5), max(y_hi, r1 - 0.5)
+    shapes.append(_box((0, h), (0, w), line={"color": "#212529", "width": 1}))
+    if clipped is not None:
+        (r0, r1), (c0, c1) = clipped
+        shapes.append(_box((r0, r1), (c0, c1), line={"color": ORANGE, "width": 4}))
+    margin = max(1.0, 0.03 * max(x_hi - x_lo, y_hi - y_lo))
+    fig.update_xaxes(range=[x_lo - margin, x_hi + margin], showgrid=False, zeroline=False, title="column")
+    fig.update_yaxes(
+        range=[y_hi + margin, y_lo - margin], showgrid=False, zeroline=False, title="row",
+        scaleanchor="x", constrain="domain",
+    )  # fmt: skip
+    fig.update_layout(
+        shapes=shapes, height=460, margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        title=title or None, font=FONT, plot_bgcolor="white",
+    )  # fmt: skip
+    return _readable(fig)
+
+
+def region_signal_figure(
+    signal: np.ndarray,
+    mask: np.ndarray,
+    clipped: Sequence[Span] | None,
+    unclipped: Sequence[Span] | None,
+    title: str = "",
+) -> go.Figure:
+    """A 1D input (L,) with the positions one unit reads (`mask` (L,) bool) in orange, `clipped` shaded,
+    and the formula's window `unclipped` dashed, reaching into the padding (grey) where it does.
+    """
+    n = len(signal)
+    x = np.arange(n)
+    y = np.asarray(signal, dtype=np.float32)
+    fig = go.Figure(
+        go.Scatter(x=x, y=y, mode="lines+markers", name="input", line={"color": "#868e96"},
+                   marker={"size": 6 if n <= 100 else 3}, hovertemplate="position %{x}<extra></extra>")
+    )  # fmt: skip
+    read = np.flatnonzero(mask)
+    fig.add_trace(
+        go.Scatter(x=read, y=y[read], mode="markers", name="read by the unit",
+                   marker={"color": ORANGE, "size": 11 if n <= 100 else 6})
+    )  # fmt: skip
+    lo, hi = -0.5, n - 0.5
+    if unclipped is not None:
+        (a, b), *_ = unclipped
+        fig.add_vrect(x0=a - 0.5, x1=b - 0.5, fillcolor=PADDING_FILL, line={"width": 2, "dash": "dash"},
+                      layer="below")  # fmt: skip
+        fig.add_vrect(x0=-0.5, x1=n - 0.5, fillcolor="white", line={"width": 1}, layer="below")
+        lo, hi = min(lo, a - 0.5), max(hi, b - 0.5)
+    if clipped is not None:
+        (a, b), *_ = clipped
+        fig.add_vrect(x0=a - 0.5, x1=b - 0.5, fillcolor=READ_FILL, opacity=0.5, line={"width": 0})
+    margin = max(1.0, 0.02 * (hi - lo))
+    fig.update_xaxes(range=[lo - margin, hi + margin], title="position", zeroline=False)
+    fig.update_yaxes(showticklabels=False, zeroline=False)
+    fig.update_layout(
+        height=320, margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10}, title=title or None,
+        font=FONT, legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        plot_bgcolor="#eef0f2",
+    )  # fmt: skip
+    return _readable(fig)
+
+
+def erf_figure(gradient: np.ndarray, unclipped: Sequence[Span] | None, title: str = "") -> go.Figure:
+    """|d unit / d input| as a heatmap (H, W) or bars (L,), with the theoretical window dashed."""
+    g = np.asarray(gradient, dtype=np.float32)
+    fig = go.Figure()
+    if g.ndim == 1:
+        fig.add_trace(
+            go.Bar(y=g, marker={"color": "#1c7ed6"}, hovertemplate="position %{x}: %{y:.3g}<extra></extra>")
+        )
+        if unclipped is not None:
+            (a, b), *_ = unclipped
+            fig.add_vrect(x0=a - 0.5, x1=b - 0.5, line={"color": "#343a40", "width": 2, "dash": "dash"})
+        fig.update_xaxes(title="position")
+        fig.update_yaxes(title="|gradient|")
+        height = 320
+    else:
+        h, w = g.shape
+        fig.add_trace(
+            go.Heatmap(
+                z=g, colorscale="Blues", showscale=True, colorbar={"title": {"text": "|grad|"}},
+                hovertemplate="row %{y}, col %{x}: %{z:.3g}<extra></extra>",
+            )
+        )  # fmt: skip
+        x_lo, x_hi, y_lo, y_hi = -0.5, w - 0.5, -0.5, h - 0.5
+        fig.add_shape(_box((0, h), (0, w), line={"color": "#212529", "width": 1}))  # the input's border
+        if unclipped is not None:
+            (r0, r1), (c0, c1) = unclipped
+            fig.add_shape(_box((r0, r1), (c0, c1), line={"color": ORANGE, "width": 3, "dash": "dash"}))
+            x_lo, x_hi = min(x_lo, c0 - 0.5), max(x_hi, c1 - 0.5)
+            y_lo, y_hi = min(y_lo, r0 - 0.5), max(y_hi, r1 - 0.5)
+        fig.update_xaxes(range=[x_lo - 0.5, x_hi + 0.5], showgrid=False, zeroline=False, title="column")
+        fig.update_yaxes(
+            range=[y_hi + 0.5, y_lo - 0.5], showgrid=False, zeroline=False, title="row",
+            scaleanchor="x", constrain="domain",
+        )  # fmt: skip
+        height = 460
+    fig.update_layout(
+        height=height, margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10}, title=title or None,
+        font=FONT, plot_bgcolor="white",
+    )  # fmt: skip
+    return _readable(fig)
+
+
+def params_figure(labels: Sequence[str], params: Sequence[int]) -> go.Figure:
+    """Parameter counts as horizontal bars on a log axis, the first (the stack) in orange.
+
+    The axis starts a decade below the smallest count, so the smallest bar still shows, and ends with
+    room for the numbers written after the bars.
+    """
+    colours = [ORANGE] + ["#1c7ed6"] * (len(labels) - 1)
+    values = [float(max(int(p), 1)) for p in params]  # floats: counts past 2**63 still serialise
+    low = math.floor(math.log10(min(values))) - 1 if values else 0
+    high = math.log10(max(values)) + 0.45 if values else 1
+    fig = go.Figure(
+        go.Bar(
+            y=list(labels), x=values, orientation="h", marker={"color": colours}, cliponaxis=False,
+            text=[f"{int(p):,}" for p in params], textposition="outside", textfont={"size": 20},
+            hovertemplate="%{y}: %{text} parameters<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_xaxes(type="log", title="parameters (log scale)", range=[low, high])
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(
+        height=90 + 70 * len(labels), margin={"l": 10, "r": 10, "t": 10, "b": 10}, font=FONT,
+        plot_bgcolor="#fbfbfc",
+    )  # fmt: skip
+    return _readable(fig)

@@ -1,0 +1,428 @@
+"""The network builder's widgets: the stack kept in session state, presets, the layer table and its tools,
+the summary table, and the unit picker. Every key starts with `nb_`.
+
+The stack lives in `st.session_state` as JSON (`nb_network`). A change that replaces it (a preset, a fix,
+an import, a move) goes through `request`: it stores the new stack under `nb_pending` and reruns; `start`,
+called before any widget, then loads it, fills the input-shape widgets and gives the table a new key so it
+shows the new rows. Edits typed in the table stay in the table widget's own state until then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NoReturn
+
+import pandas as pd
+import streamlit as st
+
+from cnnviz.errors import ConvConfigError
+from cnnviz.layers import LAYER_TYPES, MAX_LAYERS, Layer, Network, layer_for
+from cnnviz.network_code import layer_from_arguments
+from cnnviz.network_fields import FieldStep, default_unit
+from cnnviz.network_json import from_json, to_json
+from cnnviz.network_summary import LayerRow, Summary, format_bytes, format_input_size
+from cnnviz.presets import PRESETS, classic_cnn, preset
+
+__all__ = [
+    "DEFAULT_PRESET",
+    "TEMPLATE",
+    "TableRead",
+    "start",
+    "request",
+    "current_network",
+    "show_notice",
+    "preset_controls",
+    "input_controls",
+    "layer_table",
+    "table_tools",
+    "summary_frame",
+    "summary_table",
+    "field_table",
+    "plain",
+    "unit_picker",
+]
+
+DEFAULT_PRESET = "ConvNet"
+TEMPLATE = "Classic CNN template [[Conv→ReLU]×N→Pool]×M→[FC→ReLU]×K→FC"
+TEMPLATE_INPUT = (3, 32, 32)
+
+K_NETWORK = "nb_network"  # JSON of the stack the table starts from
+K_VERSION = "nb_version"  # part of the table's key: a new stack gets a fresh table
+K_PENDING = "nb_pending"  # JSON of a stack to load at the start of the next run
+K_NOTICE = "nb_notice"  # a message shown once, after a change
+K_PENDING_ROW = "nb_pending_row"  # the row the table tools select after the change
+K_PRESET = "nb_preset"
+K_INPUT = "nb_input"
+K_BATCH = "nb_batch"
+K_UNIT_LAYER = "nb_unit_layer"
+K_UNIT_FOR = "nb_unit_for"  # (layer, shape) the unit position was set for
+ROW_PX = 36  # table row height: readable from the back of a lecture hall
+KNOBS = {"nb_n": ("N: convs per block", 2), "nb_m": ("M: blocks", 2), "nb_k": ("K: hidden FC layers", 1)}
+
+
+# --------------------------------------------------------------------------------------------------
+# The stack in session state
+# --------------------------------------------------------------------------------------------------
+
+
+def start() -> None:
+    """First run: load the default preset. Every run: load a stack `request` left. Call before any widget."""
+    state = st.session_state
+    if K_NETWORK not in state and K_PENDING not in state:
+        state[K_PRESET] = DEFAULT_PRESET
+        state[K_PENDING] = to_json(preset(DEFAULT_PRESET).network)
+    for key, (_label, value) in KNOBS.items():
+        state.setdefault(key, value)
+    state.setdefault("nb_padding", 0)
+    pending = state.pop(K_PENDING, None)
+    if pending is not None:
+        network = from_json(pending)
+        state[K_NETWORK] = pending
+        state[K_VERSION] = state.get(K_VERSION, -1) + 1
+        state[K_INPUT] = format_input_size(network.input_size)
+        state[K_BATCH] = network.batch_size
+        row = state.pop(K_PENDING_ROW, None)
+        if row is not None:
+            state["nb_row"] = row
+
+
+def request(network: Network, notice: str, row: int | None = None) -> NoReturn:
+    """Replace the stack with `network` (shown from the next run on), say `notice` once, and rerun now.
+
+    `row` selects that row in the table tools, so a moved layer stays selected.
+    """
+    st.session_state[K_PENDING] = to_json(network)
+    st.session_state[K_NOTICE] = notice
+    st.session_state[K_PENDING_ROW] = row
+    st.rerun()
+
+
+def current_network() -> Network:
+    """The stack as last loaded (before the edits typed in the table since)."""
+    return from_json(st.session_state[K_NETWORK])
+
+
+def show_notice() -> None:
+    """The message a change left for this run (e.g. 'Applied the fix ...'), once."""
+    notice = st.session_state.pop(K_NOTICE, None)
+    if notice:
+        st.success(notice, icon=":material/check_circle:")
+
+
+# --------------------------------------------------------------------------------------------------
+# Sidebar: presets, the template's knobs, the input shape
+# --------------------------------------------------------------------------------------------------
+
+
+def _load_preset() -> None:
+    """Callback of the preset box and the knobs: queue the chosen network for this run's `start`."""
+    state = st.session_state
+    name = state[K_PRESET]
+    if name == TEMPLATE:
+        n, m, k = (int(state[key]) for key in KNOBS)
+        layers = classic_cnn(n, m, k, input_size=TEMPLATE_INPUT, padding=int(state["nb_padding"]))
+        state[K_PENDING] = to_json(Network(tuple(layers), TEMPLATE_INPUT))
+        state[K_NOTICE] = f"Loaded the classic template with N={n}, M={m}, K={k}."
+    else:
+        state[K_PENDING] = to_json(preset(name).network)
+        state[K_NOTICE] = f"Loaded {name}."
+
+
+def preset_controls() -> None:
+    """Preset picker (every lecture network, VGG-16, ResNet-18's stem, the classic template and its knobs)."""
+    st.selectbox("Preset", [*PRESETS, TEMPLATE], key=K_PRESET, on_change=_load_preset)
+    name = st.session_state[K_PRESET]
+    if name == TEMPLATE:
+        st.caption("Lecture 004's template on 3×32×32 input, 3×3 convs, 2×2 max pooling.")
+        for key, (label, _value) in KNOBS.items():
+            st.number_input(label, min_value=0, max_value=6, step=1, key=key, on_change=_load_preset)
+        st.selectbox(
+            "conv padding", [0, 1], key="nb_padding", on_change=_load_preset,
+            help="0 shrinks each map by 2 per conv; 1 keeps its size",
+        )  # fmt: skip
+    else:
+        chosen = PRESETS[name]
+        st.caption(f"{chosen.description} *Lecture {chosen.lecture}.*")
+
+
+def input_controls() -> tuple[str, int]:
+    """The input shape as typed ('3, 32, 32') and the batch size N."""
+    text = st.text_input(
+        "Input shape (C, H, W) or (C, L)", key=K_INPUT,
+        help="One sample's shape, without the batch size: 3, 32, 32 for CIFAR-10, 1, 40 for MNIST-1D, "
+        "784 for flat features.",
+    )  # fmt: skip
+    batch = st.number_input(
+        "Batch size N", min_value=1, max_value=4096, step=1, key=K_BATCH,
+        help="Only scales the shapes, MACs and memory; parameters do not depend on it.",
+    )  # fmt: skip
+    return text, int(batch)
+
+
+# --------------------------------------------------------------------------------------------------
+# The layer table and its tools
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableRead:
+    """What the table holds: its layers when every row reads, else the rows' problems (row, message)."""
+
+    layers: tuple[Layer, ...]
+    problems: tuple[tuple[int, str], ...]
+    empty_rows: tuple[int, ...]
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value)) or not str(value).strip()
+
+
+def layer_table(network: Network) -> TableRead:
+    """The stack as an editable table, one row per layer: its type and its arguments as in PyTorch."""
+    frame = pd.DataFrame(
+        {
+            "type": [layer.kind for layer in network.layers],
+            "arguments": [layer.argument_text() for layer in network.layers],
+        },
+        dtype="object",
+    )
+    edited = st.data_editor(
+        frame, key=f"nb_table_{st.session_state[K_VERSION]}", num_rows="dynamic", hide_index=False,
+        width="stretch", row_height=ROW_PX, height=_table_height(len(frame) + 1, 20),
+        column_config={
+            "_index": st.column_config.NumberColumn("#", width=40),
+            "type": st.column_config.SelectboxColumn(
+                "type", options=list(LAYER_TYPES), required=True, width=190,
+                help="The torch.nn class",
+            ),
+            "arguments": st.column_config.TextColumn(
+                "arguments", width="large", max_chars=2000,
+                help="As inside the PyTorch call: in_channels=3, out_channels=16, kernel_size=3, padding=1",
+            ),
+        },
+    )  # fmt: skip
+    layers: list[Layer] = []
+    problems: list[tuple[int, str]] = []
+    empty: list[int] = []
+    for row, (kind, arguments) in enumerate(zip(edited["type"], edited["arguments"], strict=True)):
+        if _blank(kind) and _blank(arguments):
+            empty.append(row)
+            continue
+        if _blank(kind):
+            problems.append((row, "pick a layer type in the first column"))
+            continue
+        try:
+            layers.append(layer_from_arguments(str(kind), None if _blank(arguments) else str(arguments)))
+        except ConvConfigError as exc:
+            problems.append((row, str(exc)))
+    if len(layers) > MAX_LAYERS:
+        problems.append((MAX_LAYERS, f"at most {MAX_LAYERS} layers (the table has {len(layers)})"))
+    return TableRead(tuple(layers), tuple(problems), tuple(empty))
+
+
+def _moved(layers: Sequence[Layer], row: int, offset: int) -> list[Layer]:
+    """The stack with layer `row` swapped with its neighbour `offset` (-1 up, +1 down) when there is one."""
+    out = list(layers)
+    other = row + offset
+    if 0 <= other < len(out):
+        out[row], out[other] = out[other], out[row]
+    return out
+
+
+def table_tools(network: Network, result: Summary) -> None:
+    """Move, duplicate, delete a row, or insert a new layer after it that takes the shape it gets there.
+
+    `result` is the stack's summary: a new layer is sized for the shape the row before it makes.
+    """
+    layers = list(network.layers)
+    n = len(layers)
+    state = st.session_state
+    row_box, up, down, duplicate, delete, kind_box, insert = st.columns(
+        [1, 0.9, 0.9, 0.9, 0.9, 1.7, 1.3], vertical_alignment="bottom"
+    )
+    if n:
+        state["nb_row"] = min(max(int(state.get("nb_row", 0)), 0), n - 1)
+        row = int(row_box.number_input("Row", min_value=0, max_value=n - 1, step=1, key="nb_row"))
+    else:
+        row = -1
+        row_box.markdown("*empty stack*")
+    kind = kind_box.selectbox(
+        "New layer", list(LAYER_TYPES), index=list(LAYER_TYPES).index("ReLU"), key="nb_new_type"
+    )
+    label = "Insert after" if n else "Add"
+    if up.button("Up", key="nb_up", icon=":material/arrow_upward:", disabled=row <= 0, width="stretch",
+                 help="Move the row up"):  # fmt: skip
+        request(
+            Network(_moved(layers, row, -1), network.input_size, network.batch_size),
+            f"Moved row {row} up.",
+            row - 1,
+        )
+    last = row == n - 1
+    if down.button("Down", key="nb_down", icon=":material/arrow_downward:", disabled=row < 0 or last,
+                   width="stretch", help="Move the row down"):  # fmt: skip
+        request(
+            Network(_moved(layers, row, 1), network.input_size, network.batch_size),
+            f"Moved row {row} down.",
+            row + 1,
+        )
+    if duplicate.button("Copy", key="nb_duplicate", icon=":material/content_copy:", disabled=row < 0,
+                        width="stretch", help="Duplicate the row below itself"):  # fmt: skip
+        new = [*layers[: row + 1], layers[row], *layers[row + 1 :]]
+        request(Network(new, network.input_size, network.batch_size), f"Duplicated row {row}.", row + 1)
+    if delete.button("Delete", key="nb_delete", icon=":material/delete:", disabled=row < 0, width="stretch",
+                     help="Delete the row"):  # fmt: skip
+        new = [*layers[:row], *layers[row + 1 :]]
+        request(Network(new, network.input_size, network.batch_size), f"Deleted row {row}.")
+    if insert.button(label, key="nb_insert", icon=":material/add:", type="primary", width="stretch",
+                     help="Insert the new layer after the row, sized for what it gets there"):  # fmt: skip
+        made = result.rows[row].output_shape if 0 <= row < len(result.rows) else None
+        shape = network.input_size if row < 0 else None if made is None else made[1:]
+        new_layer = layer_for(kind, shape)
+        new = [*layers[: row + 1], new_layer, *layers[row + 1 :]]
+        request(
+            Network(new, network.input_size, network.batch_size),
+            f"Inserted {new_layer.code()} at row {row + 1}.",
+            row + 1,
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# The summary table
+# --------------------------------------------------------------------------------------------------
+
+_STATUS = {"ok": "✓", "error": "✗ no automatic fix", "not computed": "not computed"}
+
+
+def _numbers(values: Sequence[int | None]) -> pd.Series:
+    """Counts as a nullable int column, or floats when they outgrow 64 bits (a table must still show them)."""
+    if any(v is not None and abs(v) >= 2**63 for v in values):
+        return pd.Series([float(v) if v is not None else None for v in values], dtype="float64")
+    return pd.Series(values, dtype="Int64")
+
+
+def _shape(row: LayerRow) -> str:
+    """'(1, 15, 16, 16)'; for the breaking row, the shape it was given; '—' after it."""
+    if row.output_shape is not None:
+        return "(" + ", ".join(map(str, row.output_shape)) + ")"
+    if row.status == "error" and row.input_shape is not None:
+        return "gets (" + ", ".join(map(str, row.input_shape)) + ")"
+    return "—"
+
+
+def summary_frame(result: Summary) -> pd.io.formats.style.Styler:
+    """torchinfo's table, one row per layer: output shape, parameters, MACs, activation memory, status.
+
+    The breaking row is red and says its fix; rows after it are grey ("not computed").
+    """
+    rows = result.rows
+    frame = pd.DataFrame(
+        {
+            "layer": [row.layer.code(prefix="") for row in rows],
+            "output shape": [_shape(row) for row in rows],
+            "params": _numbers([row.params for row in rows]),
+            "MACs": _numbers([row.macs for row in rows]),
+            "activations": [format_bytes(r.activation_bytes) if r.activation_bytes else "—" for r in rows],
+            "status": [f"✗ {row.fix.text}" if row.fix else _STATUS[row.status] for row in rows],
+        }
+    )  # fmt: skip
+
+    def colour(line: pd.Series) -> list[str]:
+        status = rows[line.name].status
+        if status == "error":
+            return ["background-color: #ffe3e3; color: #c92a2a; font-weight: 600"] * len(line)
+        if status == "not computed":
+            return ["color: #adb5bd"] * len(line)
+        return [""] * len(line)
+
+    return frame.style.apply(colour, axis=1)
+
+
+def summary_table(result: Summary) -> None:
+    """The summary as a table, tall enough for every row up to about 20 (then it scrolls)."""
+    st.dataframe(
+        summary_frame(result), key="nb_summary", hide_index=False, width="stretch", row_height=ROW_PX,
+        height=_table_height(len(result.rows), 20), placeholder="—",
+        column_config={
+            "_index": st.column_config.NumberColumn("#", width=40),
+            "layer": st.column_config.TextColumn("layer", width="large"),
+            "params": st.column_config.NumberColumn("params", format="localized"),
+            "MACs": st.column_config.NumberColumn("MACs", format="localized"),
+            "status": st.column_config.TextColumn("status", width="medium"),
+        },
+    )  # fmt: skip
+
+
+def _table_height(rows: int, most: int) -> int:
+    """Pixels for a table showing up to `most` rows (header included) before it scrolls."""
+    return ROW_PX * (min(max(rows, 1), most) + 1) + 3
+
+
+def _per_axis(values: tuple[int, ...] | None) -> str:
+    """'5' when every axis agrees, '5 × 3' when not, '—' without a window."""
+    if values is None:
+        return "—"
+    return str(values[0]) if len(set(values)) == 1 else " × ".join(map(str, values))
+
+
+def field_table(steps: Sequence[FieldStep]) -> None:
+    """Per layer: receptive field r, jump j and start (unit 0's first input cell; negative: padding)."""
+    frame = pd.DataFrame(
+        {
+            "layer": [step.label for step in steps],
+            "r": [_per_axis(step.size) for step in steps],
+            "jump": [_per_axis(step.jump) for step in steps],
+            "start": [_per_axis(step.start) for step in steps],
+        }
+    )
+    st.dataframe(
+        frame, key="nb_fields", hide_index=True, width="stretch", row_height=ROW_PX,
+        height=_table_height(len(steps), 11),
+    )  # fmt: skip
+
+
+def plain(text: str) -> str:
+    """Text shown through markdown as typed: 'N*240' keeps its '*', '$' starts no formula.
+
+    (Underscores inside words, as in in_features, are not emphasis in markdown and stay as they are.)
+    """
+    return text.replace("*", "\\*").replace("$", "\\$")
+
+
+# --------------------------------------------------------------------------------------------------
+# Pick a unit of a layer
+# --------------------------------------------------------------------------------------------------
+
+
+def unit_picker(result: Summary) -> tuple[int, tuple[int, ...]] | None:
+    """A layer that runs and one unit of its output: (h, w) of a 2D map, (l,) of a 1D map, (f,) of features.
+
+    Starts at the centre of the deepest layer with a map; None when no layer runs.
+    """
+    ok = [row for row in result.rows if row.status == "ok"]
+    if not ok:
+        return None
+    state = st.session_state
+    by_index = {row.index: row for row in ok}
+    maps = [row.index for row in ok if len(row.output_shape or ()) > 2]
+    labels = {f"{i} · {row.layer.kind} → {_shape(row)}": i for i, row in by_index.items()}
+    if state.get(K_UNIT_LAYER) not in labels:
+        default = maps[-1] if maps else ok[-1].index
+        state[K_UNIT_LAYER] = next(label for label, i in labels.items() if i == default)
+    layer_box, *unit_boxes = st.columns([2.2, 1, 1])
+    # The options are the labels themselves: when the stack changes, so does a label, and the choice
+    # starts again from the default instead of showing a stale label.
+    index = labels[layer_box.selectbox("Layer", list(labels), key=K_UNIT_LAYER)]
+    shape = tuple(by_index[index].output_shape[1:])  # type: ignore[index]
+    axes = shape[1:] if len(shape) > 1 else shape
+    names = ("row", "column") if len(axes) == 2 else ("position",) if len(shape) == 2 else ("feature",)
+    if state.get(K_UNIT_FOR) != (index, shape) or "nb_unit_0" not in state:
+        state[K_UNIT_FOR] = (index, shape)
+        for a, value in enumerate(default_unit(shape)):
+            state[f"nb_unit_{a}"] = value
+    position = []
+    for a, (size, name, box) in enumerate(zip(axes, names, unit_boxes, strict=False)):
+        key = f"nb_unit_{a}"
+        state[key] = min(max(int(state.get(key, 0)), 0), size - 1)
+        position.append(int(box.number_input(f"unit {name} (0 to {size - 1})", 0, size - 1, step=1, key=key)))
+    return index, tuple(position)

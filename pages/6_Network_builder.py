@@ -1,0 +1,280 @@
+"""Stack layers as in PyTorch: every shape, parameter and receptive field, and the layer that does not fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from cnnviz.errors import ConvConfigError
+from cnnviz.layers import Network
+from cnnviz.mlp_compare import Baseline, comparable_mlps
+from cnnviz.network_code import read_network, to_pytorch_code
+from cnnviz.network_fields import (
+    Region,
+    check_erf_cost,
+    check_region_cost,
+    describe_region,
+    effective_receptive_field,
+    field_steps,
+    receptive_region,
+    sample_image,
+    sample_signal,
+)
+from cnnviz.network_json import to_json, to_json_lines
+from cnnviz.network_summary import (
+    Summary,
+    apply_all_fixes,
+    apply_fix,
+    format_bytes,
+    format_count,
+    parse_input_size,
+    summarize,
+)
+from cnnviz.plots_network import (
+    erf_figure,
+    field_growth_figure,
+    params_figure,
+    region_figure,
+    region_signal_figure,
+)
+from cnnviz.ui import network_editor as editor
+from cnnviz.ui import page_header, show_error
+
+PLOT_CONFIG = {"displayModeBar": False}
+
+controls = page_header(
+    "Network builder",
+    "Stack layers as in PyTorch and see every shape, parameter and receptive field. When a layer does not "
+    "fit, the page names it, says which number would, and fixes it in one click.",
+)
+editor.start()
+with controls:
+    editor.preset_controls()
+    shape_text, batch = editor.input_controls()
+
+
+# Cached on the stack's JSON (`key`); the Network itself is passed unhashed (leading underscore).
+@st.cache_data(max_entries=64, show_spinner=False)
+def summary_of(key: str, _network: Network) -> Summary:
+    return summarize(_network.layers, _network.input_size, _network.batch_size)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def region_of(key: str, _network: Network, layer: int, unit: tuple[int, ...]) -> Region:
+    return receptive_region(_network.layers, _network.input_size, layer, unit)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def region_picture(key: str, _network: Network, layer: int, unit: tuple[int, ...]) -> go.Figure:
+    region = region_of(key, _network, layer, unit)
+    size = _network.input_size
+    if len(size) == 3:
+        return region_figure(sample_image(size[1], size[2]), region.mask, region.clipped, region.unclipped)
+    return region_signal_figure(sample_signal(size[-1]), region.mask, region.clipped, region.unclipped)
+
+
+@st.cache_data(max_entries=16, show_spinner="Backpropagating through random weights…")
+def erf_of(key: str, _network: Network, layer: int, unit: tuple[int, ...], runs: int) -> np.ndarray:
+    return effective_receptive_field(_network.layers, _network.input_size, layer, unit, runs=runs)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def baselines_of(key: str, _network: Network) -> list[Baseline]:
+    return comparable_mlps(_network.layers, _network.input_size)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def code_of(key: str, _network: Network) -> str:
+    return to_pytorch_code(_network.layers, _network.input_size, _network.batch_size)
+
+
+# --- The stack ------------------------------------------------------------------------------------
+st.subheader("The stack", anchor=False)
+st.caption(
+    "One row per layer, arguments as in PyTorch. Edit a cell and press Enter; **+** below the table adds "
+    "a row, and selecting rows (left edge) lets you delete them. Row numbers are PyTorch's: `model[3]`."
+)
+editor.show_notice()
+table = editor.layer_table(editor.current_network())
+try:
+    input_size, input_error = parse_input_size(shape_text), None
+except ConvConfigError as exc:
+    input_size, input_error = None, exc
+if input_size is not None and not table.problems:
+    network = Network(table.layers, input_size, batch)
+    key = to_json(network, indent=None)
+    result = summary_of(key, network)
+    editor.table_tools(network, result)
+with st.expander("Import PyTorch code or JSON", icon=":material/upload:"):
+    st.text_area(
+        "Paste an nn.Sequential(...), layer calls one per line, or JSON exported below", key="nb_import_text",
+        height=160, placeholder="nn.Sequential(\n    nn.Conv2d(3, 16, 3, padding=1),\n    nn.ReLU(),\n)",
+    )  # fmt: skip
+    if st.button("Import", key="nb_import", icon=":material/upload:"):
+        try:
+            fallback = editor.current_network()
+            imported = read_network(
+                st.session_state["nb_import_text"], input_size or fallback.input_size, batch
+            )
+        except ConvConfigError as exc:
+            show_error(ConvConfigError("Nothing imported, the stack is unchanged: " + editor.plain(str(exc))))
+        else:
+            editor.request(
+                imported, f"Imported {len(imported.layers)} layers, input shape {imported.input_size}."
+            )
+for row, message in table.problems:
+    show_error(ConvConfigError(f"Row {row}: {editor.plain(message)}"))
+if table.empty_rows:
+    st.caption(f"Empty rows {', '.join(map(str, table.empty_rows))} are left out until you pick their type.")
+if input_error is not None:
+    show_error(input_error)
+    st.stop()
+if table.problems:
+    st.info("Fix the rows above to see the summary; the table keeps what you typed.")
+    st.stop()
+
+# --- Summary --------------------------------------------------------------------------------------
+st.subheader("Summary", anchor=False)
+params, macs, memory, output = st.columns(4)
+params.metric("Parameters", format_count(result.total_params), help=f"{result.total_params:,}", border=True)
+macs.metric(
+    f"MACs (batch of {batch})", format_count(result.total_macs), help=f"{result.total_macs:,}", border=True
+)
+memory.metric("Activations (float32)", format_bytes(result.activation_bytes), border=True)
+broken = result.first_error
+output.metric(
+    "Output shape",
+    str(result.output_shape) if broken is None else f"✗ layer {broken.index}",
+    border=True,
+)
+editor.summary_table(result)
+if broken is not None:
+    show_error(
+        ConvConfigError(
+            f"Layer {broken.index} ({broken.layer.kind}) does not fit. {editor.plain(broken.error or '')}"
+        )
+    )
+    if broken.fix is not None:
+        fix_one, fix_all, _ = st.columns([3, 2, 2])
+        label = f"Fix layer {broken.index}: {editor.plain(broken.fix.text)}"
+        if fix_one.button(label, key="nb_fix", type="primary", icon=":material/build:", width="stretch"):
+            fixed = apply_fix(network.layers, input_size, broken.index)
+            editor.request(
+                Network(fixed, input_size, batch),
+                f"Fixed layer {broken.index}: {editor.plain(broken.fix.text)}.",
+            )
+        if fix_all.button("Fix every layer that breaks", key="nb_fix_all", icon=":material/auto_fix_high:",
+                          width="stretch"):  # fmt: skip
+            fixed = apply_all_fixes(network.layers, input_size)
+            editor.request(Network(fixed, input_size, batch), "Applied every fix the stack needed.")
+    else:
+        st.info("No single number fixes this layer: change it in the table above.")
+with st.expander("As torchinfo prints it"):
+    st.code(str(result), language=None)
+
+# --- Receptive fields -----------------------------------------------------------------------------
+st.subheader("Receptive fields", anchor=False)
+steps = field_steps(result)
+local = [step for step in steps if step.size is not None]
+if local:
+    table_col, growth_col = st.columns([2, 3])
+    with table_col:
+        editor.field_table(local)
+    growth_col.plotly_chart(
+        field_growth_figure([s.label for s in local], [s.size for s in local], [s.jump for s in local],
+                            input_size[1:]),
+        key="nb_growth", config=PLOT_CONFIG,
+    )  # fmt: skip
+    st.caption(
+        "r: input cells one unit sees along an axis; jump: input cells between neighbouring units; start: "
+        "the first input cell of unit 0 (negative: in the padding). r grows by (k − 1) × jump per layer."
+    )
+    windowless = next((step for step in steps if step.size is None), None)
+    if windowless is not None:
+        st.caption(
+            f"From layer {windowless.index} ({windowless.kind}) on, no single window: {windowless.note}."
+        )
+else:
+    st.info("No layer here slides a window over positions, so every unit depends on the whole input.")
+
+st.markdown("**Pick a unit and see the input cells it reads**")
+picked = editor.unit_picker(result)
+if picked is not None:
+    layer, unit = picked
+    region_col, erf_col = st.columns(2)
+    with region_col:
+        try:
+            check_region_cost(result, layer)
+            region = region_of(key, network, layer, unit)
+        except ConvConfigError as exc:
+            show_error(exc)
+        else:
+            st.plotly_chart(region_picture(key, network, layer, unit), key="nb_region", config=PLOT_CONFIG)
+            st.markdown(f"Unit {unit} of layer {layer}. " + describe_region(region, input_size))
+            st.caption(
+                "In colour: the cells the unit reads (faded: the rest). Orange: their extent. Dashed: the "
+                "formula's window, grey where it reaches into the padding."
+            )
+    with erf_col:
+        st.markdown("**Effective receptive field**")
+        show = st.toggle("Compute it (random weights, one backward pass per network)", key="nb_erf")
+        if show:
+            runs = st.select_slider("Average over random networks", [1, 2, 4, 8], value=4, key="nb_erf_runs")
+            try:
+                check_erf_cost(network.layers, input_size, layer, runs)
+                gradient = erf_of(key, network, layer, unit, runs)
+            except ConvConfigError as exc:
+                show_error(exc)
+            else:
+                window = region_of(key, network, layer, unit).unclipped
+                st.plotly_chart(erf_figure(gradient, window), key="nb_erf_chart", config=PLOT_CONFIG)
+                st.caption(
+                    "|∂ unit / ∂ input| with PyTorch's default random weights and a random input. It is "
+                    "strongest in the middle of the theoretical window (dashed) and fades towards its "
+                    "edges: the effective field is smaller than r (Luo et al. 2016)."
+                )
+        else:
+            st.caption("Off until asked: it runs the stack in PyTorch, which takes a moment on big inputs.")
+
+# --- Fully connected instead ----------------------------------------------------------------------
+st.subheader("The same task, fully connected", anchor=False)
+try:
+    baselines = baselines_of(key, network)
+except ConvConfigError as exc:
+    st.info(str(exc))
+else:
+    stack = baselines[0]
+    if len(baselines) == 1:
+        st.info("This stack has no convolution: it is the fully connected baseline itself.")
+    cards = st.columns(len(baselines))
+    for card, baseline in zip(cards, baselines, strict=True):
+        card.metric(
+            baseline.label, format_count(baseline.params), border=True,
+            help=f"{baseline.params:,} parameters: {baseline.description}",
+            delta=None if baseline is stack else f"{baseline.times(stack):,.1f}× the stack's parameters",
+            delta_color="off", delta_arrow="off",
+        )  # fmt: skip
+    if len(baselines) > 1:
+        st.plotly_chart(
+            params_figure([b.label for b in baselines], [b.params for b in baselines]),
+            key="nb_params_chart", config=PLOT_CONFIG,
+        )  # fmt: skip
+        st.caption(
+            "Same input, same number of outputs. A convolution reuses one small kernel at every position; "
+            "a fully connected layer has a weight for every input-output pair."
+        )
+
+# --- Export ---------------------------------------------------------------------------------------
+st.subheader("Export", anchor=False)
+as_code, as_json = st.tabs(["PyTorch code", "JSON"])
+with as_code:
+    code = code_of(key, network)
+    st.code(code, language="python", height=480 if len(network.layers) > 14 else "content")
+    st.download_button("Download model.py", code, file_name="model.py", mime="text/x-python",
+                       key="nb_download_code", on_click="ignore", icon=":material/download:")  # fmt: skip
+with as_json:
+    text = to_json_lines(network)
+    st.code(text, language="json", height=480 if len(network.layers) > 14 else "content", wrap_lines=True)
+    st.download_button("Download network.json", text, file_name="network.json", mime="application/json",
+                       key="nb_download_json", on_click="ignore", icon=":material/download:")  # fmt: skip

@@ -1,0 +1,543 @@
+"""AppTest of the network builder: presets and their lecture numbers, breaking and fixing a layer, import,
+the template's knobs, receptive fields, the effective field, and bad input that must never crash the page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnnviz.network import effective_receptive_field, from_json, summarize
+from cnnviz.presets import PRESETS, classic_cnn
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "6_Network_builder.py")
+TEMPLATE = "Classic CNN template [[Conv→ReLU]×N→Pool]×M→[FC→ReLU]×K→FC"
+LECTURE_TOTALS = {
+    "CIFAR-10 MLP": "1,645,950",
+    "ConvNet": "19,570",
+    "WideConvNet": "79,030",
+    "DeepConvNet": "23,650",
+    "MNIST-1D ConvNet": "2,050",
+    "LeNet-5": "61,706",
+    "VGG-16": "138,357,544",
+    "ResNet-18 stem": "9,536",
+}
+
+
+@pytest.fixture
+def at() -> AppTest:
+    app = AppTest.from_file(PAGE, default_timeout=60)
+    app.run()
+    assert_clean(app)
+    return app
+
+
+def assert_clean(at: AppTest, errors: int = 0) -> None:
+    """No exception; exactly `errors` red boxes."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) == errors, [e.value for e in at.error]
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def metric_help(at: AppTest, label: str) -> str:
+    return next(m.proto.help for m in at.metric if m.label == label)
+
+
+def summary_table(at: AppTest) -> pd.DataFrame:
+    """The per-layer summary (the first read-only table)."""
+    return next(d for d in at.dataframe if d.editing_mode == "read_only").value
+
+
+def editor(at: AppTest) -> AppTest:
+    return at.data_editor[0]
+
+
+def edit(at: AppTest, **edits: object) -> AppTest:
+    """Seed the layer table's edit state (edited_rows / added_rows / deleted_rows) and rerun."""
+    state = {"edited_rows": {}, "added_rows": [], "deleted_rows": []}
+    state.update(edits)
+    at.session_state[editor(at).key] = state
+    return at.run()
+
+
+def load(at: AppTest, name: str) -> AppTest:
+    at.selectbox(key="nb_preset").set_value(name).run()
+    assert_clean(at)
+    return at
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    """Plotly figures by widget key."""
+    return {c.proto.id.split("-")[-1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def chart(at: AppTest, key: str) -> dict:
+    return next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if key in c.proto.id)
+
+
+def has_chart(at: AppTest, key: str) -> bool:
+    return any(key in c.proto.id for c in at.get("plotly_chart"))
+
+
+def code_blocks(at: AppTest) -> list[str]:
+    return [c.value for c in at.code]
+
+
+def text(at: AppTest) -> str:
+    return " ".join(m.value for m in at.markdown) + " " + " ".join(c.value for c in at.caption)
+
+
+# --------------------------------------------------------------------------------------------------
+# Presets and their numbers
+# --------------------------------------------------------------------------------------------------
+
+
+def test_default_page_shows_convnet_summary_fields_comparison_and_export(at: AppTest) -> None:
+    assert at.selectbox(key="nb_preset").value == "ConvNet"
+    assert metric(at, "Parameters") == "19,570"
+    assert metric(at, "Output shape") == "(1, 10)"
+    assert (
+        metric(at, "MACs (batch of 1)") == f"{summarize(PRESETS['ConvNet'].layers, (3, 32, 32)).total_macs:,}"
+    )
+    table = summary_table(at)
+    assert len(table) == 9 and set(table["status"]) == {"✓"}
+    assert list(editor(at).value["type"]) == [layer.kind for layer in PRESETS["ConvNet"].layers]
+    assert has_chart(at, "nb_growth") and has_chart(at, "nb_region") and has_chart(at, "nb_params_chart")
+    assert not has_chart(at, "nb_erf_chart")
+    assert metric(at, "Lecture 000's MLP") == "1,645,950"
+    assert [d.proto.label for d in at.get("download_button")] == [
+        "Download model.py",
+        "Download network.json",
+    ]
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_every_preset_loads_with_its_lecture_total(at: AppTest, name: str) -> None:
+    load(at, name)
+    preset = PRESETS[name]
+    assert at.text_input(key="nb_input").value == ", ".join(map(str, preset.input_size))
+    assert list(editor(at).value["type"]) == [layer.kind for layer in preset.layers]
+    expected = summarize(preset.layers, preset.input_size)
+    assert expected.ok
+    assert metric_help(at, "Parameters") == f"{expected.total_params:,}"
+    if name in LECTURE_TOTALS:
+        assert metric_help(at, "Parameters") == LECTURE_TOTALS[name]
+    assert metric(at, "Output shape") == str(expected.output_shape)
+    assert len(summary_table(at)) == len(preset.layers)
+    if name != "ConvNet":  # the default: choosing it again changes nothing
+        assert [s.value for s in at.success] == [f"Loaded {name}."]
+
+
+def test_lenet5_feature_maps_are_28_14_10_5_1(at: AppTest) -> None:
+    load(at, "LeNet-5")
+    shapes = list(summary_table(at)["output shape"])
+    assert shapes[:7] == [
+        "(1, 6, 28, 28)", "(1, 6, 28, 28)", "(1, 6, 14, 14)", "(1, 16, 10, 10)", "(1, 16, 10, 10)",
+        "(1, 16, 5, 5)", "(1, 120, 1, 1)",
+    ]  # fmt: skip
+    assert shapes[-1] == "(1, 10)" and metric(at, "Parameters") == "61,706"
+
+
+def test_vgg16_counts_are_compact_in_the_metric_and_exact_in_its_help(at: AppTest) -> None:
+    load(at, "VGG-16")
+    assert metric(at, "Parameters") == "138,357,544"
+    assert metric(at, "MACs (batch of 1)").endswith(" G")
+    assert (
+        metric_help(at, "MACs (batch of 1)")
+        == f"{summarize(PRESETS['VGG-16'].layers, (3, 224, 224)).total_macs:,}"
+    )
+
+
+@pytest.mark.parametrize(("n", "m", "k", "padding"), [(2, 2, 1, 0), (3, 2, 2, 1), (1, 1, 0, 0)])
+def test_template_knobs_rebuild_the_stack(at: AppTest, n: int, m: int, k: int, padding: int) -> None:
+    load(at, TEMPLATE)
+    at.number_input(key="nb_n").set_value(n)
+    at.number_input(key="nb_m").set_value(m)
+    at.number_input(key="nb_k").set_value(k)
+    at.selectbox(key="nb_padding").set_value(padding)
+    at.run()
+    assert_clean(at)
+    kinds = list(editor(at).value["type"])
+    assert kinds.count("Conv2d") == n * m and kinds.count("MaxPool2d") == m and kinds.count("Linear") == k + 1
+    expected = summarize(classic_cnn(n, m, k, padding=padding), (3, 32, 32))
+    assert metric_help(at, "Parameters") == f"{expected.total_params:,}"
+    assert metric(at, "Output shape") == "(1, 10)"
+
+
+def test_template_too_deep_breaks_and_fix_every_layer_repairs_it(at: AppTest) -> None:
+    load(at, TEMPLATE)
+    at.number_input(key="nb_m").set_value(4).run()  # 32 -> 28 -> 14 -> 10 -> 5 -> 1 -> 0: breaks
+    assert_clean(at, errors=1)
+    assert metric(at, "Output shape").startswith("✗ layer")
+    assert "pooling window" in at.error[0].value
+    at.button(key="nb_fix_all").click().run()
+    assert_clean(at)
+    assert metric(at, "Output shape") == "(1, 10)"
+    assert at.success[0].value == "Applied every fix the stack needed."
+
+
+# --------------------------------------------------------------------------------------------------
+# Breaking a layer, and the fix
+# --------------------------------------------------------------------------------------------------
+
+
+def test_editing_a_layer_so_it_breaks_marks_the_row_and_one_click_fixes_it(at: AppTest) -> None:
+    edit(at, edited_rows={7: {"arguments": "in_features=3072, out_features=60"}})
+    assert_clean(at, errors=1)
+    message = at.error[0].value
+    assert message.startswith("Layer 7 (Linear) does not fit.")
+    assert "in_features=240" in message and "mat1 and mat2 shapes cannot be multiplied" in message
+    table = summary_table(at)
+    assert table["status"][7] == "✗ set in_features=240" and table["output shape"][7] == "gets (1, 240)"
+    assert list(table["status"][8:]) == ["not computed"]
+    assert metric(at, "Output shape") == "✗ layer 7"
+    fix = at.button(key="nb_fix")
+    assert fix.label == "Fix layer 7: set in_features=240"
+    fix.click().run()
+    assert_clean(at)
+    assert at.success[0].value == "Fixed layer 7: set in_features=240."
+    assert editor(at).value["arguments"][7] == "in_features=240, out_features=60"
+    assert metric(at, "Output shape") == "(1, 10)" and metric(at, "Parameters") == "19,570"
+
+
+def test_wrong_channels_point_at_in_channels(at: AppTest) -> None:
+    edit(
+        at,
+        edited_rows={2: {"arguments": "in_channels=3, out_channels=15, kernel_size=3, stride=2, padding=1"}},
+    )
+    assert_clean(at, errors=1)
+    assert at.error[0].value.startswith("Layer 2 (Conv2d) does not fit.")
+    assert at.button(key="nb_fix").label == "Fix layer 2: set in_channels=15"
+    at.button(key="nb_fix").click().run()
+    assert_clean(at)
+    assert metric(at, "Parameters") == "19,570"
+
+
+def test_changing_the_input_shape_breaks_the_first_linear_and_the_fix_follows(at: AppTest) -> None:
+    at.text_input(key="nb_input").set_value("3, 64, 64").run()
+    assert_clean(at, errors=1)
+    assert "in_features=960" in at.button(key="nb_fix").label
+    at.button(key="nb_fix").click().run()
+    assert_clean(at)
+    assert at.text_input(key="nb_input").value == "3, 64, 64"
+    assert metric(at, "Output shape") == "(1, 10)"
+
+
+def test_output_size_below_one_is_a_message_with_a_fix(at: AppTest) -> None:
+    load(at, "LeNet-5")
+    at.text_input(key="nb_input").set_value("1, 2, 2").run()
+    assert_clean(at, errors=1)
+    assert "kernel 5 spans 5 cells" in at.error[0].value
+    assert at.button(key="nb_fix").label == "Fix layer 0: set padding=2"
+
+
+def test_flatten_over_the_batch_axis_is_fixed_to_the_default(at: AppTest) -> None:
+    edit(at, edited_rows={6: {"arguments": "start_dim=0"}})
+    assert_clean(at, errors=1)
+    assert "would merge the batch axis" in at.error[0].value
+    assert at.button(key="nb_fix").label == "Fix layer 6: use Flatten() (start_dim=1, end_dim=-1)"
+
+
+def test_a_layer_without_automatic_fix_says_so(at: AppTest) -> None:
+    edit(at, edited_rows={2: {"arguments": "in_channels=15, out_channels=0, kernel_size=3"}})
+    assert_clean(at, errors=1)
+    assert "channels must be at least 1" in at.error[0].value
+    assert "No single number fixes this layer" in at.info[0].value
+    assert summary_table(at)["status"][2] == "✗ no automatic fix"
+    assert not any(b.key in ("nb_fix", "nb_fix_all") for b in at.button)
+
+
+def test_batch_size_scales_shapes_and_macs_not_parameters(at: AppTest) -> None:
+    at.number_input(key="nb_batch").set_value(4).run()
+    assert_clean(at)
+    assert metric(at, "Output shape") == "(4, 10)"
+    assert metric(at, "Parameters") == "19,570"
+    macs = summarize(PRESETS["ConvNet"].layers, (3, 32, 32), batch_size=4).total_macs
+    assert metric(at, "MACs (batch of 4)") == f"{macs:,}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Bad input never crashes the page and loses nothing
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("abc", "is not a whole number"),
+        ("", "type one sample's shape"),
+        ("1, 3, 32, 32", "leave out the batch"),
+        ("0, 32, 32", "at least 1"),
+    ],
+)
+def test_bad_input_shape_is_a_message_and_the_table_stays(at: AppTest, typed: str, says: str) -> None:
+    at.text_input(key="nb_input").set_value(typed).run()
+    assert_clean(at, errors=1)
+    assert says in at.error[0].value
+    assert len(editor(at).value) == 9
+    assert not at.metric
+
+
+def test_a_row_that_does_not_read_is_named_and_kept(at: AppTest) -> None:
+    edit(at, edited_rows={0: {"arguments": "in_channels=3, out_channels="}})
+    assert_clean(at, errors=1)
+    assert at.error[0].value.startswith("Row 0: Conv2d: cannot read")
+    assert "Fix the rows above" in at.info[0].value
+    assert not at.metric  # no summary of a stack that is not defined
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        ("in_channels=3, out_channels=15", "needs kernel_size"),
+        ("in_channels=3, colour=2, out_channels=1, kernel_size=3", "has no argument `colour`"),
+        ("in_channels=n, out_channels=4, kernel_size=3", "`n` is a variable"),
+        ("3), print(1", "more than one call"),
+    ],
+)
+def test_row_argument_errors_are_clear(at: AppTest, arguments: str, says: str) -> None:
+    edit(at, edited_rows={0: {"arguments": arguments}})
+    assert_clean(at, errors=1)
+    assert says in at.error[0].value
+
+
+def test_a_new_row_without_a_type_asks_for_one_and_an_empty_row_is_skipped(at: AppTest) -> None:
+    edit(at, added_rows=[{"arguments": "p=0.2"}])
+    assert_clean(at, errors=1)
+    assert at.error[0].value == "Row 9: pick a layer type in the first column"
+    edit(at, added_rows=[{}])
+    assert_clean(at)
+    assert "Empty rows 9 are left out" in text(at)
+    assert len(summary_table(at)) == 9
+
+
+def test_new_row_with_type_and_deleted_rows_update_the_summary(at: AppTest) -> None:
+    edit(at, added_rows=[{"type": "Dropout", "arguments": "p=0.2"}], deleted_rows=[8])
+    assert_clean(at)
+    assert list(summary_table(at)["layer"])[-2:] == ["Linear(240, 60)", "Dropout(p=0.2)"]
+    assert metric(at, "Output shape") == "(1, 60)"
+
+
+def test_empty_stack_passes_the_input_through(at: AppTest) -> None:
+    edit(at, deleted_rows=list(range(9)))
+    assert_clean(at)
+    assert metric(at, "Output shape") == "(1, 3, 32, 32)" and metric(at, "Parameters") == "0"
+    assert at.button(key="nb_insert").label == "Add"
+
+
+def test_huge_layers_are_shown_and_heavy_work_is_refused_with_a_message(at: AppTest) -> None:
+    import_text(at, "nn.Conv2d(3, 100000000000000000000, kernel_size=3)")
+    assert_clean(at)
+    assert metric(at, "Parameters") == "2.8e+21"
+    assert summary_table(at)["params"][0] == 2.8e21
+    at.toggle(key="nb_erf").set_value(True).run()
+    assert_clean(at, errors=1)
+    assert "more than this page computes" in at.error[0].value
+
+
+def test_an_input_too_large_to_draw_keeps_the_summary(at: AppTest) -> None:
+    load(at, "ResNet-18 stem")
+    at.text_input(key="nb_input").set_value("3, 2000, 2000").run()
+    assert_clean(at, errors=1)
+    assert "too large to draw regions on" in at.error[0].value
+    assert metric(at, "Output shape") == "(1, 64, 500, 500)"
+    assert len(summary_table(at)) == 4
+
+
+# --------------------------------------------------------------------------------------------------
+# Import
+# --------------------------------------------------------------------------------------------------
+
+
+def import_text(at: AppTest, pasted: str) -> AppTest:
+    at.text_area(key="nb_import_text").set_value(pasted)
+    return at.button(key="nb_import").click().run()
+
+
+def test_import_pytorch_code_replaces_the_stack_and_adapts_the_input(at: AppTest) -> None:
+    code = """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv1d(1, 8, kernel_size=5, stride=2),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(8 * 18, 10),
+        )
+"""
+    import_text(at, code)
+    assert_clean(at)
+    assert at.success[0].value == "Imported 4 layers, input shape (1, 40)."
+    assert at.text_input(key="nb_input").value == "1, 40"
+    assert list(editor(at).value["type"]) == ["Conv1d", "ReLU", "Flatten", "Linear"]
+    assert metric(at, "Output shape") == "(1, 10)"
+
+
+def test_import_json_takes_its_input_size_and_batch(at: AppTest) -> None:
+    exported = json.loads(code_blocks(at)[-1])
+    exported["input_size"], exported["batch_size"] = [3, 64, 64], 2
+    import_text(at, json.dumps(exported))
+    assert_clean(at, errors=1)  # the lecture's Linear(240, 60) no longer fits 64x64 input
+    assert at.text_input(key="nb_input").value == "3, 64, 64" and at.number_input(key="nb_batch").value == 2
+
+
+@pytest.mark.parametrize(
+    ("pasted", "says"),
+    [
+        ("nn.Sequential(nn.Conv2d(3, 16, 3), nn.Foo())", "is not a layer the network builder knows"),
+        ("nn.Sequential(nn.Conv2d(3, 16, 3)", "line 1"),
+        ('{"input_size": [3, 32, 32], "layers": [{"type": "Conv2d"}]}', "Conv2d needs in_channels"),
+        ('{"input_size": [3, 32, 32], "layers": [}', "not valid JSON"),
+        ("   ", "nothing to import"),
+    ],
+)
+def test_bad_import_is_a_message_and_the_stack_is_unchanged(at: AppTest, pasted: str, says: str) -> None:
+    import_text(at, pasted)
+    assert_clean(at, errors=1)
+    assert at.error[0].value.startswith("Nothing imported, the stack is unchanged:")
+    assert says in at.error[0].value
+    assert metric(at, "Parameters") == "19,570"
+    assert at.text_area(key="nb_import_text").value == pasted
+
+
+# --------------------------------------------------------------------------------------------------
+# Table tools
+# --------------------------------------------------------------------------------------------------
+
+
+def kinds(at: AppTest) -> list[str]:
+    return list(editor(at).value["type"])
+
+
+def test_table_tools_move_copy_delete_and_insert(at: AppTest) -> None:
+    start = kinds(at)
+    at.number_input(key="nb_row").set_value(1).run()
+    at.button(key="nb_up").click().run()
+    assert kinds(at)[:2] == ["ReLU", "Conv2d"] and at.number_input(key="nb_row").value == 0
+    at.button(key="nb_down").click().run()
+    assert kinds(at) == start and at.number_input(key="nb_row").value == 1
+    at.button(key="nb_duplicate").click().run()
+    assert kinds(at)[:3] == ["Conv2d", "ReLU", "ReLU"]
+    at.button(key="nb_delete").click().run()
+    assert kinds(at) == start
+    at.number_input(key="nb_row").set_value(4).run()
+    at.selectbox(key="nb_new_type").set_value("BatchNorm2d").run()
+    at.button(key="nb_insert").click().run()
+    assert_clean(at)
+    assert kinds(at)[5] == "BatchNorm2d" and editor(at).value["arguments"][5] == "num_features=15"
+    assert metric(at, "Parameters") == f"{19_570 + 30:,}"
+    assert at.success[0].value == "Inserted nn.BatchNorm2d(15) at row 5."
+
+
+def test_inserting_a_conv_keeps_the_stack_valid(at: AppTest) -> None:
+    at.number_input(key="nb_row").set_value(3).run()
+    at.selectbox(key="nb_new_type").set_value("Conv2d").run()
+    at.button(key="nb_insert").click().run()
+    assert_clean(at)
+    assert editor(at).value["arguments"][4] == "in_channels=15, out_channels=15, kernel_size=3, padding=1"
+    assert metric(at, "Output shape") == "(1, 10)"
+
+
+# --------------------------------------------------------------------------------------------------
+# Receptive fields, the unit picker, the effective field
+# --------------------------------------------------------------------------------------------------
+
+
+def test_field_table_and_growth_follow_araujo(at: AppTest) -> None:
+    fields = next(
+        d for d in at.dataframe if d.editing_mode == "read_only" and "jump" in d.value.columns
+    ).value
+    assert list(fields["r"]) == ["1", "3", "3", "7", "7", "15", "15"]
+    assert list(fields["jump"]) == ["1", "2", "2", "4", "4", "8", "8"]
+    growth = chart(at, "nb_growth")
+    assert growth["data"][0]["y"] == [1, 3, 7, 15]  # ReLUs change nothing and are left out
+    assert "From layer 6 (Flatten) on, no single window" in text(at)
+
+
+def test_unit_picker_shows_the_region_with_its_padding(at: AppTest) -> None:
+    at.selectbox(key="nb_unit_layer").set_value("0 · Conv2d → (1, 15, 16, 16)").run()
+    assert_clean(at)
+    at.number_input(key="nb_unit_0").set_value(0)
+    at.number_input(key="nb_unit_1").set_value(0).run()
+    assert_clean(at)
+    words = text(at)
+    assert "Unit (0, 0) of layer 0. It reads rows 0 to 1 and columns 0 to 1" in words
+    assert "The formula's window is 3 × 3" in words
+    shapes = chart(at, "nb_region")["layout"]["shapes"]
+    dashed = [s for s in shapes if s.get("line", {}).get("dash") == "dash"]
+    assert [(d["x0"], d["x1"], d["y0"], d["y1"]) for d in dashed] == [(-1.5, 1.5, -1.5, 1.5)]
+
+
+def test_unit_picker_clamps_and_resets_when_the_layer_changes(at: AppTest) -> None:
+    at.selectbox(key="nb_unit_layer").set_value("0 · Conv2d → (1, 15, 16, 16)").run()
+    assert at.number_input(key="nb_unit_0").value == 8  # the centre of 16
+    at.selectbox(key="nb_unit_layer").set_value("7 · Linear → (1, 60)").run()
+    assert_clean(at)
+    assert at.number_input(key="nb_unit_0").label == "unit feature (0 to 59)"
+    assert "It reads rows 0 to 31 and columns 0 to 31" in text(at)
+
+
+def test_one_dimensional_stack_draws_a_signal(at: AppTest) -> None:
+    load(at, "MNIST-1D ConvNet")
+    figure = chart(at, "nb_region")
+    assert figure["data"][1]["name"] == "read by the unit"
+    assert at.number_input(key="nb_unit_0").label == "unit position (0 to 3)"
+
+
+def test_effective_field_is_computed_only_when_asked_and_matches_the_core(at: AppTest) -> None:
+    assert not has_chart(at, "nb_erf_chart")
+    at.toggle(key="nb_erf").set_value(True).run()
+    assert_clean(at)
+    assert at.select_slider(key="nb_erf_runs").value == 4
+    at.select_slider(key="nb_erf_runs").set_value(2).run()
+    z = chart(at, "nb_erf_chart")["data"][0]["z"]
+    import base64
+
+    grid = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(32, 32)
+    expected = effective_receptive_field(PRESETS["ConvNet"].layers, (3, 32, 32), 5, (2, 2), runs=2)
+    np.testing.assert_allclose(grid, expected, rtol=1e-5, atol=1e-7)
+    at.toggle(key="nb_erf").set_value(False).run()
+    assert not has_chart(at, "nb_erf_chart")
+
+
+def test_effective_field_of_a_huge_stack_is_refused_with_a_message(at: AppTest) -> None:
+    load(at, "VGG-16")
+    at.toggle(key="nb_erf").set_value(True).run()  # 4 runs of 15 G multiply-adds
+    assert_clean(at, errors=1)
+    assert "Pick an earlier layer, fewer runs or a smaller input" in at.error[0].value
+
+
+# --------------------------------------------------------------------------------------------------
+# MLP comparison and export
+# --------------------------------------------------------------------------------------------------
+
+
+def test_mlp_comparison_for_a_classifier_a_map_stack_and_the_mlp_itself(at: AppTest) -> None:
+    assert metric(at, "This stack") == "19,570" and metric(at, "MLP, same hidden widths") == "184,990"
+    load(at, "ResNet-18 stem")
+    assert metric(at, "One fully connected layer") == "30.21 G"
+    load(at, "CIFAR-10 MLP")
+    assert "no convolution" in at.info[0].value
+    assert not has_chart(at, "nb_params_chart")
+
+
+def test_exported_code_runs_in_pytorch_and_json_reads_back(at: AppTest) -> None:
+    code, exported = code_blocks(at)[-2:]
+    namespace: dict[str, object] = {}
+    exec(compile(code, "model.py", "exec"), namespace)  # the page's own export: it asserts its output shape
+    assert "assert tuple(model(x).shape) == (1, 10)" in code
+    network = from_json(exported)
+    assert network.layers == PRESETS["ConvNet"].layers and network.input_size == (3, 32, 32)
+
+
+def test_torchinfo_text_is_offered(at: AppTest) -> None:
+    printed = next(c for c in code_blocks(at) if c.startswith("====="))
+    assert "Total params: 19,570" in printed
