@@ -1,0 +1,170 @@
+"""AppTest of the image-kernels page: every option, every bad upload, the pixel inspector and the typed grid."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from cnnviz.filtering import filter_image
+from cnnviz.image_kernels import IMAGE_KERNELS, apply_image_kernel, image_kernel
+from cnnviz.images import sample_image
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "4_Image_kernels.py")
+P = "ik"
+
+
+@pytest.fixture
+def at() -> AppTest:
+    app = AppTest.from_file(PAGE, default_timeout=60)
+    app.run()
+    assert not app.exception
+    return app
+
+
+def _png(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _upload(at: AppTest, name: str, data: bytes, mime: str = "image/png") -> None:
+    at.radio(key=f"{P}_source").set_value("upload").run()
+    at.file_uploader(key=f"{P}_upload").set_value((name, data, mime)).run()
+
+
+def test_default_page_shows_original_result_matrix_and_download(at: AppTest) -> None:
+    assert len(at.get("image")) + len(at.get("imgs")) >= 1  # original and result images
+    assert at.selectbox(key=f"{P}_kernel").value == "sobel x"
+    assert any("positive where it gets brighter" in c.value for c in at.caption)
+    assert at.get("download_button")
+    assert not at.error
+
+
+@pytest.mark.parametrize("name", IMAGE_KERNELS)
+def test_every_preset_runs(at: AppTest, name: str) -> None:
+    at.selectbox(key=f"{P}_kernel").set_value(name).run()
+    assert not at.exception and not at.error
+
+
+def test_every_option_runs_and_the_inspector_matches_the_core(at: AppTest) -> None:
+    image = sample_image("step edge").array
+    at.selectbox(key=f"{P}_sample").set_value("step edge").run()
+    at.selectbox(key=f"{P}_kernel").set_value("gaussian blur").run()
+    at.number_input(key=f"{P}_size").set_value(7).run()
+    at.number_input(key=f"{P}_sigma").set_value(2.0).run()
+    for mode in ("per_channel", "luminance"):
+        for padding_mode in ("zeros", "reflect", "replicate", "circular"):
+            for output in ("clip", "normalize", "abs"):
+                at.radio(key=f"{P}_mode").set_value(mode)
+                at.selectbox(key=f"{P}_padding_mode").set_value(padding_mode)
+                at.radio(key=f"{P}_output").set_value(output)
+                at.radio(key=f"{P}_padding").set_value("pixels")
+                at.run()
+                at.number_input(key=f"{P}_pad_px").set_value(2)
+                at.number_input(key=f"{P}_stride").set_value(2)
+                at.number_input(key=f"{P}_dilation").set_value(2)
+                at.run()
+                at.number_input(key=f"{P}_row").set_value(3)
+                at.number_input(key=f"{P}_col").set_value(130)
+                at.run()
+                assert not at.exception and not at.error
+                result = apply_image_kernel(
+                    image,
+                    image_kernel("gaussian blur", 7, 2.0),
+                    mode=mode,
+                    stride=2,
+                    padding=2,
+                    padding_mode=padding_mode,
+                    dilation=2,
+                    output=output,
+                )
+                channel = "grey" if mode == "luminance" else "R"
+                raw = result.raw[3, 130] if result.raw.ndim == 2 else result.raw[3, 130, 0]
+                shown = result.display[3, 130] if result.display.ndim == 2 else result.display[3, 130, 0]
+                assert float(_metric(at, f"{channel} result")) == pytest.approx(float(raw), abs=1e-4)
+                assert _metric(at, f"{channel} shown as") == f"{int(shown)} / 255"
+                assert any(result.note == i.value for i in at.info)
+
+
+def test_same_padding_with_stride_shows_an_error_and_keeps_serving(at: AppTest) -> None:
+    at.number_input(key=f"{P}_stride").set_value(2).run()
+    assert not at.exception
+    assert at.error and "same" in at.error[0].value
+    at.number_input(key=f"{P}_stride").set_value(1).run()
+    assert not at.error
+
+
+def test_output_size_is_explained_per_axis(at: AppTest) -> None:
+    at.radio(key=f"{P}_padding").set_value("valid").run()
+    latex = [e.value for e in at.get("latex")]
+    assert any("425" in t for t in latex) and any("638" in t for t in latex)  # 427x640 photo, 3x3 valid
+
+
+def test_upload_is_filtered_and_inspected(at: AppTest) -> None:
+    photo = np.random.default_rng(3).integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    _upload(at, "mine.png", _png(photo))
+    assert not at.exception and not at.error
+    at.number_input(key=f"{P}_row").set_value(0).run()
+    at.number_input(key=f"{P}_col").set_value(79).run()
+    expected = apply_image_kernel(photo, image_kernel("sobel x")).raw[0, 79]
+    for c, channel in enumerate("RGB"):
+        assert float(_metric(at, f"{channel} result")) == pytest.approx(float(expected[c]), abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("empty.png", b"", "empty"),
+        ("notes.png", b"just some text\n" * 20, "not a picture"),
+        ("cut.jpg", None, "truncated or damaged"),
+        ("bomb.png", None, "megapixel limit"),
+    ],
+)
+def test_bad_upload_shows_a_message_and_the_page_keeps_serving(
+    at: AppTest, name: str, data: bytes | None, message: str
+) -> None:
+    if name == "cut.jpg":
+        buffer = io.BytesIO()
+        Image.fromarray(np.random.default_rng(0).integers(0, 255, (80, 80, 3), dtype=np.uint8)).save(
+            buffer, "JPEG"
+        )
+        data = buffer.getvalue()[:900]
+    if name == "bomb.png":
+        buffer = io.BytesIO()
+        Image.new("1", (9000, 5000)).save(buffer, "PNG")
+        data = buffer.getvalue()
+    _upload(at, name, data)
+    assert not at.exception
+    assert at.error and message in at.error[0].value
+    at.radio(key=f"{P}_source").set_value("sample").run()
+    assert not at.exception and not at.error
+
+
+def test_typed_kernel_grid_is_used(at: AppTest) -> None:
+    at.selectbox(key=f"{P}_sample").set_value("checkerboard").run()
+    at.selectbox(key=f"{P}_kernel").set_value("custom (type your own)").run()
+    at.number_input(key=f"{P}_rows").set_value(1).run()
+    at.number_input(key=f"{P}_cols").set_value(2).run()
+    assert not at.exception
+    # The grid starts as identity [[1, 0]]; type -1 into cell (0, 1): a horizontal difference.
+    at.session_state[f"{P}_grid_1x2"] = {
+        "edited_rows": {0: {"1": -1.0}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.number_input(key=f"{P}_row").set_value(10).run()
+    at.number_input(key=f"{P}_col").set_value(31).run()
+    assert not at.exception and not at.error
+    image = sample_image("checkerboard").array
+    raw = filter_image(image, np.array([[1.0, -1.0]]), padding="same").raw[10, 31, 0]
+    assert float(_metric(at, "R result")) == pytest.approx(float(raw), abs=1e-4)
+    assert raw != 0
