@@ -1,0 +1,145 @@
+"""The pooling page's core against torch.nn.functional, and the lecture's pooling examples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from cnnviz.errors import ConvConfigError
+from cnnviz.pooling import (
+    bilinear_upsample,
+    lecture_edge_image,
+    max_unpool2d,
+    pool_walkthrough,
+    shift_invariance,
+    upsample_compare,
+)
+
+
+def _t(a: np.ndarray) -> torch.Tensor:
+    return torch.tensor(a, dtype=torch.float64)[None, None]
+
+
+CASES = [
+    # (H, W, kernel, stride, padding, dilation, ceil_mode)
+    (3, 3, 2, 1, 0, 1, False),
+    (6, 6, 2, None, 0, 1, False),
+    (5, 7, 3, 2, 1, 1, True),
+    (7, 5, 2, 2, 1, 2, False),
+    (5, 5, 2, None, 0, 1, True),
+    (8, 6, 3, 1, 1, 2, True),
+]
+
+
+@pytest.mark.parametrize(("h", "w", "k", "s", "p", "d", "ceil"), CASES)
+def test_max_pool_values_winners_and_sizes_match_torch(h, w, k, s, p, d, ceil) -> None:
+    x = np.random.default_rng(h * 10 + w).integers(0, 10, size=(h, w)).astype(float)
+    walk = pool_walkthrough(x, "max", k, s, p, d, ceil)
+    ref, idx = F.max_pool2d(_t(x), k, s, p, d, ceil_mode=ceil, return_indices=True)
+    np.testing.assert_array_equal(walk.output, ref[0, 0].numpy())
+    np.testing.assert_array_equal(walk.indices, idx[0, 0].numpy())
+    rows, cols = walk.winners[..., 0], walk.winners[..., 1]
+    np.testing.assert_array_equal(x[rows, cols], walk.output)
+    assert (walk.explanations[0].result, walk.explanations[1].result) == walk.output.shape
+    assert walk.global_average == pytest.approx(F.adaptive_avg_pool2d(_t(x), 1).item())
+
+
+@pytest.mark.parametrize(("h", "w", "k", "s", "p", "d", "ceil"), [c for c in CASES if c[5] == 1])
+@pytest.mark.parametrize("include", [True, False])
+def test_avg_pool_matches_torch(h, w, k, s, p, d, ceil, include) -> None:
+    x = np.random.default_rng(3).normal(size=(h, w))
+    walk = pool_walkthrough(x, "avg", k, s, p, 1, ceil, include)
+    ref = F.avg_pool2d(_t(x), k, s, p, ceil_mode=ceil, count_include_pad=include)[0, 0].numpy()
+    np.testing.assert_allclose(walk.output, ref, rtol=1e-12, atol=1e-12)
+    assert walk.indices is None and walk.winners is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"kernel_size": 2, "padding": 2}, "at most half the kernel size"),
+        ({"kernel_size": 5}, "padded input"),
+        ({"kind": "avg", "dilation": 2}, "average pooling has no dilation"),
+        ({"kind": "min"}, "'max' or 'avg'"),
+    ],
+)
+def test_bad_settings_raise_readable_errors(kwargs, words) -> None:
+    with pytest.raises(ConvConfigError, match=words):
+        pool_walkthrough(np.zeros((3, 3)), **kwargs)
+
+
+def test_lecture_2x2_max_pool_of_0_to_8() -> None:
+    x = np.arange(9.0).reshape(3, 3)
+    np.testing.assert_array_equal(pool_walkthrough(x, "max", 2, 1).output, [[4, 5], [7, 8]])
+    np.testing.assert_array_equal(pool_walkthrough(x, "avg", 2, 1).output, [[2, 3], [5, 6]])
+
+
+def test_lecture_vertical_edge_gives_ones_in_column_1() -> None:
+    x = lecture_edge_image()
+    assert x.shape == (4, 5) and (x[:, :2] == 1).all() and (x[:, 2:] == 0).all()
+    inv = shift_invariance(0)
+    expected = np.zeros((4, 4))
+    expected[:, 1] = 1
+    np.testing.assert_array_equal(inv.conv[0][:, :4], expected)
+
+
+def test_max_pooling_tolerates_a_1_pixel_shift() -> None:
+    inv = shift_invariance(3, pool_kernel=2, pool_stride=1)
+    # the edge map moves: nothing that fired at shift 0 fires at shift 1
+    assert inv.conv_kept[1] == 0.0 and inv.conv_changed[1] == 8
+    # the pooled cell whose window spans conv columns 1 and 2 fires for both shifts
+    assert (inv.pooled[0][:, 1] == 1).all() and (inv.pooled[1][:, 1] == 1).all()
+    assert inv.pool_kept[1] == 0.5 and inv.pool_changed[1] < inv.conv_changed[1]
+    assert inv.conv_changed[0] == inv.pool_changed[0] == 0
+    # conv stage matches torch for every shift
+    for image, conv, pooled in zip(inv.images, inv.conv, inv.pooled, strict=True):
+        ref = F.conv2d(_t(image), torch.tensor([[[[1.0, -1.0]]]], dtype=torch.float64))
+        np.testing.assert_array_equal(conv, ref[0, 0].numpy())
+        np.testing.assert_array_equal(pooled, F.max_pool2d(ref, 2, 1)[0, 0].numpy())
+
+
+def test_shift_out_of_range_is_an_error() -> None:
+    with pytest.raises(ConvConfigError, match="shift"):
+        lecture_edge_image(3, width=5)
+
+
+@pytest.mark.parametrize(("h", "w", "oh", "ow"), [(2, 2, 4, 4), (3, 2, 6, 4), (2, 3, 5, 7), (4, 4, 3, 9)])
+def test_bilinear_matches_interpolate(h, w, oh, ow) -> None:
+    x = np.random.default_rng(1).normal(size=(h, w))
+    ref = F.interpolate(_t(x), size=(oh, ow), mode="bilinear", align_corners=False)[0, 0].numpy()
+    np.testing.assert_allclose(bilinear_upsample(x, (oh, ow)), ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(("h", "w"), [(4, 4), (5, 6), (6, 3)])
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_upsample_compare_matches_torch(h, w, k) -> None:
+    src = np.random.default_rng(h + w).integers(0, 10, size=(h, w)).astype(float)
+    kernel = np.arange(1.0, k * k + 1).reshape(k, k)
+    up = upsample_compare(src, kernel)
+    pooled, idx = F.max_pool2d(_t(src), 2, return_indices=True)
+    np.testing.assert_array_equal(up.small, pooled[0, 0].numpy())
+    np.testing.assert_array_equal(
+        up.methods["max-unpool"], F.max_unpool2d(pooled, idx, 2, output_size=(h, w))[0, 0].numpy()
+    )
+    np.testing.assert_array_equal(
+        up.methods["nearest"], F.interpolate(pooled, scale_factor=2, mode="nearest")[0, 0].numpy()
+    )
+    np.testing.assert_allclose(
+        up.methods["bilinear"],
+        F.interpolate(pooled, scale_factor=2, mode="bilinear", align_corners=False)[0, 0].numpy(),
+        rtol=1e-12,
+    )
+    ref_t = F.conv_transpose2d(pooled, _t(kernel), stride=2)[0, 0].numpy()
+    np.testing.assert_allclose(up.methods["transposed conv"], ref_t, rtol=1e-12)
+    ph, pw = pooled.shape[2:]
+    assert up.sizes()["transposed conv"] == ((ph - 1) * 2 + k, (pw - 1) * 2 + k)
+    assert up.sizes()["max-unpool"] == (h, w)
+
+
+def test_max_unpool_puts_values_back_at_their_argmax() -> None:
+    out = max_unpool2d([[9.0]], [[5]], (3, 3))
+    expected = np.zeros((3, 3))
+    expected[1, 2] = 9
+    np.testing.assert_array_equal(out, expected)
