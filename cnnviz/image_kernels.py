@@ -20,6 +20,7 @@ from cnnviz.kernels import gaussian_kernel, kernel_preset
 from cnnviz.ops import source_index
 
 __all__ = [
+    "result_extent",
     "IMAGE_KERNELS",
     "MAX_KERNEL_SIDE",
     "SIZED_KERNELS",
@@ -284,3 +285,25 @@ def histograms(array: np.ndarray, bins: int = 64) -> dict[str, np.ndarray]:
     if array.ndim == 2:
         return {"grey": np.bincount(array.ravel() // width, minlength=bins)}
     return {c: np.bincount(array[:, :, i].ravel() // width, minlength=bins) for i, c in enumerate("RGB")}
+
+
+def result_extent(
+    size: tuple[int, int],
+    out: tuple[int, int],
+    stride: object,
+    padding: object,
+    dilation: object,
+    kernel_shape: tuple[int, int],
+) -> tuple[float, float, float, float]:
+    """Where the filtered image lies over the input, as (y0, x0, height, width) in input pixels.
+
+    Output pixel i sits over the centre of its window, i*s - p_before + (span-1)/2; pixels are s apart.
+    (y0, x0) is the box's top-left edge plus half a pixel, the convention of `plots.synced_images_figure`.
+    """
+    del size  # the input's own extent is (0, 0, H, W); kept for a symmetric call
+    g = resolve_geometry(2, kernel_shape, stride, padding, dilation)
+    edges = []
+    for (before, _), s, span in zip(g.padding, g.stride, g.span, strict=True):
+        centre = -before + (span - 1) / 2
+        edges.append(centre - s / 2 + 0.5)
+    return edges[0], edges[1], out[0] * g.stride[0], out[1] * g.stride[1]

@@ -22,6 +22,7 @@ __all__ = [
     "conv_walkthrough_figure",
     "signal_figure",
     "matrix_figure",
+    "synced_images_figure",
 ]
 
 NUMBERS_MAX_CELLS = 24  # a grid wider or taller than this shows colours only, no numbers
@@ -430,4 +431,47 @@ def matrix_figure(matrix: np.ndarray, title: str = "", numbers: bool | None = No
         plot_bgcolor="#fafafa",
         font={"size": 14},
     )
+    return fig
+
+
+def synced_images_figure(
+    left: bytes,
+    right: bytes,
+    left_extent: tuple[float, float, float, float],
+    right_extent: tuple[float, float, float, float],
+    titles: tuple[str, str],
+) -> go.Figure:
+    """Two encoded images (JPEG/PNG bytes) side by side whose zoom and pan move together.
+
+    Each extent is (y0, x0, height, width) in the *input's* pixel coordinates, so a result pixel sits
+    over the input pixels its window is centred on, whatever the stride, padding or preview scale.
+    """
+    import base64
+    import io
+
+    from PIL import Image
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(
+        rows=1, cols=2, shared_xaxes=True, shared_yaxes=True, subplot_titles=titles, horizontal_spacing=0.02
+    )
+    for col, (data, (y0, x0, height, width)) in enumerate(((left, left_extent), (right, right_extent)), 1):
+        with Image.open(io.BytesIO(data)) as probe:
+            px_w, px_h = probe.size
+        kind = "png" if data[:4] == b"\x89PNG" else "jpeg"
+        fig.add_trace(
+            go.Image(
+                source=f"data:image/{kind};base64,{base64.b64encode(data).decode()}",
+                x0=x0 + width / px_w / 2 - 0.5,
+                y0=y0 + height / px_h / 2 - 0.5,
+                dx=width / px_w,
+                dy=height / px_h,
+                hoverinfo="skip",
+            ),
+            row=1,
+            col=col,
+        )
+    fig.update_xaxes(matches="x", showgrid=False, zeroline=False)
+    fig.update_yaxes(matches="y", showgrid=False, zeroline=False, autorange="reversed", scaleanchor="x")
+    fig.update_layout(height=520, margin={"l": 10, "r": 10, "t": 40, "b": 10}, dragmode="zoom")
     return fig

@@ -20,8 +20,10 @@ from cnnviz.image_kernels import (
     explain_pixel,
     histograms,
     image_kernel,
+    result_extent,
 )
 from cnnviz.images import encode_png, encode_preview, preview
+from cnnviz.plots import synced_images_figure
 from cnnviz.ui import page_header, show_error
 from cnnviz.ui.image_picker import image_picker
 
@@ -122,6 +124,19 @@ def filtered(_image: np.ndarray, image_key: str, kernel_args: tuple, options: tu
     }
 
 
+@st.cache_data(max_entries=4, show_spinner=False)
+def synced_view(
+    original: bytes,
+    result: bytes,
+    size: tuple[int, int],
+    out: tuple[int, int],
+    geometry: tuple,
+    titles: tuple[str, str],
+) -> go.Figure:
+    """Original and result in one figure with shared axes: zooming one zooms the other."""
+    return synced_images_figure(original, result, (0, 0, *size), result_extent(size, out, *geometry), titles)
+
+
 @st.cache_data(max_entries=2, show_spinner=False)
 def png_download(_display: np.ndarray, cache_key: tuple) -> bytes:
     return encode_png(_display)
@@ -166,6 +181,23 @@ with matrix_col:
         )
     st.caption(f"Sum of weights: {kernel.matrix.sum():.4g}. Cross-correlation: laid on the image as written.")
 st.info(shown["note"], icon=":material/contrast:")
+if st.toggle(
+    "Zoom both together",
+    key=f"{PREFIX}_synced",
+    help="Drag a box on either picture to zoom both; double-click to zoom out.",
+):
+    st.plotly_chart(
+        synced_view(
+            original_view(image, picked.key)[1],
+            shown["preview"],
+            (height, width),
+            (out_h, out_w),
+            (stride, padding, dilation, kernel.matrix.shape),
+            (picked.label, kernel.name),
+        ),
+        key=f"{PREFIX}_synced_figure",
+        config={"displayModeBar": False},
+    )
 cache_key = (picked.key, kernel_args, options)
 st.download_button(
     "Download the result (PNG, full resolution)",

@@ -181,3 +181,16 @@ def test_difference_image_and_histograms() -> None:
     assert difference_image(a, b[:3]) is None
     counts = histograms(b)
     assert counts["R"].sum() == 16 and counts["R"][2] == 1 and len(counts["G"]) == 64
+
+
+def test_result_extent_centres_output_pixels_over_their_windows() -> None:
+    from cnnviz.image_kernels import result_extent
+
+    # 'same', stride 1: the result lies exactly over the input.
+    assert result_extent((10, 12), (10, 12), 1, "same", 1, (3, 3)) == (0.0, 0.0, 10, 12)
+    # valid 3x3: the first output sits over input pixel 1, one pixel per output.
+    assert result_extent((10, 12), (8, 10), 1, 0, 1, (3, 3)) == (1.0, 1.0, 8, 10)
+    # stride 2, valid 3x3: first centre 1, pixels 2 apart, so the box starts half a stride earlier.
+    y0, x0, h, w = result_extent((9, 9), (4, 4), 2, 0, 1, (3, 3))
+    assert (y0, x0, h, w) == (0.5, 0.5, 8, 8)
+    assert y0 - 0.5 + 2 / 2 == 1.0  # centre of the first output pixel

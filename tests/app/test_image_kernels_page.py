@@ -168,3 +168,19 @@ def test_typed_kernel_grid_is_used(at: AppTest) -> None:
     raw = filter_image(image, np.array([[1.0, -1.0]]), padding="same").raw[10, 31, 0]
     assert float(_metric(at, "R result")) == pytest.approx(float(raw), abs=1e-4)
     assert raw != 0
+
+
+def test_zoom_both_together_shares_the_axes() -> None:
+    import json
+
+    from streamlit.testing.v1 import AppTest as _AppTest
+
+    at = _AppTest.from_file(PAGE, default_timeout=120).run()
+    charts_before = len(at.get("plotly_chart"))
+    at.toggle(key="ik_synced").set_value(True).run()
+    assert not at.exception
+    charts = at.get("plotly_chart")
+    assert len(charts) == charts_before + 1
+    spec = json.loads(charts[0].proto.spec)
+    assert [t["type"] for t in spec["data"]] == ["image", "image"]
+    assert spec["layout"]["xaxis2"]["matches"] == "x" and spec["layout"]["yaxis2"]["matches"] == "y"
