@@ -5,11 +5,13 @@ Uses the shared server and browser of `tests/e2e/conftest.py` (`app_url`, `brows
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
+
+from tests.e2e.actions import rerun_after, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -38,36 +40,6 @@ def tab(browser: Browser, app_url: str) -> Iterator[Page]:
         yield page
     finally:
         context.close()
-
-
-def settle(page: Page) -> None:
-    """Wait until the script has run to the end and nothing is left loading."""
-    app = page.locator('[data-testid="stApp"]')
-    expect(app).to_have_attribute("data-test-connection-state", "CONNECTED", timeout=RUN_TIMEOUT_MS)
-    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=RUN_TIMEOUT_MS)
-    expect(page.locator('[data-testid="stSkeleton"]')).to_have_count(0, timeout=RUN_TIMEOUT_MS)
-
-
-# Counts the runs that finish (script state turning "notRunning"), so an action can wait for *its* rerun:
-# right after a click the state still reads "notRunning" from the run before.
-_COUNT_RUNS = """() => {
-    if (window.__finishedRuns === undefined) {
-        window.__finishedRuns = 0;
-        const app = document.querySelector('[data-testid="stApp"]');
-        new MutationObserver(() => {
-            if (app.getAttribute('data-test-script-state') === 'notRunning') window.__finishedRuns += 1;
-        }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
-    }
-    return window.__finishedRuns;
-}"""
-
-
-def rerun_after(page: Page, action: Callable[[], object]) -> None:
-    """Do `action` (a click, a key), then wait until the rerun it causes has finished."""
-    before = page.evaluate(_COUNT_RUNS)
-    action()
-    page.wait_for_function("n => window.__finishedRuns > n", arg=before, timeout=RUN_TIMEOUT_MS)
-    settle(page)
 
 
 def no_exception(page: Page) -> None:

@@ -1,0 +1,278 @@
+"""Widgets for the live-training page: settings, run buttons, and a timed fragment that draws the run.
+
+The run itself lives in the process-wide `RunScheduler` under this session's key (a uuid kept in
+`st.session_state`), so it survives reruns and page switches. Nothing here trains: the scheduler's worker
+thread does, and the fragment only polls `RunState` copies and draws them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from cnnviz.datasets import DATASETS
+from cnnviz.models import MODEL_SPECS, model_names
+from cnnviz.plots_training import accuracy_figure, confusion_figure, filters_figure, loss_figure
+from cnnviz.runs import RunScheduler, RunState, RunStatus, TrainingRun
+from cnnviz.training import OPTIMIZERS, TrainConfig, TrainingError, recommended_config
+from cnnviz.ui.layout import show_error
+
+__all__ = [
+    "LiveSettings",
+    "lr_control",
+    "live_view",
+    "run_buttons",
+    "session_key",
+    "settings_controls",
+    "status_text",
+]
+
+# Also record test metrics every this many steps, so the curves move within an epoch.
+EVAL_EVERY = 20
+_PLOT_CONFIG = {"displayModeBar": False}
+
+
+def session_key(prefix: str) -> str:
+    """This browser session's run key: a uuid made once and kept in `st.session_state`."""
+    name = f"{prefix}_session"
+    if name not in st.session_state:
+        st.session_state[name] = uuid.uuid4().hex
+    return st.session_state[name]
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """The sidebar's raw values; `config()` validates them (TrainingError names the bad field)."""
+
+    dataset: str
+    model: str
+    permute_pixels: bool
+    optimizer: str
+    lr: float
+    batch_size: int
+    epochs: int
+    seed: int
+
+    def config(self) -> TrainConfig:
+        return TrainConfig(
+            dataset=self.dataset,
+            model=self.model,
+            permute_pixels=self.permute_pixels,
+            optimizer=self.optimizer,
+            lr=float(self.lr),
+            batch_size=int(self.batch_size),
+            epochs=int(self.epochs),
+            seed=int(self.seed),
+            eval_every=EVAL_EVERY,
+        )
+
+
+def _recommended(prefix: str) -> None:
+    """Put the recommended recipe for the chosen data set and model into the settings widgets."""
+    dataset = st.session_state[f"{prefix}_dataset"]
+    models = model_names(dataset)
+    model = st.session_state.get(f"{prefix}_model")
+    if model not in models:
+        model = models[-1]
+        st.session_state[f"{prefix}_model"] = model
+    recipe = recommended_config(dataset, model)
+    st.session_state[f"{prefix}_optimizer"] = recipe.optimizer
+    st.session_state[f"{prefix}_lr"] = recipe.lr
+    st.session_state[f"{prefix}_batch"] = recipe.batch_size
+    st.session_state[f"{prefix}_epochs"] = min(recipe.epochs, 20)
+
+
+def settings_controls(prefix: str) -> LiveSettings:
+    """Data set, model, pixel shuffle, optimizer, learning rate, batch size, epochs and seed."""
+    if f"{prefix}_dataset" not in st.session_state:
+        st.session_state[f"{prefix}_dataset"] = "digits"
+        st.session_state[f"{prefix}_model"] = "convnet"
+        _recommended(prefix)
+    dataset = st.selectbox(
+        "Data set",
+        list(DATASETS),
+        format_func=lambda name: DATASETS[name].title,
+        key=f"{prefix}_dataset",
+        on_change=_recommended,
+        args=(prefix,),
+    )
+    st.caption(DATASETS[dataset].description)
+    model = st.radio(
+        "Model",
+        model_names(dataset),
+        format_func=lambda name: MODEL_SPECS[dataset][name].title,
+        key=f"{prefix}_model",
+        horizontal=True,
+        on_change=_recommended,
+        args=(prefix,),
+    )
+    st.caption(MODEL_SPECS[dataset][model].description)
+    permute = st.toggle(
+        "Shuffle the pixels",
+        key=f"{prefix}_permute",
+        help="The same fixed shuffle for every image: an MLP does not care, a conv net loses its edge.",
+    )
+    optimizer = st.selectbox("Optimizer", OPTIMIZERS, key=f"{prefix}_optimizer")
+    lr = st.number_input(
+        "Learning rate", min_value=0.0, max_value=100.0, step=1e-3, format="%g", key=f"{prefix}_lr"
+    )
+    batch = st.number_input("Batch size", min_value=1, max_value=4096, step=16, key=f"{prefix}_batch")
+    epochs = st.number_input("Epochs", min_value=1, max_value=200, step=1, key=f"{prefix}_epochs")
+    seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key=f"{prefix}_seed")
+    st.caption("Start applies these settings to a new run; a running run keeps its own.")
+    return LiveSettings(dataset, model, bool(permute), optimizer, lr, batch, epochs, seed)
+
+
+def status_text(state: RunState | None) -> str:
+    """One line for people: what the run is doing, how far it is, and its place in the queue."""
+    if state is None:
+        return "No run yet: choose the settings in the sidebar and press **Start**."
+    if state.status is RunStatus.QUEUED:
+        where = f"number {state.queue_position} in the queue" if state.queue_position else "waiting to start"
+        return f"**Queued**: {where}. Other people's runs are using the CPU; yours starts when a slot frees."
+    progress = f"step {state.step}"
+    if state.total_steps:
+        progress += f" of {state.total_steps}"
+    progress += f" · epoch {state.epoch:.2f} · {state.elapsed:.0f} s · learning rate {state.lr:g}"
+    return f"**{state.status.value.capitalize()}** ({state.message}): {progress}"
+
+
+def run_buttons(scheduler: RunScheduler, key: str, settings: LiveSettings, prefix: str) -> None:
+    """Start / Pause / Resume / Step / Stop for this session's run; errors are shown, not raised."""
+    run = scheduler.get(key)
+    status = run.status if run is not None else None
+    live = status is not None and not status.done
+    cols = st.columns(5)
+    start = cols[0].button("Start", key=f"{prefix}_start", type="primary", icon=":material/play_arrow:")
+    pause = cols[1].button(
+        "Pause", key=f"{prefix}_pause", disabled=status is not RunStatus.RUNNING, icon=":material/pause:"
+    )
+    resume = cols[2].button(
+        "Resume", key=f"{prefix}_resume", disabled=status is not RunStatus.PAUSED, icon=":material/resume:"
+    )
+    step = cols[3].button(
+        "Step",
+        key=f"{prefix}_step",
+        disabled=status not in (RunStatus.RUNNING, RunStatus.PAUSED),
+        icon=":material/skip_next:",
+        help="Pause and take exactly one minibatch step.",
+    )
+    stop = cols[4].button("Stop", key=f"{prefix}_stop", disabled=not live, icon=":material/stop:")
+    if not (start or pause or resume or step or stop):
+        return
+    try:
+        if start:
+            scheduler.submit(key, settings.config())
+        elif run is None:
+            return
+        elif pause and not run.pause():
+            st.info("The run is not training, so there is nothing to pause.")
+            return
+        elif resume and not run.resume():
+            st.info("The run is not paused.")
+            return
+        elif step and not run.step():
+            st.info("The run has ended: start a new one to take more steps.")
+            return
+        elif stop:
+            run.stop()
+    except TrainingError as exc:
+        show_error(exc)
+        return
+    st.rerun()  # draw the buttons again for the run's new status
+
+
+def lr_control(scheduler: RunScheduler, key: str, prefix: str) -> None:
+    """Change the learning rate of the run while it trains (it applies before the next step)."""
+    run = scheduler.get(key)
+    if run is None or run.status.done:
+        return
+    left, right = st.columns([2, 1], vertical_alignment="bottom")
+    new_lr = left.number_input(
+        "Change the learning rate now",
+        min_value=0.0,
+        max_value=100.0,
+        value=float(run.state().lr),
+        step=1e-3,
+        format="%g",
+        key=f"{prefix}_new_lr",
+        help="The schedule still scales it: cosine decay multiplies this base rate.",
+    )
+    if right.button("Apply", key=f"{prefix}_apply_lr"):
+        try:
+            run.set_lr(new_lr)
+        except TrainingError as exc:
+            show_error(exc)
+        else:
+            st.toast(f"Learning rate set to {new_lr:g}")
+
+
+def _draw(state: RunState, run: TrainingRun, prefix: str) -> None:
+    st.markdown(status_text(state))
+    if state.total_steps:
+        st.progress(min(1.0, state.step / state.total_steps))
+    if state.status is RunStatus.FAILED:
+        st.error(state.message, icon=":material/error:")
+    if state.metrics:
+        last = state.metrics[-1]
+        m1, m2, m3, m4 = st.columns(4)
+        m1.metric("train loss", f"{last.train_loss:.4f}")
+        m2.metric("test loss", f"{last.test_loss:.4f}")
+        m3.metric("train accuracy", f"{100 * last.train_acc:.1f} %")
+        m4.metric("test accuracy", f"{100 * last.test_acc:.1f} %")
+        left, right = st.columns(2)
+        left.plotly_chart(loss_figure(state.metrics), key=f"{prefix}_loss", config=_PLOT_CONFIG)
+        right.plotly_chart(accuracy_figure(state.metrics), key=f"{prefix}_acc", config=_PLOT_CONFIG)
+    elif not state.status.done:
+        st.caption(f"The curves appear after the first evaluation (every {EVAL_EVERY} steps).")
+    snap = state.snapshot
+    if snap is not None:
+        left, right = st.columns([3, 2])
+        left.plotly_chart(
+            filters_figure(snap.filters, f"First-layer filters at step {snap.step}"),
+            key=f"{prefix}_filters",
+            config=_PLOT_CONFIG,
+        )
+        left.caption(f"`{snap.filters_layer}`: blue negative, red positive weights (input channel 0).")
+        right.plotly_chart(
+            confusion_figure(snap.confusion, DATASETS[state.config.dataset].class_names),
+            key=f"{prefix}_confusion",
+            config=_PLOT_CONFIG,
+        )
+    if state.step > 0 and state.status is not RunStatus.QUEUED:
+        st.download_button(
+            "Download the trained model",
+            data=run.save,
+            file_name=f"cnnviz-{state.config.dataset}-{state.config.model}-step{state.step}.pt",
+            mime="application/octet-stream",
+            on_click="ignore",
+            key=f"{prefix}_download",
+            icon=":material/download:",
+            help="The whole run (weights, optimizer, metrics) for cnnviz.training.load_run.",
+        )
+
+
+def live_view(scheduler: RunScheduler, key: str, prefix: str, every: float = 1.0) -> None:
+    """The session's run, redrawn every `every` seconds by a fragment (only the fragment reruns)."""
+    shown: dict[str, Any] = {"status": None}
+    run = scheduler.get(key)
+    if run is not None:
+        shown["status"] = run.status
+
+    @st.fragment(run_every=every)
+    def _live() -> None:
+        run = scheduler.get(key)
+        state = run.state() if run is not None else None
+        if run is None or state is None:
+            st.markdown(status_text(None))
+            return
+        if state.status is not shown["status"] and shown["status"] is not None:
+            # The buttons above show the status of the last full run: refresh them when it changes.
+            shown["status"] = state.status
+            st.rerun(scope="app")
+        _draw(state, run, prefix)
+
+    _live()

@@ -1,0 +1,35 @@
+"""Train a small network and watch it learn: curves, first-layer filters and the confusion matrix, live."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cnnviz.datasets import DATASETS
+from cnnviz.models import MODEL_SPECS
+from cnnviz.runs import shared_scheduler
+from cnnviz.ui import page_header
+from cnnviz.ui.training_view import live_view, lr_control, run_buttons, session_key, settings_controls
+
+PREFIX = "lt"
+
+controls = page_header(
+    "Live training",
+    "Train a small network on the server and watch it learn: the loss falls, the filters take shape, "
+    "and the confusion matrix fills its diagonal.",
+)
+with controls:
+    settings = settings_controls(PREFIX)
+
+scheduler = shared_scheduler()
+key = session_key(PREFIX)
+
+spec = MODEL_SPECS[settings.dataset][settings.model]
+st.caption(
+    f"Next run: **{spec.title}** on **{DATASETS[settings.dataset].title}**, {spec.params:,} parameters. "
+    "Runs train on a shared CPU, at most two at a time, for at most two minutes; "
+    "a run no one watches for 30 s stops."
+)
+
+run_buttons(scheduler, key, settings, PREFIX)
+lr_control(scheduler, key, PREFIX)
+live_view(scheduler, key, PREFIX)
