@@ -15,10 +15,10 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
 from cnnviz.image_kernels import IMAGE_KERNELS, apply_image_kernel, image_kernel
+from tests.e2e.actions import RUN_TIMEOUT_MS, rerun_after, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-RUN_TIMEOUT_MS = 90_000
 VIEWPORT = {"width": 1440, "height": 900}
 URL_PATH = "Image_kernels"
 
@@ -51,31 +51,30 @@ def tab(browser: Browser, app_url: str) -> Iterator[Page]:
         context.close()
 
 
-def settle(page: Page) -> None:
-    app = page.locator('[data-testid="stApp"]')
-    expect(app).to_have_attribute("data-test-connection-state", "CONNECTED", timeout=RUN_TIMEOUT_MS)
-    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=RUN_TIMEOUT_MS)
-    expect(page.locator('[data-testid="stSkeleton"]')).to_have_count(0)
-
-
 def no_exception(page: Page) -> None:
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     assert page.js_errors == []  # type: ignore[attr-defined]
 
 
 def upload(page: Page, name: str, data: bytes, mime: str = "image/png") -> None:
-    page.locator(".st-key-ik_source").get_by_text("Your picture").click()
-    settle(page)
-    page.locator(".st-key-ik_upload input[type=file]").set_input_files(
-        files=[{"name": name, "mimeType": mime, "buffer": data}]
+    # Wait for the rerun each action causes: right after it the app still reads "notRunning".
+    rerun_after(page, page.locator(".st-key-ik_source").get_by_text("Your picture").click)
+    rerun_after(
+        page,
+        lambda: page.locator(".st-key-ik_upload input[type=file]").set_input_files(
+            files=[{"name": name, "mimeType": mime, "buffer": data}]
+        ),
     )
-    settle(page)
 
 
 def pick_kernel(page: Page, name: str) -> None:
     page.locator(".st-key-ik_kernel").click()
-    page.get_by_role("option", name=name, exact=True).click()
-    settle(page)
+    option = page.get_by_role("option", name=name, exact=True)
+    if page.locator(".st-key-ik_kernel").get_by_text(name, exact=True).count():
+        option.click()  # already chosen: no rerun follows
+        settle(page)
+    else:
+        rerun_after(page, option.click)
 
 
 def download(page: Page) -> np.ndarray:
