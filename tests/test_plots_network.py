@@ -21,23 +21,12 @@ from cnnviz.plots_network import (
     region_figure,
     region_signal_figure,
 )
+from tests.plotly_arrays import decode_array as decode
 
 
 def sent(fig: go.Figure) -> dict:
     """The figure as the browser gets it (plotly's JSON, typed arrays included)."""
     return json.loads(fig.to_json())
-
-
-def decode(z: object) -> np.ndarray:
-    """Plotly >= 6 sends numpy arrays as base64 typed arrays; decode either form."""
-    if isinstance(z, dict) and "bdata" in z:
-        arr = np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"]))
-        shape = z.get("shape")
-        if shape is None:
-            return arr
-        dims = [int(n) for n in shape.split(",")] if isinstance(shape, str) else list(shape)
-        return arr.reshape(dims)
-    return np.asarray(z)
 
 
 def dashed(fig: dict) -> list[tuple[float, float, float, float]]:

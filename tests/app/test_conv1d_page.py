@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.kernels import LECTURE_SIGNAL
+from tests.plotly_arrays import decode_array
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "2_Convolution_1D.py")
 P = "c1"
@@ -27,12 +28,7 @@ def at() -> AppTest:
 
 def _output_line(at: AppTest) -> np.ndarray:
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    trace = spec["data"][1]["y"]
-    if isinstance(trace, dict):
-        import base64
-
-        return np.frombuffer(base64.b64decode(trace["bdata"]), dtype=np.dtype(trace["dtype"])).astype(float)
-    return np.array(trace, dtype=float)
+    return decode_array(spec["data"][1]["y"]).astype(float)
 
 
 def test_lecture_signal_average_with_zero_padding(at: AppTest) -> None:

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.kernels import input_pattern, kernel_preset
+from tests.plotly_arrays import decode_array as _decode
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "1_Convolution_explorer.py")
 P = "cx"
@@ -51,20 +52,6 @@ def _torch_output(
         conv.weight.copy_(torch.tensor(k)[None, None])
         conv.bias.fill_(bias)
         return conv(torch.tensor(x)[None, None])[0, 0].numpy()
-
-
-def _decode(z: object) -> np.ndarray:
-    """Plotly >= 6 sends numpy arrays as base64 typed arrays; decode either form."""
-    if isinstance(z, dict) and "bdata" in z:
-        import base64
-
-        arr = np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"]))
-        if "shape" not in z:
-            return arr
-        shape = z["shape"]
-        dims = [int(n) for n in shape.split(",")] if isinstance(shape, str) else list(shape)
-        return arr.reshape(dims)
-    return np.array(z, dtype=float)
 
 
 def _output_grid(at: AppTest) -> np.ndarray:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.kernels import input_pattern
+from tests.plotly_arrays import decode_array as _decode
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "5_Pooling.py")
 P = "pl"
@@ -24,18 +24,6 @@ def at() -> AppTest:
     app.run()
     assert not app.exception
     return app
-
-
-def _decode(z: object) -> np.ndarray:
-    """Plotly >= 6 sends numpy arrays as base64 typed arrays; decode either form."""
-    if isinstance(z, dict) and "bdata" in z:
-        arr = np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"]))
-        if "shape" not in z:
-            return arr
-        shape = z["shape"]
-        dims = [int(n) for n in shape.split(",")] if isinstance(shape, str) else list(shape)
-        return arr.reshape(dims)
-    return np.array(z, dtype=float)
 
 
 def _charts(at: AppTest) -> list[dict]:
