@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cnnviz.errors import ConvConfigError
 from cnnviz.pooling import (
@@ -143,3 +145,43 @@ def test_max_unpool_puts_values_back_at_their_argmax() -> None:
     expected = np.zeros((3, 3))
     expected[1, 2] = 9
     np.testing.assert_array_equal(out, expected)
+
+
+@given(
+    h=st.integers(1, 10),
+    w=st.integers(1, 10),
+    kind=st.sampled_from(["max", "avg"]),
+    k=st.integers(1, 4),
+    stride=st.one_of(st.none(), st.integers(1, 3)),
+    padding=st.integers(0, 2),
+    dilation=st.integers(1, 2),
+    ceil_mode=st.booleans(),
+    count_include_pad=st.booleans(),
+    seed=st.integers(0, 1000),
+)
+@settings(max_examples=500, deadline=None, derandomize=True, database=None)
+def test_walkthrough_matches_torch_for_random_settings(
+    h, w, kind, k, stride, padding, dilation, ceil_mode, count_include_pad, seed
+) -> None:
+    """Values, winners and sizes equal torch.nn.functional's; where torch refuses, a ConvConfigError."""
+    x = np.random.default_rng(seed).integers(0, 6, size=(h, w)).astype(float)  # many ties
+    d = dilation if kind == "max" else 1
+    xt = torch.tensor(x)[None, None]
+    try:
+        if kind == "max":
+            values, idx = F.max_pool2d(xt, k, stride, padding, d, ceil_mode=ceil_mode, return_indices=True)
+        else:
+            values = F.avg_pool2d(
+                xt, k, stride, padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad
+            )
+        assert min(values.shape[2:]) >= 1
+    except (RuntimeError, ValueError, AssertionError):
+        with pytest.raises(ConvConfigError):
+            pool_walkthrough(x, kind, k, stride, padding, d, ceil_mode, count_include_pad)
+        return
+    walk = pool_walkthrough(x, kind, k, stride, padding, d, ceil_mode, count_include_pad)
+    np.testing.assert_allclose(walk.output, values[0, 0].numpy(), atol=1e-12)
+    assert tuple(e.result for e in walk.explanations) == tuple(values.shape[2:])
+    if kind == "max":
+        np.testing.assert_array_equal(walk.indices, idx[0, 0].numpy())
+    assert np.isclose(walk.global_average, x.mean())

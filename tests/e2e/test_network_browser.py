@@ -5,6 +5,7 @@ Uses the shared server and browser of `tests/e2e/conftest.py` (`app_url`, `brows
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -155,3 +156,184 @@ def test_unit_picker_effective_field_and_a_bad_import(tab: Page, screenshots_dir
     expect(errors(page)).to_have_count(1)
     expect(errors(page).first).to_contain_text("Nothing imported, the stack is unchanged: not valid JSON")
     expect(metric(page, "Parameters")).to_have_text("19,570")
+
+
+def notice(page: Page) -> Locator:
+    """The one-time message a change leaves (e.g. "Moved row 2 down.")."""
+    return page.locator('[data-testid="stAlertContentSuccess"]')
+
+
+def set_number(page: Page, key: str, value: str) -> None:
+    """Type `value` into the text or number box `key` and press Enter (one rerun)."""
+    box = page.locator(f".st-key-{key} input")
+    box.fill(value)
+    rerun_after(page, lambda: box.press("Enter"))
+
+
+def choose(page: Page, key: str, option: str) -> None:
+    """Pick `option` in the select box `key` (one rerun)."""
+    page.locator(f".st-key-{key} [role='combobox']").click()
+    rerun_after(page, page.get_by_role("option", name=option, exact=True).click)
+
+
+def button(page: Page, key: str) -> Locator:
+    """The button `key` (a button with help text also has a hidden copy, used to measure it)."""
+    return page.locator(f".st-key-{key} button").filter(visible=True)
+
+
+def click(page: Page, key: str) -> None:
+    """Click the button `key` and wait for the rerun it causes."""
+    rerun_after(page, button(page, key).click)
+
+
+def stack_types(page: Page) -> list[str]:
+    """The layer types, in order, as the Export section's JSON tab shows them."""
+    code = page.locator('[data-testid="stTabs"] [data-testid="stCode"] code').nth(1)
+    return [layer["type"] for layer in json.loads(code.inner_text())["layers"]]
+
+
+def test_input_shape_batch_fix_all_and_row_tools(tab: Page, screenshots_dir: Path) -> None:
+    page = tab
+    assert len(stack_types(page)) == 9
+
+    set_number(page, "nb_batch", "8")
+    no_exception(page)
+    expect(page.locator('[data-testid="stMetricLabel"]', has_text="MACs (batch of 8)")).to_be_visible()
+    expect(metric(page, "Output shape")).to_have_text("(8, 10)")
+
+    # 64×64 input: Flatten gives 15×8×8 = 960 features, Linear(240, 60) at row 7 no longer fits.
+    set_number(page, "nb_input", "3, 64, 64")
+    no_exception(page)
+    expect(errors(page)).to_have_count(1)
+    expect(errors(page).first).to_contain_text("Layer 7 (Linear) does not fit")
+    expect(metric(page, "Output shape")).to_have_text("✗ layer 7")
+    click(page, "nb_fix_all")
+    no_exception(page)
+    expect(errors(page)).to_have_count(0)
+    expect(notice(page)).to_contain_text("Applied every fix the stack needed.")
+    expect(page.locator(".st-key-nb_input input")).to_have_value("3, 64, 64")
+    expect(page.locator(".st-key-nb_batch input")).to_have_value("8")
+    expect(metric(page, "Output shape")).to_have_text("(8, 10)")
+    expect(metric(page, "Parameters")).to_have_text("62,770")
+
+    # Row 1 is a ReLU: copy it, move the copy down past the conv and back, then delete it.
+    set_number(page, "nb_row", "1")
+    click(page, "nb_duplicate")
+    no_exception(page)
+    expect(notice(page)).to_contain_text("Duplicated row 1.")
+    expect(page.locator(".st-key-nb_row input")).to_have_value("2")
+    assert stack_types(page)[:4] == ["Conv2d", "ReLU", "ReLU", "Conv2d"]
+    click(page, "nb_down")
+    no_exception(page)
+    expect(notice(page)).to_contain_text("Moved row 2 down.")
+    expect(page.locator(".st-key-nb_row input")).to_have_value("3")
+    assert stack_types(page)[:4] == ["Conv2d", "ReLU", "Conv2d", "ReLU"]
+    click(page, "nb_up")
+    no_exception(page)
+    expect(notice(page)).to_contain_text("Moved row 3 up.")
+    expect(page.locator(".st-key-nb_row input")).to_have_value("2")
+    assert stack_types(page)[:4] == ["Conv2d", "ReLU", "ReLU", "Conv2d"]
+    click(page, "nb_delete")
+    no_exception(page)
+    expect(notice(page)).to_contain_text("Deleted row 2.")
+    assert len(stack_types(page)) == 9
+    expect(metric(page, "Parameters")).to_have_text("62,770")
+
+    # Insert a BatchNorm2d after row 0: it is sized for the 15 channels it gets there (+30 parameters).
+    set_number(page, "nb_row", "0")
+    expect(button(page, "nb_up")).to_be_disabled()
+    choose(page, "nb_new_type", "BatchNorm2d")
+    click(page, "nb_insert")
+    no_exception(page)
+    expect(notice(page)).to_contain_text("Inserted nn.BatchNorm2d(15) at row 1.")
+    assert stack_types(page)[:3] == ["Conv2d", "BatchNorm2d", "ReLU"]
+    expect(metric(page, "Parameters")).to_have_text("62,800")
+    expect(errors(page)).to_have_count(0)
+    no_exception(page)
+
+
+TEMPLATE = "Classic CNN template [[Conv→ReLU]×N→Pool]×M→[FC→ReLU]×K→FC"
+SIGNAL_JSON = json.dumps(
+    {
+        "input_size": [1, 40],
+        "layers": [
+            {"type": "Conv1d", "in_channels": 1, "out_channels": 4, "kernel_size": 5},
+            {"type": "ReLU"},
+            {"type": "Flatten"},
+            {"type": "Linear", "in_features": 144, "out_features": 10},
+        ],
+    }
+)
+
+
+def test_template_knobs_exports_import_and_the_mlp_section(tab: Page, screenshots_dir: Path) -> None:
+    page = tab
+    pick_preset(page, TEMPLATE)
+    no_exception(page)
+    expect(notice(page)).to_contain_text("Loaded the classic template with N=2, M=2, K=1.")
+    expect(metric(page, "Parameters")).to_have_text("80,554")
+    for key, value, total in (("nb_n", "1", "84,586"), ("nb_m", "1", "462,410"), ("nb_k", "0", "72,906")):
+        set_number(page, key, value)
+        no_exception(page)
+        expect(metric(page, "Parameters")).to_have_text(total)
+    expect(notice(page)).to_contain_text("Loaded the classic template with N=1, M=1, K=0.")
+    choose(page, "nb_padding", "1")  # same-size convs: the pooled map is 16×16, Linear(8192, 10)
+    no_exception(page)
+    expect(metric(page, "Parameters")).to_have_text("82,826")
+    expect(metric(page, "Output shape")).to_have_text("(1, 10)")
+
+    page.get_by_text("As torchinfo prints it").click()
+    expect(page.get_by_text("Total params: 82,826")).to_be_visible()
+
+    # The same task, fully connected: the stack's own card and bigger fully connected ones.
+    expect(metric(page, "This stack")).to_have_text("82,826")
+    expect(metric(page, "Lecture 000's MLP")).to_be_visible()
+    expect(page.locator(".st-key-nb_params_chart")).to_be_visible()
+
+    # Export: both downloads hold what the page shows, and they read back.
+    with page.expect_download() as info:
+        button(page, "nb_download_code").click()
+    assert info.value.suggested_filename == "model.py"
+    code = Path(info.value.path()).read_text()
+    compile(code, "model.py", "exec")
+    assert "nn.Conv2d(3, 32, kernel_size=3, padding=1)" in code
+    assert "nn.Linear(8192, 10)" in code
+    page.get_by_role("tab", name="JSON").click()
+    with page.expect_download() as info:
+        button(page, "nb_download_json").click()
+    assert info.value.suggested_filename == "network.json"
+    exported = json.loads(Path(info.value.path()).read_text())
+    assert exported["input_size"] == [3, 32, 32]
+    assert [layer["type"] for layer in exported["layers"]] == stack_types(page)
+    assert len(exported["layers"]) == 5
+    no_exception(page)
+
+    # Import valid JSON: a 1D signal network replaces the stack and its input shape.
+    page.get_by_text("Import PyTorch code or JSON").click()
+    page.locator(".st-key-nb_import_text textarea").fill(SIGNAL_JSON)
+    click(page, "nb_import")
+    no_exception(page)
+    expect(errors(page)).to_have_count(0)
+    expect(notice(page)).to_contain_text("Imported 4 layers, input shape (1, 40).")
+    expect(page.locator(".st-key-nb_input input")).to_have_value("1, 40")
+    expect(metric(page, "Parameters")).to_have_text("1,474")
+    expect(metric(page, "This stack")).to_have_text("1,474")
+    expect(metric(page, "Linear classifier")).to_have_text("410")
+
+    # Pick the conv's output, unit 18, and average the effective field over fewer networks.
+    choose(page, "nb_unit_layer", "0 · Conv1d → (1, 4, 36)")
+    no_exception(page)
+    expect(
+        page.locator('[data-testid="stMarkdownContainer"]', has_text="Unit (18,) of layer 0")
+    ).to_be_visible()
+    rerun_after(page, page.locator(".st-key-nb_erf label").click)
+    runs = page.locator(".st-key-nb_erf_runs [role='slider']")
+    expect(runs).to_have_attribute("aria-valuetext", "4")
+    runs.focus()
+    rerun_after(page, lambda: runs.press("ArrowLeft"))
+    no_exception(page)
+    expect(runs).to_have_attribute("aria-valuetext", "2")
+    expect(page.locator(".st-key-nb_erf_chart")).to_be_visible()
+    expect(errors(page)).to_have_count(0)
+    shoot(page, screenshots_dir, "5-signal")
+    no_exception(page)
