@@ -37,3 +37,18 @@ def rerun_after(page: Page, action: Callable[[], object]) -> None:
     action()
     page.wait_for_function("n => window.__finishedRuns > n", arg=before, timeout=RUN_TIMEOUT_MS)
     settle(page)
+
+
+def choose(page: Page, key: str, option: str) -> None:
+    """Pick `option` in the select box with widget key `key`, and wait for the rerun it causes."""
+    combo, listbox = page.locator(f".st-key-{key} input"), page.get_by_role("listbox")
+    # A click right after typing into a number box may only blur that box: open the list, retrying.
+    for _ in range(3):
+        combo.click()
+        try:
+            expect(listbox).to_be_visible(timeout=3_000)
+            break
+        except AssertionError:
+            continue
+    expect(listbox).to_be_visible()
+    rerun_after(page, listbox.get_by_role("option", name=option, exact=True).click)

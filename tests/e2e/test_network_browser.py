@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.actions import rerun_after, settle
+from tests.e2e.actions import choose, rerun_after, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -170,12 +170,6 @@ def set_number(page: Page, key: str, value: str) -> None:
     rerun_after(page, lambda: box.press("Enter"))
 
 
-def choose(page: Page, key: str, option: str) -> None:
-    """Pick `option` in the select box `key` (one rerun)."""
-    page.locator(f".st-key-{key} [role='combobox']").click()
-    rerun_after(page, page.get_by_role("option", name=option, exact=True).click)
-
-
 def button(page: Page, key: str) -> Locator:
     """The button `key` (a button with help text also has a hidden copy, used to measure it)."""
     return page.locator(f".st-key-{key} button").filter(visible=True)
@@ -327,12 +321,13 @@ def test_template_knobs_exports_import_and_the_mlp_section(tab: Page, screenshot
         page.locator('[data-testid="stMarkdownContainer"]', has_text="Unit (18,) of layer 0")
     ).to_be_visible()
     rerun_after(page, page.locator(".st-key-nb_erf label").click)
-    runs = page.locator(".st-key-nb_erf_runs [role='slider']")
-    expect(runs).to_have_attribute("aria-valuetext", "4")
+    runs = page.locator(".st-key-nb_erf_runs input")
+    shown = page.locator(".st-key-nb_erf_runs [data-testid='stSliderThumbValue']")
+    expect(shown).to_have_text("4")
     runs.focus()
     rerun_after(page, lambda: runs.press("ArrowLeft"))
     no_exception(page)
-    expect(runs).to_have_attribute("aria-valuetext", "2")
+    expect(shown).to_have_text("2")
     expect(page.locator(".st-key-nb_erf_chart")).to_be_visible()
     expect(errors(page)).to_have_count(0)
     shoot(page, screenshots_dir, "5-signal")

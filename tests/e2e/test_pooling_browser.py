@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.actions import RUN_TIMEOUT_MS, rerun_after, settle
+from tests.e2e.actions import RUN_TIMEOUT_MS, choose, rerun_after, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -38,20 +38,6 @@ def set_number(page: Page, key: str, value: int) -> None:
 
 def click_label(page: Page, key: str, label: str) -> None:
     rerun_after(page, page.locator(f".st-key-{key}").get_by_text(label).first.click)
-
-
-def choose(page: Page, key: str, option: str) -> None:
-    combo, listbox = page.locator(f".st-key-{key} input"), page.get_by_role("listbox")
-    # A click right after typing into a number box may only blur that box: open the list, retrying once.
-    for _ in range(3):
-        combo.click()
-        try:
-            expect(listbox).to_be_visible(timeout=3_000)
-            break
-        except AssertionError:
-            continue
-    expect(listbox).to_be_visible()
-    rerun_after(page, page.get_by_role("listbox").get_by_role("option", name=option, exact=True).click)
 
 
 def clean(page: Page) -> None:
