@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 RUN_TIMEOUT_MS = 90_000
 
@@ -52,3 +52,27 @@ def choose(page: Page, key: str, option: str) -> None:
             continue
     expect(listbox).to_be_visible()
     rerun_after(page, listbox.get_by_role("option", name=option, exact=True).click)
+
+
+def open_page(browser: Browser, app_url: str, url_path: str, title: str) -> Iterator[Page]:
+    """A fresh browser context on one page, collecting JavaScript errors in `page.js_errors`."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(RUN_TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors  # type: ignore[attr-defined]
+    page.goto(f"{app_url}/{url_path}")
+    expect(page.locator('[data-testid="stMain"] h1').first).to_have_text(title)
+    settle(page)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def set_number(page: Page, key: str, value: int) -> None:
+    """Type `value` into the number box with widget key `key` and wait for the rerun."""
+    field = page.locator(f".st-key-{key} input")
+    field.fill(str(value))
+    rerun_after(page, lambda: field.press("Enter"))

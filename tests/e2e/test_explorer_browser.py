@@ -8,32 +8,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.actions import RUN_TIMEOUT_MS, rerun_after, settle
+from tests.e2e.actions import open_page, set_number
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
 @pytest.fixture()
 def tab(browser: Browser, app_url: str) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(RUN_TIMEOUT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors  # type: ignore[attr-defined]
-    page.goto(f"{app_url}/Convolution_explorer")
-    expect(page.locator('[data-testid="stMain"] h1').first).to_have_text("Convolution explorer")
-    settle(page)
-    try:
-        yield page
-    finally:
-        context.close()
-
-
-def set_number(page: Page, key: str, value: int) -> None:
-    field = page.locator(f".st-key-{key} input")
-    field.fill(str(value))
-    rerun_after(page, lambda: field.press("Enter"))
+    yield from open_page(browser, app_url, "Convolution_explorer", "Convolution explorer")
 
 
 def test_controls_animation_and_cell_picking(tab: Page, screenshots_dir: Path) -> None:
