@@ -4,7 +4,10 @@ A page never trains inside its own script run. It asks the process-wide `RunSche
 (`submit(session_key, config)`), then polls `run.state()` from a timed fragment and draws what it reads.
 The worker thread only writes plain Python objects under a lock; it never calls Streamlit (no Streamlit
 API is safe from another thread). A run ends by itself at its epoch or wall-time limit, when stopped, or
-when no one has polled it for `abandon_after` seconds (a closed tab).
+when its owner is gone. Who the owner is and whether it is still there is the caller's business: pass
+`alive`, a cheap thread-safe callable that says whether the owner (a browser session) still exists, and the
+run lives exactly as long as it returns True (a page switch does not end it; a closed tab does). Without
+one, a run no one has polled for `abandon_after` seconds counts as abandoned.
 
 Threads and cores: the worker calls `torch.set_num_threads(1)`. PyTorch keeps that number process-wide
 for threads that start using torch afterwards (page reruns, other runs): they use one core each too, while
@@ -36,6 +39,8 @@ __all__ = [
     "TrainingRun",
     "shared_scheduler",
 ]
+
+Liveness = Callable[[], bool]  # True while the run's owner (a browser session) still exists
 
 T = TypeVar("T")
 
@@ -74,13 +79,16 @@ class RunState:
 
 
 _run_ids = itertools.count(1)
+_OWNER_GONE = "stopped: its browser session ended"
 
 
 class TrainingRun:
     """One Trainer advanced by a worker thread in short slices; controls take effect between slices.
 
     Limits: `max_epochs` (None: the config's epochs), `max_seconds` of wall time from `start()` (pauses
-    count), and `abandon_after` seconds without a `state()`/`touch()` call (None: never).
+    count), and the owner: while `alive()` returns True (checked every `alive_every` seconds), or without
+    `alive`, until `abandon_after` seconds pass without a `state()`/`touch()` call (None: never).
+    With `start_paused` the worker prepares the model and a snapshot, then waits for `resume` or `step`.
     """
 
     def __init__(
@@ -97,6 +105,9 @@ class TrainingRun:
         torch_threads: int = 1,
         on_exit: Callable[[TrainingRun], None] | None = None,
         name: str | None = None,
+        alive: Liveness | None = None,
+        alive_every: float = 1.0,
+        start_paused: bool = False,
     ) -> None:
         if trainer is not None and trainer.config != config:
             raise TrainingError("the trainer was made for another configuration", argument="config")
@@ -105,10 +116,15 @@ class TrainingRun:
         if not max_seconds > 0:
             raise TrainingError(f"max_seconds must be positive (got {max_seconds})", argument="max_seconds")
         self.config = config
-        self.name = name or f"run-{next(_run_ids)}"
+        self.serial = next(_run_ids)  # unique in this process: tells a session's successive runs apart
+        self.name = name or f"run-{self.serial}"
         self.max_epochs = config.epochs if max_epochs is None else min(max_epochs, config.epochs)
         self.max_seconds = float(max_seconds)
-        self.abandon_after = abandon_after
+        self.abandon_after = None if alive is not None else abandon_after
+        self._alive = alive
+        self._alive_every = float(alive_every)
+        self._next_alive_check = 0.0
+        self._start_paused = start_paused
         self._slice_seconds = slice_seconds
         self._snapshot_seconds = snapshot_seconds
         self._torch_threads = torch_threads
@@ -180,6 +196,15 @@ class TrainingRun:
         with self._cond:
             self._last_poll = time.monotonic()
 
+    def owner_alive(self) -> bool:
+        """True while the owner exists: `alive()` (an error counts as gone), or polled within `abandon_after`."""
+        if self._alive is not None:
+            try:
+                return bool(self._alive())
+            except Exception:  # the registry behind the check is gone (server shutting down)
+                return False
+        return self.abandon_after is None or self.seconds_since_poll() <= self.abandon_after
+
     def seconds_since_poll(self) -> float:
         """Seconds since the last `state()` or `touch()`."""
         with self._cond:
@@ -212,7 +237,8 @@ class TrainingRun:
         with self._cond:
             if self._thread is not None or self._status.done:
                 return
-            self._status, self._message = RunStatus.RUNNING, "preparing the data and the model"
+            self._status = RunStatus.PAUSED if self._start_paused else RunStatus.RUNNING
+            self._message = "preparing the data and the model"
             self._queue_position = None
             self._started_at = time.monotonic()
             self._last_poll = self._started_at
@@ -319,6 +345,8 @@ class TrainingRun:
                 self._total_steps = limit_steps
                 if self._status is RunStatus.RUNNING:
                     self._message = "training"
+                elif self._status is RunStatus.PAUSED and self._message.startswith("preparing"):
+                    self._message = "paused"
             snap_key: tuple[int, int] | None = None
             last_snap = 0.0
             while True:
@@ -370,6 +398,9 @@ class TrainingRun:
                 self._ended_at = time.monotonic()
                 self._busy = False
                 self._cond.notify_all()
+            if ending[1] == _OWNER_GONE:  # no one can look at it again: free the model and its data
+                with self._trainer_lock:
+                    self._trainer = None
             self._report_exit()
 
     def _next_action(
@@ -383,6 +414,10 @@ class TrainingRun:
                 return RunStatus.STOPPED, self._stop_message
             if self.abandon_after is not None and now - self._last_poll > self.abandon_after:
                 return RunStatus.STOPPED, f"stopped: no one watched this run for {self.abandon_after:g} s"
+            if self._alive is not None and now >= self._next_alive_check:
+                self._next_alive_check = now + self._alive_every
+                if not self.owner_alive():
+                    return RunStatus.STOPPED, _OWNER_GONE
             if trainer.step_count >= limit_steps:
                 epochs = trainer.step_count / trainer.steps_per_epoch
                 return RunStatus.FINISHED, f"finished {epochs:g} epoch{'' if epochs == 1 else 's'}"
@@ -430,8 +465,9 @@ class RunScheduler:
     """At most `max_active` runs train at once; the rest wait in a FIFO queue. One run per session key.
 
     Thread-safe; meant to be one object per server process (see `shared_scheduler`). A session's new run
-    replaces its old one. Runs not polled for `abandon_after` seconds are stopped, queued ones included;
-    ended runs are forgotten `forget_after` seconds after their last poll.
+    replaces its old one. A run submitted with `alive` lives while that check says its session exists;
+    one without is stopped after `abandon_after` seconds unpolled, queued ones included. Ended runs are
+    forgotten when their session is gone (or, without `alive`, `forget_after` seconds after their last poll).
     """
 
     def __init__(
@@ -465,8 +501,19 @@ class RunScheduler:
         self._active: list[TrainingRun] = []
         self._queue: collections.deque[TrainingRun] = collections.deque()
 
-    def submit(self, key: str, config: TrainConfig, trainer: Trainer | None = None) -> TrainingRun:
-        """A new run for session `key` (its previous run is stopped), started now or queued."""
+    def submit(
+        self,
+        key: str,
+        config: TrainConfig,
+        trainer: Trainer | None = None,
+        *,
+        alive: Liveness | None = None,
+        paused: bool = False,
+    ) -> TrainingRun:
+        """A new run for session `key` (its previous run is stopped), started now or queued.
+
+        `alive`: the session's liveness check (see TrainingRun); `paused`: wait for resume/step once started.
+        """
         with self._lock:
             self._prune()
             previous = self._runs.get(key)
@@ -482,7 +529,15 @@ class RunScheduler:
                     f"the server is busy: {waiting} runs are already waiting; try again in a minute",
                     argument="config",
                 )
-            run = TrainingRun(config, trainer=trainer, on_exit=self._on_exit, name=key, **self._run_options)
+            run = TrainingRun(
+                config,
+                trainer=trainer,
+                on_exit=self._on_exit,
+                name=key,
+                alive=alive,
+                start_paused=paused,
+                **self._run_options,
+            )
             self._runs[key] = run
             self._queue.append(run)
             self._promote()
@@ -537,7 +592,7 @@ class RunScheduler:
             run = self._queue.popleft()
             if run.status is not RunStatus.QUEUED:
                 continue
-            if self.abandon_after is not None and run.seconds_since_poll() > self.abandon_after:
+            if not run.owner_alive():
                 run.stop(wait=False, message="stopped: no one watched it while it waited")
                 continue
             self._active.append(run)
@@ -547,12 +602,17 @@ class RunScheduler:
 
     def _prune(self) -> None:
         """Stop abandoned queued runs and forget ended runs no one has looked at for a while."""
-        if self.abandon_after is not None:
-            for run in list(self._queue):
-                if run.status is RunStatus.QUEUED and run.seconds_since_poll() > self.abandon_after:
-                    run.stop(wait=False, message="stopped: no one watched it while it waited")
+        for run in list(self._queue):
+            if run.status is RunStatus.QUEUED and not run.owner_alive():
+                run.stop(wait=False, message="stopped: no one watched it while it waited")
         for key, run in list(self._runs.items()):
-            if run.status.done and run.seconds_since_poll() > self.forget_after:
+            if not run.status.done:
+                continue
+            if run._alive is not None:
+                gone = not run.owner_alive()
+            else:
+                gone = run.seconds_since_poll() > self.forget_after
+            if gone:
                 del self._runs[key]
         self._promote()
 

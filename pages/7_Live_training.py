@@ -26,8 +26,8 @@ key = session_key(PREFIX)
 spec = MODEL_SPECS[settings.dataset][settings.model]
 st.caption(
     f"Next run: **{spec.title}** on **{DATASETS[settings.dataset].title}**, {spec.params:,} parameters. "
-    "Runs train on a shared CPU, at most two at a time, for at most two minutes; "
-    "a run no one watches for 30 s stops."
+    "Runs train on a shared CPU, at most two at a time, for at most two minutes. "
+    "Your run keeps going while you visit other pages and stops when you close the tab."
 )
 
 run_buttons(scheduler, key, settings, PREFIX)

@@ -19,6 +19,7 @@ from cnnviz.plots_training import accuracy_figure, confusion_figure, filters_fig
 from cnnviz.runs import RunScheduler, RunState, RunStatus, TrainingRun
 from cnnviz.training import OPTIMIZERS, TrainConfig, TrainingError, recommended_config
 from cnnviz.ui.layout import show_error
+from cnnviz.ui.training_session import session_liveness
 
 __all__ = [
     "LiveSettings",
@@ -165,7 +166,7 @@ def run_buttons(scheduler: RunScheduler, key: str, settings: LiveSettings, prefi
         return
     try:
         if start:
-            scheduler.submit(key, settings.config())
+            scheduler.submit(key, settings.config(), alive=session_liveness())
         elif run is None:
             return
         elif pause and not run.pause():
