@@ -12,6 +12,8 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 
 from cnnviz.errors import ConvConfigError
 from cnnviz.ui.pages import app_root, discover_pages
+from cnnviz.ui.presentation import PRESENT_KEY, PRESENT_STYLE
+from cnnviz.ui.url_state import notes_slot, share_slot, url
 
 __all__ = [
     "ABOUT",
@@ -21,6 +23,7 @@ __all__ = [
     "PAGE_ICON",
     "config_errors_shown",
     "page_header",
+    "presentation_query",
     "show_error",
     "sidebar_nav",
 ]
@@ -47,7 +50,8 @@ def page_header(title: str, why: str, icon: str = APP_ICON) -> DeltaGenerator:
 
     Call it first on every page, then put the page's controls in the returned container
     (``controls = page_header(...)``, then ``with controls: st.slider(...)``) so that they sit
-    between the page list and the sidebar's "About".
+    between the page list and the sidebar's "About". Below the why, notes about a link's rejected
+    values appear; the sidebar ends with the presentation-mode switch and this view's link.
     """
     st.set_page_config(
         page_title=f"{title} · {APP_NAME}" if title != APP_NAME else APP_NAME,
@@ -59,25 +63,56 @@ def page_header(title: str, why: str, icon: str = APP_ICON) -> DeltaGenerator:
     st.title(title, anchor=False)
     st.html(_STYLE)
     st.container(key="cnnviz-why").markdown(why)
-    sidebar_nav()
-    controls = st.sidebar.container()
+    notes_slot(st.container())
+    pages = discover_pages(app_root())
+    nav = st.sidebar.container(key="cnnviz-nav") if pages else None
+    holder = st.sidebar.container()
+    with st.sidebar.container(key="cnnviz-view"):
+        st.divider()
+        present = url.toggle(
+            "Presentation mode", key=PRESENT_KEY,
+            help="Large type and cells, colour-blind-safe colour scales, controls that fold away.",
+        )  # fmt: skip
+        st.markdown("**Share this view**")
+        share_slot(st.empty())
+        st.caption("The link holds every setting (an uploaded picture excepted: upload it again).")
     with st.sidebar.container():
         st.markdown("**About**")
         st.caption(ABOUT)
-    return controls
+    if present:
+        st.html(PRESENT_STYLE)
+    if nav is not None:
+        with nav:
+            _nav_links(present)
+            st.divider()
+    return holder.expander("Controls", expanded=True) if present else holder
 
 
-def sidebar_nav() -> None:
-    """Links to Home and to every page in `pages/`, at the top of the sidebar (nothing if there are none)."""
-    root = app_root()
-    pages = discover_pages(root)
-    if not pages:
+def presentation_query() -> dict[str, str]:
+    """Query parameters that keep presentation mode on across a page link (empty when it is off)."""
+    return {PRESENT_KEY: "1"} if st.session_state.get(PRESENT_KEY) else {}
+
+
+def sidebar_nav(present: bool | None = None) -> None:
+    """Links to Home and to every page in `pages/`, at the top of the sidebar (nothing if there are none).
+
+    In presentation mode the links carry `?present=1`, so the mode follows the class from page to page.
+    """
+    if not discover_pages(app_root()):
         return
     with st.sidebar.container(key="cnnviz-nav"):
-        st.page_link(_main_script(root), label="Home", icon=HOME_ICON)
-        for page in pages:
-            st.page_link(page.rel_path, label=page.title, icon=page.icon or PAGE_ICON)
+        _nav_links(present)
     st.sidebar.divider()
+
+
+def _nav_links(present: bool | None = None) -> None:
+    """The page links themselves, drawn in the current container."""
+    root = app_root()
+    on = present if present is not None else bool(st.session_state.get(PRESENT_KEY))
+    query = {PRESENT_KEY: "1"} if on else None
+    st.page_link(_main_script(root), label="Home", icon=HOME_ICON, query_params=query)
+    for page in discover_pages(root):
+        st.page_link(page.rel_path, label=page.title, icon=page.icon or PAGE_ICON, query_params=query)
 
 
 def show_error(exc: BaseException) -> None:

@@ -1,0 +1,121 @@
+"""Presentation mode for a projector: larger type and cells, colour-blind-safe high-contrast colour scales.
+
+Pages draw every Plotly figure through `chart(fig, key=..., config=...)` (the arguments of
+`st.plotly_chart`, plus `where=` for a column); in presentation mode the figure is restyled first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+__all__ = [
+    "DIVERGING_SAFE",
+    "PRESENT_KEY",
+    "PRESENT_STYLE",
+    "SEQUENTIAL_SAFE",
+    "chart",
+    "is_presenting",
+    "present_figure",
+]
+
+PRESENT_KEY = "present"  # the toggle's key, and its name in the link (?present=1)
+SEQUENTIAL_SAFE = "cividis"  # perceptually uniform, readable with any colour-vision deficiency
+DIVERGING_SAFE = "PuOr"  # ColorBrewer's colour-blind-safe diverging scale, white at zero
+FONT_SCALE = 1.5
+MIN_FONT = 20
+HEIGHT_SCALE = 1.25
+_COLOURED = ("heatmap", "contour", "histogram2d", "surface")
+
+# Larger type everywhere (Streamlit sizes text in rem), bigger widgets, thicker focus outlines.
+PRESENT_STYLE = """<style>
+html{font-size:22px}
+.stApp p,.stApp li,.stApp label,.stApp input,.stApp textarea{font-size:1.15rem}
+.stApp h1{font-size:2.6rem}.stApp h2{font-size:2rem}.stApp h3{font-size:1.6rem}
+.stApp code{font-size:1.05rem}
+.st-key-cnnviz-why p{font-size:1.5rem}
+section[data-testid=stSidebar]{min-width:22rem}
+</style>"""
+
+
+def is_presenting() -> bool:
+    """Whether presentation mode is on in this session."""
+    return bool(st.session_state.get(PRESENT_KEY, False))
+
+
+def _scaled(size: float | None, default: float = 12.0) -> float:
+    """A font size enlarged for the back of the room."""
+    return max(MIN_FONT, round((size or default) * FONT_SCALE))
+
+
+def _is_uniform(scale: Any) -> bool:
+    """True for one-colour scales (padding, highlight overlays): those keep their colour."""
+    if not isinstance(scale, (list, tuple)) or not scale:
+        return False
+    return len({str(stop[1]) for stop in scale}) == 1
+
+
+def _signed(trace: Any) -> bool:
+    """Whether a trace's values (or its colour range) run on both sides of zero."""
+    low, high = getattr(trace, "zmin", None), getattr(trace, "zmax", None)
+    if low is None or high is None:
+        z = getattr(trace, "z", None)
+        if z is None:
+            return False
+        try:
+            values = np.asarray(z, dtype=float)
+        except (TypeError, ValueError):
+            return False
+        if values.size == 0 or not np.isfinite(values).any():
+            return False
+        low, high = float(np.nanmin(values)), float(np.nanmax(values))
+    return low < 0 < high
+
+
+def _recolour(trace: Any) -> None:
+    """Give a heatmap-like trace the safe scale that suits its data (diverging for signed values)."""
+    if getattr(trace, "type", None) not in _COLOURED or _is_uniform(trace.colorscale):
+        return
+    if trace.coloraxis:  # the shared colour axis is recoloured with the layout
+        return
+    if _signed(trace):
+        trace.update(colorscale=DIVERGING_SAFE, zmid=0 if trace.zmin is None and trace.zmax is None else None)
+    else:
+        trace.update(colorscale=SEQUENTIAL_SAFE)
+
+
+def present_figure(fig: go.Figure) -> go.Figure:
+    """A copy of `fig` for the projector: larger fonts and plot, safe colour scales."""
+    out = go.Figure(fig)
+    for trace in out.data:
+        _recolour(trace)
+        if getattr(trace, "type", None) in _COLOURED:
+            trace.textfont.size = _scaled(trace.textfont.size)
+    for frame in out.frames or ():
+        for trace in frame.data or ():
+            if trace.colorscale is not None:
+                _recolour(trace)
+    layout = out.layout
+    layout.font.size = _scaled(layout.font.size)
+    for annotation in layout.annotations or ():
+        annotation.font.size = _scaled(annotation.font.size)
+    for name in [n for n in layout if n.startswith("coloraxis")]:
+        axis = layout[name]
+        if axis.colorscale is not None and not _is_uniform(axis.colorscale):
+            signed = axis.cmin is not None and axis.cmax is not None and axis.cmin < 0 < axis.cmax
+            signed = signed or any(_signed(t) for t in out.data if getattr(t, "coloraxis", None) == name)
+            axis.colorscale = DIVERGING_SAFE if signed else SEQUENTIAL_SAFE
+            if signed and axis.cmin is None and axis.cmax is None:
+                axis.cmid = 0
+    if layout.height:
+        layout.height = int(layout.height * HEIGHT_SCALE)
+    return out
+
+
+def chart(fig: go.Figure, *, where: Any = None, **kwargs: Any) -> Any:
+    """`st.plotly_chart(fig, **kwargs)`, restyled for the projector in presentation mode."""
+    target = st if where is None else where
+    return target.plotly_chart(present_figure(fig) if is_presenting() else fig, **kwargs)
