@@ -27,7 +27,7 @@ from cnnviz.ops import avg_pool2d, max_pool2d
 __all__ = [
     "DOWNSAMPLE_FACTORS",
     "DOWNSAMPLE_METHODS",
-    "PATTERNS",
+    "ALIASING_PATTERNS",
     "DownsampleResult",
     "anti_alias_sigma",
     "blur_subsample",
@@ -45,7 +45,7 @@ DOWNSAMPLE_FACTORS = (2, 3, 4)
 DOWNSAMPLE_METHODS = ("subsample", "max pool", "average pool", "blur, then subsample")
 # Pictures are shrunk to at most this many pixels a side before comparing: the lesson is the factor, and
 # four results of a 12 MP photo would cost seconds and megabytes for nothing a screen can show.
-MAX_INPUT_SIDE = 320
+MAX_INPUT_SIDE = 240
 
 
 # --------------------------------------------------------------------------------------------------
@@ -75,7 +75,7 @@ def fine_stripes(n: int = 256, period: float = 2.2) -> np.ndarray:
     return np.repeat(row[None, :], n, axis=0)
 
 
-PATTERNS = {"zone plate": zone_plate, "fine stripes": fine_stripes}
+ALIASING_PATTERNS = {"zone plate": zone_plate, "fine stripes": fine_stripes}
 
 
 # --------------------------------------------------------------------------------------------------

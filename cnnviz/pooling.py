@@ -3,7 +3,9 @@
 Everything here is numpy on top of `cnnviz.ops` (PyTorch-exact pooling and transposed convolution):
 
 * `pool_walkthrough` — max or average pooling of one 2D grid, the winning input cell of every max
-  window, the output-size arithmetic per axis, and the global average.
+  window, the output-size arithmetic per axis, and the global average; `window_cells` lists the input
+  cells one window reads (the animation walks through them).
+* `pool1d_walkthrough` — the same for a 1D signal (`F.max_pool1d` / `F.avg_pool1d`).
 * `shift_invariance` — lecture 003's vertical edge, shifted right by 0..k pixels, through the edge
   kernel [[1, -1]] and then max pooling: how many cells change versus shift 0 at each stage.
 * `upsample_compare` — nearest, max-unpool (with the stored argmax), bilinear and transposed
@@ -18,16 +20,18 @@ import numpy as np
 
 from cnnviz.errors import ConvConfigError
 from cnnviz.formulas import Explanation, explain_pool_output_size
-from cnnviz.ops import avg_pool2d, conv2d, conv_transpose2d, max_pool2d
+from cnnviz.ops import avg_pool1d, avg_pool2d, conv2d, conv_transpose2d, max_pool1d, max_pool2d
 
 __all__ = [
     "EDGE_KERNEL",
+    "Pool1dWalkthrough",
     "PoolWalkthrough",
     "ShiftResult",
     "UpsampleResult",
     "bilinear_upsample",
     "lecture_edge_image",
     "max_unpool2d",
+    "pool1d_walkthrough",
     "pool_walkthrough",
     "shift_invariance",
     "upsample_compare",
@@ -47,6 +51,21 @@ class PoolWalkthrough:
     indices: np.ndarray | None  # (Ho, Wo) flat index r * W + c of each max window's winner (max only)
     explanations: tuple[Explanation, Explanation]  # height, width
     global_average: float  # mean of the whole input: global average pooling
+    kernel_size: int = 2
+    stride: int = 2  # resolved: the kernel size when none was given
+    padding: int = 0
+    dilation: int = 1
+
+    def window_cells(self, row: int, col: int) -> list[tuple[int, int]]:
+        """Input (row, col) of every tap of output (row, col)'s window, row-major; outside 0..n-1 is padding."""
+        return [
+            (
+                row * self.stride - self.padding + a * self.dilation,
+                col * self.stride - self.padding + b * self.dilation,
+            )
+            for a in range(self.kernel_size)
+            for b in range(self.kernel_size)
+        ]
 
     @property
     def winners(self) -> np.ndarray | None:
@@ -96,7 +115,73 @@ def pool_walkthrough(
         explain_pool_output_size(n, kernel_size, stride, padding, dilation, ceil_mode, symbol)
         for n, symbol in zip(a.shape, ("H", "W"), strict=True)
     )
-    return PoolWalkthrough(a, kind, out, indices, explanations, float(a.mean()))  # type: ignore[arg-type]
+    return PoolWalkthrough(
+        a,
+        kind,
+        out,
+        indices,
+        explanations,  # type: ignore[arg-type]
+        float(a.mean()),
+        kernel_size,
+        kernel_size if stride is None else stride,
+        padding,
+        dilation,
+    )
+
+
+@dataclass(frozen=True)
+class Pool1dWalkthrough:
+    """One 1D pooling of one signal: output, winners and the output-length arithmetic."""
+
+    input: np.ndarray  # (L,)
+    kind: str
+    output: np.ndarray  # (L_out,)
+    indices: np.ndarray | None  # (L_out,) position of each max window's winner (max only)
+    explanation: Explanation
+    kernel_size: int
+    stride: int
+    padding: int
+    dilation: int
+
+    def window_cells(self, j: int) -> list[int]:
+        """Input positions of output j's window taps; outside 0..L-1 is padding."""
+        return [j * self.stride - self.padding + a * self.dilation for a in range(self.kernel_size)]
+
+
+def pool1d_walkthrough(
+    x: object,
+    kind: str = "max",
+    kernel_size: int = 2,
+    stride: int | None = None,
+    padding: int = 0,
+    dilation: int = 1,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Pool1dWalkthrough:
+    """Pool a 1D signal, as `F.max_pool1d` / `F.avg_pool1d`; raises `ConvConfigError` for impossible settings."""
+    a = np.asarray(x, dtype=float)
+    if a.ndim != 1 or a.size == 0:
+        raise ConvConfigError(
+            f"a signal must be a non-empty 1D list of numbers (got shape {a.shape})", "input"
+        )
+    if kind not in POOL_KINDS:
+        raise ConvConfigError(f"pooling kind must be 'max' or 'avg' (got {kind!r})", "kind")
+    if kind == "avg" and dilation != 1:
+        raise ConvConfigError(
+            f"average pooling has no dilation (got {dilation}): set dilation to 1, or use max pooling.",
+            "dilation",
+        )
+    indices = None
+    if kind == "max":
+        out, indices = max_pool1d(
+            a[None], kernel_size, stride, padding, dilation, ceil_mode, return_indices=True
+        )
+        out, indices = out[0], indices[0]
+    else:
+        out = avg_pool1d(a[None], kernel_size, stride, padding, ceil_mode, count_include_pad)[0]
+    explanation = explain_pool_output_size(a.size, kernel_size, stride, padding, dilation, ceil_mode, "L")
+    s = kernel_size if stride is None else stride
+    return Pool1dWalkthrough(a, kind, out, indices, explanation, kernel_size, s, padding, dilation)
 
 
 # --------------------------------------------------------------------------------------------------

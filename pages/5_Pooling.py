@@ -1,20 +1,69 @@
-"""Pooling: which cell wins each window, why the output has its size, what a shift does, and how to go back up."""
+"""Pooling: which cell wins each window, why the output has its size, what a shift does, how to go down
+without aliasing, and how to go back up."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
+from cnnviz.downsampling import (
+    ALIASING_PATTERNS,
+    DOWNSAMPLE_FACTORS,
+    MAX_INPUT_SIDE,
+    anti_alias_sigma,
+    downsample_compare,
+    enlarge_nearest,
+    picture_input,
+    to_uint8,
+)
 from cnnviz.errors import ConvConfigError
-from cnnviz.kernels import input_pattern
-from cnnviz.plots_pooling import invariance_figure, maps_figure, pool_figure, upsample_figure
-from cnnviz.pooling import pool_walkthrough, shift_invariance, upsample_compare
+from cnnviz.images import encode_png
+from cnnviz.kernels import LECTURE_SIGNAL, input_pattern
+from cnnviz.plots_pooling import (
+    invariance_figure,
+    maps_figure,
+    pool1d_figure,
+    pool_animation_figure,
+    pool_figure,
+    upsample_figure,
+)
+from cnnviz.pooling import (
+    PoolWalkthrough,
+    pool1d_walkthrough,
+    pool_walkthrough,
+    shift_invariance,
+    upsample_compare,
+)
 from cnnviz.ui import page_header, show_error
+from cnnviz.ui.image_picker import image_picker
 
 P = "pl"
 PATTERNS = ["random", "ramp", "edge", "checker", "impulse"]
+SIGNALS = ["lecture", "random", "ramp", "edge", "impulse"]
+SPEEDS = {"slow": 900, "medium": 450, "fast": 150}  # milliseconds per animation frame
+PICTURE = "photo or your picture"
 NO_BAR = {"displayModeBar": False}
+# Shrunk pictures are shown at their pixel size, never scaled by the browser (which would alias or blur
+# them on its own), and enlarged with hard-edged pixels.
+PIXELATED = f"<style>.st-key-{P}_ds_images img{{image-rendering:pixelated}}</style>"
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def animation(walk: PoolWalkthrough, frame_ms: int) -> go.Figure:
+    """The sliding-window animation (cached: other controls rerun the page without rebuilding its frames)."""
+    return pool_animation_figure(walk, frame_ms)
+
+
+@st.cache_data(max_entries=8, show_spinner="Shrinking…")
+def shrunk(key: str, _rgb: np.ndarray | None, factor: int) -> tuple[bytes, tuple[int, int], dict, dict]:
+    """The source's PNG and size, and each way down as an enlarged PNG with its size; keyed on the picture's key."""
+    source = picture_input(_rgb) if _rgb is not None else ALIASING_PATTERNS[key](MAX_INPUT_SIDE)
+    result = downsample_compare(source, factor)
+    pngs = {name: encode_png(to_uint8(enlarge_nearest(y, factor))) for name, y in result.methods.items()}
+    return encode_png(to_uint8(source)), source.shape[:2], pngs, result.sizes()
+
 
 controls = page_header(
     "Pooling",
@@ -87,6 +136,45 @@ else:
     st.metric("Global average pooling (mean of the whole input)", f"{w.global_average:.4g}")
     st.caption("Global average pooling is one window as big as the input: one number per channel.")
 
+    st.markdown("**Watch the window slide**")
+    speed = st.select_slider("Speed", options=list(SPEEDS), value="medium", key=f"{P}_speed")
+    st.plotly_chart(animation(w, SPEEDS[speed]), key=f"{P}_anim", config=NO_BAR)
+    st.caption(
+        "Press play, or drag the slider to any output cell. Orange: the cells the window reads"
+        + (" (dilation skips the cells in between)" if kind == "max" and dilation > 1 else "")
+        + (
+            "; red square: the winner. Padding counts as −∞, so it never wins."
+            if kind == "max"
+            else "; padding counts as 0."
+        )
+    )
+
+# --- 1D pooling ------------------------------------------------------------------------------------
+st.subheader("The same in 1D", anchor=False)
+st.caption("`F.max_pool1d` / `F.avg_pool1d` with the pooling settings in the sidebar, on a signal.")
+o1, o2 = st.columns(2)
+signal_name = o1.selectbox("Signal", SIGNALS, key=f"{P}_1d_signal")
+length = int(o2.number_input("Length", 1, 32, 12, key=f"{P}_1d_length", disabled=signal_name == "lecture"))
+try:
+    signal = np.array(LECTURE_SIGNAL) if signal_name == "lecture" else input_pattern(signal_name, (length,))
+    w1 = pool1d_walkthrough(
+        signal,
+        kind,
+        kernel,
+        None if same_stride else stride,
+        padding,
+        dilation if kind == "max" else 1,
+        ceil_mode,
+        count_include_pad,
+    )
+except ConvConfigError as exc:
+    show_error(exc)
+else:
+    st.plotly_chart(pool1d_figure(w1), key=f"{P}_1d", config=NO_BAR)
+    st.latex(w1.explanation.to_latex())
+    for note in w1.explanation.notes:
+        st.caption(note)
+
 # --- 2. Invariance ---------------------------------------------------------------------------------
 st.subheader("Shift the input: equivariance and invariance", anchor=False)
 s1, s2, s3 = st.columns(3)
@@ -135,7 +223,51 @@ else:
         "Larger shifts move the edge out of every window."
     )
 
-# --- 3. Upsampling ---------------------------------------------------------------------------------
+# --- 3. Downsampling -------------------------------------------------------------------------------
+st.subheader("Going down: four ways to shrink a picture", anchor=False)
+d1, d2 = st.columns([3, 1])
+with d1:
+    what = st.radio("Picture", [*ALIASING_PATTERNS, PICTURE], horizontal=True, key=f"{P}_ds_input")
+    picked = image_picker(f"{P}_ds") if what == PICTURE else None
+factor = int(d2.radio("Shrink by", DOWNSAMPLE_FACTORS, horizontal=True, key=f"{P}_ds_factor"))
+if what != PICTURE or picked is not None:
+    try:
+        src_png, src_size, pngs, sizes = shrunk(
+            picked.key if picked else what, picked.image.array if picked else None, factor
+        )
+    except ConvConfigError as exc:
+        show_error(exc)
+    else:
+        st.html(PIXELATED)
+        with st.container(key=f"{P}_ds_images"):
+            left, right = st.columns([1, 2])
+            left.image(
+                src_png,
+                caption=f"input {src_size[0]}×{src_size[1]}",
+                width=int(src_size[1]),
+                output_format="PNG",
+            )
+            if picked is not None:
+                for note in picked.image.notes:
+                    left.caption(note)
+            right.markdown(
+                f"Each result has about 1/{factor} of the pixels per side and is shown enlarged {factor}× "
+                "(every pixel a square) so you can compare it with the input.\n\n"
+                f"**Why subsampling aliases:** keeping every {factor}th pixel can only show patterns that "
+                f"repeat more slowly than every {2 * factor} input pixels. Finer detail does not disappear: "
+                "it comes back as coarser patterns that are not in the picture (false rings, wide stripes, "
+                "moiré). **Max pooling** keeps the brightest pixel of each block, so it aliases too and "
+                "brightens. **Average pooling** is a box blur, then subsampling: it removes much of the false "
+                "pattern, but a box lets some fine detail through, so a little remains. "
+                "**Blur, then subsample** first removes the detail that the coarser grid cannot hold "
+                f"(a Gaussian, σ = {anti_alias_sigma(factor):g} pixels): softer, but nothing false."
+            )
+            cols = st.columns(len(pngs))
+            for column, (name, png) in zip(cols, pngs.items(), strict=True):
+                h, w_ = sizes[name]
+                column.image(png, caption=f"{name}: {h}×{w_}", width=int(w_ * factor), output_format="PNG")
+
+# --- 4. Upsampling ---------------------------------------------------------------------------------
 st.subheader("Going back up: four ways to upsample", anchor=False)
 u1, u2 = st.columns(2)
 up_pattern = u1.selectbox("Source", PATTERNS, index=1, key=f"{P}_up_pattern")

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnviz.downsampling import (
+    ALIASING_PATTERNS,
     DOWNSAMPLE_METHODS,
-    PATTERNS,
     anti_alias_sigma,
     blur_subsample,
     downsample_compare,
@@ -115,7 +115,7 @@ def test_fine_stripes_alias_to_a_slow_beat_when_subsampled() -> None:
     assert 9 < period < 13
     blurred = downsample_compare(stripes, 2).methods["blur, then subsample"][0]
     assert blurred.std() < 0.1 * sub.std()
-    assert set(PATTERNS) == {"zone plate", "fine stripes"}
+    assert set(ALIASING_PATTERNS) == {"zone plate", "fine stripes"}
 
 
 def test_lecture_2x2_max_pool_is_one_of_the_ways_down() -> None:
