@@ -1,0 +1,247 @@
+"""Many input channels, many filters: each output channel sums one dot product per input channel it reads."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from cnnviz.channels import ChannelsView, channel_mixing, channel_sums, channels_view, connections
+from cnnviz.errors import ConvConfigError
+from cnnviz.plots_channels import (
+    cell_sum_figure,
+    connections_figure,
+    mixing_figure,
+    planes_figure,
+    weights_figure,
+)
+from cnnviz.ui import page_header, show_error
+
+P = "ch"
+NO_BAR = {"displayModeBar": False}
+
+controls = page_header(
+    "Channels and groups",
+    "A convolution reads every input channel: each output channel has its own filter, one k×k slice per "
+    "input channel it reads, and adds their dot products. Groups split the channels into independent blocks.",
+)
+
+
+with controls:
+    st.markdown("**Input**")
+    c1, c2 = st.columns(2)
+    height = int(c1.number_input("Height", 1, 12, 5, key=f"{P}_h"))
+    width = int(c2.number_input("Width", 1, 12, 5, key=f"{P}_w"))
+    seed = int(
+        st.number_input(
+            "Seed", 0, 9999, 0, key=f"{P}_seed", help="Input values and weights come from this seed."
+        )
+    )
+    st.markdown("**Channels**")
+    c1, c2 = st.columns(2)
+    c_in = int(c1.number_input("C_in", 1, 8, 4, key=f"{P}_cin", help="Input channels (planes)."))
+    c_out = int(
+        c2.number_input("C_out", 1, 8, 4, key=f"{P}_cout", help="Output channels = number of filters.")
+    )
+    depthwise = st.checkbox(
+        "Depthwise (groups = C_in)",
+        key=f"{P}_depthwise",
+        help="Each input channel gets its own filters and no filter mixes channels. C_out must be a multiple of C_in.",
+    )
+    groups = int(
+        st.number_input(
+            "Groups",
+            1,
+            8,
+            1,
+            key=f"{P}_groups",
+            disabled=depthwise,
+            help="Split the input and output channels into this many blocks; block g's filters read block g only.",
+        )
+    )
+    if depthwise:
+        groups = c_in
+    st.markdown("**Kernel**")
+    c1, c2, c3 = st.columns(3)
+    kernel = int(c1.number_input("Size", 1, 5, 3, key=f"{P}_k", help="k: every filter slice is k×k."))
+    stride = int(c2.number_input("Stride", 1, 4, 1, key=f"{P}_s"))
+    padding = int(c3.number_input("Padding", 0, 4, 0, key=f"{P}_p"))
+    bias = st.checkbox("Bias", value=True, key=f"{P}_bias", help="One number per output channel, added last.")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def layer(
+    size: tuple[int, int],
+    c_in: int,
+    c_out: int,
+    k: int,
+    stride: int,
+    padding: int,
+    groups: int,
+    bias: bool,
+    seed: int,
+) -> ChannelsView:
+    """The layer for these settings (cached: widgets further down rerun without recomputing it)."""
+    return channels_view(size, c_in, c_out, k, stride, padding, groups, bias, seed)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def board_figures(view: ChannelsView) -> tuple[go.Figure, go.Figure, go.Figure, go.Figure]:
+    """Input planes, connections, weight board and output planes for one layer."""
+    in_groups = [c // view.in_per_group for c in range(view.c_in)]
+    out_groups = [view.group_of_output(o) for o in range(view.c_out)]
+    return (
+        planes_figure(view.input, "x", in_groups),
+        connections_figure(connections(view.c_in, view.c_out, view.groups)),
+        weights_figure(view),
+        planes_figure(view.output, "y", out_groups, colorscale="RdBu"),
+    )
+
+
+try:
+    view = layer((height, width), c_in, c_out, kernel, stride, padding, groups, bias, seed)
+except ConvConfigError as exc:
+    show_error(exc)
+    if depthwise and c_out % c_in:
+        st.info(f"Depthwise needs C_out to be a multiple of C_in = {c_in}: try C_out = {c_in} or {2 * c_in}.")
+    st.stop()
+
+g, cpg, opg = view.groups, view.in_per_group, view.out_per_group
+input_fig, wiring_fig, weights_fig, output_fig = board_figures(view)
+
+# --- Shapes and counts --------------------------------------------------------------------------------
+st.subheader("Shapes, parameters and multiply-accumulates", anchor=False)
+ho, wo = view.output.shape[1:]
+st.markdown(
+    f"input **({c_in}, {height}, {width})** → weight **({c_out}, {c_in}/{g} = {cpg}, {kernel}, {kernel})**"
+    + (f" + bias **({c_out},)**" if bias else "")
+    + f" → output **({c_out}, {ho}, {wo})**"
+)
+hcol, wcol = st.columns(2)
+for column, axis, explanation in (
+    (hcol, "Height", view.explanations[0]),
+    (wcol, "Width", view.explanations[1]),
+):
+    with column:
+        st.markdown(f"**{axis}**")
+        st.latex(explanation.to_latex())
+bias_sym, bias_num = (r" + C_{out}", f" + {c_out}") if bias else ("", "")
+st.latex(
+    r"\text{params} = C_{out} \cdot \frac{C_{in}}{g} \cdot k_h \cdot k_w"
+    + bias_sym
+    + rf" = {c_out} \cdot \frac{{{c_in}}}{{{g}}} \cdot {kernel} \cdot {kernel}{bias_num} = {view.params:,}"
+)
+st.latex(
+    r"\text{MACs} = C_{out} \cdot H_{out} \cdot W_{out} \cdot \frac{C_{in}}{g} \cdot k_h \cdot k_w"
+    + rf" = {c_out} \cdot {ho} \cdot {wo} \cdot {cpg} \cdot {kernel} \cdot {kernel} = {view.macs:,}"
+)
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("parameters", f"{view.params:,}")
+m2.metric("multiply-accumulates", f"{view.macs:,}")
+m3.metric(
+    "parameters with groups = 1",
+    f"{view.params_dense:,}",
+    delta=f"{view.params_dense / view.params:.2g}× more" if g > 1 else "same layer",
+    delta_color="off",
+)
+m4.metric(
+    "MACs with groups = 1",
+    f"{view.macs_dense:,}",
+    delta=f"{g}× more" if g > 1 else "same layer",
+    delta_color="off",
+)
+if g > 1:
+    st.caption(
+        f"With {g} groups each filter reads {cpg} of the {c_in} input channels instead of all of them, "
+        f"so weights and MACs shrink by {g}× (the bias does not)."
+    )
+
+# --- Planes and filters -------------------------------------------------------------------------------
+st.subheader(f"{c_in} input planes", anchor=False)
+st.plotly_chart(input_fig, key=f"{P}_input", config=NO_BAR)
+st.caption("Frame colour: the group a channel belongs to.")
+
+st.subheader("Which filter reads which input channel", anchor=False)
+left, right = st.columns([2, 3])
+left.plotly_chart(wiring_fig, key=f"{P}_wiring", config=NO_BAR)
+right.plotly_chart(weights_fig, key=f"{P}_weights", config=NO_BAR)
+kind = (
+    "an ordinary convolution: every filter reads every input channel"
+    if g == 1
+    else f"depthwise: filter o reads input channel o // {opg} only"
+    if cpg == 1
+    else f"{g} groups: filters {opg} at a time read blocks of {cpg} input channels"
+)
+st.markdown(
+    f"Right: the weight as a {c_out}×{c_in} board of {kernel}×{kernel} slices, one row per filter. "
+    f"An empty square means the filter never sees that channel. This layer is {kind}."
+)
+
+st.subheader(f"{c_out} output planes", anchor=False)
+st.plotly_chart(output_fig, key=f"{P}_output", config=NO_BAR)
+
+# --- One output cell ----------------------------------------------------------------------------------
+st.subheader("One output cell, channel by channel", anchor=False)
+c1, c2, c3, _ = st.columns([1, 1, 1, 2])
+out_channel = int(c1.number_input("output channel", 0, c_out - 1, 0, key=f"{P}_oc"))
+row = int(c2.number_input("output row", 0, ho - 1, 0, key=f"{P}_row"))
+col = int(c3.number_input("output column", 0, wo - 1, 0, key=f"{P}_col"))
+cell = channel_sums(view, out_channel, (row, col))
+read_fig = planes_figure(
+    view.input,
+    "x",
+    [c // cpg for c in range(c_in)],
+    window=cell.window_cells,
+    window_channels=cell.channels,
+)
+st.plotly_chart(read_fig, key=f"{P}_read", config=NO_BAR)
+left, right = st.columns([3, 2])
+left.plotly_chart(cell_sum_figure(cell), key=f"{P}_cell", config=NO_BAR)
+with right:
+    st.markdown(
+        f"y[{out_channel}, {row}, {col}] = "
+        + " + ".join(f"(in {c} · slice {i})" for i, c in enumerate(cell.channels))
+        + (" + bias" if bias else "")
+    )
+    st.code(cell.equation(), language=None, wrap_lines=True)
+    st.metric("output value", f"{cell.total:g}")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "input channel": list(cell.channels),
+                "weight slice": [f"w[{out_channel}, {i}]" for i in range(len(cell.channels))],
+                "dot product": list(cell.dots),
+            }
+        ),
+        hide_index=True,
+    )
+
+# --- 1x1 convolution -------------------------------------------------------------------------------
+st.subheader("1×1 convolution: mixing channels", anchor=False)
+if kernel != 1:
+    st.info(
+        "Set the kernel size to 1: a 1×1 convolution looks at one pixel at a time and mixes its channels with "
+        f"a {c_out}×{c_in} matrix."
+    )
+else:
+    c1, c2, _ = st.columns([1, 1, 3])
+    prow = int(c1.number_input("pixel row", 0, ho - 1, 0, key=f"{P}_px_row"))
+    pcol = int(c2.number_input("pixel column", 0, wo - 1, 0, key=f"{P}_px_col"))
+    mix = channel_mixing(view, (prow, pcol))
+    st.plotly_chart(mixing_figure(mix), key=f"{P}_mixing", config=NO_BAR)
+    st.markdown(
+        f"At output pixel ({prow}, {pcol}) the layer multiplies the {c_in} channel values of one input pixel "
+        f"by a {c_out}×{c_in} matrix and adds the bias: the same matrix at every pixel, like a fully connected "
+        "layer applied to each pixel's channel vector."
+        + (" Zeros in W are the pairs that groups cut." if g > 1 else "")
+    )
+
+# --- PyTorch -----------------------------------------------------------------------------------------
+st.subheader("The same layer in PyTorch", anchor=False)
+st.code(
+    f"layer = torch.nn.Conv2d({c_in}, {c_out}, kernel_size={kernel}, stride={stride}, padding={padding}, "
+    f"groups={g}, bias={bias})\n"
+    f"layer.weight.shape  # torch.Size([{c_out}, {cpg}, {kernel}, {kernel}])\n"
+    f"sum(p.numel() for p in layer.parameters())  # {view.params}",
+    language="python",
+)
