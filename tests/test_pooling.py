@@ -10,10 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnviz.errors import ConvConfigError
+from cnnviz.kernels import LECTURE_SIGNAL
 from cnnviz.pooling import (
     bilinear_upsample,
     lecture_edge_image,
     max_unpool2d,
+    pool1d_walkthrough,
     pool_walkthrough,
     shift_invariance,
     upsample_compare,
@@ -185,3 +187,119 @@ def test_walkthrough_matches_torch_for_random_settings(
     if kind == "max":
         np.testing.assert_array_equal(walk.indices, idx[0, 0].numpy())
     assert np.isclose(walk.global_average, x.mean())
+
+
+def _window_reduce(x: np.ndarray, cells: list, kind: str, count_include_pad: bool, limit: tuple) -> float:
+    """Max or mean of the cells one window reads, padding as pooling treats it (−inf, or 0 counted or not)."""
+    inside = [x[c] for c in cells if all(0 <= i < n for i, n in zip(c, x.shape, strict=True))]
+    if kind == "max":
+        return max(inside, default=-np.inf)
+    # with count_include_pad the divisor counts padding but not the ceil_mode overhang past it
+    padded = [c for c in cells if all(-p <= i < n + p for i, n, p in zip(c, x.shape, limit, strict=True))]
+    return sum(inside) / (len(padded) if count_include_pad else len(inside))
+
+
+@given(
+    h=st.integers(1, 8),
+    w=st.integers(1, 8),
+    kind=st.sampled_from(["max", "avg"]),
+    k=st.integers(1, 4),
+    stride=st.one_of(st.none(), st.integers(1, 3)),
+    padding=st.integers(0, 2),
+    dilation=st.integers(1, 2),
+    ceil_mode=st.booleans(),
+    count_include_pad=st.booleans(),
+    seed=st.integers(0, 1000),
+)
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+def test_window_cells_hold_what_torch_pools(
+    h, w, kind, k, stride, padding, dilation, ceil_mode, count_include_pad, seed
+) -> None:
+    """Reducing the cells `window_cells` lists gives torch's value; a max window's winner is one of them."""
+    x = np.random.default_rng(seed).normal(size=(h, w))
+    d = dilation if kind == "max" else 1
+    try:
+        walk = pool_walkthrough(x, kind, k, stride, padding, d, ceil_mode, count_include_pad)
+    except ConvConfigError:
+        return  # which settings torch refuses is pinned by the test above
+    xt = _t(x)
+    if kind == "max":
+        ref, idx = F.max_pool2d(xt, k, stride, padding, d, ceil_mode=ceil_mode, return_indices=True)
+    else:
+        ref = F.avg_pool2d(xt, k, stride, padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad)
+    ref = ref[0, 0].numpy()
+    for i in range(ref.shape[0]):
+        for j in range(ref.shape[1]):
+            cells = walk.window_cells(i, j)
+            assert len(cells) == k * k
+            got = _window_reduce(x, cells, kind, count_include_pad, (padding, padding))
+            assert got == pytest.approx(ref[i, j], abs=1e-12)
+            if kind == "max":
+                assert divmod(int(idx[0, 0, i, j]), w) in cells
+
+
+@given(
+    n=st.integers(1, 20),
+    kind=st.sampled_from(["max", "avg"]),
+    k=st.integers(1, 5),
+    stride=st.one_of(st.none(), st.integers(1, 4)),
+    padding=st.integers(0, 2),
+    dilation=st.integers(1, 3),
+    ceil_mode=st.booleans(),
+    count_include_pad=st.booleans(),
+    seed=st.integers(0, 1000),
+)
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+def test_1d_pooling_matches_torch(
+    n, kind, k, stride, padding, dilation, ceil_mode, count_include_pad, seed
+) -> None:
+    """Values, winner positions, length and window cells equal F.max_pool1d / F.avg_pool1d's."""
+    x = np.random.default_rng(seed).integers(0, 6, size=n).astype(float)
+    d = dilation if kind == "max" else 1
+    xt = torch.tensor(x)[None, None]
+    try:
+        if kind == "max":
+            ref, idx = F.max_pool1d(xt, k, stride, padding, d, ceil_mode=ceil_mode, return_indices=True)
+        else:
+            ref = F.avg_pool1d(
+                xt, k, stride, padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad
+            )
+        assert ref.shape[2] >= 1
+    except (RuntimeError, ValueError, AssertionError):
+        with pytest.raises(ConvConfigError):
+            pool1d_walkthrough(x, kind, k, stride, padding, d, ceil_mode, count_include_pad)
+        return
+    walk = pool1d_walkthrough(x, kind, k, stride, padding, d, ceil_mode, count_include_pad)
+    np.testing.assert_allclose(walk.output, ref[0, 0].numpy(), atol=1e-12)
+    assert walk.explanation.result == ref.shape[2]
+    if kind == "max":
+        np.testing.assert_array_equal(walk.indices, idx[0, 0].numpy())
+        for j, winner in enumerate(walk.indices):
+            assert winner in walk.window_cells(j)
+    else:
+        assert walk.indices is None
+    for j in range(ref.shape[2]):
+        got = _window_reduce(x, [(c,) for c in walk.window_cells(j)], kind, count_include_pad, (padding,))
+        assert got == pytest.approx(ref[0, 0, j].item(), abs=1e-12)
+
+
+def test_1d_lecture_signal_max_pooled_by_2() -> None:
+    walk = pool1d_walkthrough(LECTURE_SIGNAL, "max", 2)
+    np.testing.assert_array_equal(walk.output, [5.3, 5.4, 10.3, 10.3, 3.4, 3.3])
+    np.testing.assert_array_equal(walk.indices, [1, 2, 5, 7, 9, 10])
+
+
+@pytest.mark.parametrize(
+    ("x", "kwargs", "words"),
+    [
+        ([[1.0, 2.0]], {}, "non-empty 1D"),
+        ([], {}, "non-empty 1D"),
+        ([1.0, 2.0, 3.0], {"kind": "min"}, "'max' or 'avg'"),
+        ([1.0, 2.0, 3.0], {"kind": "avg", "dilation": 2}, "no dilation"),
+        ([1.0, 2.0, 3.0], {"kernel_size": 2, "padding": 2}, "at most half the kernel size"),
+        ([1.0, 2.0], {"kernel_size": 3}, "padded input"),
+    ],
+)
+def test_bad_1d_settings_raise_readable_errors(x, kwargs, words) -> None:
+    with pytest.raises(ConvConfigError, match=words):
+        pool1d_walkthrough(x, **kwargs)
