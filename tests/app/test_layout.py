@@ -70,3 +70,14 @@ def test_other_exceptions_are_not_swallowed() -> None:
     at = AppTest.from_function(page, default_timeout=TIMEOUT).run()
     assert len(at.exception) == 1
     assert not at.error
+
+
+def test_sidebar_ends_with_presentation_switch_and_share_link() -> None:
+    at = AppTest.from_function(header_page, default_timeout=TIMEOUT).run()
+    assert [t.label for t in at.sidebar.toggle] == ["Presentation mode"]
+    assert at.sidebar.toggle[0].value is False
+    # With every control at its default the link has no query: the page's address as it is.
+    assert [c.value for c in at.sidebar.code] == ["?"]
+    at.toggle(key="present").set_value(True).run()
+    assert [c.value for c in at.sidebar.code] == ["?present=1"]
+    assert not at.exception
