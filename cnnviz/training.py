@@ -33,6 +33,7 @@ __all__ = [
     "Evaluation",
     "FeatureMap",
     "Metrics",
+    "SampleView",
     "Snapshot",
     "StepResult",
     "TrainConfig",
@@ -247,6 +248,17 @@ class FeatureMap:
 
 
 @dataclass(frozen=True, eq=False)
+class SampleView:
+    """Test sample `index` as people see it (un-shuffled, (C, H, W) or (C, L)) and its conv feature maps."""
+
+    step: int
+    index: int
+    sample: np.ndarray
+    label: int
+    feature_maps: tuple[FeatureMap, ...]
+
+
+@dataclass(frozen=True, eq=False)
 class WorstSample:
     """A test sample the model gets most wrong: x in display layout (un-shuffled), (C, H, W) or (C, L)."""
 
@@ -254,6 +266,7 @@ class WorstSample:
     label: int
     predicted: int
     p_label: float  # the probability the model gives the right class
+    p_predicted: float  # the probability of the class it chose: its confidence
     loss: float
     x: np.ndarray
 
@@ -518,6 +531,22 @@ class Trainer:
         self.model.train()
         return probs[0] if prepared.ndim == len(self.dataset.input_shape) else probs
 
+    def sample_view(self, index: int) -> SampleView:
+        """Test sample `index` and what every conv layer makes of it, now."""
+        n_test = len(self.dataset.y_test)
+        if not 0 <= index < n_test:
+            raise TrainingError(
+                f"sample index must be 0 to {n_test - 1} (got {index})", argument="sample_index"
+            )
+        x_model = self.dataset.x_test[index]
+        return SampleView(
+            step=self.step_count,
+            index=int(index),
+            sample=_read_only(np.ascontiguousarray(self.dataset.unpermute(x_model))),
+            label=int(self.dataset.y_test[index]),
+            feature_maps=self.feature_maps(x_model),
+        )
+
     def snapshot(self, sample_index: int = 0, worst_k: int = 8) -> Snapshot:
         """Filters, feature maps of test sample `sample_index`, confusion matrix, `worst_k` worst samples."""
         n_test = len(self.dataset.y_test)
@@ -536,6 +565,7 @@ class Trainer:
                 label=int(y[i]),
                 predicted=int(ev.predictions[i]),
                 p_label=float(ev.probabilities[i, y[i]]),
+                p_predicted=float(ev.probabilities[i, ev.predictions[i]]),
                 loss=float(ev.losses[i]),
                 x=_read_only(np.ascontiguousarray(self.dataset.unpermute(self.dataset.x_test[i]))),
             )

@@ -1,4 +1,4 @@
-"""Train a small network and watch it learn: curves, first-layer filters and the confusion matrix, live."""
+"""Train a small network and watch it learn: curves, filters, feature maps and mistakes, live; compare runs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,16 @@ from cnnviz.datasets import DATASETS
 from cnnviz.models import MODEL_SPECS
 from cnnviz.runs import shared_scheduler
 from cnnviz.ui import page_header
-from cnnviz.ui.training_view import live_view, lr_control, run_buttons, session_key, settings_controls
+from cnnviz.ui.training_compare import compare_view, keep_ended_run, load_view
+from cnnviz.ui.training_inspect import prediction_view
+from cnnviz.ui.training_view import (
+    live_view,
+    lr_control,
+    run_buttons,
+    session_key,
+    settings_controls,
+    view_selector,
+)
 
 PREFIX = "lt"
 
@@ -32,4 +41,12 @@ st.caption(
 
 run_buttons(scheduler, key, settings, PREFIX)
 lr_control(scheduler, key, PREFIX)
-live_view(scheduler, key, PREFIX)
+keep_ended_run(scheduler, key, PREFIX)
+view = view_selector(PREFIX)
+live_view(scheduler, key, PREFIX, view)
+if view == "try":
+    prediction_view(scheduler.get(key), PREFIX)
+elif view == "compare":
+    compare_view(PREFIX)
+elif view == "load":
+    load_view(scheduler, key, PREFIX)

@@ -19,9 +19,12 @@ from cnnviz.plots_training import accuracy_figure, confusion_figure, filters_fig
 from cnnviz.runs import RunScheduler, RunState, RunStatus, TrainingRun
 from cnnviz.training import OPTIMIZERS, TrainConfig, TrainingError, recommended_config
 from cnnviz.ui.layout import show_error
+from cnnviz.ui.training_inspect import cached_figure, feature_maps_view, worst_samples_view
 from cnnviz.ui.training_session import session_liveness
 
 __all__ = [
+    "LIVE_VIEWS",
+    "VIEWS",
     "LiveSettings",
     "lr_control",
     "live_view",
@@ -29,10 +32,20 @@ __all__ = [
     "session_key",
     "settings_controls",
     "status_text",
+    "view_selector",
 ]
 
 # Also record test metrics every this many steps, so the curves move within an epoch.
 EVAL_EVERY = 20
+VIEWS: dict[str, str] = {
+    "filters": "Filters and confusion",
+    "maps": "Feature maps",
+    "worst": "Worst samples",
+    "try": "Try it",
+    "compare": "Compare runs",
+    "load": "Load a run",
+}
+LIVE_VIEWS = ("filters", "maps", "worst")  # drawn in the timed fragment, from the run's snapshots
 _PLOT_CONFIG = {"displayModeBar": False}
 
 
@@ -211,8 +224,22 @@ def lr_control(scheduler: RunScheduler, key: str, prefix: str) -> None:
             st.toast(f"Learning rate set to {new_lr:g}")
 
 
-def _draw(state: RunState, run: TrainingRun, prefix: str) -> None:
-    st.markdown(status_text(state))
+def view_selector(prefix: str) -> str:
+    """Which picture of the run to show under the curves (the live ones redraw while it trains)."""
+    return st.radio(
+        "Look at",
+        list(VIEWS),
+        format_func=VIEWS.get,
+        horizontal=True,
+        key=f"{prefix}_view",
+        help="Filters, feature maps and worst samples follow the run live; the others are drawn on demand.",
+    )
+
+
+def _draw(state: RunState, run: TrainingRun, prefix: str, view: str) -> None:
+    with st.container(key=f"{prefix}_status"):
+        st.markdown(status_text(state))
+        st.caption(f"{len(state.metrics)} points on the curves")
     if state.total_steps:
         st.progress(min(1.0, state.step / state.total_steps))
     if state.status is RunStatus.FAILED:
@@ -230,10 +257,18 @@ def _draw(state: RunState, run: TrainingRun, prefix: str) -> None:
     elif not state.status.done:
         st.caption(f"The curves appear after the first evaluation (every {EVAL_EVERY} steps).")
     snap = state.snapshot
-    if snap is not None:
+    if view == "maps":
+        feature_maps_view(run, state, prefix)
+    elif view == "worst":
+        worst_samples_view(run, state, prefix)
+    elif view == "filters" and snap is not None:
         left, right = st.columns([3, 2])
         left.plotly_chart(
-            filters_figure(snap.filters, f"First-layer filters at step {snap.step}"),
+            cached_figure(
+                prefix,
+                ("filters", run.serial, snap.step),
+                lambda: filters_figure(snap.filters, f"First-layer filters at step {snap.step}"),
+            ),
             key=f"{prefix}_filters",
             config=_PLOT_CONFIG,
         )
@@ -256,14 +291,16 @@ def _draw(state: RunState, run: TrainingRun, prefix: str) -> None:
         )
 
 
-def live_view(scheduler: RunScheduler, key: str, prefix: str, every: float = 1.0) -> None:
-    """The session's run, redrawn every `every` seconds by a fragment (only the fragment reruns)."""
+def live_view(scheduler: RunScheduler, key: str, prefix: str, view: str, every: float = 0.5) -> None:
+    """The session's run, redrawn every `every` seconds by a fragment while the run is queued, training or
+    paused (only the fragment reruns); an ended run is drawn once."""
     shown: dict[str, Any] = {"status": None}
     run = scheduler.get(key)
     if run is not None:
         shown["status"] = run.status
+    live = run is not None and not run.status.done
 
-    @st.fragment(run_every=every)
+    @st.fragment(run_every=every if live else None)
     def _live() -> None:
         run = scheduler.get(key)
         state = run.state() if run is not None else None
@@ -274,6 +311,6 @@ def live_view(scheduler: RunScheduler, key: str, prefix: str, every: float = 1.0
             # The buttons above show the status of the last full run: refresh them when it changes.
             shown["status"] = state.status
             st.rerun(scope="app")
-        _draw(state, run, prefix)
+        _draw(state, run, prefix, view if view in LIVE_VIEWS else "")
 
     _live()
