@@ -6,9 +6,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from cnnviz.ui import PAGE_ICON, discover_pages, page_header
+from cnnviz.lessons import LESSONS
+from cnnviz.ui import PAGE_ICON, discover_pages, page_header, presentation_query
 
 ROOT = Path(__file__).resolve().parent
+LESSON_ICON = ":material/school:"
 
 page_header(
     "cnnviz",
@@ -42,6 +44,21 @@ and check your own calculations.
 """
     )
 
+keep_mode = presentation_query()
+lessons = [lesson for lesson in LESSONS if (ROOT / lesson.page).is_file()]
+if lessons:
+    st.subheader("Lessons", anchor=False)
+    st.caption("Each link opens a page on settings that show one lecture topic; change anything from there.")
+    per_row = 3
+    with st.container(key="cnnviz-lessons"):
+        for start in range(0, len(lessons), per_row):
+            row = st.columns(per_row, gap="medium")
+            for column, lesson in zip(row, lessons[start : start + per_row], strict=False):
+                with column.container(border=True):
+                    query = {**lesson.query, **keep_mode}
+                    st.page_link(lesson.page, label=lesson.title, icon=LESSON_ICON, query_params=query or None)
+                    st.caption(lesson.goal)
+
 pages = discover_pages(ROOT)
 if pages:
     st.subheader("Pages", anchor=False)
@@ -50,7 +67,9 @@ if pages:
         row = st.columns(per_row, gap="medium")
         for column, page in zip(row, pages[start : start + per_row], strict=False):
             with column.container(border=True):
-                st.page_link(page.rel_path, label=page.title, icon=page.icon or PAGE_ICON)
+                st.page_link(
+                    page.rel_path, label=page.title, icon=page.icon or PAGE_ICON, query_params=keep_mode or None
+                )
                 if page.summary:
                     st.caption(page.summary)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 from streamlit.source_util import page_icon_and_name, page_sort_key
@@ -13,6 +14,12 @@ from tests.conftest import REPO_ROOT, page_files
 
 APP = REPO_ROOT / "app.py"
 TIMEOUT = 60
+LESSON_ICON = ":material/school:"
+
+
+def page_links(at: AppTest) -> list:
+    """The main area's links to pages (the lesson links aside)."""
+    return [link for link in at.main.page_link if link.proto.icon != LESSON_ICON]
 
 
 def run_home(app: Path = APP) -> AppTest:
@@ -42,9 +49,9 @@ def test_home_runs_and_shows_title() -> None:
 
 def test_home_links_every_page_in_pages_folder() -> None:
     at = run_home()
-    links = [(link.proto.page, link.value) for link in at.main.page_link]
+    links = [(link.proto.page, link.value) for link in page_links(at)]
     assert links == expected_links(REPO_ROOT)
-    assert all(link.proto.page_script_hash for link in at.main.page_link)
+    assert all(link.proto.page_script_hash for link in page_links(at))
     headers = [h.value for h in at.subheader]
     assert ("Pages" in headers) == bool(links)
     sidebar = [(link.proto.page, link.value) for link in at.sidebar.page_link]
@@ -69,7 +76,9 @@ def home_with_pages(tmp_path: Path) -> Path:
 
 def test_home_lists_pages_found_at_run_time(home_with_pages: Path) -> None:
     at = run_home(home_with_pages)
-    links = [(link.proto.page, link.value, link.proto.icon) for link in at.main.page_link]
+    links = [(link.proto.page, link.value, link.proto.icon) for link in page_links(at)]
+    assert len(page_links(at)) == len(at.main.page_link)  # no lesson's page exists here: no lesson links
+    assert "Lessons" not in [h.value for h in at.subheader]
     assert links == [
         ("Shapes", "Shapes", ":material/article:"),
         ("Dot_products", "Dot products", "🔍"),
@@ -92,3 +101,24 @@ def test_home_without_pages_has_no_pages_section(tmp_path: Path) -> None:
     assert len(at.page_link) == 0  # neither in the main area nor in the sidebar
     assert "Pages" not in [h.value for h in at.subheader]
     assert not at.error
+
+
+def test_home_links_every_lesson_with_its_query() -> None:
+    from cnnviz.lessons import LESSONS
+
+    at = run_home()
+    lessons = [link for link in at.main.page_link if link.proto.icon == LESSON_ICON]
+    assert [link.value for link in lessons] == [lesson.title for lesson in LESSONS]
+    for link, lesson in zip(lessons, LESSONS, strict=True):
+        assert link.proto.page == Path(lesson.page).stem.split("_", 1)[1]
+        assert parse_qs(link.proto.query_string) == {k: [v] for k, v in lesson.query.items()}
+    assert "Lessons" in [h.value for h in at.subheader]
+    assert all(lesson.goal in [c.value for c in at.caption] for lesson in LESSONS)
+
+
+def test_home_links_keep_presentation_mode() -> None:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params["present"] = "1"
+    at.run()
+    assert not at.exception
+    assert at.main.page_link and all("present=1" in link.proto.query_string for link in at.main.page_link)

@@ -1,0 +1,67 @@
+"""Ready-made lessons: one page opened on settings that show one lecture topic, linked from Home.
+
+Each query holds link values exactly as the page's URL-bound widgets write them (option text, numbers,
+1/0 for switches); a setting left out keeps the page's default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["LESSONS", "Lesson"]
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One lesson: a title, the page file it opens, the link's query, and what it teaches in one line."""
+
+    title: str
+    page: str  # relative to the app's folder, as st.page_link takes it
+    query: dict[str, str] = field(default_factory=dict)
+    goal: str = ""
+
+
+LESSONS: tuple[Lesson, ...] = (
+    Lesson(
+        "Valid vs same padding",
+        "pages/1_Convolution_explorer.py",
+        {"cx_pad_kind": "same", "cx_k_h": "5", "cx_k_w": "5"},
+        "'same' pads a 5×5 kernel by 2 on every side so a 7×7 input stays 7×7; 'valid' shrinks it to 3×3.",
+    ),
+    Lesson(
+        "Stride",
+        "pages/1_Convolution_explorer.py",
+        {"cx_s_h": "2", "cx_s_w": "2"},
+        "Stride 2 skips every other position: a 3×3 kernel on a 7×7 input gives a 3×3 output.",
+    ),
+    Lesson(
+        "Dilation",
+        "pages/1_Convolution_explorer.py",
+        {"cx_d_h": "2", "cx_d_w": "2"},
+        "Dilation 2 spreads the same 9 weights over a 5×5 patch: a wider view at no extra cost.",
+    ),
+    Lesson(
+        "Transposed convolution",
+        "pages/9_Transposed_convolution.py",
+        {},
+        "Each input cell stamps a scaled copy of the kernel into a larger output: stride 2 doubles the size.",
+    ),
+    Lesson(
+        "Pooling and small shifts",
+        "pages/5_Pooling.py",
+        {"pl_shift": "2", "pl_inv_kernel": "2", "pl_inv_stride": "2"},
+        "Shift an edge by a pixel or two: the conv map moves with it, the max-pooled map barely changes.",
+    ),
+    Lesson(
+        "Receptive-field growth",
+        "pages/6_Network_builder.py",
+        {"nb_preset": "Stacked 3-wide convs"},
+        "Every 3-wide conv adds 2 to the receptive field; stride and pooling make later layers grow it faster.",
+    ),
+    Lesson(
+        "MLP vs CNN",
+        "pages/7_Live_training.py",
+        {"lt_dataset": "mnist1d", "lt_model": "mlp"},
+        "Train the MLP, then the conv net on the same signals: sharing weights across positions wins.",
+    ),
+)

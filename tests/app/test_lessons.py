@@ -1,0 +1,59 @@
+"""Every lesson opens an existing page, names only that page's widget keys, and holds values they accept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnnviz.lessons import LESSONS, Lesson
+from tests.conftest import REPO_ROOT
+
+TIMEOUT = 120
+TOPICS = ("padding", "stride", "dilation", "transposed", "pooling", "receptive", "mlp")
+WIDGET_KINDS = ("selectbox", "radio", "number_input", "slider", "select_slider", "checkbox", "toggle",
+                "text_input", "button_group")  # fmt: skip
+
+
+def widget(at: AppTest, key: str) -> tuple[str, Any]:
+    """The widget with this key, and its kind."""
+    for kind in WIDGET_KINDS:
+        try:
+            return kind, getattr(at, kind)(key=key)
+        except KeyError:
+            continue
+    raise AssertionError(f"no widget with key {key!r} on the page")
+
+
+def as_value(kind: str, text: str, current: Any) -> Any:
+    """A link value read the way the URL-bound widget of this kind reads it."""
+    if kind in ("checkbox", "toggle"):
+        return text == "1"
+    if kind in ("number_input", "slider"):
+        return type(current)(float(text)) if isinstance(current, (int, float)) else float(text)
+    if kind in ("selectbox", "radio", "select_slider") and isinstance(current, int):
+        return int(text)
+    return text
+
+
+def test_lessons_cover_every_lecture_topic_once() -> None:
+    titles = [lesson.title.lower() for lesson in LESSONS]
+    assert [t for t in TOPICS if not any(t in title for title in titles)] == []
+    assert len(set(titles)) == len(titles)
+    assert all(lesson.goal and lesson.goal.endswith(".") for lesson in LESSONS)
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.title for lesson in LESSONS])
+def test_lesson_page_exists_and_uses_its_keys(lesson: Lesson) -> None:
+    page = REPO_ROOT / lesson.page
+    assert page.is_file(), lesson.page
+    at = AppTest.from_file(str(page), default_timeout=TIMEOUT).run()
+    assert not at.exception, [e.value for e in at.exception]
+    for key, text in lesson.query.items():
+        kind, box = widget(at, key)
+        value = as_value(kind, text, box.value)
+        box.set_value(value)
+        at.run()
+        assert not at.exception, (key, [e.value for e in at.exception])
+        assert widget(at, key)[1].value == value, key
