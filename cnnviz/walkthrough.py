@@ -6,6 +6,7 @@ output-size explanation, since height and width may differ in every argument.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,7 @@ from cnnviz.counts import conv_macs, conv_params
 from cnnviz.formulas import Explanation, explain_conv_output_size
 from cnnviz.ops import conv2d, pad, validate_conv
 
-__all__ = ["ConvWalkthrough", "conv1d_walkthrough", "conv2d_walkthrough", "pytorch_snippet"]
+__all__ = ["ConvWalkthrough", "frame_plan", "conv1d_walkthrough", "conv2d_walkthrough", "pytorch_snippet"]
 
 
 @dataclass(frozen=True)
@@ -168,3 +169,17 @@ def _torch_pad_mode(padding_mode: str) -> str:
     return {"zeros": "constant", "reflect": "reflect", "replicate": "replicate", "circular": "circular"}[
         padding_mode
     ]
+
+
+def frame_plan(n_steps: int, max_frames: int = 100) -> list[int]:
+    """For each animation frame, how many window steps are complete (the last frame completes all).
+
+    At most `max_frames` frames: beyond that several outputs appear per frame, because Plotly slows to
+    1-2 fps past a few hundred heatmap frames.
+    """
+    if n_steps <= 0:
+        return []
+    if n_steps <= max_frames:
+        return list(range(1, n_steps + 1))
+    per_frame = math.ceil(n_steps / max_frames)
+    return [min(n_steps, i * per_frame) for i in range(1, math.ceil(n_steps / per_frame) + 1)]

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from cnnviz.counts import dense_equivalent_params
+from cnnviz.equivariance import SHIFT_FILLS, EquivarianceCheck, equivariance_check
 from cnnviz.errors import ConvConfigError
 from cnnviz.explain import explain_conv_output, outputs_reading_input
+from cnnviz.gif_export import conv_animation_gif
 from cnnviz.matrix import conv_matrix
-from cnnviz.plots import conv_walkthrough_figure, matrix_figure
+from cnnviz.plots import PrebuiltFigure, conv_walkthrough_spec, grids_figure, matrix_figure
 from cnnviz.ui import page_header, show_error
-from cnnviz.ui.conv_controls import ConvSettings, conv_controls, typed_values
+from cnnviz.ui.conv_controls import ConvSettings, clamp_state, conv_controls, take_cell_click, typed_values
 from cnnviz.walkthrough import ConvWalkthrough, conv2d_walkthrough, pytorch_snippet
 
 PREFIX = "cx"
+NO_TOOLBAR = {"displayModeBar": False}
 
 controls = page_header(
     "Convolution explorer",
@@ -41,10 +43,12 @@ def walkthrough(settings: ConvSettings) -> ConvWalkthrough:
     )
 
 
+# Figures are cached as plain JSON-ready dicts: no Plotly objects to build, validate or copy on a hit.
 @st.cache_data(max_entries=32, show_spinner=False)
-def animation(settings: ConvSettings, frame_ms: int) -> go.Figure:
+def animation(settings: ConvSettings, frame_ms: int) -> dict:
+    """The sliding-window animation (Plotly frames) for these settings."""
     w = walkthrough(settings)
-    return conv_walkthrough_figure(
+    return conv_walkthrough_spec(
         w.padded,
         w.is_padding,
         w.kernel,
@@ -56,9 +60,10 @@ def animation(settings: ConvSettings, frame_ms: int) -> go.Figure:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def one_cell(settings: ConvSettings, row: int, col: int) -> go.Figure:
+def one_cell(settings: ConvSettings, row: int, col: int, in_cell: tuple[int, int]) -> dict:
+    """Input, kernel and output with the window of output (row, col); every input/output cell clickable."""
     w = walkthrough(settings)
-    return conv_walkthrough_figure(
+    return conv_walkthrough_spec(
         w.padded,
         w.is_padding,
         w.kernel,
@@ -67,6 +72,39 @@ def one_cell(settings: ConvSettings, row: int, col: int) -> go.Figure:
         padding_offset=w.padding_offset,
         selected=(row, col),
         animate=False,
+        pickable=True,
+        marked_input=in_cell,
+    )
+
+
+@st.cache_data(max_entries=8, show_spinner="Drawing the frames…")
+def animation_gif(settings: ConvSettings, frame_ms: int) -> bytes:
+    """The same animation as a GIF (made only when asked for: a hundred frames take a moment)."""
+    w = walkthrough(settings)
+    return conv_animation_gif(
+        w.padded,
+        w.is_padding,
+        w.kernel,
+        w.output,
+        w.geometry,
+        padding_offset=w.padding_offset,
+        frame_ms=frame_ms,
+    )
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def shifted(settings: ConvSettings, dy: int, dx: int, fill: str) -> EquivarianceCheck:
+    """conv(shift(x)) next to shift(conv(x)) for these settings."""
+    return equivariance_check(
+        settings.input_array(),
+        settings.kernel_array(),
+        settings.bias,
+        settings.stride,
+        settings.padding,
+        settings.dilation,
+        settings.padding_mode,
+        (dy, dx),
+        fill,
     )
 
 
@@ -95,18 +133,45 @@ st.markdown(
 st.subheader("The window sliding", anchor=False)
 speed = st.select_slider("Speed", options=["slow", "medium", "fast"], value="medium", key=f"{PREFIX}_speed")
 frame_ms = {"slow": 900, "medium": 400, "fast": 120}[speed]
-st.plotly_chart(animation(settings, frame_ms), key=f"{PREFIX}_animation", config={"displayModeBar": False})
+st.plotly_chart(PrebuiltFigure(animation(settings, frame_ms)), key=f"{PREFIX}_animation", config=NO_TOOLBAR)
 st.caption(
     "Orange: the cells the kernel reads for the current output (dilation leaves gaps inside the outline). "
     "Grey: padding. Press play, or drag the slider to any output cell."
 )
+if st.button("Make a GIF of this animation", key=f"{PREFIX}_gif_make", icon=":material/movie:"):
+    st.session_state[f"{PREFIX}_gif_for"] = (settings, frame_ms)
+if st.session_state.get(f"{PREFIX}_gif_for") == (settings, frame_ms):
+    gif = animation_gif(settings, frame_ms)
+    st.download_button(
+        f"Download the GIF ({len(gif) / 1e6:.1f} MB)",
+        gif,
+        file_name="convolution.gif",
+        mime="image/gif",
+        key=f"{PREFIX}_gif_download",
+        on_click="ignore",
+        icon=":material/download:",
+    )
 
-# --- One output cell -------------------------------------------------------------------------------
+# --- One output cell, and the reverse -------------------------------------------------------------
 st.subheader("One output cell, every product", anchor=False)
 ho, wo = w.output.shape
+h, wd = w.input.shape
+OUT_KEYS, IN_KEYS = (f"{PREFIX}_row", f"{PREFIX}_col"), (f"{PREFIX}_in_row", f"{PREFIX}_in_col")
+for key, size, start in zip(OUT_KEYS + IN_KEYS, (ho, wo, h, wd), (0, 0, h // 2, wd // 2), strict=True):
+    clamp_state(key, 0, size - 1, start)
+st.caption("Click an output cell to see its products, or an input cell to see the outputs it feeds.")
 pick_row, pick_col, _ = st.columns([1, 1, 3])
-row = int(pick_row.number_input("output row", 0, ho - 1, 0, key=f"{PREFIX}_row"))
-col = int(pick_col.number_input("output column", 0, wo - 1, 0, key=f"{PREFIX}_col"))
+row = int(pick_row.number_input("output row", 0, ho - 1, key=OUT_KEYS[0]))
+col = int(pick_col.number_input("output column", 0, wo - 1, key=OUT_KEYS[1]))
+in_row = int(st.session_state[IN_KEYS[0]])
+in_col = int(st.session_state[IN_KEYS[1]])
+st.plotly_chart(
+    PrebuiltFigure(one_cell(settings, row, col, (in_row, in_col))),
+    key=f"{PREFIX}_cell_figure",
+    config=NO_TOOLBAR,
+    on_select=lambda: take_cell_click(f"{PREFIX}_cell_figure", OUT_KEYS, IN_KEYS),
+    selection_mode="points",
+)
 cell = explain_conv_output(
     w.input[None],
     w.kernel[None, None],
@@ -119,7 +184,6 @@ cell = explain_conv_output(
     1,
     settings.padding_mode,
 )
-st.plotly_chart(one_cell(settings, row, col), key=f"{PREFIX}_cell_figure", config={"displayModeBar": False})
 terms = pd.DataFrame(
     {
         "input cell (row, col)": [str(t.position) for t in cell.taps],
@@ -136,12 +200,10 @@ with summary:
     st.code(cell.equation(digits=2), language=None, wrap_lines=True)
     st.metric("output value", f"{cell.total:.4g}")
 
-# --- Reverse: which outputs does an input cell feed? ----------------------------------------------
 st.subheader("Which outputs does one input cell feed?", anchor=False)
-h, wd = w.input.shape
 in_row_c, in_col_c, _ = st.columns([1, 1, 3])
-in_row = int(in_row_c.number_input("input row", 0, h - 1, h // 2, key=f"{PREFIX}_in_row"))
-in_col = int(in_col_c.number_input("input column", 0, wd - 1, wd // 2, key=f"{PREFIX}_in_col"))
+in_row = int(in_row_c.number_input("input row", 0, h - 1, key=IN_KEYS[0]))
+in_col = int(in_col_c.number_input("input column", 0, wd - 1, key=IN_KEYS[1]))
 fed = outputs_reading_input(
     w.input.shape,
     (in_row, in_col),
@@ -153,25 +215,25 @@ fed = outputs_reading_input(
 )
 cells = sorted({out for out, _ in fed})
 if cells:
-    grid = np.zeros(w.output.shape)
+    reads = np.zeros(w.output.shape)
     for out, _ in fed:
-        grid[out] += 1
-    fig = go.Figure(
-        go.Heatmap(
-            z=grid,
+        reads[out] += 1
+    chosen = np.zeros(w.input.shape, dtype=bool)
+    chosen[in_row, in_col] = True
+    left, right = st.columns([3, 2])
+    left.plotly_chart(
+        grids_figure(
+            [
+                (f"input cell ({in_row}, {in_col})", chosen.astype(float)),
+                ("times each output reads it", reads),
+            ],
             colorscale="Oranges",
-            showscale=False,
-            xgap=1,
-            ygap=1,
-            texttemplate="%{z:.0f}" if max(ho, wo) <= 24 else None,
-            hovertemplate="output row %{y}, col %{x}: read %{z} time(s)<extra></extra>",
-        )
+            shared_limit=False,
+            hover="row %{y}, col %{x}: %{z}<extra></extra>",
+        ),
+        key=f"{PREFIX}_feeds",
+        config=NO_TOOLBAR,
     )
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", dtick=1 if ho <= 24 else None)
-    fig.update_xaxes(side="top", dtick=1 if wo <= 24 else None)
-    fig.update_layout(height=min(500, 120 + 28 * ho), margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    left, right = st.columns([2, 3])
-    left.plotly_chart(fig, key=f"{PREFIX}_feeds", config={"displayModeBar": False})
     right.markdown(
         f"Input cell ({in_row}, {in_col}) feeds **{len(cells)}** output cell{'s' if len(cells) != 1 else ''}: "
         + ", ".join(str(c) for c in cells[:40])
@@ -184,6 +246,54 @@ else:
         f"No output reads input cell ({in_row}, {in_col}): the stride skips it. "
         "A stride larger than the kernel's span leaves input cells unread."
     )
+
+# --- Equivariance -------------------------------------------------------------------------------------
+st.subheader("Shift the input, and the output shifts too", anchor=False)
+st.markdown(
+    "A convolution treats every position alike, so shifting the input shifts the output the same way: "
+    "conv(shift(x)) = shift(conv(x)). Borders and stride are where this breaks."
+)
+shift_dy, shift_dx, fill_c = st.columns([2, 2, 2])
+dy = int(shift_dy.slider("shift down (rows)", -min(h - 1, 8), min(h - 1, 8), 1, key=f"{PREFIX}_eq_dy"))
+dx = int(shift_dx.slider("shift right (columns)", -min(wd - 1, 8), min(wd - 1, 8), 0, key=f"{PREFIX}_eq_dx"))
+fill = fill_c.radio(
+    "Cells that enter",
+    SHIFT_FILLS,
+    horizontal=True,
+    key=f"{PREFIX}_eq_fill",
+    help="zeros: the shift pushes values off one edge and lets zeros in at the other; "
+    "circular: what leaves one edge comes back at the other (torch.roll).",
+)
+check = shifted(settings, dy, dx, fill)
+oy, ox = check.output_shift
+st.plotly_chart(
+    grids_figure(
+        [
+            (f"input shifted by ({dy}, {dx})", check.shifted_input),
+            ("conv(shift(x))", check.conv_of_shift),
+            (f"shift(conv(x)) by ({oy}, {ox})", check.shift_of_conv),
+        ],
+        marks=[None, check.differs, check.differs],
+    ),
+    key=f"{PREFIX}_equivariance",
+    config=NO_TOOLBAR,
+)
+sy, sx = settings.stride
+if not check.stride_divides:
+    st.warning(
+        f"The stride is ({sy}, {sx}) and the shift ({dy}, {dx}) is not a multiple of it: the shifted input "
+        "is read by a different grid of windows, so no shift of the output matches "
+        f"({check.n_differ} of {check.differs.size} cells differ, marked ×). Only shifts by multiples of "
+        "the stride commute with a strided convolution."
+    )
+elif check.n_differ:
+    st.info(
+        f"{check.n_differ} of {check.differs.size} output cells differ (marked ×): they sit where the window "
+        "reads cells the shift brought in or pushed out, or padding. Away from the borders the two sides "
+        "agree exactly."
+    )
+else:
+    st.success(f"All {check.differs.size} output cells agree: here the convolution commutes with the shift.")
 
 # --- Convolution as a matrix ------------------------------------------------------------------------
 st.subheader("Convolution as a matrix", anchor=False)
@@ -203,7 +313,7 @@ if w.input.size <= MATRIX_MAX_INPUT:
     left.plotly_chart(
         matrix_figure(matrix, f"{matrix.shape[0]} outputs × {matrix.shape[1]} inputs (flattened row by row)"),
         key=f"{PREFIX}_matrix",
-        config={"displayModeBar": False},
+        config=NO_TOOLBAR,
     )
     with right:
         st.markdown(

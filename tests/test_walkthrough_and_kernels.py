@@ -13,6 +13,7 @@ from cnnviz.errors import ConvConfigError
 from cnnviz.kernels import KERNEL_PRESETS, gaussian_kernel, input_pattern, kernel_preset, parse_numbers
 from cnnviz.plots import conv_walkthrough_figure, frame_plan
 from cnnviz.walkthrough import conv1d_walkthrough, conv2d_walkthrough, pytorch_snippet
+from tests.plotly_arrays import decode_array
 
 
 @given(st.integers(0, 3000), st.integers(1, 150))
@@ -104,7 +105,8 @@ def test_walkthrough_matches_torch(h, w, kh, kw, s, d, p, mode, seed) -> None:
     fig = conv_walkthrough_figure(
         wt.padded, wt.is_padding, wt.kernel, wt.output, wt.geometry, padding_offset=wt.padding_offset
     )
-    np.testing.assert_allclose(np.asarray(fig.frames[-1].data[2].z, dtype=float), wt.output, atol=1e-4)
+    last = decode_array(fig.to_dict()["frames"][-1]["data"][2]["z"]).astype(float)
+    np.testing.assert_allclose(last, wt.output, atol=1e-4)
 
 
 def test_conv1d_walkthrough_and_snippet() -> None:

@@ -171,3 +171,29 @@ def typed_values(settings: ConvSettings, prefix: str = "conv") -> ConvSettings:
     ):
         st.stop()
     return replace(settings, typed_input=typed_input, typed_kernel=typed_kernel)
+
+
+def clamp_state(key: str, low: int, high: int, default: int) -> None:
+    """Keep a number box's value inside low..high (the grid it indexes may have just shrunk)."""
+    value = st.session_state.get(key, default)
+    st.session_state[key] = int(min(max(value, low), high))
+
+
+def take_cell_click(chart_key: str, output_keys: tuple[str, str], input_keys: tuple[str, str]) -> None:
+    """on_select callback: a click on an output/input cell sets that cell's row and column boxes.
+
+    The chart's points come from `cnnviz.plots.cell_picker_trace`; the number boxes stay the one
+    place the picked cell lives, so clicking and typing always agree.
+    """
+    from cnnviz.plots import picked_cell
+
+    event = st.session_state.get(chart_key)
+    points = event.selection.points if event is not None else []
+    for point in points[:1]:
+        picked = picked_cell(point)
+        if picked is None:
+            continue
+        kind, row, col = picked
+        row_key, col_key = output_keys if kind == "output" else input_keys
+        st.session_state[row_key] = row
+        st.session_state[col_key] = col

@@ -119,5 +119,6 @@ def test_one_output_and_matrix(at: AppTest) -> None:
 
 def test_snippet_runs(at: AppTest) -> None:
     namespace: dict = {}
-    exec(at.code[-1].value, namespace)
+    (snippet,) = [c.value for c in at.code if c.value.startswith("import torch")]
+    exec(snippet, namespace)
     assert namespace["y"].shape[-1] == len(_output_line(at))

@@ -35,6 +35,12 @@ def _charts(at: AppTest) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
+def _chart(at: AppTest, name: str) -> dict:
+    """The figure of the chart with widget key cx_<name>, as the browser receives it."""
+    (chart,) = [c for c in at.get("plotly_chart") if c.key == f"{P}_{name}"]
+    return json.loads(chart.proto.spec)
+
+
 def _torch_output(
     x: np.ndarray, k: np.ndarray, bias: float, stride, padding, dilation, mode: str
 ) -> np.ndarray:
@@ -55,15 +61,16 @@ def _torch_output(
 
 
 def _output_grid(at: AppTest) -> np.ndarray:
-    return _decode(_charts(at)[1]["data"][6]["z"]).astype(float)
+    return _decode(_chart(at, "cell_figure")["data"][6]["z"]).astype(float)
 
 
 def test_default_page_shows_arithmetic_animation_and_products(at: AppTest) -> None:
     assert not at.error
-    assert len(at.get("plotly_chart")) == 4
+    keys = [c.key for c in at.get("plotly_chart")]
+    assert keys == [f"{P}_{k}" for k in ("animation", "cell_figure", "feeds", "equivariance", "matrix")]
     latex = " ".join(e.value for e in at.latex)
     assert "H_{out}" in latex and "W_{out}" in latex
-    animation = _charts(at)[0]
+    animation = _chart(at, "animation")
     assert 1 <= len(animation["frames"]) <= 100
     x = input_pattern("random", (7, 7), 0)
     k = kernel_preset("random integers", (3, 3), 0)
@@ -88,7 +95,7 @@ def test_every_padding_mode_matches_torch(at: AppTest, mode: str) -> None:
 def test_animation_frames_end_with_the_full_output(at: AppTest) -> None:
     _set(at, in_h=16, in_w=16)
     at.run()
-    frames = _charts(at)[0]["frames"]
+    frames = _chart(at, "animation")["frames"]
     assert len(frames) <= 100
     last = _decode(frames[-1]["data"][2]["z"]).astype(float)
     np.testing.assert_allclose(last, _output_grid(at), atol=1e-4)
@@ -202,7 +209,7 @@ def test_typed_values(at: AppTest) -> None:
 def test_speed_control(at: AppTest) -> None:
     at.select_slider(key=f"{P}_speed").set_value("fast")
     at.run()
-    spec = _charts(at)[0]
+    spec = _chart(at, "animation")
     play = spec["layout"]["updatemenus"][0]["buttons"][0]
     assert play["args"][1]["frame"]["duration"] == 120
 
@@ -210,7 +217,7 @@ def test_speed_control(at: AppTest) -> None:
 def test_matrix_view_is_the_convolution(at: AppTest) -> None:
     _set(at, in_h=5, in_w=6, s_w=2, p_h=1)
     at.run()
-    spec = _charts(at)[3]
+    spec = _chart(at, "matrix")
     matrix = np.nan_to_num(_decode(spec["data"][0]["z"]).astype(float))
     x = input_pattern("random", (5, 6), 0)
     k = kernel_preset("random integers", (3, 3), 0)
@@ -222,7 +229,7 @@ def test_matrix_view_is_the_convolution(at: AppTest) -> None:
 def test_matrix_view_hidden_for_large_inputs(at: AppTest) -> None:
     _set(at, in_h=20, in_w=20)
     at.run()
-    assert len(at.get("plotly_chart")) == 3
+    assert f"{P}_matrix" not in [c.key for c in at.get("plotly_chart")]
     assert any("at most 100 cells" in c.value for c in at.caption)
 
 
@@ -232,7 +239,7 @@ def test_pytorch_snippet_runs_and_matches(at: AppTest) -> None:
     _set(at, pt=1, pr=2, s_h=2)
     at.selectbox(key=f"{P}_pad_mode").set_value("replicate")
     at.run()
-    code = at.code[-1].value
+    (code,) = [c.value for c in at.code if c.value.startswith("import torch")]
     namespace: dict = {}
     exec(code, namespace)  # the snippet asserts its own output shape
     assert tuple(namespace["y"].shape[2:]) == _output_grid(at).shape
