@@ -1,9 +1,10 @@
 """Multi-channel 2D convolution laid out for teaching: channels, groups, depthwise and 1x1 mixing.
 
-One call (`channels_view`) builds the input planes, the weight, the output planes and the counts a
-page shows; `channel_sums` writes one output cell out as one dot product per input channel plus the
-bias; `channel_mixing` shows a 1x1 convolution as a (C_out, C_in) matrix times each pixel's channels.
-Everything is computed by `cnnviz.ops.conv2d`, so it agrees with `torch.nn.functional.conv2d`.
+`channels_view` (seeded random values) or `explain_channels` (given arrays) builds the input planes, the
+weight, the output planes and the counts a page shows; `channel_sums` writes one output cell out as one
+dot product per input channel plus the bias; `channel_mixing` shows a 1x1 convolution as a (C_out, C_in)
+matrix times each pixel's channels. Everything is computed by `cnnviz.ops.conv2d`, so it agrees with
+`torch.nn.functional.conv2d`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "channel_sums",
     "channels_view",
     "connections",
+    "explain_channels",
     "group_choices",
 ]
 
@@ -116,14 +118,39 @@ def channels_view(
     k, g = as_int(kernel_size, "kernel_size"), as_int(groups, "groups")
     if min(h, w) < 1:
         raise ConvConfigError(f"input size must be at least 1 (got {h}×{w})", "input size")
-    params = conv_params(c_in, c_out, k, g, bias)  # channel and group checks, with readable messages
-    geometry, out_size = validate_conv(
-        (1, c_in, h, w), (c_out, c_in // g, k, k), None, stride, padding, 1, g, "zeros"
-    )
+    conv_params(c_in, c_out, k, g, bias)  # channel and group checks first, with readable messages
+    validate_conv((1, c_in, h, w), (c_out, c_in // g, k, k), None, stride, padding, 1, g, "zeros")
     rng_seed = as_int(seed, "seed")
     x = _seeded((c_in, h, w), rng_seed, 0, 4)
     weight = _seeded((c_out, c_in // g, k, k), rng_seed + 1, -2, 2)
     b = _seeded((c_out,), rng_seed + 2, -3, 3) if bias else None
+    return explain_channels(x, weight, b, stride, padding, g)
+
+
+def explain_channels(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None,
+    stride: int = 1,
+    padding: int = 0,
+    groups: int = 1,
+) -> ChannelsView:
+    """The view of given arrays: x (C_in, H, W), weight (C_out, C_in/groups, k, k), bias (C_out,) or None."""
+    x = np.asarray(x, dtype=np.float64)
+    weight = np.asarray(weight, dtype=np.float64)
+    b = None if bias is None else np.asarray(bias, dtype=np.float64)
+    if x.ndim != 3 or weight.ndim != 4 or weight.shape[2] != weight.shape[3]:
+        raise ConvConfigError(
+            f"input must be (C_in, H, W) and weight (C_out, C_in/groups, k, k); got {x.shape} and {weight.shape}",
+            "weight",
+        )
+    c_in, (h, w) = x.shape[0], x.shape[1:]
+    c_out, k = weight.shape[0], weight.shape[2]
+    g = as_int(groups, "groups")
+    params = conv_params(c_in, c_out, (k, k), g, b is not None)
+    geometry, out_size = validate_conv(
+        (1, *x.shape), weight.shape, None if b is None else b.shape, stride, padding, 1, g, "zeros"
+    )
     y = conv2d(x, weight, b, stride, padding, 1, g)
     explanations = (
         explain_conv_output_size(h, k, geometry.stride[0], geometry.padding[0], 1, symbol="H"),
@@ -139,7 +166,7 @@ def channels_view(
         explanations=explanations,
         params=params,
         macs=conv_macs(c_in, c_out, k, out_size, g),
-        params_dense=conv_params(c_in, c_out, k, 1, bias),
+        params_dense=conv_params(c_in, c_out, (k, k), 1, b is not None),
         macs_dense=conv_macs(c_in, c_out, k, out_size, 1),
     )
 
