@@ -243,3 +243,93 @@ def test_pytorch_snippet_runs_and_matches(at: AppTest) -> None:
     namespace: dict = {}
     exec(code, namespace)  # the snippet asserts its own output shape
     assert tuple(namespace["y"].shape[2:]) == _output_grid(at).shape
+
+
+def test_gif_is_made_only_when_asked_and_dropped_when_settings_change(at: AppTest) -> None:
+    assert not at.get("download_button")
+    at.button(key=f"{P}_gif_make").click()
+    at.run()
+    (download,) = at.get("download_button")
+    assert download.key == f"{P}_gif_download" and download.proto.label.startswith("Download the GIF (")
+    at.select_slider(key=f"{P}_speed").set_value("slow")  # another animation: its GIF is not made yet
+    at.run()
+    assert not at.get("download_button")
+
+
+def _shifted_like_torch(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    h, w = x.shape
+    padded = F.pad(x, (max(dx, 0), max(-dx, 0), max(dy, 0), max(-dy, 0)))
+    return padded[max(-dy, 0) : max(-dy, 0) + h, max(-dx, 0) : max(-dx, 0) + w]
+
+
+def test_equivariance_section_matches_torch_and_marks_the_border(at: AppTest) -> None:
+    _set(at, p_h=1, p_w=1)
+    at.slider(key=f"{P}_eq_dy").set_value(2)
+    at.slider(key=f"{P}_eq_dx").set_value(-1)
+    at.run()
+    spec = _chart(at, "equivariance")
+    x = input_pattern("random", (7, 7), 0)
+    k = kernel_preset("random integers", (3, 3), 0)
+    shifted = _shifted_like_torch(torch.tensor(x), 2, -1).numpy()
+    conv_of_shift = _torch_output(shifted, k, 0.0, 1, 1, 1, "zeros")
+    shift_of_conv = _shifted_like_torch(
+        torch.tensor(_torch_output(x, k, 0.0, 1, 1, 1, "zeros")), 2, -1
+    ).numpy()
+    heatmaps = [t for t in spec["data"] if t["type"] == "heatmap"]
+    np.testing.assert_allclose(_decode(heatmaps[0]["z"]), shifted, atol=1e-4)
+    np.testing.assert_allclose(_decode(heatmaps[1]["z"]), conv_of_shift, atol=1e-3)
+    np.testing.assert_allclose(_decode(heatmaps[2]["z"]), shift_of_conv, atol=1e-3)
+    differ = ~np.isclose(conv_of_shift, shift_of_conv)
+    marks = [t for t in spec["data"] if t["type"] == "scatter"]
+    assert len(marks) == 2 and all(len(_decode(m["x"])) == differ.sum() for m in marks)
+    rows, cols = _decode(marks[0]["y"]), _decode(marks[0]["x"])
+    assert set(zip(rows.tolist(), cols.tolist(), strict=True)) == set(zip(*np.nonzero(differ), strict=True))
+    assert any(f"{differ.sum()} of 49 output cells differ" in i.value for i in at.info)
+
+
+def test_circular_shift_and_padding_commute_everywhere(at: AppTest) -> None:
+    _set(at, p_h=1, p_w=1)
+    at.selectbox(key=f"{P}_pad_mode").set_value("circular")
+    at.radio(key=f"{P}_eq_fill").set_value("circular")
+    at.slider(key=f"{P}_eq_dx").set_value(3)
+    at.run()
+    assert any("All 49 output cells agree" in s.value for s in at.success)
+    assert not [t for t in _chart(at, "equivariance")["data"] if t["type"] == "scatter"]
+
+
+def test_shift_the_stride_does_not_divide_is_explained(at: AppTest) -> None:
+    _set(at, s_h=2)
+    at.slider(key=f"{P}_eq_dy").set_value(1)
+    at.run()
+    assert any("not a multiple of it" in w.value for w in at.warning)
+    at.slider(key=f"{P}_eq_dy").set_value(2)
+    at.run()
+    assert not any("not a multiple of it" in w.value for w in at.warning)
+
+
+def test_every_cell_of_the_one_cell_figure_is_a_click_target(at: AppTest) -> None:
+    from cnnviz.plots import picked_cell
+
+    _set(at, p_h=1)
+    at.run()
+    spec = _chart(at, "cell_figure")
+    pickers = [t for t in spec["data"] if t.get("name", "").startswith("pick")]
+    assert [t["name"] for t in pickers] == ["pick input", "pick output"]
+    for trace, kind, shape in zip(pickers, ("input", "output"), ((7, 7), (7, 5)), strict=True):
+        xs, ys = _decode(trace["x"]), _decode(trace["y"])
+        assert len(xs) == shape[0] * shape[1]
+        # Streamlit reports a click as a point with the trace's customdata: it names the cell under it.
+        for i in (0, len(xs) // 2, len(xs) - 1):
+            point = {"x": int(xs[i]), "y": int(ys[i]), "customdata": trace["customdata"][i]}
+            assert picked_cell(point) == (kind, int(ys[i]), int(xs[i]))
+    assert picked_cell({"x": 1, "y": 1}) is None
+
+
+def test_picked_cells_stay_inside_a_shrinking_output(at: AppTest) -> None:
+    _set(at, row=4, col=4, in_row=6, in_col=6)
+    at.run()
+    _set(at, k_h=5, k_w=5, in_h=5, in_w=5)
+    at.run()
+    assert not at.exception and not at.error
+    assert at.number_input(key=f"{P}_row").value == 0 and at.number_input(key=f"{P}_col").value == 0
+    assert at.number_input(key=f"{P}_in_row").value == 4
