@@ -93,9 +93,9 @@ def transposed_view(
     """Validate (as PyTorch does) and compute conv_transpose2d of one (H, W) input with one (k, k) kernel."""
     x = np.asarray(x, dtype=np.float64)
     kernel = np.asarray(kernel, dtype=np.float64)
-    if x.ndim != 2 or kernel.ndim != 2:
+    if x.ndim != 2 or kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1]:
         raise ConvConfigError(
-            f"input and kernel must be 2D grids (got {x.shape} and {kernel.shape})", "input"
+            f"input must be a 2D grid and kernel a square one (got {x.shape} and {kernel.shape})", "kernel"
         )
     s, p, op, d = (
         as_int(v, n)
