@@ -15,7 +15,7 @@ from cnnviz.plots_channels import (
     planes_figure,
     weights_figure,
 )
-from cnnviz.ui import page_header, show_error
+from cnnviz.ui import page_header, show_error, url
 
 P = "ch"
 NO_BAR = {"displayModeBar": False}
@@ -30,26 +30,28 @@ controls = page_header(
 with controls:
     st.markdown("**Input**")
     c1, c2 = st.columns(2)
-    height = int(c1.number_input("Height", 1, 12, 5, key=f"{P}_h"))
-    width = int(c2.number_input("Width", 1, 12, 5, key=f"{P}_w"))
+    height = int(url.at(c1).number_input("Height", 1, 12, 5, key=f"{P}_h"))
+    width = int(url.at(c2).number_input("Width", 1, 12, 5, key=f"{P}_w"))
     seed = int(
-        st.number_input(
+        url.number_input(
             "Seed", 0, 9999, 0, key=f"{P}_seed", help="Input values and weights come from this seed."
         )
     )
     st.markdown("**Channels**")
     c1, c2 = st.columns(2)
-    c_in = int(c1.number_input("C_in", 1, 8, 4, key=f"{P}_cin", help="Input channels (planes)."))
+    c_in = int(url.at(c1).number_input("C_in", 1, 8, 4, key=f"{P}_cin", help="Input channels (planes)."))
     c_out = int(
-        c2.number_input("C_out", 1, 8, 4, key=f"{P}_cout", help="Output channels = number of filters.")
+        url.at(c2).number_input(
+            "C_out", 1, 8, 4, key=f"{P}_cout", help="Output channels = number of filters."
+        )
     )
-    depthwise = st.checkbox(
+    depthwise = url.checkbox(
         "Depthwise (groups = C_in)",
         key=f"{P}_depthwise",
         help="Each input channel gets its own filters and no filter mixes channels. C_out must be a multiple of C_in.",
     )
     groups = int(
-        st.number_input(
+        url.number_input(
             "Groups",
             1,
             8,
@@ -63,10 +65,12 @@ with controls:
         groups = c_in
     st.markdown("**Kernel**")
     c1, c2, c3 = st.columns(3)
-    kernel = int(c1.number_input("Size", 1, 5, 3, key=f"{P}_k", help="k: every filter slice is k×k."))
-    stride = int(c2.number_input("Stride", 1, 4, 1, key=f"{P}_s"))
-    padding = int(c3.number_input("Padding", 0, 4, 0, key=f"{P}_p"))
-    bias = st.checkbox("Bias", value=True, key=f"{P}_bias", help="One number per output channel, added last.")
+    kernel = int(url.at(c1).number_input("Size", 1, 5, 3, key=f"{P}_k", help="k: every filter slice is k×k."))
+    stride = int(url.at(c2).number_input("Stride", 1, 4, 1, key=f"{P}_s"))
+    padding = int(url.at(c3).number_input("Padding", 0, 4, 0, key=f"{P}_p"))
+    bias = url.checkbox(
+        "Bias", value=True, key=f"{P}_bias", help="One number per output channel, added last."
+    )
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -183,9 +187,9 @@ st.plotly_chart(output_fig, key=f"{P}_output", config=NO_BAR)
 # --- One output cell ----------------------------------------------------------------------------------
 st.subheader("One output cell, channel by channel", anchor=False)
 c1, c2, c3, _ = st.columns([1, 1, 1, 2])
-out_channel = int(c1.number_input("output channel", 0, c_out - 1, 0, key=f"{P}_oc"))
-row = int(c2.number_input("output row", 0, ho - 1, 0, key=f"{P}_row"))
-col = int(c3.number_input("output column", 0, wo - 1, 0, key=f"{P}_col"))
+out_channel = int(url.at(c1).number_input("output channel", 0, c_out - 1, 0, key=f"{P}_oc"))
+row = int(url.at(c2).number_input("output row", 0, ho - 1, 0, key=f"{P}_row"))
+col = int(url.at(c3).number_input("output column", 0, wo - 1, 0, key=f"{P}_col"))
 cell = channel_sums(view, out_channel, (row, col))
 read_fig = planes_figure(
     view.input,
@@ -225,8 +229,8 @@ if kernel != 1:
     )
 else:
     c1, c2, _ = st.columns([1, 1, 3])
-    prow = int(c1.number_input("pixel row", 0, ho - 1, 0, key=f"{P}_px_row"))
-    pcol = int(c2.number_input("pixel column", 0, wo - 1, 0, key=f"{P}_px_col"))
+    prow = int(url.at(c1).number_input("pixel row", 0, ho - 1, 0, key=f"{P}_px_row"))
+    pcol = int(url.at(c2).number_input("pixel column", 0, wo - 1, 0, key=f"{P}_px_col"))
     mix = channel_mixing(view, (prow, pcol))
     st.plotly_chart(mixing_figure(mix), key=f"{P}_mixing", config=NO_BAR)
     st.markdown(

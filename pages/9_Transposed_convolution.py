@@ -20,7 +20,7 @@ from cnnviz.transposed import (
     partial_sums,
     transposed_view,
 )
-from cnnviz.ui import page_header, show_error
+from cnnviz.ui import page_header, show_error, url
 
 P = "tc"
 NO_BAR = {"displayModeBar": False}
@@ -43,22 +43,22 @@ def typed_text(grid: np.ndarray) -> str:
 with controls:
     st.markdown("**Input**")
     c1, c2 = st.columns(2)
-    height = int(c1.number_input("Height", 1, 6, 3, key=f"{P}_h"))
-    width = int(c2.number_input("Width", 1, 6, 3, key=f"{P}_w"))
-    input_kind = st.selectbox("Input values", ["random", *INPUT_PATTERNS, "typed"], key=f"{P}_in_kind")
-    seed = int(st.number_input("Seed", 0, 9999, 0, key=f"{P}_seed", disabled=input_kind != "random"))
+    height = int(url.at(c1).number_input("Height", 1, 6, 3, key=f"{P}_h"))
+    width = int(url.at(c2).number_input("Width", 1, 6, 3, key=f"{P}_w"))
+    input_kind = url.selectbox("Input values", ["random", *INPUT_PATTERNS, "typed"], key=f"{P}_in_kind")
+    seed = int(url.number_input("Seed", 0, 9999, 0, key=f"{P}_seed", disabled=input_kind != "random"))
     if input_kind == "typed":
-        input_text = st.text_input(
+        input_text = url.text_input(
             "Input numbers, row by row",
             typed_text(input_pattern("random", (height, width), seed)),
             key=f"{P}_in_text",
             help="Separate numbers by spaces or commas, rows by ';'.",
         )
     st.markdown("**Kernel**")
-    kernel_size = int(st.number_input("Kernel size k", 1, 4, 3, key=f"{P}_k"))
-    kernel_kind = st.selectbox("Kernel values", ["ones", *KERNEL_PRESETS, "typed"], key=f"{P}_k_kind")
+    kernel_size = int(url.number_input("Kernel size k", 1, 4, 3, key=f"{P}_k"))
+    kernel_kind = url.selectbox("Kernel values", ["ones", *KERNEL_PRESETS, "typed"], key=f"{P}_k_kind")
     if kernel_kind == "typed":
-        kernel_text = st.text_input(
+        kernel_text = url.text_input(
             "Kernel numbers, row by row",
             typed_text(np.arange(1, kernel_size * kernel_size + 1).reshape(kernel_size, kernel_size)),
             key=f"{P}_k_text",
@@ -66,10 +66,10 @@ with controls:
         )
     st.markdown("**Transposed convolution**")
     c1, c2 = st.columns(2)
-    stride = int(c1.number_input("Stride", 1, 3, 2, key=f"{P}_s"))
-    padding = int(c2.number_input("Padding", 0, 4, 0, key=f"{P}_p"))
+    stride = int(url.at(c1).number_input("Stride", 1, 3, 2, key=f"{P}_s"))
+    padding = int(url.at(c2).number_input("Padding", 0, 4, 0, key=f"{P}_p"))
     output_padding = int(
-        c1.number_input(
+        url.at(c1).number_input(
             "output_padding",
             0,
             3,
@@ -78,7 +78,7 @@ with controls:
             help="Extra cells at the bottom and right; PyTorch needs it smaller than the stride or the dilation.",
         )
     )
-    dilation = int(c2.number_input("Dilation", 1, 3, 1, key=f"{P}_d"))
+    dilation = int(url.at(c2).number_input("Dilation", 1, 3, 1, key=f"{P}_d"))
 
 
 def grids() -> tuple[Grid, Grid]:
@@ -147,7 +147,7 @@ for column, axis, explanation in (
 
 # --- Scatter -------------------------------------------------------------------------------------------
 st.subheader("Each input cell stamps the kernel", anchor=False)
-speed = st.select_slider("Speed", options=["slow", "medium", "fast"], value="medium", key=f"{P}_speed")
+speed = url.select_slider("Speed", options=["slow", "medium", "fast"], value="medium", key=f"{P}_speed")
 frame_ms = {"slow": 1000, "medium": 500, "fast": 150}[speed]
 st.plotly_chart(animation(*args, frame_ms), key=f"{P}_scatter", config=NO_BAR)
 st.caption(
