@@ -44,6 +44,7 @@ PATTERNS = ["random", "ramp", "edge", "checker", "impulse"]
 SIGNALS = ["lecture", "random", "ramp", "edge", "impulse"]
 SPEEDS = {"slow": 900, "medium": 450, "fast": 150}  # milliseconds per animation frame
 PICTURE = "photo or your picture"
+ORDINAL = {2: "2nd", 3: "3rd", 4: "4th"}
 NO_BAR = {"displayModeBar": False}
 # Shrunk pictures are shown at their pixel size, never scaled by the browser (which would alias or blur
 # them on its own), and enlarged with hard-edged pixels.
@@ -253,7 +254,7 @@ if what != PICTURE or picked is not None:
             right.markdown(
                 f"Each result has about 1/{factor} of the pixels per side and is shown enlarged {factor}× "
                 "(every pixel a square) so you can compare it with the input.\n\n"
-                f"**Why subsampling aliases:** keeping every {factor}th pixel can only show patterns that "
+                f"**Why subsampling aliases:** keeping every {ORDINAL[factor]} pixel can only show patterns that "
                 f"repeat more slowly than every {2 * factor} input pixels. Finer detail does not disappear: "
                 "it comes back as coarser patterns that are not in the picture (false rings, wide stripes, "
                 "moiré). **Max pooling** keeps the brightest pixel of each block, so it aliases too and "

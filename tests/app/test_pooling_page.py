@@ -314,7 +314,9 @@ def test_zone_plate_is_shrunk_four_ways_like_torch(at: AppTest, f: int) -> None:
     assert not at.exception and not at.error
     _assert_pictures(at, zone_plate(240), f)
     text = " ".join(m.value for m in at.markdown)
-    assert f"every {f}th pixel" in text and f"every {2 * f} input pixels" in text
+    assert (
+        f"every {({2: '2nd', 3: '3rd', 4: '4th'})[f]} pixel" in text and f"every {2 * f} input pixels" in text
+    )
 
 
 def test_fine_stripes_pattern(at: AppTest) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.actions import choose, open_page, rerun_after, set_number
+from tests.e2e.actions import choose, open_page, rerun_after, set_number, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -24,7 +27,9 @@ def click_label(page: Page, key: str, label: str) -> None:
 
 def clean(page: Page) -> None:
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-    assert page.js_errors == []  # type: ignore[attr-defined]
+    # Pausing interrupts Plotly's running animate() call, whose promise then rejects with no reason
+    # ("undefined"): Plotly's way of cancelling. Anything else is a real error.
+    assert [e for e in page.js_errors if e != "undefined"] == []  # type: ignore[attr-defined]
 
 
 def errors(page: Page):
@@ -93,3 +98,102 @@ def test_every_control(tab: Page, screenshots_dir: Path) -> None:
     set_number(page, "pl_up_kernel", 3)
     clean(page)
     page.screenshot(path=str(screenshots_dir / "pooling-controls.png"), full_page=True)
+
+
+def press_slider(page: Page, key: str, presses: int) -> None:
+    """Move the slider (or select slider) with widget key `key` right by `presses` steps, one rerun."""
+    handle = page.locator(f".st-key-{key} input")
+    handle.focus()
+    for _ in range(presses - 1):
+        handle.press("ArrowRight")
+    rerun_after(page, lambda: handle.press("ArrowRight"))
+
+
+def figure_title(page: Page, key: str) -> str:
+    return page.locator(f".st-key-{key} .gtitle").first.text_content() or ""
+
+
+def photo_png(height: int, width: int) -> bytes:
+    """A generated photo-like picture: smooth colours with fine diagonal stripes that alias when shrunk."""
+    y, x = np.mgrid[0:height, 0:width]
+    stripes = 0.5 + 0.5 * np.cos(2 * np.pi * (x + y) / 2.3)
+    rgb = np.stack([stripes, 0.3 + 0.5 * y / height, 0.8 - 0.6 * x / width], axis=-1)
+    buffer = io.BytesIO()
+    Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_animation_1d_view_and_downsampling(tab: Page, screenshots_dir: Path, tmp_path: Path) -> None:
+    page = tab
+    anim = page.locator(".st-key-pl_anim")
+    expect(anim.locator(".gtitle")).to_have_text("output (0, 0) = max(8, 6, 0, 0) = 8")
+
+    # Play at the fast speed: the window walks on by itself, then pause holds it still.
+    press_slider(page, "pl_speed", 1)  # medium -> fast
+    anim = page.locator(".st-key-pl_anim")
+    anim.get_by_text("▶ play").click()
+    expect(anim.locator(".gtitle")).to_contain_text("output (2, 2)", timeout=15_000)  # the last of 3×3
+    anim.get_by_text("❚❚ pause").click()
+    held = figure_title(page, "pl_anim")
+    page.wait_for_timeout(600)
+    assert figure_title(page, "pl_anim") == held
+    # Scrub: a click on the slider's rail jumps to another output cell without a rerun.
+    rail = anim.locator(".slider-rail-touch-rect").first
+    rail.scroll_into_view_if_needed()  # the main pane scrolls: a click must land on screen
+    box = rail.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] * 0.45, box["y"] + box["height"] / 2)
+    expect(anim.locator(".gtitle")).to_contain_text("output (1, ")
+    clean(page)
+    anim.screenshot(path=str(screenshots_dir / "pooling-animation.png"))
+
+    # 1D view: signal and length, with the sidebar's kernel.
+    choose(page, "pl_1d_signal", "ramp")
+    set_number(page, "pl_1d_length", 9)
+    one_d = page.locator(".st-key-pl_1d")
+    expect(one_d.get_by_text("max pooled, length 4")).to_be_visible()
+    set_number(page, "pl_kernel", 3)
+    expect(one_d.get_by_text("max pooled, length 3")).to_be_visible()
+    set_number(page, "pl_1d_length", 2)  # shorter than the kernel
+    expect(errors(page).first).to_contain_text("padded input")
+    set_number(page, "pl_1d_length", 9)
+    set_number(page, "pl_kernel", 2)
+    expect(errors(page)).to_have_count(0)
+
+    # Downsampling: patterns and factors.
+    images = page.locator(".st-key-pl_ds_images")
+    expect(images.get_by_text("subsample: 120×120", exact=True)).to_be_visible()
+    click_label(page, "pl_ds_factor", "3")
+    expect(images.get_by_text("blur, then subsample: 80×80", exact=True)).to_be_visible()
+    images.scroll_into_view_if_needed()
+    images.screenshot(path=str(screenshots_dir / "pooling-zone-plate-by-3.png"))
+    click_label(page, "pl_ds_input", "fine stripes")
+    expect(images.get_by_text("max pool: 80×80", exact=True)).to_be_visible()
+    # Shown at pixel size: the browser does not rescale the enlarged results.
+    first = images.locator("img").nth(1)
+    natural, shown = first.evaluate("i => [i.naturalWidth, i.getBoundingClientRect().width]")
+    assert natural == 240 and abs(shown - natural) < 1
+
+    # A sample photo, then an upload, then a broken upload.
+    click_label(page, "pl_ds_input", "photo or your picture")
+    expect(images.get_by_text("input 143×214", exact=True)).to_be_visible()  # 427×640 shrunk by 3
+    click_label(page, "pl_ds_source", "Your picture")
+    picture = tmp_path / "stripes.png"
+    picture.write_bytes(photo_png(200, 150))
+    uploader = page.locator(".st-key-pl_ds_upload input[type=file]")
+    rerun_after(page, lambda: uploader.set_input_files(str(picture)))
+    expect(images.get_by_text("input 200×150", exact=True)).to_be_visible()
+    click_label(page, "pl_ds_factor", "4")
+    expect(images.get_by_text("subsample: 50×38", exact=True)).to_be_visible()
+    expect(images.get_by_text("max pool: 50×37", exact=True)).to_be_visible()
+    clean(page)
+    images.screenshot(path=str(screenshots_dir / "pooling-upload-by-4.png"))
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"this is not a picture\n" * 10)
+    rerun_after(page, lambda: uploader.set_input_files(str(broken)))
+    expect(errors(page).first).to_contain_text("not a picture this page can read")
+    expect(images).to_have_count(0)
+    clean(page)
+    page.set_viewport_size({"width": 1440, "height": 6000})  # the main pane scrolls: show all of it
+    settle(page)
+    page.screenshot(path=str(screenshots_dir / "pooling-downsampling.png"))
