@@ -26,6 +26,7 @@ __all__ = [
 GROUP_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
 HIGHLIGHT = "#ff7f0e"
 NUMBERS_MAX = 10  # tiles larger than this show colours only
+BOARD_NUMBERS_MAX = 24  # cells across the weight board beyond which it shows colours only
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 
 
@@ -115,7 +116,7 @@ def planes_figure(
     per_row = max(1, min(per_row, c))
     grid = (int(np.ceil(c / per_row)), per_row)
     canvas, origins = _tile({divmod(i, per_row): planes[i] for i in range(c)}, (h, w), grid)
-    numbers = max(h, w) <= NUMBERS_MAX
+    numbers = max(h, w) <= NUMBERS_MAX and canvas.shape[1] <= 4 * (NUMBERS_MAX + 1)
     limit = max(float(np.nanmax(np.abs(canvas))), 1e-9)
     fig = go.Figure(_tiled_heatmap(canvas, numbers, colorscale, limit, "value %{z}<extra></extra>"))
     shapes, notes = [], []
@@ -164,7 +165,8 @@ def weights_figure(view: ChannelsView, cell_px: int = 26) -> go.Figure:
             tiles[(o, c)] = view.weight[o, ci]
     canvas, origins = _tile(tiles, (k, k), (view.c_out, view.c_in))
     limit = max(float(np.nanmax(np.abs(canvas))), 1e-9)
-    fig = go.Figure(_tiled_heatmap(canvas, k <= NUMBERS_MAX, "PuOr", limit, "weight %{z}<extra></extra>"))
+    numbers = canvas.shape[1] <= BOARD_NUMBERS_MAX  # wider boards get too small a cell for digits
+    fig = go.Figure(_tiled_heatmap(canvas, numbers, "PuOr", limit, "weight %{z}<extra></extra>"))
     shapes = [
         _box(top, left, k, k, group_colour(view.group_of_output(o)), 3)
         for (o, _), (top, left) in origins.items()

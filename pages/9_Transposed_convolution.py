@@ -209,8 +209,8 @@ else:
 # --- PyTorch -------------------------------------------------------------------------------------------
 st.subheader("The same layer in PyTorch", anchor=False)
 st.code(
-    f"up = torch.nn.ConvTranspose2d(1, 1, kernel_size={kh}, stride={stride}, padding={padding}, "
-    f"output_padding={output_padding}, dilation={dilation}, bias=False)\n"
+    f"up = torch.nn.ConvTranspose2d(1, 1, kernel_size={kh}, stride={stride}, padding={padding},\n"
+    f"                              output_padding={output_padding}, dilation={dilation}, bias=False)\n"
     f"up(torch.zeros(1, 1, {height}, {width})).shape  # torch.Size([1, 1, {ho}, {wo}])",
     language="python",
 )
