@@ -18,7 +18,21 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 @pytest.fixture()
 def tab(browser: Browser, app_url: str) -> Iterator[Page]:
+    warm_up(browser, app_url)
     yield from open_page(browser, app_url, "Pooling", "Pooling")
+
+
+def warm_up(browser: Browser, app_url: str) -> None:
+    """Load the page once and let its first run finish: on a busy machine the first run (imports, caches)
+    can outlast the title check in `open_page`."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(f"{app_url}/Pooling")
+        expect(page.locator('[data-testid="stMain"] h1').first).to_have_text("Pooling", timeout=120_000)
+        settle(page)
+    finally:
+        context.close()
 
 
 def click_label(page: Page, key: str, label: str) -> None:
