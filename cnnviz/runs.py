@@ -85,9 +85,10 @@ _OWNER_GONE = "stopped: its browser session ended"
 class TrainingRun:
     """One Trainer advanced by a worker thread in short slices; controls take effect between slices.
 
-    Limits: `max_epochs` (None: the config's epochs), `max_seconds` of wall time from `start()` (pauses
-    count), and the owner: while `alive()` returns True (checked every `alive_every` seconds), or without
-    `alive`, until `abandon_after` seconds pass without a `state()`/`touch()` call (None: never).
+    Limits: `max_epochs` (None: the config's epochs); `max_seconds` of wall time from the moment the data
+    and model are ready (pauses count; a slow first load of the data on a busy server does not); and the
+    owner: while `alive()` returns True (checked every `alive_every` seconds), or without `alive`, until
+    `abandon_after` seconds pass without a `state()`/`touch()` call (None: never).
     With `start_paused` the worker prepares the model and a snapshot, then waits for `resume` or `step`.
     """
 
@@ -343,6 +344,7 @@ class TrainingRun:
                 self._trainer = trainer
             with self._cond:
                 self._total_steps = limit_steps
+                self._started_at = time.monotonic()  # the time limit counts training, not preparation
                 if self._status is RunStatus.RUNNING:
                     self._message = "training"
                 elif self._status is RunStatus.PAUSED and self._message.startswith("preparing"):

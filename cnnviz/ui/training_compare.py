@@ -34,8 +34,10 @@ def keep_ended_run(scheduler: RunScheduler, key: str, prefix: str) -> None:
         return
     state = run.state()
     kept: dict[int, RunRecord] = st.session_state.setdefault(f"{prefix}_kept", {})
-    if not state.status.done or not state.metrics or run.serial in kept:
+    seen: set[int] = st.session_state.setdefault(f"{prefix}_kept_seen", set())  # survives "forget"
+    if not state.status.done or not state.metrics or run.serial in seen:
         return
+    seen.add(run.serial)
     kept[run.serial] = record_run(
         run.serial, state.config, state.metrics, state.step, state.status.value, state.elapsed
     )

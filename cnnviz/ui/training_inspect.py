@@ -54,10 +54,10 @@ def _upscaled(x: np.ndarray, side: int = 140) -> np.ndarray:
 def _show_sample(where, x: np.ndarray, caption: str) -> None:
     """A sample as a small picture (images) or a line (signals)."""
     if x.ndim == 3:
-        where.image(_upscaled(x), caption=caption, clamp=True)
+        where.image(_upscaled(x), clamp=True)
     else:
         where.line_chart(np.asarray(x[0]), height=160)
-        where.caption(caption)
+    where.caption(caption)
 
 
 def _sample_view(run: TrainingRun, state: RunState, index: int) -> SampleView | None:
@@ -150,6 +150,8 @@ def _drawn_input(dataset: str, input_shape: tuple[int, ...], prefix: str) -> np.
     )
     signal = len(input_shape) == 2
     text_key = f"{prefix}_grid"
+    # A fixed-width font keeps the grid's columns straight, so the drawing reads as a picture.
+    st.html(f"<style>.st-key-{text_key} textarea{{font-family:monospace;letter-spacing:0.25em}}</style>")
     filled_from = st.session_state.get(f"{prefix}_grid_from")
     if text_key not in st.session_state or filled_from != (dataset, start):  # refill from the sample
         st.session_state[text_key] = grid_text(data.x_test[start], input_shape)

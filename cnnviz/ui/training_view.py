@@ -110,6 +110,7 @@ def settings_controls(prefix: str) -> LiveSettings:
         list(DATASETS),
         format_func=lambda name: DATASETS[name].title,
         key=f"{prefix}_dataset",
+        persist_state="session",
         on_change=_recommended,
         args=(prefix,),
     )
@@ -119,6 +120,7 @@ def settings_controls(prefix: str) -> LiveSettings:
         model_names(dataset),
         format_func=lambda name: MODEL_SPECS[dataset][name].title,
         key=f"{prefix}_model",
+        persist_state="session",
         horizontal=True,
         on_change=_recommended,
         args=(prefix,),
@@ -127,15 +129,34 @@ def settings_controls(prefix: str) -> LiveSettings:
     permute = st.toggle(
         "Shuffle the pixels",
         key=f"{prefix}_permute",
+        persist_state="session",
         help="The same fixed shuffle for every image: an MLP does not care, a conv net loses its edge.",
     )
-    optimizer = st.selectbox("Optimizer", OPTIMIZERS, key=f"{prefix}_optimizer")
+    optimizer = st.selectbox("Optimizer", OPTIMIZERS, key=f"{prefix}_optimizer", persist_state="session")
     lr = st.number_input(
-        "Learning rate", min_value=0.0, max_value=100.0, step=1e-3, format="%g", key=f"{prefix}_lr"
+        "Learning rate",
+        min_value=0.0,
+        max_value=100.0,
+        step=1e-3,
+        format="%g",
+        key=f"{prefix}_lr",
+        persist_state="session",
     )
-    batch = st.number_input("Batch size", min_value=1, max_value=4096, step=16, key=f"{prefix}_batch")
-    epochs = st.number_input("Epochs", min_value=1, max_value=200, step=1, key=f"{prefix}_epochs")
-    seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key=f"{prefix}_seed")
+    batch = st.number_input(
+        "Batch size", min_value=1, max_value=4096, step=16, key=f"{prefix}_batch", persist_state="session"
+    )
+    epochs = st.number_input(
+        "Epochs", min_value=1, max_value=200, step=1, key=f"{prefix}_epochs", persist_state="session"
+    )
+    seed = st.number_input(
+        "Seed",
+        min_value=0,
+        max_value=2**31 - 1,
+        value=0,
+        step=1,
+        key=f"{prefix}_seed",
+        persist_state="session",
+    )
     st.caption("Start applies these settings to a new run; a running run keeps its own.")
     return LiveSettings(dataset, model, bool(permute), optimizer, lr, batch, epochs, seed)
 
@@ -232,6 +253,7 @@ def view_selector(prefix: str) -> str:
         format_func=VIEWS.get,
         horizontal=True,
         key=f"{prefix}_view",
+        persist_state="session",
         help="Filters, feature maps and worst samples follow the run live; the others are drawn on demand.",
     )
 
@@ -299,6 +321,8 @@ def live_view(scheduler: RunScheduler, key: str, prefix: str, view: str, every: 
     if run is not None:
         shown["status"] = run.status
     live = run is not None and not run.status.done
+    if run is not None and run.status is RunStatus.PAUSED:
+        every = max(every, 2.0)  # nothing moves but a time limit or the snapshot after a step
 
     @st.fragment(run_every=every if live else None)
     def _live() -> None:

@@ -1,0 +1,205 @@
+"""The live-training page in Chromium: a run grows its curve, pauses, steps once, resumes, survives a visit to
+another page, and every view opens; a downloaded run loads back.
+
+Uses the shared server and browser of `tests/e2e/conftest.py` (`app_url`, `browser`, `screenshots_dir`).
+The page's fragment redraws twice a second while a run is live, so these steps wait on what the page shows
+(the status line, the loss curve's points), not on the script state.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.actions import RUN_TIMEOUT_MS, set_number, settle
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+P = "lt"
+TALL = {"width": 1440, "height": 2400}
+# Longer than the 30 s after which an unwatched run used to stop: the run must outlive the visit.
+AWAY_SECONDS = 32
+
+
+@pytest.fixture()
+def tab(browser: Browser, app_url: str) -> Iterator[Page]:
+    """A fresh context on the live-training page, JavaScript errors collected in `page.js_errors`."""
+    context = browser.new_context(viewport=TALL)
+    page = context.new_page()
+    page.set_default_timeout(RUN_TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors  # type: ignore[attr-defined]
+    page.goto(f"{app_url}/Live_training")
+    # The first visit imports torch and builds the data: wait for the page's own title, then the run.
+    expect(page.locator('[data-testid="stMain"] h1').first).to_have_text(
+        "Live training", timeout=RUN_TIMEOUT_MS
+    )
+    settle(page)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def status(page: Page) -> str:
+    return page.locator(f".st-key-{P}_status").inner_text()
+
+
+def step_now(page: Page) -> int:
+    """The step number in the status line ("... step 123 of 72000 ...")."""
+    match = re.search(r"step (\d+)", status(page))
+    assert match, status(page)
+    return int(match.group(1))
+
+
+_POINTS = """() => {
+    const plot = document.querySelector('.st-key-lt_loss .js-plotly-plot');
+    return plot && plot.data ? plot.data[0].x.length : 0;
+}"""
+
+
+def points(page: Page) -> int:
+    """Points on the drawn loss curve (read from the Plotly figure in the page)."""
+    return int(page.evaluate(_POINTS))
+
+
+def wait_points_above(page: Page, n: int, timeout_s: float = 60.0) -> int:
+    """Wait until the loss curve has more than `n` points; return how many it has."""
+    deadline = time.monotonic() + timeout_s
+    while (now := points(page)) <= n:
+        assert time.monotonic() < deadline, f"the curve stayed at {now} points; status: {status(page)}"
+        page.wait_for_timeout(250)
+    return now
+
+
+def click(page: Page, name: str) -> None:
+    # .first: a button with a help tooltip renders a second (hidden) copy of itself
+    button = page.locator(f".st-key-{P}_{name} button").first
+    expect(button).to_be_enabled()
+    button.click()
+
+
+def expect_status(page: Page, text: str, timeout_ms: int = 30_000) -> None:
+    expect(page.locator(f".st-key-{P}_status")).to_contain_text(text, timeout=timeout_ms)
+
+
+def clean(page: Page) -> None:
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def sidebar_link(page: Page, name: str):
+    return page.locator('[data-testid="stSidebar"]').get_by_role("link", name=name, exact=True)
+
+
+def test_run_pause_step_resume_and_leave_and_come_back(tab: Page, screenshots_dir: Path) -> None:
+    page = tab
+    set_number(page, f"{P}_batch", 4)  # 360 steps an epoch: a run that lasts the whole test
+    set_number(page, f"{P}_epochs", 200)
+    click(page, "start")
+    expect_status(page, "Running")
+    first = wait_points_above(page, 2, timeout_s=150)  # the first run of a server loads torch and the data
+    grown = wait_points_above(page, first)
+    assert grown > first  # the curve grows while the run trains
+    page.screenshot(path=str(screenshots_dir / "training-running.png"))
+    clean(page)
+
+    click(page, "pause")
+    expect_status(page, "Paused")
+    paused_step, paused_points = step_now(page), points(page)
+    page.wait_for_timeout(2_000)  # four fragment refreshes
+    assert step_now(page) == paused_step and points(page) == paused_points  # nothing moves while paused
+    expect(page.locator(f".st-key-{P}_resume button").first).to_be_enabled()
+    page.screenshot(path=str(screenshots_dir / "training-paused.png"))
+
+    click(page, "step")
+    expect_status(page, f"step {paused_step + 1} ")
+    page.wait_for_timeout(1_500)
+    assert step_now(page) == paused_step + 1  # exactly one minibatch step, as the button's help says
+    assert "Paused" in status(page)
+
+    click(page, "resume")
+    expect_status(page, "Running")
+    wait_points_above(page, points(page))
+    assert step_now(page) > paused_step + 1
+    clean(page)
+
+    left_at = step_now(page)
+    sidebar_link(page, "Pooling").click()
+    expect(page.locator('[data-testid="stMain"] h1').first).to_have_text("Pooling")
+    page.wait_for_timeout(AWAY_SECONDS * 1_000)  # on another page: nothing polls the run
+    sidebar_link(page, "Live training").click()
+    expect(page.locator('[data-testid="stMain"] h1').first).to_have_text("Live training")
+    expect(page.locator(f".st-key-{P}_status")).to_be_visible()
+    back = status(page)
+    # Still training, or (on a busy machine) ended at the two-minute cap: never stopped for being unwatched.
+    assert "Running" in back or "time limit" in back, back
+    assert step_now(page) > left_at  # it kept training while we were away
+    expect(page.locator(f".st-key-{P}_batch input")).to_have_value("4")  # the settings came back too
+    page.screenshot(path=str(screenshots_dir / "training-back.png"))
+
+    # Every view opens on the live run.
+    views = page.locator(f".st-key-{P}_view")
+    views.get_by_text("Feature maps", exact=True).click()
+    expect(page.locator(f".st-key-{P}_maps_0 .js-plotly-plot")).to_be_visible()
+    expect(page.locator(f".st-key-{P}_maps_2 .js-plotly-plot")).to_be_visible()
+    page.screenshot(path=str(screenshots_dir / "training-feature-maps.png"))
+    views.get_by_text("Worst samples", exact=True).click()
+    expect(page.locator(f".st-key-{P}_worst .js-plotly-plot")).to_be_visible()
+    page.screenshot(path=str(screenshots_dir / "training-worst.png"))
+    views.get_by_text("Try it", exact=True).click()
+    expect(page.locator(f".st-key-{P}_probs .js-plotly-plot")).to_be_visible()
+    expect(page.locator(f".st-key-{P}_probs")).to_contain_text("Prediction")
+    page.screenshot(path=str(screenshots_dir / "training-try.png"))
+    clean(page)
+
+    stop = page.locator(f".st-key-{P}_stop button").first
+    if stop.is_enabled():  # the run may have reached its time limit by now
+        click(page, "stop")
+    expect(page.locator(f".st-key-{P}_status")).to_contain_text(re.compile("Stopped|Finished"))
+    stopped_step = step_now(page)
+    views.get_by_text("Compare runs", exact=True).click()
+    table = page.locator(f".st-key-{P}_compare_table")
+    expect(page.locator(f".st-key-{P}_compare .js-plotly-plot")).to_be_visible()
+    expect(table).to_be_visible()
+    page.screenshot(path=str(screenshots_dir / "training-compare.png"))
+
+    # Download the run, load it back: it waits paused at the step it was saved at.
+    with page.expect_download() as download:
+        page.locator(f".st-key-{P}_download button").first.click()
+    saved = screenshots_dir / "training-run.pt"
+    download.value.save_as(saved)
+    assert saved.stat().st_size > 1000
+    views.get_by_text("Load a run", exact=True).click()
+    page.locator(f".st-key-{P}_run_file input[type=file]").set_input_files(str(saved))
+    click(page, "load")
+    expect_status(page, "Paused")
+    expect_status(page, f"step {stopped_step} ")
+    page.screenshot(path=str(screenshots_dir / "training-loaded.png"))
+    click(page, "stop")
+    expect_status(page, "Stopped")
+    clean(page)
+
+
+def test_a_bad_saved_run_and_a_bad_drawing_show_clear_errors(tab: Page, tmp_path: Path) -> None:
+    page = tab
+    views = page.locator(f".st-key-{P}_view")
+    views.get_by_text("Load a run", exact=True).click()
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"this is not a saved run" * 10)
+    page.locator(f".st-key-{P}_run_file input[type=file]").set_input_files(str(junk))
+    click(page, "load")
+    error = page.locator('[data-testid="stAlertContentError"]')
+    expect(error.first).to_contain_text("not a saved cnnviz training run")
+    clean(page)
+    started = time.monotonic()
+    views.get_by_text("Try it", exact=True).click()
+    expect(page.get_by_text("Start a run (or load a saved one) first")).to_be_visible()
+    assert time.monotonic() - started < 30
+    clean(page)
