@@ -123,8 +123,8 @@ def _note(label: str, raw: str, default_text: str) -> None:
     target.warning(text, icon=":material/link_off:")
 
 
-def _seen() -> dict[str, str | None]:
-    """The per-session record of query values already applied (so widgets keep their own state)."""
+def _seen() -> dict[str, tuple[str, str | None]]:
+    """Per session: {key: (page, query value)} last read from or written to the URL on that page."""
     seen = st.session_state.get(_SEEN)
     if seen is None:
         seen = {}
@@ -132,13 +132,21 @@ def _seen() -> dict[str, str | None]:
     return seen
 
 
-def _link_changed(key: str) -> tuple[bool, str | None]:
-    """Whether the URL's value for `key` is new to this session (a fresh link), and that value."""
+def _page() -> str:
+    """The page this run draws (a page switch resets its widgets, so the link must seed them again)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return ctx.page_script_hash if ctx is not None else ""
+
+
+def _link_changed(key: str, widget: bool = True) -> tuple[bool, str | None]:
+    """Whether the URL's value for `key` must be applied (a new link, another page), and that value."""
     raw = st.query_params.get(key)
-    seen = _seen()
-    if key in seen:
-        return raw != seen[key], raw
-    return raw is not None, raw
+    seen = _seen().get(key)
+    if seen is None or seen[0] != _page():
+        return raw is not None, raw
+    if widget and raw is not None and key not in st.session_state:
+        return True, raw  # the widget was hidden for a run and lost its state: the link still has it
+    return raw != seen[1], raw
 
 
 def _write_back(key: str, encoded: str | None) -> None:
@@ -149,7 +157,7 @@ def _write_back(key: str, encoded: str | None) -> None:
             del params[key]
     elif params.get(key) != encoded:
         params[key] = encoded
-    _seen()[key] = encoded
+    _seen()[key] = (_page(), encoded)
     _draw_link(_run())
 
 
@@ -510,7 +518,7 @@ class UrlWidgets:
             store = {}
             st.session_state[_VALUES] = store
         value, revision = store.get(key, (default, 0))
-        changed, raw = _link_changed(key)
+        changed, raw = _link_changed(key, widget=False)
         if changed:
             revision += 1
             value = default
