@@ -56,9 +56,22 @@ def _heatmap(z: np.ndarray, colorscale: str = "Blues", name: str = "") -> go.Hea
 
 
 def _grid_axes(fig: go.Figure, n_cols: int) -> None:
+    """Square cells, row 0 on top, column numbers above; each axis shrinks to its grid (no stray ticks)."""
     for i in range(1, n_cols + 1):
-        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{i if i > 1 else ''}", dtick=1, row=1, col=i)
-        fig.update_xaxes(side="top", dtick=1, row=1, col=i)
+        fig.update_yaxes(
+            autorange="reversed",
+            scaleanchor=f"x{i if i > 1 else ''}",
+            constrain="domain",
+            dtick=1,
+            showgrid=False,
+            zeroline=False,
+            row=1,
+            col=i,
+        )
+        fig.update_xaxes(
+            side="top", dtick=1, constrain="domain", showgrid=False, zeroline=False, row=1, col=i
+        )
+    fig.update_annotations(yshift=22)  # subplot titles above the column numbers
 
 
 def pool_figure(

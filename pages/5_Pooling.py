@@ -51,6 +51,18 @@ NO_BAR = {"displayModeBar": False}
 PIXELATED = f"<style>.st-key-{P}_ds_images img{{image-rendering:pixelated}}</style>"
 
 
+# Everything below is cached on its small inputs, so a control change rebuilds only the section it touches.
+pool_walkthrough = st.cache_data(max_entries=64, show_spinner=False)(pool_walkthrough)
+pool1d_walkthrough = st.cache_data(max_entries=64, show_spinner=False)(pool1d_walkthrough)
+shift_invariance = st.cache_data(max_entries=16, show_spinner=False)(shift_invariance)
+upsample_compare = st.cache_data(max_entries=16, show_spinner=False)(upsample_compare)
+pool_figure = st.cache_data(max_entries=32, show_spinner=False)(pool_figure)
+pool1d_figure = st.cache_data(max_entries=32, show_spinner=False)(pool1d_figure)
+maps_figure = st.cache_data(max_entries=32, show_spinner=False)(maps_figure)
+invariance_figure = st.cache_data(max_entries=16, show_spinner=False)(invariance_figure)
+upsample_figure = st.cache_data(max_entries=16, show_spinner=False)(upsample_figure)
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def animation(walk: PoolWalkthrough, frame_ms: int) -> go.Figure:
     """The sliding-window animation (cached: other controls rerun the page without rebuilding its frames)."""
@@ -138,7 +150,9 @@ else:
     st.caption("Global average pooling is one window as big as the input: one number per channel.")
 
     st.markdown("**Watch the window slide**")
-    speed = st.select_slider("Speed", options=list(SPEEDS), value="medium", key=f"{P}_speed")
+    speed = st.columns([1, 3])[0].select_slider(
+        "Speed", options=list(SPEEDS), value="medium", key=f"{P}_speed"
+    )
     st.plotly_chart(animation(w, SPEEDS[speed]), key=f"{P}_anim", config=NO_BAR)
     st.caption(
         "Press play, or drag the slider to any output cell. Orange: the cells the window reads"

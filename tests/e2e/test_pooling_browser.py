@@ -191,6 +191,8 @@ def test_animation_1d_view_and_downsampling(tab: Page, screenshots_dir: Path, tm
     # A sample photo, then an upload, then a broken upload.
     click_label(page, "pl_ds_input", "photo or your picture")
     expect(images.get_by_text("input 143×214", exact=True)).to_be_visible()  # 427×640 shrunk by 3
+    choose(page, "pl_ds_sample", "checkerboard")
+    expect(images.get_by_text("input 171×171", exact=True)).to_be_visible()  # 512×512 shrunk by 3
     click_label(page, "pl_ds_source", "Your picture")
     picture = tmp_path / "stripes.png"
     picture.write_bytes(photo_png(200, 150))
