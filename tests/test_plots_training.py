@@ -7,10 +7,14 @@ import pytest
 
 from cnnviz.plots_training import (
     accuracy_figure,
+    compare_figure,
     confusion_figure,
     curves_figure,
+    feature_maps_figure,
     filters_figure,
     loss_figure,
+    probabilities_figure,
+    samples_figure,
 )
 from cnnviz.training import Metrics
 
@@ -112,3 +116,69 @@ def test_confusion_matrix_rejects_bad_input() -> None:
         confusion_figure(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="class names"):
         confusion_figure(np.zeros((2, 2)), ["a"])
+
+
+# ---------------------------------------------------------------------------------------------------
+# Feature maps, samples, probabilities, runs compared
+# ---------------------------------------------------------------------------------------------------
+
+
+def _z(fig) -> np.ndarray:
+    return np.asarray(fig.data[0].z, dtype=np.float64)
+
+
+def test_feature_maps_tile_the_channels_into_one_heatmap_with_gaps() -> None:
+    values = np.random.default_rng(0).random((10, 4, 5)).astype(np.float32)
+    fig = feature_maps_figure(values, "layer 0", max_channels=6, columns=4)
+    assert len(fig.data) == 1  # one trace, however many channels
+    z = _z(fig)
+    assert z.shape == (2 * 4 + 1, 4 * 5 + 3)  # 6 channels: 2 rows of 4 tiles, one NaN gap between
+    for ch in range(6):
+        r, c = (ch // 4) * 5, (ch % 4) * 6
+        assert np.allclose(z[r : r + 4, c : c + 5], values[ch])
+    assert np.isnan(z[4]).all() and np.isnan(z[:, 5]).all()
+    assert np.isnan(z[5:, 12:]).all()  # the two empty tiles of the second row
+    assert [a.text for a in fig.layout.annotations] == [f"ch {i}" for i in range(6)]
+    assert fig.data[0].zmin == 0.0 and fig.data[0].zmax == pytest.approx(values[:].max())
+
+
+def test_1d_feature_maps_are_one_heatmap_of_channels_by_positions() -> None:
+    values = np.arange(15 * 9, dtype=np.float32).reshape(15, 9) - 20
+    fig = feature_maps_figure(values, "layer 0")
+    assert np.array_equal(_z(fig), values) and fig.data[0].zmin == -20
+    with pytest.raises(ValueError, match="feature maps"):
+        feature_maps_figure(np.zeros((2, 3, 4, 5)), "bad")
+
+
+def test_samples_figure_draws_images_in_grey_and_signals_as_lines() -> None:
+    images = [np.full((1, 3, 3), v, dtype=np.float32) for v in (0.0, 0.5, 1.0)]
+    fig = samples_figure(images, ["a", "b", "c"], "worst", columns=2)
+    assert len(fig.data) == 1 and _z(fig).shape == (7, 7)
+    assert [a.text for a in fig.layout.annotations] == ["a", "b", "c"]
+    assert (fig.data[0].zmin, fig.data[0].zmax) == (0.0, 1.0)
+    lines = samples_figure([np.arange(40, dtype=np.float32)[None]] * 2, ["x", "y"], "signals")
+    assert [t.type for t in lines.data] == ["scatter", "scatter"] and list(lines.data[1].y) == list(range(40))
+    with pytest.raises(ValueError, match="titles"):
+        samples_figure(images, ["a"], "bad")
+    with pytest.raises(ValueError, match="no samples"):
+        samples_figure([], [], "bad")
+
+
+def test_probabilities_are_percent_bars_with_the_winner_highlighted() -> None:
+    fig = probabilities_figure(np.array([0.1, 0.7, 0.2]), ["a", "b", "c"], "Prediction")
+    bar = fig.data[0]
+    assert list(bar.x) == pytest.approx([10, 70, 20]) and list(bar.y) == ["a", "b", "c"]
+    assert bar.marker.color[1] != bar.marker.color[0] == bar.marker.color[2]
+    with pytest.raises(ValueError, match="class names"):
+        probabilities_figure(np.array([0.5, 0.5]), ["a", "b", "c"], "bad")
+
+
+def test_compare_overlays_each_runs_test_accuracy_and_loss() -> None:
+    a, b = _metrics(4), _metrics(6)
+    fig = compare_figure([("run a", a), ("run b", b)])
+    assert len(fig.data) == 4
+    acc_a, loss_a, acc_b, loss_b = fig.data
+    assert list(acc_b.y) == pytest.approx([100 * m.test_acc for m in b])
+    assert list(loss_a.y) == [m.test_loss for m in a]
+    assert acc_a.line.color == loss_a.line.color != acc_b.line.color
+    assert [t.showlegend for t in fig.data] == [None, False, None, False]
