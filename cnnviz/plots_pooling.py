@@ -175,15 +175,20 @@ def _number(v: float) -> str:
 
 
 def _window_sentence(w: PoolWalkthrough, i: int, j: int) -> str:
-    """'output (i, j) = max(…) = v': the values the window reads, padding shown as the value pooling uses."""
+    """'output (i, j) = max(…) = v': exactly the values the reduction uses, so the sentence checks out.
+
+    Max pooling reads every tap outside the input as −∞. Average pooling reads padding as 0 and counts
+    it only with count_include_pad; a ceil_mode window's cells past the padding are never counted.
+    """
     h, wd = w.input.shape
+    p = w.padding
     values = []
     for r, c in w.window_cells(i, j):
         if 0 <= r < h and 0 <= c < wd:
             values.append(_number(w.input[r, c]))
         elif w.kind == "max":
             values.append("−∞")
-        else:
+        elif w.count_include_pad and -p <= r < h + p and -p <= c < wd + p:
             values.append("0")
     name = "max" if w.kind == "max" else "mean"
     shown = ", ".join(values) if len(values) <= 16 else ", ".join(values[:15]) + ", …"

@@ -55,6 +55,7 @@ class PoolWalkthrough:
     stride: int = 2  # resolved: the kernel size when none was given
     padding: int = 0
     dilation: int = 1
+    count_include_pad: bool = True  # average only: padding cells count in the divisor
 
     def window_cells(self, row: int, col: int) -> list[tuple[int, int]]:
         """Input (row, col) of every tap of output (row, col)'s window, row-major; outside 0..n-1 is padding."""
@@ -126,6 +127,7 @@ def pool_walkthrough(
         kernel_size if stride is None else stride,
         padding,
         dilation,
+        count_include_pad,
     )
 
 

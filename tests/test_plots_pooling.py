@@ -77,6 +77,12 @@ def _check_animation(x, kind, k, s, p, d, ceil, include, frame_ms=300, max_frame
         title = frame["layout"]["title"]["text"]
         assert title.startswith(f"output ({i}, {j}) = {'max' if kind == 'max' else 'mean'}(")
         assert title.endswith(f") = {shown}")
+        # the listed values (printed to 2 decimals at most) reduce to torch's output
+        listed = title[title.index("(", title.index("=")) + 1 : title.rindex(")")].split(", ")
+        numbers = [-np.inf if v == "−∞" else float(v) for v in listed]
+        if len(numbers) <= 16:
+            reduced = max(numbers) if kind == "max" else sum(numbers) / len(numbers)
+            assert reduced == pytest.approx(value, abs=0.01)
     assert filled_before == ho * wo  # the last frame completes the output
     return spec
 
@@ -101,6 +107,8 @@ def test_padding_reads_minus_infinity_for_max_and_zero_for_average() -> None:
     assert pad["text"][0][0] == "−∞" and pad["text"][1][1] == ""
     spec = _check_animation(x, "avg", 2, 2, 1, 1, False, True)
     assert spec["frames"][0]["layout"]["title"]["text"] == "output (0, 0) = mean(0, 0, 0, 1) = 0.25"
+    spec = _check_animation(x, "avg", 2, 2, 1, 1, False, False)  # padding left out of the mean
+    assert spec["frames"][0]["layout"]["title"]["text"] == "output (0, 0) = mean(1) = 1"
 
 
 def test_many_outputs_share_frames_and_the_last_frame_completes_the_map() -> None:
