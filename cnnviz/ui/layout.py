@@ -83,7 +83,7 @@ def page_header(title: str, why: str, icon: str = APP_ICON) -> DeltaGenerator:
         st.html(PRESENT_STYLE)
     if nav is not None:
         with nav:
-            _nav_links(present)
+            _nav_links(present, pages)
             st.divider()
     return holder.expander("Controls", expanded=True) if present else holder
 
@@ -105,13 +105,13 @@ def sidebar_nav(present: bool | None = None) -> None:
     st.sidebar.divider()
 
 
-def _nav_links(present: bool | None = None) -> None:
+def _nav_links(present: bool | None = None, pages: list | None = None) -> None:
     """The page links themselves, drawn in the current container."""
     root = app_root()
     on = present if present is not None else bool(st.session_state.get(PRESENT_KEY))
     query = {PRESENT_KEY: "1"} if on else None
     st.page_link(_main_script(root), label="Home", icon=HOME_ICON, query_params=query)
-    for page in discover_pages(root):
+    for page in pages if pages is not None else discover_pages(root):
         st.page_link(page.rel_path, label=page.title, icon=page.icon or PAGE_ICON, query_params=query)
 
 
