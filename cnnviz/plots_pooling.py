@@ -71,7 +71,7 @@ def _grid_axes(fig: go.Figure, n_cols: int) -> None:
         fig.update_xaxes(
             side="top", dtick=1, constrain="domain", showgrid=False, zeroline=False, row=1, col=i
         )
-    fig.update_annotations(yshift=22)  # subplot titles above the column numbers
+    fig.update_annotations(yshift=32)  # subplot titles above the column numbers
 
 
 def pool_figure(
@@ -117,7 +117,7 @@ def pool_figure(
             col=1,
         )
     _grid_axes(fig, 2)
-    fig.update_layout(height=min(520, 140 + 40 * x.shape[0]), margin={"l": 10, "r": 10, "t": 60, "b": 10})
+    fig.update_layout(height=min(520, 140 + 40 * x.shape[0]), margin={"l": 10, "r": 10, "t": 80, "b": 10})
     return fig
 
 
@@ -153,7 +153,7 @@ def maps_figure(maps: Mapping[str, np.ndarray]) -> go.Figure:
         fig.add_trace(_heatmap(maps[name], "Viridis", name), row=1, col=i)
     _grid_axes(fig, len(names))
     tallest = max(m.shape[0] for m in maps.values())
-    fig.update_layout(height=min(480, 140 + 36 * tallest), margin={"l": 10, "r": 10, "t": 60, "b": 10})
+    fig.update_layout(height=min(480, 140 + 36 * tallest), margin={"l": 10, "r": 10, "t": 80, "b": 10})
     return fig
 
 
@@ -412,7 +412,7 @@ def pool_animation_figure(w: PoolWalkthrough, frame_ms: int = 400, max_frames: i
     )
     n_rows = max(grid.shape[0], ho)
     cell_px = int(min(48, max(16, 520 // n_rows)))
-    fig.update_annotations(yshift=24, font={"size": 15})
+    fig.update_annotations(yshift=30, font={"size": 15})
     fig.update_layout(
         height=int(min(900, max(300, n_rows * cell_px + 230))),
         margin={"l": 10, "r": 10, "t": 100, "b": 100},
@@ -478,5 +478,6 @@ def pool1d_figure(w: Pool1dWalkthrough) -> go.Figure:
     for row in (1, 2):
         fig.update_xaxes(range=[-0.5, width - 0.5], dtick=1, side="top", showgrid=False, row=row, col=1)
         fig.update_yaxes(showticklabels=False, showgrid=False, range=[0.5, -0.5], row=row, col=1)
-    fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 60, "b": 10})
+    fig.update_annotations(yshift=26)  # row titles above the position numbers
+    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 80, "b": 10})
     return fig
