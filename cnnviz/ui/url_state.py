@@ -1,30 +1,33 @@
 """Widgets whose values live in the page's URL, so that a copied link reopens exactly the same view.
 
 Each function mirrors the Streamlit widget of the same name and takes the same arguments. When the
-link carries a value for the widget's key (first run of a link, a lesson link, back/forward), the value
-is parsed and checked against the widget's options, range and type before the widget is created;
+link carries a value for the widget's key (a new link, a lesson link, back/forward, a page switch), the
+value is parsed and checked against the widget's options, range and type before the widget is created;
 a value that does not fit falls back to the default with a note near the top of the page, never an
 exception. After the widget is drawn its value is written back to the query string, but only when it
 differs from the default, so links stay short. Uploaded files cannot travel in a link.
 
-Converting a page (mechanical; keys stay the same):
+Converting a page (mechanical; keys stay the same, and every key becomes a name in the link):
 
-    from cnnviz.ui import url                                  # once, at the top
+    from cnnviz.ui import chart, url                           # once, at the top
 
     st.slider("Stride", 1, 4, 1, key="cx_stride")       ->  url.slider("Stride", 1, 4, 1, key="cx_stride")
     c1.number_input("Height", 1, 16, 6, key="pl_h")     ->  url.at(c1).number_input("Height", 1, 16, 6, key="pl_h")
     with controls: st.radio(...)                         ->  with controls: url.radio(...)
-    controls.selectbox(...)                              ->  url.at(controls).selectbox(...)
+    st.plotly_chart(fig, key="pl_pool", config=C)       ->  chart(fig, key="pl_pool", config=C)
+    left.plotly_chart(fig, key="cx_feeds")              ->  chart(fig, key="cx_feeds", where=left)
 
-Values that are not widgets (a typed grid, a network written as text) bind with a parser that may
-raise and an encoder back to text:
+Bound: selectbox, radio, number_input, slider (numbers), select_slider, checkbox, toggle, text_input,
+text_area, segmented_control, pills. Values that are not widgets (a typed grid, a network written as
+text) bind with a parser that may raise and an encoder back to text:
 
     grid = url.value("cx_grid", default=DEFAULT, parse=parse_grid, encode=grid_text, label="Input")
     edited = st.data_editor(grid.get(), key=f"cx_grid_editor_{grid.revision}")  # new link -> new editor
     grid.set(edited)
 
-Leave buttons, file uploaders and data editors as they are. `page_header` shows the notes and a
-"Share this view" link; pages need nothing else.
+Leave buttons, file uploaders and data editors as they are. A link sets a widget's value without calling
+its `on_change`: a page that loads something in a callback (a preset) should also load it when the value
+differs from what is loaded. `page_header` shows the notes and the "Share this view" link.
 """
 
 from __future__ import annotations
@@ -90,25 +93,26 @@ def share_slot(box: DeltaGenerator) -> None:
     _draw_link(run)
 
 
-def current_link() -> str:
+def current_link(query: str | None = None) -> str:
     """The full link to this view: the page's address as the browser sees it plus the query string."""
-    query = urlencode(st.query_params.to_dict())
+    if query is None:
+        query = urlencode(st.query_params.to_dict())
     base = ""
     try:
-        base = st.context.url or ""
+        base = st.context.url or ""  # what the browser shows, so it holds behind a proxy too
     except Exception:  # no browser behind this run (AppTest, bare mode)
         base = ""
     return f"{base}?{query}" if query else (base or "?")
 
 
 def _draw_link(run: _Run) -> None:
-    """Redraw the share link if it changed since it was last drawn in this run."""
+    """Redraw the share link if the query changed since it was last drawn in this run."""
     if run.link_box is None:
         return
-    link = current_link()
-    if link != run.link_shown:
-        run.link_shown = link
-        run.link_box.code(link, language=None, wrap_lines=True)
+    query = urlencode(st.query_params.to_dict())
+    if query != run.link_shown:
+        run.link_shown = query
+        run.link_box.code(current_link(query), language=None, wrap_lines=True)
 
 
 def _note(label: str, raw: str, default_text: str) -> None:

@@ -263,3 +263,29 @@ def test_widget_without_key_is_a_programming_error() -> None:
     at = AppTest.from_function(page, default_timeout=TIMEOUT).run()
     assert len(at.exception) == 1  # the message itself is redacted by the app's showErrorDetails setting
     assert len(at.slider) == 0
+
+
+def hiding_page() -> None:
+    """A number box shown only while a check box is ticked, and a select box in the sidebar."""
+    import streamlit as st
+
+    from cnnviz.ui import url
+
+    show = url.checkbox("Show seed", value=True, key="h_show")
+    seed = url.number_input("Seed", 0, 99, 0, key="h_seed") if show else None
+    kind = url.at(st.sidebar).selectbox("Kind", ["a", "b"], key="h_kind")
+    st.text(f"{seed},{kind}")
+
+
+def test_hidden_widget_takes_the_link_value_again_when_shown() -> None:
+    at = AppTest.from_function(hiding_page, default_timeout=TIMEOUT)
+    at.query_params["h_seed"] = "7"
+    at.query_params["h_kind"] = "b"
+    at.run()
+    assert at.text[0].value == "7,b"
+    assert [s.label for s in at.sidebar.selectbox] == ["Kind"]
+    at.checkbox(key="h_show").uncheck().run()
+    assert at.text[0].value == "None,b"
+    at.checkbox(key="h_show").check().run()
+    assert at.text[0].value == "7,b"
+    assert not at.exception
