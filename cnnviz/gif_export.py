@@ -38,8 +38,8 @@ _FIXED = [
     (85, 85, 85),
 ]
 HIGHLIGHT_RGB = _FIXED[HIGHLIGHT]
-_STEPS = 60  # value colours per sign: 2 * 60 + 1 shades from blue (low) through white to red (high)
-_LOW, _HIGH = np.array([33, 102, 172]), np.array([178, 24, 43])
+_STEPS = 60  # value colours per sign: 2 * 60 + 1 shades from red (low) through white to blue (high),
+_LOW, _HIGH = np.array([178, 24, 43]), np.array([33, 102, 172])  # like the page's RdBu
 
 
 def _palette() -> list[int]:

@@ -8,9 +8,11 @@ overlay, the output filling in), never the static input.
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Sequence
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 
 from cnnviz.args import ConvGeometry
@@ -87,6 +89,17 @@ class PrebuiltFigure(go.Figure):
         return (self.__class__, (self._spec,))
 
 
+@functools.lru_cache(maxsize=16)
+def _named_scale(name: str) -> tuple[tuple[float, str], ...]:
+    return tuple((float(v), c) for v, c in plotly.colors.get_colorscale(name))
+
+
+def _colorscale(name: str) -> list[list]:
+    """A named colour scale as explicit stops: plotly.js knows fewer names than plotly.py (no PuOr,
+    no Oranges) and its RdBu differs from plotly.py's, and these dicts skip plotly.py's conversion."""
+    return [list(stop) for stop in _named_scale(name)]
+
+
 def _heatmap_spec(
     z: np.ndarray,
     *,
@@ -98,19 +111,25 @@ def _heatmap_spec(
     hover: str | None = None,
     x: np.ndarray | None = None,
     y: np.ndarray | None = None,
+    from_zero: bool = False,
 ) -> dict:
-    """One heatmap trace as a plain dict; `axes` is '' for the first subplot, '2', '3' for the others."""
+    """One heatmap trace as a plain dict; `axes` is '' for the first subplot, '2', '3' for the others.
+
+    The colour range is -limit..limit around 0, or 0..limit with `from_zero` (counts).
+    """
     trace: dict = {
         "type": "heatmap",
         "z": typed_array(np.asarray(z, dtype=np.float32)),
-        "colorscale": colorscale,
+        "colorscale": _colorscale(colorscale) if isinstance(colorscale, str) else colorscale,
         "showscale": False,
         "xgap": 1,
         "ygap": 1,
         "xaxis": f"x{axes}",
         "yaxis": f"y{axes}",
     }
-    if limit is not None:
+    if limit is not None and from_zero:
+        trace.update(zmin=0.0, zmax=limit)
+    elif limit is not None:
         trace.update(zmin=-limit, zmax=limit, zmid=0.0)
     if numbers:
         trace.update(texttemplate=_fmt(np.asarray(z)), textfont={"size": text_size})
@@ -645,6 +664,8 @@ def grids_figure(
     marks: Sequence[np.ndarray | None] | None = None,
     colorscale: str = DIVERGING,
     shared_limit: bool = True,
+    from_zero: bool = False,
+    numbers: Sequence[bool] | None = None,
     hover: str = "row %{y}, col %{x}: %{z}<extra></extra>",
     cell_px: int | None = None,
 ) -> go.Figure:
@@ -662,12 +683,13 @@ def grids_figure(
     data = []
     for i, z in enumerate(grids):
         n = "" if i == 0 else str(i + 1)
-        numbers = max(z.shape) <= NUMBERS_MAX_CELLS
+        show_numbers = max(z.shape) <= NUMBERS_MAX_CELLS and (numbers is None or numbers[i])
         data.append(
             _heatmap_spec(
                 z,
                 axes=n,
-                numbers=numbers,
+                numbers=show_numbers,
+                from_zero=from_zero,
                 colorscale=colorscale,
                 limit=shared if shared_limit else limits[i],
                 text_size=13 if max(z.shape) > 10 else 15,

@@ -229,6 +229,8 @@ if cells:
             ],
             colorscale="Oranges",
             shared_limit=False,
+            from_zero=True,
+            numbers=(False, True),
             hover="row %{y}, col %{x}: %{z}<extra></extra>",
         ),
         key=f"{PREFIX}_feeds",

@@ -66,6 +66,7 @@ def _pair(label: str, key: str, low: int, high: int, default: int, help: str) ->
 def _typed_grid(label: str, key: str, initial: np.ndarray) -> tuple[tuple[float, ...], ...] | None:
     """An editable grid of numbers; None (with a message) if a cell is left empty or not a number."""
     frame = pd.DataFrame(initial, columns=[str(c) for c in range(initial.shape[1])])
+    st.markdown(f"**Type the {label}'s values** (rows × columns; double-click a cell to edit it)")
     edited = st.data_editor(
         frame,
         key=f"{key}_{initial.shape[0]}x{initial.shape[1]}",
