@@ -1,16 +1,23 @@
 """Plotly figures for the transposed-convolution page: the scatter animation and the "gaps" grid.
 
 The animation is built once as Plotly frames (play, pause, a scrubber) and updates only what moves:
-the marker on the input cell, that cell's stamp and the running sum. Grids are float32, and small.
-Canvas axes use output coordinates: the cells that `padding` crops sit at negative indices or past the end.
+the box on the input cell, that cell's stamp and the running sum. Canvas axes use output coordinates:
+the cells that `padding` crops sit at negative indices or past the end.
+
+Both figures are written as JSON-ready dicts in Plotly's schema (show them with
+`cnnviz.plots.PrebuiltFigure`): building them through Plotly's validated objects cost ~0.5 s a figure,
+most of a control change. Arrays go out as float32 typed arrays.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import plotly.graph_objects as go  # noqa: TID251 - a figure module
-from plotly.subplots import make_subplots  # noqa: TID251
+import functools
+from collections.abc import Sequence
 
+import numpy as np
+import plotly.colors  # noqa: TID251 - a figure module
+
+from cnnviz.plots import typed_array
 from cnnviz.transposed import (
     CELL_INPUT,
     CELL_INSERTED,
@@ -46,22 +53,61 @@ def _fmt(values: np.ndarray) -> str:
     return "%{z:.2f}"
 
 
-def _heat(z: np.ndarray, x: np.ndarray, y: np.ndarray, scale: str, limit: float, numbers: bool, name: str):
-    return go.Heatmap(
-        z=np.asarray(z, dtype=np.float32),
-        x=x,
-        y=y,
-        colorscale=scale,
-        zmid=0.0,
-        zmin=-limit,
-        zmax=limit,
-        showscale=False,
-        xgap=1,
-        ygap=1,
-        texttemplate=_fmt(np.asarray(z)) if numbers else None,
-        textfont={"size": 13},
-        hovertemplate=f"{name} row %{{y}}, col %{{x}}: %{{z}}<extra></extra>",
-    )
+@functools.lru_cache(maxsize=8)
+def _scale(name: str) -> tuple[tuple[float, str], ...]:
+    """A named colour scale as explicit stops (plotly.js knows fewer names than plotly.py)."""
+    return tuple((float(v), c) for v, c in plotly.colors.get_colorscale(name))
+
+
+def _heat(
+    z: np.ndarray,
+    axes: str,
+    scale: str,
+    limit: float,
+    numbers: bool,
+    name: str,
+    x: np.ndarray | None = None,
+    y: np.ndarray | None = None,
+) -> dict:
+    """A heatmap trace on subplot `axes` ('' first, '2', '3'), coloured -limit..limit around 0."""
+    trace = {
+        "type": "heatmap",
+        "z": typed_array(np.asarray(z, dtype=np.float32)),
+        "colorscale": [list(stop) for stop in _scale(scale)],
+        "zmin": -limit,
+        "zmax": limit,
+        "zmid": 0.0,
+        "showscale": False,
+        "xgap": 1,
+        "ygap": 1,
+        "hovertemplate": f"{name} row %{{y}}, col %{{x}}: %{{z}}<extra></extra>",
+        "xaxis": f"x{axes}",
+        "yaxis": f"y{axes}",
+    }
+    if numbers:
+        trace.update(texttemplate=_fmt(np.asarray(z, dtype=float)), textfont={"size": 13})
+    if x is not None:
+        trace["x"] = typed_array(np.asarray(x, dtype=np.int16))
+    if y is not None:
+        trace["y"] = typed_array(np.asarray(y, dtype=np.int16))
+    return trace
+
+
+def _flat(colour: str, shape: tuple[int, int], axes: str, x: np.ndarray, y: np.ndarray) -> dict:
+    """A one-colour grid: the extent of a canvas before anything is painted on it."""
+    return {
+        "type": "heatmap",
+        "z": typed_array(np.zeros(shape, dtype=np.float32)),
+        "x": typed_array(np.asarray(x, dtype=np.int16)),
+        "y": typed_array(np.asarray(y, dtype=np.int16)),
+        "colorscale": [[0, colour], [1, colour]],
+        "showscale": False,
+        "xgap": 1,
+        "ygap": 1,
+        "hoverinfo": "skip",
+        "xaxis": f"x{axes}",
+        "yaxis": f"y{axes}",
+    }
 
 
 def _rect(r0: float, c0: float, r1: float, c1: float) -> tuple[list[float], list[float]]:
@@ -74,18 +120,81 @@ def _rect(r0: float, c0: float, r1: float, c1: float) -> tuple[list[float], list
     ]
 
 
-def _line(xs: list[float], ys: list[float], colour: str = OUTLINE, dash: str = "solid") -> go.Scatter:
-    return go.Scatter(
-        x=xs,
-        y=ys,
-        mode="lines",
-        line={"color": colour, "width": 3, "dash": dash},
-        hoverinfo="skip",
-        showlegend=False,
-    )
+def _line(xy: tuple[list[float], list[float]], axes: str, colour: str = OUTLINE, dash: str = "solid") -> dict:
+    return {
+        "type": "scatter",
+        "x": xy[0],
+        "y": xy[1],
+        "mode": "lines",
+        "line": {"color": colour, "width": 3, "dash": dash},
+        "hoverinfo": "skip",
+        "showlegend": False,
+        "xaxis": f"x{axes}",
+        "yaxis": f"y{axes}",
+    }
 
 
-def scatter_animation(view: TransposedView, sums: np.ndarray, frame_ms: int = 500) -> go.Figure:
+def _subplots(
+    widths: Sequence[float],
+    titles: Sequence[str],
+    extents: Sequence[tuple[float, float, int, int]],
+    rows: int,
+    ticks: bool,
+) -> dict:
+    """One row of grid subplots with widths in proportion, titled, each axis spanning its extent.
+
+    `extents` holds (first row, first col, rows, cols) per subplot; every subplot shows `rows` rows so
+    that cells are the same size everywhere. Axis n is '' for the first subplot, then '2', '3'.
+    """
+    spacing = 0.05
+    usable = 1.0 - spacing * (len(widths) - 1)
+    total = float(sum(widths))
+    layout: dict = {"annotations": []}
+    start = 0.0
+    for i, (width, title, (r0, c0, height, cols)) in enumerate(zip(widths, titles, extents, strict=True)):
+        end = min(start + usable * width / total, 1.0)
+        n = "" if i == 0 else str(i + 1)
+        layout[f"xaxis{n}"] = {
+            "anchor": f"y{n}",
+            "domain": [start, end],
+            "range": [c0 - 0.5, c0 - 0.5 + cols],
+            "constrain": "domain",
+            "showgrid": False,
+            "zeroline": False,
+            "side": "top",
+            "dtick": 1,
+            "showticklabels": ticks and cols <= NUMBERS_MAX,
+        }
+        layout[f"yaxis{n}"] = {
+            "anchor": f"x{n}",
+            "domain": [0.0, 1.0],
+            "range": [r0 - 0.5 + rows, r0 - 0.5],
+            "scaleanchor": f"x{n}",
+            "constrain": "domain",
+            "showgrid": False,
+            "zeroline": False,
+            "dtick": 1,
+            "showticklabels": ticks and height <= NUMBERS_MAX,
+        }
+        layout["annotations"].append(
+            {
+                "text": title,
+                "x": (start + end) / 2,
+                "y": 1.0,
+                "xref": "paper",
+                "yref": "paper",
+                "xanchor": "center",
+                "yanchor": "bottom",
+                "yshift": 26 if ticks else 4,
+                "showarrow": False,
+                "font": {"size": 15},
+            }
+        )
+        start = end + spacing
+    return layout
+
+
+def scatter_animation(view: TransposedView, sums: np.ndarray, frame_ms: int = 500) -> dict:
     """Input, the current cell's stamp, and the running sum; one Plotly frame per input cell.
 
     `sums` is `cnnviz.transposed.partial_sums(view)`. Traces: 0 input, 1 current-cell box, 2 empty canvas,
@@ -106,67 +215,51 @@ def scatter_animation(view: TransposedView, sums: np.ndarray, frame_ms: int = 50
     def stamp_z(n: int) -> np.ndarray:
         i, j = divmod(n, w)
         z = np.full((ch, cw), np.nan, dtype=np.float32)
-        z[i * s : i * s + (kh - 1) * d + 1 : d, j * s : j * s + (kw - 1) * d + 1 : d] = stamps[n][
-            i * s : i * s + (kh - 1) * d + 1 : d, j * s : j * s + (kw - 1) * d + 1 : d
-        ]
+        rows = slice(i * s, i * s + (kh - 1) * d + 1, d)
+        cols = slice(j * s, j * s + (kw - 1) * d + 1, d)
+        z[rows, cols] = stamps[n][rows, cols]
         return z
 
-    fig = make_subplots(
-        rows=1,
-        cols=3,
-        column_widths=[w + 2, cw + 2, cw + 2],
-        horizontal_spacing=0.05,
-        subplot_titles=(
-            f"input {h}×{w}",
-            "this cell × kernel",
-            f"running sum (box: the {ho}×{wo} output)",
-        ),
+    rows = max(h, ch)
+    layout = _subplots(
+        [w + 2, cw + 2, cw + 2],
+        [f"input {h}×{w}", "this cell × kernel", f"running sum (box: the {ho}×{wo} output)"],
+        [(0, 0, h, w), (-p, -p, ch, cw), (-p, -p, ch, cw)],
+        rows,
+        True,
     )
-    cell = _rect(0, 0, 0, 0)
-    fig.add_trace(
-        _heat(view.input, np.arange(w), np.arange(h), "RdBu", in_limit, True, "input"), row=1, col=1
-    )
-    fig.add_trace(_line(*cell), row=1, col=1)
-    for col, z, limit, name in ((2, stamp_z(0), stamp_limit, "stamp"), (3, sums[1], sum_limit, "sum")):
-        empty = go.Heatmap(
-            z=np.zeros((ch, cw), dtype=np.float32),
-            x=canvas_cols,
-            y=canvas_rows,
-            colorscale=[[0, EMPTY], [1, EMPTY]],
-            showscale=False,
-            xgap=1,
-            ygap=1,
-            hoverinfo="skip",
-        )
-        fig.add_trace(empty, row=1, col=col)
-        fig.add_trace(
-            _heat(z, canvas_cols, canvas_rows, "PuOr" if col == 2 else "RdBu", limit, numbers, name),
-            row=1,
-            col=col,
-        )
-    fig.add_trace(_line(*_rect(0, 0, ho - 1, wo - 1), "#111418", "dash"), row=1, col=3)
-
-    frames = []
-    labels = []
+    data = [
+        _heat(view.input, "", "RdBu", in_limit, True, "input"),
+        _line(_rect(0, 0, 0, 0), ""),
+        _flat(EMPTY, (ch, cw), "2", canvas_cols, canvas_rows),
+        _heat(stamp_z(0), "2", "PuOr", stamp_limit, numbers, "stamp", canvas_cols, canvas_rows),
+        _flat(EMPTY, (ch, cw), "3", canvas_cols, canvas_rows),
+        _heat(sums[1], "3", "RdBu", sum_limit, numbers, "sum", canvas_cols, canvas_rows),
+        _line(_rect(0, 0, ho - 1, wo - 1), "3", "#111418", "dash"),
+    ]
+    frames, labels = [], []
     for n in range(h * w):
         i, j = divmod(n, w)
         box = _rect(i, j, i, j)
         frames.append(
-            go.Frame(
-                name=str(n),
-                data=[
-                    go.Scatter(x=box[0], y=box[1], _validate=False),
-                    go.Heatmap(z=stamp_z(n), _validate=False),
-                    go.Heatmap(z=sums[n + 1].astype(np.float32), _validate=False),
+            {
+                "name": str(n),
+                "data": [
+                    {"type": "scatter", "x": box[0], "y": box[1]},
+                    {"type": "heatmap", "z": typed_array(stamp_z(n))},
+                    {"type": "heatmap", "z": typed_array(sums[n + 1].astype(np.float32))},
                 ],
-                traces=[1, 3, 5],
-                _validate=False,
-            )
+                "traces": [1, 3, 5],
+            }
         )
         labels.append(f"{i},{j}")
-    fig.frames = frames
     still = {"frame": {"duration": 0, "redraw": True}, "mode": "immediate", "transition": {"duration": 0}}
-    fig.update_layout(
+    play = {
+        "frame": {"duration": frame_ms, "redraw": True},
+        "fromcurrent": True,
+        "transition": {"duration": 0},
+    }
+    layout.update(
         updatemenus=[
             {
                 "type": "buttons",
@@ -177,18 +270,7 @@ def scatter_animation(view: TransposedView, sums: np.ndarray, frame_ms: int = 50
                 "yanchor": "top",
                 "showactive": False,
                 "buttons": [
-                    {
-                        "label": "▶ play",
-                        "method": "animate",
-                        "args": [
-                            None,
-                            {
-                                "frame": {"duration": frame_ms, "redraw": True},
-                                "fromcurrent": True,
-                                "transition": {"duration": 0},
-                            },
-                        ],
-                    },
+                    {"label": "▶ play", "method": "animate", "args": [None, play]},
                     {
                         "label": "❚❚ pause",
                         "method": "animate",
@@ -212,142 +294,80 @@ def scatter_animation(view: TransposedView, sums: np.ndarray, frame_ms: int = 50
                 ],
             }
         ],
-    )
-    rows = max(h, ch)
-    cell_px = int(min(44, max(14, 520 // rows)))
-    for col, (r0, c0, height, width) in enumerate(
-        ((0, 0, h, w), (-p, -p, ch, cw), (-p, -p, ch, cw)), start=1
-    ):
-        fig.update_yaxes(
-            range=[r0 - 0.5 + rows, r0 - 0.5],
-            scaleanchor=f"x{'' if col == 1 else col}",
-            constrain="domain",
-            showgrid=False,
-            zeroline=False,
-            dtick=1 if height <= NUMBERS_MAX else None,
-            row=1,
-            col=col,
-        )
-        fig.update_xaxes(
-            range=[c0 - 0.5, c0 - 0.5 + width],
-            constrain="domain",
-            showgrid=False,
-            zeroline=False,
-            side="top",
-            dtick=1 if width <= NUMBERS_MAX else None,
-            row=1,
-            col=col,
-        )
-    fig.update_annotations(yshift=26, font={"size": 15})
-    fig.update_layout(
-        height=int(min(900, max(300, rows * cell_px + 190))),
+        height=int(min(900, max(300, rows * int(min(44, max(14, 520 // rows))) + 190))),
         margin={"l": 10, "r": 10, "t": 70, "b": 90},
         plot_bgcolor="white",
         font={"size": 14},
         showlegend=False,
     )
-    return fig
+    return {"data": data, "layout": layout, "frames": frames}
 
 
-def gaps_figure(gaps: GapsView, view: TransposedView) -> go.Figure:
+def gaps_figure(gaps: GapsView, view: TransposedView) -> dict:
     """The equivalent direct convolution: gapped, padded input (coloured by what each cell is), the flipped
     kernel, and the output. Trace 0 the gapped grid (z = CELL_* kind, text = value), 1 the flipped kernel,
-    2 the output, then one legend entry per kind."""
+    2 the output, then one legend entry per kind present."""
     gh, gw = gaps.gapped.shape
     kh, kw = gaps.flipped.shape
     ho, wo = gaps.output.shape
-    colours = [KIND_COLOURS[k] for k in (CELL_INPUT, CELL_INSERTED, CELL_PADDING, CELL_OUTPUT_PADDING)]
     scale = []
-    for i, colour in enumerate(colours):
-        scale += [[i / 4, colour], [(i + 1) / 4, colour]]
-    numbers = max(gh, gw) <= NUMBERS_MAX * 2
+    for i, kind in enumerate((CELL_INPUT, CELL_INSERTED, CELL_PADDING, CELL_OUTPUT_PADDING)):
+        scale += [[i / 4, KIND_COLOURS[kind]], [(i + 1) / 4, KIND_COLOURS[kind]]]
+    whole = np.isclose(gaps.gapped, np.round(gaps.gapped))
     text = np.where(
-        np.isclose(gaps.gapped, np.round(gaps.gapped)),
-        np.round(gaps.gapped).astype(int).astype(str),
-        np.round(gaps.gapped, 2).astype(str),
+        whole, np.round(gaps.gapped).astype(int).astype(str), np.round(gaps.gapped, 2).astype(str)
     )
-    fig = make_subplots(
-        rows=1,
-        cols=3,
-        column_widths=[gw + 2, kw + 2, wo + 2],
-        horizontal_spacing=0.05,
-        subplot_titles=(
-            f"gapped and padded input {gh}×{gw}",
-            f"kernel flipped {kh}×{kw}",
-            f"output {ho}×{wo}",
-        ),
+    rows = max(gh, kh, ho)
+    layout = _subplots(
+        [gw + 2, kw + 2, wo + 2],
+        [f"gapped and padded input {gh}×{gw}", f"kernel flipped {kh}×{kw}", f"output {ho}×{wo}"],
+        [(0, 0, gh, gw), (0, 0, kh, kw), (0, 0, ho, wo)],
+        rows,
+        False,
     )
-    fig.add_trace(
-        go.Heatmap(
-            z=gaps.kinds.astype(np.float32),
-            colorscale=scale,
-            zmin=-0.5,
-            zmax=3.5,
-            showscale=False,
-            xgap=1,
-            ygap=1,
-            text=text,
-            texttemplate="%{text}" if numbers else None,
-            textfont={"size": 12},
-            hovertemplate="row %{y}, col %{x}: %{text}<extra></extra>",
-        ),
-        row=1,
-        col=1,
-    )
+    grid = {
+        "type": "heatmap",
+        "z": typed_array(gaps.kinds.astype(np.float32)),
+        "colorscale": scale,
+        "zmin": -0.5,
+        "zmax": 3.5,
+        "showscale": False,
+        "xgap": 1,
+        "ygap": 1,
+        "text": text.tolist(),
+        "texttemplate": "%{text}" if max(gh, gw) <= 2 * NUMBERS_MAX else "",
+        "textfont": {"size": 12},
+        "hovertemplate": "row %{y}, col %{x}: %{text}<extra></extra>",
+        "xaxis": "x",
+        "yaxis": "y",
+    }
     k_limit = max(float(np.abs(gaps.flipped).max(initial=0)), 1e-9)
     o_limit = max(float(np.abs(gaps.output).max(initial=0)), 1e-9)
-    fig.add_trace(
-        _heat(gaps.flipped, np.arange(kw), np.arange(kh), "PuOr", k_limit, True, "flipped kernel"),
-        row=1,
-        col=2,
-    )
-    fig.add_trace(
-        _heat(
-            gaps.output, np.arange(wo), np.arange(ho), "RdBu", o_limit, max(ho, wo) <= NUMBERS_MAX, "output"
-        ),
-        row=1,
-        col=3,
-    )
+    data = [
+        grid,
+        _heat(gaps.flipped, "2", "PuOr", k_limit, True, "flipped kernel"),
+        _heat(gaps.output, "3", "RdBu", o_limit, max(ho, wo) <= NUMBERS_MAX, "output"),
+    ]
     present = set(np.unique(gaps.kinds).tolist())
     for kind, name in KIND_NAMES.items():
         if kind in present:
-            fig.add_trace(
-                go.Scatter(
-                    x=[None],
-                    y=[None],
-                    mode="markers",
-                    marker={"symbol": "square", "size": 16, "color": KIND_COLOURS[kind]},
-                    name=name,
-                )
+            data.append(
+                {
+                    "type": "scatter",
+                    "x": [None],
+                    "y": [None],
+                    "mode": "markers",
+                    "marker": {"symbol": "square", "size": 16, "color": KIND_COLOURS[kind]},
+                    "name": name,
+                    "xaxis": "x",
+                    "yaxis": "y",
+                }
             )
-    rows = max(gh, kh, ho)
-    cell_px = int(min(40, max(12, 560 // rows)))
-    for col, (_height, width) in enumerate(((gh, gw), (kh, kw), (ho, wo)), start=1):
-        fig.update_yaxes(
-            range=[rows - 0.5, -0.5],
-            scaleanchor=f"x{'' if col == 1 else col}",
-            constrain="domain",
-            showgrid=False,
-            zeroline=False,
-            showticklabels=False,
-            row=1,
-            col=col,
-        )
-        fig.update_xaxes(
-            range=[-0.5, width - 0.5],
-            constrain="domain",
-            showgrid=False,
-            zeroline=False,
-            showticklabels=False,
-            row=1,
-            col=col,
-        )
-    fig.update_annotations(font={"size": 15})
-    fig.update_layout(
-        height=int(min(900, max(280, rows * cell_px + 140))),
+    layout.update(
+        height=int(min(900, max(280, rows * int(min(40, max(12, 560 // rows))) + 140))),
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
         plot_bgcolor="white",
         font={"size": 14},
         legend={"orientation": "h", "y": -0.02, "yanchor": "top"},
     )
-    return fig
+    return {"data": data, "layout": layout}

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from cnnviz.channels import ChannelsView, channel_mixing, channel_sums, channels_view, connections
 from cnnviz.errors import ConvConfigError
+from cnnviz.plots import PrebuiltFigure
 from cnnviz.plots_channels import (
     cell_sum_figure,
     connections_figure,
@@ -73,37 +73,49 @@ with controls:
     )
 
 
+Settings = tuple[tuple[int, int], int, int, int, int, int, int, bool, int]
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
-def layer(
-    size: tuple[int, int],
-    c_in: int,
-    c_out: int,
-    k: int,
-    stride: int,
-    padding: int,
-    groups: int,
-    bias: bool,
-    seed: int,
-) -> ChannelsView:
+def layer(cfg: Settings) -> ChannelsView:
     """The layer for these settings (cached: widgets further down rerun without recomputing it)."""
-    return channels_view(size, c_in, c_out, k, stride, padding, groups, bias, seed)
+    return channels_view(*cfg)
 
 
+# Figures are cached as JSON-ready dicts: a cached Plotly object would be re-validated on every hit.
 @st.cache_data(max_entries=64, show_spinner=False)
-def board_figures(view: ChannelsView) -> tuple[go.Figure, go.Figure, go.Figure, go.Figure]:
+def board_specs(cfg: Settings) -> tuple[dict, dict, dict, dict]:
     """Input planes, connections, weight board and output planes for one layer."""
+    view = layer(cfg)
     in_groups = [c // view.in_per_group for c in range(view.c_in)]
     out_groups = [view.group_of_output(o) for o in range(view.c_out)]
     return (
-        planes_figure(view.input, "x", in_groups),
-        connections_figure(connections(view.c_in, view.c_out, view.groups)),
-        weights_figure(view),
-        planes_figure(view.output, "y", out_groups, colorscale="RdBu"),
+        planes_figure(view.input, "x", in_groups).to_dict(),
+        connections_figure(connections(view.c_in, view.c_out, view.groups)).to_dict(),
+        weights_figure(view).to_dict(),
+        planes_figure(view.output, "y", out_groups, colorscale="RdBu").to_dict(),
     )
 
 
+@st.cache_data(max_entries=128, show_spinner=False)
+def cell_specs(cfg: Settings, out_channel: int, row: int, col: int) -> tuple[dict, dict]:
+    """The input planes with one output cell's window outlined, and its per-channel dot products."""
+    view = layer(cfg)
+    cell = channel_sums(view, out_channel, (row, col))
+    groups_of = [c // view.in_per_group for c in range(view.c_in)]
+    read = planes_figure(view.input, "x", groups_of, window=cell.window_cells, window_channels=cell.channels)
+    return read.to_dict(), cell_sum_figure(cell).to_dict()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def mixing_spec(cfg: Settings, row: int, col: int) -> dict:
+    """y = W x + b at one pixel of a 1x1 convolution."""
+    return mixing_figure(channel_mixing(layer(cfg), (row, col))).to_dict()
+
+
+cfg: Settings = ((height, width), c_in, c_out, kernel, stride, padding, groups, bias, seed)
 try:
-    view = layer((height, width), c_in, c_out, kernel, stride, padding, groups, bias, seed)
+    view = layer(cfg)
 except ConvConfigError as exc:
     show_error(exc)
     if depthwise and c_out % c_in:
@@ -111,7 +123,7 @@ except ConvConfigError as exc:
     st.stop()
 
 g, cpg, opg = view.groups, view.in_per_group, view.out_per_group
-input_fig, wiring_fig, weights_fig, output_fig = board_figures(view)
+input_fig, wiring_fig, weights_fig, output_fig = (PrebuiltFigure(spec) for spec in board_specs(cfg))
 
 # --- Shapes and counts --------------------------------------------------------------------------------
 st.subheader("Shapes, parameters and multiply-accumulates", anchor=False)
@@ -191,16 +203,10 @@ out_channel = int(url.at(c1).number_input("output channel", 0, c_out - 1, 0, key
 row = int(url.at(c2).number_input("output row", 0, ho - 1, 0, key=f"{P}_row"))
 col = int(url.at(c3).number_input("output column", 0, wo - 1, 0, key=f"{P}_col"))
 cell = channel_sums(view, out_channel, (row, col))
-read_fig = planes_figure(
-    view.input,
-    "x",
-    [c // cpg for c in range(c_in)],
-    window=cell.window_cells,
-    window_channels=cell.channels,
-)
-st.plotly_chart(read_fig, key=f"{P}_read", config=NO_BAR)
+read_spec, cell_spec = cell_specs(cfg, out_channel, row, col)
+st.plotly_chart(PrebuiltFigure(read_spec), key=f"{P}_read", config=NO_BAR)
 left, right = st.columns([3, 2])
-left.plotly_chart(cell_sum_figure(cell), key=f"{P}_cell", config=NO_BAR)
+left.plotly_chart(PrebuiltFigure(cell_spec), key=f"{P}_cell", config=NO_BAR)
 with right:
     st.markdown(
         f"y[{out_channel}, {row}, {col}] = "
@@ -231,8 +237,7 @@ else:
     c1, c2, _ = st.columns([1, 1, 3])
     prow = int(url.at(c1).number_input("pixel row", 0, ho - 1, 0, key=f"{P}_px_row"))
     pcol = int(url.at(c2).number_input("pixel column", 0, wo - 1, 0, key=f"{P}_px_col"))
-    mix = channel_mixing(view, (prow, pcol))
-    st.plotly_chart(mixing_figure(mix), key=f"{P}_mixing", config=NO_BAR)
+    st.plotly_chart(PrebuiltFigure(mixing_spec(cfg, prow, pcol)), key=f"{P}_mixing", config=NO_BAR)
     st.markdown(
         f"At output pixel ({prow}, {pcol}) the layer multiplies the {c_in} channel values of one input pixel "
         f"by a {c_out}×{c_in} matrix and adds the bias: the same matrix at every pixel, like a fully connected "

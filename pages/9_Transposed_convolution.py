@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from cnnviz.errors import ConvConfigError
 from cnnviz.kernels import INPUT_PATTERNS, KERNEL_PRESETS, input_pattern, kernel_preset
-from cnnviz.plots import matrix_figure
+from cnnviz.plots import PrebuiltFigure, matrix_figure
 from cnnviz.plots_transposed import gaps_figure, scatter_animation
 from cnnviz.transposed import (
     GapsView,
@@ -103,18 +102,21 @@ def compute(x: Grid, k: Grid, s: int, p: int, op: int, d: int) -> tuple[Transpos
     return view, gaps_view(view), matrix_view(view)
 
 
+# Figures are cached as JSON-ready dicts: a cached Plotly object would be re-validated on every hit.
 @st.cache_data(max_entries=32, show_spinner=False)
-def animation(x: Grid, k: Grid, s: int, p: int, op: int, d: int, frame_ms: int) -> go.Figure:
+def animation(x: Grid, k: Grid, s: int, p: int, op: int, d: int, frame_ms: int) -> dict:
+    """The scatter animation: one Plotly frame per input cell."""
     view = compute(x, k, s, p, op, d)[0]
     return scatter_animation(view, partial_sums(view), frame_ms)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def gaps_and_matrix(x: Grid, k: Grid, s: int, p: int, op: int, d: int) -> tuple[go.Figure, go.Figure | None]:
+def gaps_and_matrix(x: Grid, k: Grid, s: int, p: int, op: int, d: int) -> tuple[dict, dict | None]:
+    """The gapped direct convolution, and C^T when it is small enough to read."""
     view, gaps, mat = compute(x, k, s, p, op, d)
     rows = mat.matrix.shape[1]
     shown = (
-        matrix_figure(mat.matrix.T, f"Cᵀ: {rows} output cells × {mat.matrix.shape[0]} input cells")
+        matrix_figure(mat.matrix.T, f"Cᵀ: {rows} output cells × {mat.matrix.shape[0]} input cells").to_dict()
         if rows <= MATRIX_MAX_ROWS
         else None
     )
@@ -149,7 +151,7 @@ for column, axis, explanation in (
 st.subheader("Each input cell stamps the kernel", anchor=False)
 speed = url.select_slider("Speed", options=["slow", "medium", "fast"], value="medium", key=f"{P}_speed")
 frame_ms = {"slow": 1000, "medium": 500, "fast": 150}[speed]
-st.plotly_chart(animation(*args, frame_ms), key=f"{P}_scatter", config=NO_BAR)
+st.plotly_chart(PrebuiltFigure(animation(*args, frame_ms)), key=f"{P}_scatter", config=NO_BAR)
 st.caption(
     f"Input cell (i, j) adds its value × kernel starting at output (i·{stride} − {padding}, j·{stride} − "
     f"{padding}), taps {dilation} apart; overlapping stamps add up. Padding {padding} crops {padding} "
@@ -160,7 +162,7 @@ st.caption(
 # --- Gaps ----------------------------------------------------------------------------------------------
 st.subheader("The same thing as a direct convolution: zeros in the gaps", anchor=False)
 gaps_fig, c_fig = gaps_and_matrix(*args)
-st.plotly_chart(gaps_fig, key=f"{P}_gaps", config=NO_BAR)
+st.plotly_chart(PrebuiltFigure(gaps_fig), key=f"{P}_gaps", config=NO_BAR)
 border = gaps.border
 border_text = (
     f"pad **{dilation}·({kh}−1) − {padding} = {border}** zero(s) on each side"
@@ -197,7 +199,7 @@ if any(mat.extra_rows):
         "and C leaves them out."
     )
 if c_fig is not None:
-    st.plotly_chart(c_fig, key=f"{P}_matrix", config=NO_BAR)
+    st.plotly_chart(PrebuiltFigure(c_fig), key=f"{P}_matrix", config=NO_BAR)
 else:
     st.caption(f"Cᵀ has {mat.matrix.shape[1]} rows: too many to draw (at most {MATRIX_MAX_ROWS}).")
 (st.success if mat.matches else st.error)(
