@@ -53,6 +53,7 @@ _RUN = "_url_run"  # session key: this run's note box, link box and notes
 _MAX_SHOWN = 40  # characters of a tampered value quoted back in a note
 _MAX_INT = 2**53 - 1  # the largest integer a browser's number box holds exactly
 _INT_TEXT = re.compile(r"[+-]?\d{1,16}")
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f`]")
 
 
 class _InvalidLinkError(ValueError):
@@ -117,7 +118,7 @@ def _draw_link(run: _Run) -> None:
 
 def _note(label: str, raw: str, default_text: str) -> None:
     """Show that the link's value for `label` was rejected: near the top of the page, else in place."""
-    shown = raw.replace("`", "")
+    shown = _UNSAFE.sub(" ", raw)  # one line, no backticks: the value stays inside its code span
     if len(shown) > _MAX_SHOWN:
         shown = shown[:_MAX_SHOWN] + "…"
     text = f"The link's value for '{label}' (`{shown}`) is not valid; using {default_text}."

@@ -176,6 +176,12 @@ def test_quoted_value_is_shortened_and_cannot_inject_markdown() -> None:
     assert len(message) < 150 and "…" in message
 
 
+def test_line_breaks_in_a_value_cannot_end_the_note_early() -> None:
+    at = open_link({"t_mode": "a\n\n[click](http://example.com)\r\n# big"})
+    (message,) = notes(at)
+    assert "\n" not in message and "\r" not in message and message.count("`") == 2
+
+
 def test_several_tampered_values_each_get_a_note_and_the_page_still_runs() -> None:
     at = open_link({"t_stride": "-3", "t_shift": "1e9", "t_mode": "x", "t_ceil": "2"})
     assert len(notes(at)) == 4
