@@ -198,7 +198,7 @@ class TrainingRun:
             self._last_poll = time.monotonic()
 
     def owner_alive(self) -> bool:
-        """True while the owner exists: `alive()` (an error counts as gone), or polled within `abandon_after`."""
+        """True while the owner exists: `alive()` (an error counts as gone), or polled lately enough."""
         if self._alive is not None:
             try:
                 return bool(self._alive())

@@ -1,4 +1,4 @@
-"""Train a small network and watch it learn: curves, filters, feature maps and mistakes, live; compare runs."""
+"""Train a small network and watch it learn: curves, filters, feature maps and mistakes; compare runs."""
 
 from __future__ import annotations
 

@@ -323,6 +323,8 @@ def live_view(scheduler: RunScheduler, key: str, prefix: str, view: str, every: 
     live = run is not None and not run.status.done
     if run is not None and run.status is RunStatus.PAUSED:
         every = max(every, 2.0)  # nothing moves but a time limit or the snapshot after a step
+    elif run is not None and (run.status is RunStatus.QUEUED or run.state().total_steps is None):
+        every = max(every, 1.0)  # waiting or loading the data: leave the CPU to that
 
     @st.fragment(run_every=every if live else None)
     def _live() -> None:

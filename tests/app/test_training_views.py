@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnnviz.datasets import load_dataset
 from cnnviz.runs import RunStatus, TrainingRun, shared_scheduler
-from cnnviz.training_inputs import grid_text, parse_grid_text
+from cnnviz.training_inputs import grid_text, image_to_input, parse_grid_text
 from tests.plotly_arrays import decode_array
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "7_Live_training.py")
@@ -181,6 +181,11 @@ def test_try_it_on_an_uploaded_picture_and_a_broken_file(at: AppTest) -> None:
     label = int(load_dataset("digits").y_test[7])
     title = next(t for t in _charts(at) if t.startswith("Prediction"))
     assert title.startswith(f"Prediction: {label} ") and int(np.argmax(probs)) == label
+
+    at.radio(key=f"{P}_try_ink").set_value("light").run()  # taken as light ink: not inverted
+    as_is = run.predict(image_to_input(np.stack([paper] * 3, -1), (1, 8, 8), invert=False))
+    best = int(np.argmax(as_is))
+    assert f"Prediction: {best} ({100 * as_is[best]:.1f} %)" in _charts(at)
 
     at.file_uploader(key=f"{P}_try_upload").set_value(("broken.png", b"not a picture at all", "image/png"))
     at.run()
