@@ -163,6 +163,7 @@ def _subplots(
             "zeroline": False,
             "side": "top",
             "dtick": 1,
+            "ticks": "outside" if ticks else "",
             "showticklabels": ticks and cols <= NUMBERS_MAX,
         }
         layout[f"yaxis{n}"] = {
@@ -174,6 +175,7 @@ def _subplots(
             "showgrid": False,
             "zeroline": False,
             "dtick": 1,
+            "ticks": "outside" if ticks else "",
             "showticklabels": ticks and height <= NUMBERS_MAX,
         }
         layout["annotations"].append(
