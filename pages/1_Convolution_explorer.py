@@ -276,6 +276,8 @@ st.plotly_chart(
             (f"shift(conv(x)) by ({oy}, {ox})", check.shift_of_conv),
         ],
         marks=[None, check.differs, check.differs],
+        limits=[float(np.abs(check.shifted_input).max()) or 1.0]
+        + [float(max(np.abs(check.conv_of_shift).max(), np.abs(check.shift_of_conv).max())) or 1.0] * 2,
     ),
     key=f"{PREFIX}_equivariance",
     config=NO_TOOLBAR,
