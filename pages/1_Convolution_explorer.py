@@ -256,8 +256,17 @@ st.markdown(
     "conv(shift(x)) = shift(conv(x)). Borders and stride are where this breaks."
 )
 shift_dy, shift_dx, fill_c = st.columns([2, 2, 2])
-dy = int(shift_dy.slider("shift down (rows)", -min(h - 1, 8), min(h - 1, 8), 1, key=f"{PREFIX}_eq_dy"))
-dx = int(shift_dx.slider("shift right (columns)", -min(wd - 1, 8), min(wd - 1, 8), 0, key=f"{PREFIX}_eq_dx"))
+MAX_SHIFT = 8
+dy_max, dx_max = min(h - 1, MAX_SHIFT), min(wd - 1, MAX_SHIFT)
+dy = dx = 0
+if dy_max:
+    dy = int(shift_dy.slider("shift down (rows)", -dy_max, dy_max, 1, key=f"{PREFIX}_eq_dy"))
+else:
+    shift_dy.caption("One row: nothing to shift down.")
+if dx_max:
+    dx = int(shift_dx.slider("shift right (columns)", -dx_max, dx_max, 0, key=f"{PREFIX}_eq_dx"))
+else:
+    shift_dx.caption("One column: nothing to shift right.")
 fill = fill_c.radio(
     "Cells that enter",
     SHIFT_FILLS,

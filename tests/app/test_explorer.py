@@ -333,3 +333,17 @@ def test_picked_cells_stay_inside_a_shrinking_output(at: AppTest) -> None:
     assert not at.exception and not at.error
     assert at.number_input(key=f"{P}_row").value == 0 and at.number_input(key=f"{P}_col").value == 0
     assert at.number_input(key=f"{P}_in_row").value == 4
+
+
+def test_shift_sliders_follow_the_input_size(at: AppTest) -> None:
+    at.slider(key=f"{P}_eq_dy").set_value(5)
+    at.run()
+    _set(at, in_h=1, k_h=1)
+    at.run()
+    assert not at.exception and not at.error
+    assert not [s for s in at.slider if s.key == f"{P}_eq_dy"]
+    assert any("nothing to shift down" in c.value for c in at.caption)
+    assert any(
+        "input shifted by (0, 0)" in a["text"] for a in _chart(at, "equivariance")["layout"]["annotations"]
+    )
+    assert any("All 5 output cells agree" in s.value for s in at.success)
