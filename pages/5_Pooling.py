@@ -36,8 +36,8 @@ from cnnviz.pooling import (
     shift_invariance,
     upsample_compare,
 )
-from cnnviz.ui import page_header, show_error
-from cnnviz.ui.image_picker import image_picker
+from cnnviz.ui import page_header, show_error, url
+from cnnviz.ui.image_picker import image_picker, upload_link_note
 
 P = "pl"
 PATTERNS = ["random", "ramp", "edge", "checker", "impulse"]
@@ -85,22 +85,22 @@ controls = page_header(
 )
 with controls:
     st.markdown("**Input**")
-    pattern = st.selectbox("Input pattern", PATTERNS, key=f"{P}_pattern")
+    pattern = url.selectbox("Input pattern", PATTERNS, key=f"{P}_pattern")
     c1, c2 = st.columns(2)
-    height = int(c1.number_input("Height", 1, 16, 6, key=f"{P}_height"))
-    width = int(c2.number_input("Width", 1, 16, 6, key=f"{P}_width"))
-    seed = int(st.number_input("Seed", 0, 9999, 0, key=f"{P}_seed")) if pattern == "random" else 0
+    height = int(url.at(c1).number_input("Height", 1, 16, 6, key=f"{P}_height"))
+    width = int(url.at(c2).number_input("Width", 1, 16, 6, key=f"{P}_width"))
+    seed = int(url.number_input("Seed", 0, 9999, 0, key=f"{P}_seed")) if pattern == "random" else 0
     st.markdown("**Pooling**")
-    kind = st.radio("Kind", ["max", "avg"], horizontal=True, key=f"{P}_kind")
-    kernel = int(st.number_input("Kernel size", 1, 8, 2, key=f"{P}_kernel"))
-    same_stride = st.checkbox("Stride = kernel size (PyTorch's default)", value=True, key=f"{P}_same_stride")
-    stride = int(st.number_input("Stride", 1, 8, kernel, key=f"{P}_stride", disabled=same_stride))
-    padding = int(st.number_input("Padding", 0, 4, 0, key=f"{P}_padding"))
+    kind = url.radio("Kind", ["max", "avg"], horizontal=True, key=f"{P}_kind")
+    kernel = int(url.number_input("Kernel size", 1, 8, 2, key=f"{P}_kernel"))
+    same_stride = url.checkbox("Stride = kernel size (PyTorch's default)", value=True, key=f"{P}_same_stride")
+    stride = int(url.number_input("Stride", 1, 8, kernel, key=f"{P}_stride", disabled=same_stride))
+    padding = int(url.number_input("Padding", 0, 4, 0, key=f"{P}_padding"))
     dilation = int(
-        st.number_input("Dilation (max only)", 1, 4, 1, key=f"{P}_dilation", disabled=kind != "max")
+        url.number_input("Dilation (max only)", 1, 4, 1, key=f"{P}_dilation", disabled=kind != "max")
     )
-    ceil_mode = st.checkbox("ceil_mode", value=False, key=f"{P}_ceil")
-    count_include_pad = st.checkbox(
+    ceil_mode = url.checkbox("ceil_mode", value=False, key=f"{P}_ceil")
+    count_include_pad = url.checkbox(
         "count_include_pad (avg only)", value=True, key=f"{P}_count_pad", disabled=kind != "avg"
     )
 
@@ -150,7 +150,7 @@ else:
     st.caption("Global average pooling is one window as big as the input: one number per channel.")
 
     st.markdown("**Watch the window slide**")
-    speed = st.columns([1, 3])[0].select_slider(
+    speed = url.at(st.columns([1, 3])[0]).select_slider(
         "Speed", options=list(SPEEDS), value="medium", key=f"{P}_speed"
     )
     st.plotly_chart(animation(w, SPEEDS[speed]), key=f"{P}_anim", config=NO_BAR)
@@ -168,8 +168,10 @@ else:
 st.subheader("The same in 1D", anchor=False)
 st.caption("`F.max_pool1d` / `F.avg_pool1d` with the pooling settings in the sidebar, on a signal.")
 o1, o2 = st.columns(2)
-signal_name = o1.selectbox("Signal", SIGNALS, key=f"{P}_1d_signal")
-length = int(o2.number_input("Length", 1, 32, 12, key=f"{P}_1d_length", disabled=signal_name == "lecture"))
+signal_name = url.at(o1).selectbox("Signal", SIGNALS, key=f"{P}_1d_signal")
+length = int(
+    url.at(o2).number_input("Length", 1, 32, 12, key=f"{P}_1d_length", disabled=signal_name == "lecture")
+)
 try:
     signal = np.array(LECTURE_SIGNAL) if signal_name == "lecture" else input_pattern(signal_name, (length,))
     w1 = pool1d_walkthrough(
@@ -193,9 +195,9 @@ else:
 # --- 2. Invariance ---------------------------------------------------------------------------------
 st.subheader("Shift the input: equivariance and invariance", anchor=False)
 s1, s2, s3 = st.columns(3)
-shift = int(s1.slider("Shift the edge right by (pixels)", 0, 3, 1, key=f"{P}_shift"))
-pool_k = int(s2.number_input("Pool kernel", 1, 3, 2, key=f"{P}_inv_kernel"))
-pool_s = int(s3.number_input("Pool stride", 1, 3, 1, key=f"{P}_inv_stride"))
+shift = int(url.at(s1).slider("Shift the edge right by (pixels)", 0, 3, 1, key=f"{P}_shift"))
+pool_k = int(url.at(s2).number_input("Pool kernel", 1, 3, 2, key=f"{P}_inv_kernel"))
+pool_s = int(url.at(s3).number_input("Pool stride", 1, 3, 1, key=f"{P}_inv_stride"))
 try:
     inv = shift_invariance(3, pool_k, pool_s)
 except ConvConfigError as exc:
@@ -242,9 +244,10 @@ else:
 st.subheader("Going down: four ways to shrink a picture", anchor=False)
 d1, d2 = st.columns([3, 1])
 with d1:
-    what = st.radio("Picture", [*ALIASING_PATTERNS, PICTURE], horizontal=True, key=f"{P}_ds_input")
+    what = url.radio("Picture", [*ALIASING_PATTERNS, PICTURE], horizontal=True, key=f"{P}_ds_input")
     picked = image_picker(f"{P}_ds") if what == PICTURE else None
-factor = int(d2.radio("Shrink by", DOWNSAMPLE_FACTORS, horizontal=True, key=f"{P}_ds_factor"))
+upload_link_note(picked, controls)
+factor = int(url.at(d2).radio("Shrink by", DOWNSAMPLE_FACTORS, horizontal=True, key=f"{P}_ds_factor"))
 if what != PICTURE or picked is not None:
     try:
         src_png, src_size, pngs, sizes = shrunk(
@@ -285,8 +288,8 @@ if what != PICTURE or picked is not None:
 # --- 4. Upsampling ---------------------------------------------------------------------------------
 st.subheader("Going back up: four ways to upsample", anchor=False)
 u1, u2 = st.columns(2)
-up_pattern = u1.selectbox("Source", PATTERNS, index=1, key=f"{P}_up_pattern")
-tk = int(u2.number_input("Transposed conv kernel size (all ones)", 1, 4, 2, key=f"{P}_up_kernel"))
+up_pattern = url.at(u1).selectbox("Source", PATTERNS, index=1, key=f"{P}_up_pattern")
+tk = int(url.at(u2).number_input("Transposed conv kernel size (all ones)", 1, 4, 2, key=f"{P}_up_kernel"))
 try:
     up = upsample_compare(input_pattern(up_pattern, (4, 4), 0), np.ones((tk, tk)))
 except ConvConfigError as exc:

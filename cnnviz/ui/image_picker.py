@@ -1,4 +1,8 @@
-"""Upload a picture or pick a sample: one widget group for every page that works on photos."""
+"""Upload a picture or pick a sample: one widget group for every page that works on photos.
+
+The choice (sample or upload, and which sample) travels in the page's link; an uploaded file cannot, so
+`upload_link_note` tells the reader when the view they would share was made from one.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,19 @@ import hashlib
 from dataclasses import dataclass
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from cnnviz.errors import ConvConfigError
 from cnnviz.images import SAMPLES, UPLOAD_TYPES, LoadedImage, load_image, sample_image
 from cnnviz.ui.layout import show_error
+from cnnviz.ui.url_state import url
 
-__all__ = ["PickedImage", "image_picker"]
+__all__ = ["UPLOAD_NOTE", "PickedImage", "image_picker", "upload_link_note"]
+
+UPLOAD_NOTE = (
+    "This view is made from your uploaded picture, which a link cannot carry: whoever opens the link "
+    "below gets every other setting and is asked to upload a picture."
+)
 
 
 @dataclass(frozen=True)
@@ -21,6 +32,11 @@ class PickedImage:
     image: LoadedImage
     key: str
     label: str
+
+    @property
+    def uploaded(self) -> bool:
+        """Whether the picture came from an upload (so a link cannot reproduce it)."""
+        return self.key.startswith("upload:")
 
 
 @st.cache_data(max_entries=4, show_spinner="Decoding the picture…")
@@ -36,7 +52,7 @@ def _sample(name: str) -> LoadedImage:
 
 def image_picker(prefix: str) -> PickedImage | None:
     """Radio (sample / upload), then a sample list or an uploader. Errors are shown here; None means no image."""
-    source = st.radio(
+    source = url.radio(
         "Image",
         ["sample", "upload"],
         horizontal=True,
@@ -44,7 +60,7 @@ def image_picker(prefix: str) -> PickedImage | None:
         format_func={"sample": "Sample", "upload": "Your picture"}.get,
     )
     if source == "sample":
-        name = st.selectbox("Sample", list(SAMPLES), key=f"{prefix}_sample")
+        name = url.selectbox("Sample", list(SAMPLES), key=f"{prefix}_sample")
         try:
             return PickedImage(_sample(name), f"sample:{name}", name)
         except ConvConfigError as exc:
@@ -63,3 +79,9 @@ def image_picker(prefix: str) -> PickedImage | None:
         show_error(exc)
         return None
     return PickedImage(image, "upload:" + hashlib.blake2b(data, digest_size=16).hexdigest(), uploaded.name)
+
+
+def upload_link_note(picked: PickedImage | None, where: DeltaGenerator) -> None:
+    """Say in `where` (the sidebar's controls, just above the share link) that an upload is not in the link."""
+    if picked is not None and picked.uploaded:
+        where.info(UPLOAD_NOTE, icon=":material/link_off:")
