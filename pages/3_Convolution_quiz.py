@@ -6,21 +6,54 @@ import streamlit as st
 
 from cnnviz.plots import matrix_figure
 from cnnviz.quiz import QuizAnswer, check_answer, make_question
-from cnnviz.ui import page_header
+from cnnviz.ui import page_header, url
 
 P = "qz"
+MAX_SEED = 10**9
+# The answer boxes' ranges (kernel size, stride, dilation, padding): a checked answer in a link must fit them.
+RANGES = ((1, 8), (1, 4), (1, 4), (0, 4))
+
+
+def parse_seed(text: str) -> int:
+    """A question number from a link: a whole number from 1 to MAX_SEED."""
+    if not text.isdigit() or not 1 <= int(text) <= MAX_SEED:
+        raise ValueError(f"not a question number: {text}")
+    return int(text)
+
+
+def answer_text(answer: QuizAnswer | None) -> str:
+    """A checked answer in the link: 'kernel,stride,dilation,padding' ('' when nothing is checked)."""
+    if answer is None:
+        return ""
+    return ",".join(str(v) for v in (answer.kernel_size, answer.stride, answer.dilation, answer.padding))
+
+
+def parse_answer(text: str) -> QuizAnswer | None:
+    """A checked answer from a link: four whole numbers inside the answer boxes' ranges."""
+    if text == "":
+        return None
+    parts = text.split(",")
+    if len(parts) != 4 or not all(part.isdigit() and len(part) < 3 for part in parts):
+        raise ValueError(f"not an answer: {text}")
+    values = [int(part) for part in parts]
+    if not all(low <= v <= high for v, (low, high) in zip(values, RANGES, strict=True)):
+        raise ValueError(f"answer out of range: {text}")
+    return QuizAnswer(*values)
+
 
 controls = page_header(
     "Name that convolution",
     "Each row of the matrix is one output, each column one input: read off the settings that made it.",
 )
-if f"{P}_seed" not in st.session_state:
-    st.session_state[f"{P}_seed"] = 1
+# The question number and the checked answer travel in the link: a teacher can share one question.
+seed_value = url.value(f"{P}_seed", 1, parse=parse_seed, encode=str, label="Question number")
+checked = url.value(f"{P}_checked", None, parse=parse_answer, encode=answer_text, label="Checked answer")
 with controls:
     st.markdown("The weights are 1, 2, 3, … in order, so every tap can be told apart.")
     if st.button("New question", key=f"{P}_new", icon=":material/refresh:"):
-        st.session_state[f"{P}_seed"] += 1
-        st.session_state.pop(f"{P}_checked", None)
+        seed_value.set(seed_value.get() % MAX_SEED + 1)
+        checked.set(None)
+st.session_state[f"{P}_seed"] = seed_value.get()
 
 question = make_question(st.session_state[f"{P}_seed"])
 matrix = question.matrix
@@ -36,14 +69,14 @@ left.plotly_chart(
 with right:
     with st.form(f"{P}_form"):
         a, b = st.columns(2)
-        kernel = a.number_input("kernel size", 1, 8, 3, key=f"{P}_k")
-        stride = b.number_input("stride", 1, 4, 1, key=f"{P}_s")
-        dilation = a.number_input("dilation", 1, 4, 1, key=f"{P}_d")
-        padding = b.number_input("zero padding per side (0 = valid)", 0, 4, 0, key=f"{P}_p")
+        kernel = url.at(a).number_input("kernel size", *RANGES[0], 3, key=f"{P}_k")
+        stride = url.at(b).number_input("stride", *RANGES[1], 1, key=f"{P}_s")
+        dilation = url.at(a).number_input("dilation", *RANGES[2], 1, key=f"{P}_d")
+        padding = url.at(b).number_input("zero padding per side (0 = valid)", *RANGES[3], 0, key=f"{P}_p")
         submitted = st.form_submit_button("Check", type="primary")
     if submitted:
-        st.session_state[f"{P}_checked"] = QuizAnswer(int(kernel), int(stride), int(dilation), int(padding))
-    answer = st.session_state.get(f"{P}_checked")
+        checked.set(QuizAnswer(int(kernel), int(stride), int(dilation), int(padding)))
+    answer = checked.get()
     if answer is not None:
         feedback = check_answer(question, answer)
         (st.success if feedback.correct else st.error)(
