@@ -24,14 +24,58 @@ from cnnviz.image_kernels import (
 )
 from cnnviz.images import encode_png, encode_preview, preview
 from cnnviz.plots import synced_images_figure
-from cnnviz.ui import page_header, show_error
-from cnnviz.ui.image_picker import image_picker
+from cnnviz.ui import page_header, show_error, url
+from cnnviz.ui.image_picker import image_picker, upload_link_note
 
 PREFIX = "ik"
 CUSTOM = "custom (type your own)"
 PADDING_MODES = ["zeros", "reflect", "replicate", "circular"]
 OUTPUTS = {"clip": "clip to 0..1", "normalize": "stretch min..max", "abs": "absolute value"}
 MODES = {"per_channel": "each RGB channel", "luminance": "luminance (grey)"}
+
+Grid = tuple[tuple[float, ...], ...]
+MAX_GRID_TEXT = 6_000  # characters of a typed grid in a link (15 × 15 cells of long numbers fit)
+
+
+def identity_grid(rows: int, cols: int) -> Grid:
+    """The custom grid's start: a 1 in the centre, zeros around it."""
+    start = np.zeros((rows, cols))
+    start[(rows - 1) // 2, (cols - 1) // 2] = 1.0
+    return tuple(tuple(float(v) for v in row) for row in start)
+
+
+def _cell_text(value: float) -> str:
+    """'1', '-0.25', '' for an empty cell: the shortest text that reads back the same."""
+    if np.isnan(value):
+        return ""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def grid_text(grid: Grid) -> str:
+    """A typed grid in the link: cells joined by ',', rows by ';'."""
+    return ";".join(",".join(_cell_text(v) for v in row) for row in grid)
+
+
+def _cell(text: str) -> float:
+    """One cell of a grid in a link: a finite number, or nothing (an empty cell)."""
+    if not text.strip():
+        return float("nan")
+    value = float(text)
+    if not np.isfinite(value):
+        raise ValueError(f"not a finite number: {text}")
+    return value
+
+
+def parse_grid(text: str, shape: tuple[int, int]) -> Grid:
+    """A grid from `grid_text`: `shape` rows × columns of finite numbers (or empty cells)."""
+    if len(text) > MAX_GRID_TEXT:
+        raise ValueError("grid text too long")
+    rows = [row.split(",") for row in text.split(";")]
+    if len(rows) != shape[0] or any(len(row) != shape[1] for row in rows):
+        raise ValueError("grid of another shape")
+    return tuple(tuple(_cell(cell) for cell in row) for row in rows)
+
 
 controls = page_header(
     "Image kernels",
@@ -40,20 +84,20 @@ controls = page_header(
 with controls:
     picked = image_picker(PREFIX)
     st.markdown("**Kernel**")
-    kernel_name = st.selectbox(
+    kernel_name = url.selectbox(
         "Kernel", [*IMAGE_KERNELS, CUSTOM], index=IMAGE_KERNELS.index("sobel x"), key=f"{PREFIX}_kernel"
     )
     size, sigma = 3, None
     if kernel_name in SIZED_KERNELS:
         size = int(
-            st.number_input("Kernel size (n × n)", 1, MAX_KERNEL_SIDE, 5, step=2, key=f"{PREFIX}_size")
+            url.number_input("Kernel size (n × n)", 1, MAX_KERNEL_SIDE, 5, step=2, key=f"{PREFIX}_size")
         )
     if kernel_name == "gaussian blur":
-        sigma = float(st.number_input("Sigma (pixels)", 0.1, 10.0, 1.0, step=0.1, key=f"{PREFIX}_sigma"))
+        sigma = float(url.number_input("Sigma (pixels)", 0.1, 10.0, 1.0, step=0.1, key=f"{PREFIX}_sigma"))
     st.markdown("**Options**")
-    mode = st.radio("Apply to", list(MODES), format_func=MODES.get, horizontal=True, key=f"{PREFIX}_mode")
-    stride = int(st.number_input("Stride", 1, 8, 1, key=f"{PREFIX}_stride"))
-    padding_kind = st.radio(
+    mode = url.radio("Apply to", list(MODES), format_func=MODES.get, horizontal=True, key=f"{PREFIX}_mode")
+    stride = int(url.number_input("Stride", 1, 8, 1, key=f"{PREFIX}_stride"))
+    padding_kind = url.radio(
         "Padding",
         ["same", "valid", "pixels"],
         horizontal=True,
@@ -62,13 +106,14 @@ with controls:
     )
     padding: int | str = padding_kind
     if padding_kind == "pixels":
-        padding = int(st.number_input("Padding per side (pixels)", 0, 32, 1, key=f"{PREFIX}_pad_px"))
-    padding_mode = st.selectbox("Padding mode", PADDING_MODES, key=f"{PREFIX}_padding_mode")
-    dilation = int(st.number_input("Dilation", 1, 8, 1, key=f"{PREFIX}_dilation"))
-    output = st.radio(
+        padding = int(url.number_input("Padding per side (pixels)", 0, 32, 1, key=f"{PREFIX}_pad_px"))
+    padding_mode = url.selectbox("Padding mode", PADDING_MODES, key=f"{PREFIX}_padding_mode")
+    dilation = int(url.number_input("Dilation", 1, 8, 1, key=f"{PREFIX}_dilation"))
+    output = url.radio(
         "Signed values shown as", list(OUTPUTS), format_func=OUTPUTS.get, key=f"{PREFIX}_output"
     )
 
+upload_link_note(picked, controls)
 if picked is None:
     st.stop()
 
@@ -77,18 +122,26 @@ custom: tuple[tuple[float, ...], ...] = ()
 if kernel_name == CUSTOM:
     st.subheader("Your kernel", anchor=False)
     rows_in, cols_in, _ = st.columns([1, 1, 4])
-    rows = int(rows_in.number_input("rows", 1, MAX_KERNEL_SIDE, 3, key=f"{PREFIX}_rows"))
-    cols = int(cols_in.number_input("columns", 1, MAX_KERNEL_SIDE, 3, key=f"{PREFIX}_cols"))
-    start = np.zeros((rows, cols))
-    start[(rows - 1) // 2, (cols - 1) // 2] = 1.0
-    grid = st.data_editor(
-        pd.DataFrame(start, columns=[str(c) for c in range(cols)]),
+    rows = int(url.at(rows_in).number_input("rows", 1, MAX_KERNEL_SIDE, 3, key=f"{PREFIX}_rows"))
+    cols = int(url.at(cols_in).number_input("columns", 1, MAX_KERNEL_SIDE, 3, key=f"{PREFIX}_cols"))
+    start = identity_grid(rows, cols)
+    grid = url.value(
+        f"{PREFIX}_grid",
+        start,
+        parse=lambda raw: parse_grid(raw, (rows, cols)),
+        encode=grid_text,
+        label="Your kernel",
+    )
+    shown_grid = grid.get() if np.shape(grid.get()) == (rows, cols) else start
+    edited = st.data_editor(
+        pd.DataFrame(shown_grid, columns=[str(c) for c in range(cols)]),
         hide_index=False,
         num_rows="fixed",
-        key=f"{PREFIX}_grid_{rows}x{cols}",
+        key=f"{PREFIX}_grid_{rows}x{cols}" + (f"_{grid.revision}" if grid.revision else ""),
     )
+    custom = tuple(tuple(float(v) for v in row) for row in edited.to_numpy(dtype=float, na_value=np.nan))
+    grid.set(custom)
     st.caption("Click a cell and type a number. It starts as the identity (a 1 in the centre).")
-    custom = tuple(tuple(float(v) for v in row) for row in grid.to_numpy(dtype=float, na_value=np.nan))
 
 
 def build_kernel(
@@ -181,7 +234,7 @@ with matrix_col:
         )
     st.caption(f"Sum of weights: {kernel.matrix.sum():.4g}. Cross-correlation: laid on the image as written.")
 st.info(shown["note"], icon=":material/contrast:")
-if st.toggle(
+if url.toggle(
     "Zoom both together",
     key=f"{PREFIX}_synced",
     help="Drag a box on either picture to zoom both; double-click to zoom out.",
@@ -228,8 +281,8 @@ for column, axis, n, k in (
 # --- One pixel -------------------------------------------------------------------------------------
 st.subheader("One result pixel, every product", anchor=False)
 pick_row, pick_col, _ = st.columns([1, 1, 3])
-row = int(pick_row.number_input("result row", 0, out_h - 1, out_h // 2, key=f"{PREFIX}_row"))
-col = int(pick_col.number_input("result column", 0, out_w - 1, out_w // 2, key=f"{PREFIX}_col"))
+row = int(url.at(pick_row).number_input("result row", 0, out_h - 1, out_h // 2, key=f"{PREFIX}_row"))
+col = int(url.at(pick_col).number_input("result column", 0, out_w - 1, out_w // 2, key=f"{PREFIX}_col"))
 px = explain_pixel(
     image,
     kernel,
