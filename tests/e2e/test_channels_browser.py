@@ -17,8 +17,20 @@ ERROR = '[data-testid="stAlertContentError"]'
 INFO = '[data-testid="stAlertContentInfo"]'
 
 
+@pytest.fixture(scope="module")
+def warm(browser: Browser, app_url: str) -> None:
+    """Load the page once, so a cold server's first run is not timed by the opener's short wait."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{app_url}/Channels_and_groups")
+        expect(page.locator('[data-testid="stMain"] h1').first).to_be_visible(timeout=120_000)
+    finally:
+        context.close()
+
+
 @pytest.fixture()
-def tab(browser: Browser, app_url: str) -> Iterator[Page]:
+def tab(browser: Browser, app_url: str, warm: None) -> Iterator[Page]:
     yield from open_page(browser, app_url, "Channels_and_groups", "Channels and groups")
 
 
