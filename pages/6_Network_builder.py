@@ -39,7 +39,7 @@ from cnnviz.plots_network import (
     region_signal_figure,
 )
 from cnnviz.ui import network_editor as editor
-from cnnviz.ui import page_header, show_error
+from cnnviz.ui import page_header, show_error, url
 
 PLOT_CONFIG = {"displayModeBar": False}
 
@@ -50,7 +50,7 @@ controls = page_header(
 )
 editor.start()
 with controls:
-    editor.preset_controls()
+    stack = editor.preset_controls()
     shape_text, batch = editor.input_controls()
 
 
@@ -97,6 +97,8 @@ st.caption(
 )
 editor.show_notice()
 table = editor.layer_table(editor.current_network())
+if not table.problems:
+    editor.remember_stack(stack, table.layers)
 try:
     input_size, input_error = parse_input_size(shape_text), None
 except ConvConfigError as exc:
@@ -218,9 +220,9 @@ if picked is not None:
             )
     with erf_col:
         st.markdown("**Effective receptive field**")
-        show = st.toggle("Compute it (random weights, one backward pass per network)", key="nb_erf")
+        show = url.toggle("Compute it (random weights, one backward pass per network)", key="nb_erf")
         if show:
-            runs = st.select_slider("Average over random networks", [1, 2, 4, 8], value=4, key="nb_erf_runs")
+            runs = url.select_slider("Average over random networks", [1, 2, 4, 8], value=4, key="nb_erf_runs")
             try:
                 check_erf_cost(network.layers, input_size, layer, runs)
                 gradient = erf_of(key, network, layer, unit, runs)

@@ -1,10 +1,15 @@
 """The network builder's widgets: the stack kept in session state, presets, the layer table and its tools,
 the summary table, and the unit picker. Every key starts with `nb_`.
 
-The stack lives in `st.session_state` as JSON (`nb_network`). A change that replaces it (a preset, a fix,
-an import, a move) goes through `request`: it stores the new stack under `nb_pending` and reruns; `start`,
-called before any widget, then loads it, fills the input-shape widgets and gives the table a new key so it
-shows the new rows. Edits typed in the table stay in the table widget's own state until then.
+The stack the table starts from lives in `st.session_state` as JSON (`nb_network`). A change that replaces
+it (a fix, an import, a move) goes through `request`: it stores the new stack under `nb_pending` and reruns;
+`preset_controls`, drawn before the input-shape widgets, then loads it, fills those widgets and gives the
+table a new key so it shows the new rows. Edits typed in the table stay in the table widget's own state.
+
+Everything travels in the page's link: the preset and its knobs, the input shape, the batch size, the
+table tools, the unit picked, and the stack itself as short text (`nb_net`, see `cnnviz.network_link`),
+left out of the link while it is exactly the chosen preset's stack. A link that names a preset loads it
+(a link sets widgets without their callbacks, so loading follows the value, not an `on_change`).
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ from cnnviz.layers import LAYER_TYPES, MAX_LAYERS, Layer, Network, layer_for
 from cnnviz.network_code import layer_from_arguments
 from cnnviz.network_fields import FieldStep, default_unit
 from cnnviz.network_json import from_json, to_json
+from cnnviz.network_link import MAX_LINK_CHARS, stack_from_link, stack_to_link
 from cnnviz.network_summary import LayerRow, Summary, format_bytes, format_input_size
 from cnnviz.presets import PRESETS, classic_cnn, preset
+from cnnviz.ui.url_state import BoundValue, url
 
 __all__ = [
     "DEFAULT_PRESET",
@@ -33,6 +40,7 @@ __all__ = [
     "current_network",
     "show_notice",
     "preset_controls",
+    "remember_stack",
     "input_controls",
     "layer_table",
     "table_tools",
@@ -57,6 +65,10 @@ K_INPUT = "nb_input"
 K_BATCH = "nb_batch"
 K_UNIT_LAYER = "nb_unit_layer"
 K_UNIT_FOR = "nb_unit_for"  # (layer, shape) the unit position was set for
+K_STACK = "nb_net"  # the stack in the link (cnnviz.network_link's text)
+K_LOADED = "nb_loaded"  # the preset settings the loaded stack came from
+K_STACK_REVISION = "nb_net_revision"  # the link stack's revision last loaded into the table
+K_DEFAULT_INPUT = "nb_default_input"  # the chosen preset's input shape as text: the input box's default
 ROW_PX = 36  # table row height: readable from the back of a lecture hall
 KNOBS = {"nb_n": ("N: convs per block", 2), "nb_m": ("M: blocks", 2), "nb_k": ("K: hidden FC layers", 1)}
 
@@ -67,24 +79,19 @@ KNOBS = {"nb_n": ("N: convs per block", 2), "nb_m": ("M: blocks", 2), "nb_k": ("
 
 
 def start() -> None:
-    """First run: load the default preset. Every run: load a stack `request` left. Call before any widget."""
+    """Set what the first run needs before any widget (kept for the page's order of calls)."""
+    st.session_state.setdefault(K_VERSION, 0)
+
+
+def _load(network: Network, row: int | None = None) -> None:
+    """Make `network` the table's stack: a fresh table, and the input widgets filled from it."""
     state = st.session_state
-    if K_NETWORK not in state and K_PENDING not in state:
-        state[K_PRESET] = DEFAULT_PRESET
-        state[K_PENDING] = to_json(preset(DEFAULT_PRESET).network)
-    for key, (_label, value) in KNOBS.items():
-        state.setdefault(key, value)
-    state.setdefault("nb_padding", 0)
-    pending = state.pop(K_PENDING, None)
-    if pending is not None:
-        network = from_json(pending)
-        state[K_NETWORK] = pending
-        state[K_VERSION] = state.get(K_VERSION, -1) + 1
-        state[K_INPUT] = format_input_size(network.input_size)
-        state[K_BATCH] = network.batch_size
-        row = state.pop(K_PENDING_ROW, None)
-        if row is not None:
-            state["nb_row"] = row
+    state[K_NETWORK] = to_json(network)
+    state[K_VERSION] = state.get(K_VERSION, -1) + 1
+    state[K_INPUT] = format_input_size(network.input_size)
+    state[K_BATCH] = network.batch_size
+    if row is not None:
+        state["nb_row"] = row
 
 
 def request(network: Network, notice: str, row: int | None = None) -> NoReturn:
@@ -115,46 +122,96 @@ def show_notice() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _load_preset() -> None:
-    """Callback of the preset box and the knobs: queue the chosen network for this run's `start`."""
+Settings = tuple[object, ...]  # the preset's name, and the template's knobs when it is the template
+
+
+def _preset_network(settings: Settings) -> Network:
+    """The stack a preset (or the template with its knobs) starts from."""
+    if settings[0] == TEMPLATE:
+        n, m, k, padding = (int(v) for v in settings[1:])  # type: ignore[call-overload]
+        return Network(
+            tuple(classic_cnn(n, m, k, input_size=TEMPLATE_INPUT, padding=padding)), TEMPLATE_INPUT
+        )
+    return preset(str(settings[0])).network
+
+
+def _loaded_notice(settings: Settings) -> str:
+    if settings[0] == TEMPLATE:
+        n, m, k, _padding = settings[1:]
+        return f"Loaded the classic template with N={n}, M={m}, K={k}."
+    return f"Loaded {settings[0]}."
+
+
+def preset_controls() -> BoundValue[tuple[Layer, ...]]:
+    """Preset picker (every lecture network, VGG-16, ResNet-18's stem, the classic template and its knobs).
+
+    Then the stack's link value: a new preset (picked, or named by a link) loads its stack, unless the
+    same link brings its own; a stack left by `request` (a fix, an import, a move) loads and goes into
+    the link. Returns the link value; the page passes it the table's layers (`remember_stack`).
+    """
     state = st.session_state
-    name = state[K_PRESET]
-    if name == TEMPLATE:
-        n, m, k = (int(state[key]) for key in KNOBS)
-        layers = classic_cnn(n, m, k, input_size=TEMPLATE_INPUT, padding=int(state["nb_padding"]))
-        state[K_PENDING] = to_json(Network(tuple(layers), TEMPLATE_INPUT))
-        state[K_NOTICE] = f"Loaded the classic template with N={n}, M={m}, K={k}."
-    else:
-        state[K_PENDING] = to_json(preset(name).network)
-        state[K_NOTICE] = f"Loaded {name}."
-
-
-def preset_controls() -> None:
-    """Preset picker (every lecture network, VGG-16, ResNet-18's stem, the classic template and its knobs)."""
-    st.selectbox("Preset", [*PRESETS, TEMPLATE], key=K_PRESET, on_change=_load_preset)
-    name = st.session_state[K_PRESET]
+    name = url.selectbox(
+        "Preset", [*PRESETS, TEMPLATE], index=list(PRESETS).index(DEFAULT_PRESET), key=K_PRESET
+    )
+    settings: Settings = (name,)
     if name == TEMPLATE:
         st.caption("Lecture 004's template on 3×32×32 input, 3×3 convs, 2×2 max pooling.")
-        for key, (label, _value) in KNOBS.items():
-            st.number_input(label, min_value=0, max_value=6, step=1, key=key, on_change=_load_preset)
-        st.selectbox(
-            "conv padding", [0, 1], key="nb_padding", on_change=_load_preset,
+        knobs = [
+            url.number_input(label, min_value=0, max_value=6, value=value, step=1, key=key)
+            for key, (label, value) in KNOBS.items()
+        ]
+        padding = url.selectbox(
+            "conv padding", [0, 1], key="nb_padding",
             help="0 shrinks each map by 2 per conv; 1 keeps its size",
         )  # fmt: skip
+        settings = (name, *(int(v) for v in knobs), int(padding))
     else:
         chosen = PRESETS[name]
         st.caption(f"{chosen.description} *Lecture {chosen.lecture}.*")
+    start_from = _preset_network(settings)
+    stack = url.value(
+        K_STACK, start_from.layers, parse=stack_from_link, encode=stack_to_link, label="Network stack"
+    )
+    from_link = stack.revision != state.get(K_STACK_REVISION, 0)
+    pending = state.pop(K_PENDING, None)
+    if pending is not None:  # a fix, an import, a move
+        network = from_json(pending)
+        _load(network, state.pop(K_PENDING_ROW, None))
+        remember_stack(stack, network.layers)
+    elif state.get(K_LOADED) != settings:  # another preset: picked here, or named by a link
+        if K_LOADED in state and not from_link:
+            state[K_NOTICE] = _loaded_notice(settings)
+        _load(Network(stack.get() if from_link else start_from.layers, start_from.input_size))
+        if not from_link:
+            stack.set(start_from.layers)
+    elif from_link:  # a link with another stack on the same preset
+        _load(Network(stack.get(), start_from.input_size))
+    state[K_LOADED] = settings
+    state[K_STACK_REVISION] = stack.revision
+    state[K_DEFAULT_INPUT] = format_input_size(start_from.input_size)
+    return stack
+
+
+def remember_stack(stack: BoundValue[tuple[Layer, ...]], layers: tuple[Layer, ...]) -> None:
+    """Put the table's layers (every row read) into the link, or say why the link cannot hold them."""
+    if len(stack_to_link(layers)) > MAX_LINK_CHARS:
+        st.caption(
+            f"This stack is too long for a link (over {MAX_LINK_CHARS:,} characters): the share link keeps "
+            "the last stack that fitted. Export it as code or JSON below instead."
+        )
+        return
+    stack.set(tuple(layers))
 
 
 def input_controls() -> tuple[str, int]:
     """The input shape as typed ('3, 32, 32') and the batch size N."""
-    text = st.text_input(
-        "Input shape (C, H, W) or (C, L)", key=K_INPUT,
+    text = url.text_input(
+        "Input shape (C, H, W) or (C, L)", st.session_state.get(K_DEFAULT_INPUT, ""), key=K_INPUT,
         help="One sample's shape, without the batch size: 3, 32, 32 for CIFAR-10, 1, 40 for MNIST-1D, "
         "784 for flat features.",
     )  # fmt: skip
-    batch = st.number_input(
-        "Batch size N", min_value=1, max_value=4096, step=1, key=K_BATCH,
+    batch = url.number_input(
+        "Batch size N", min_value=1, max_value=4096, value=1, step=1, key=K_BATCH,
         help="Only scales the shapes, MACs and memory; parameters do not depend on it.",
     )  # fmt: skip
     return text, int(batch)
@@ -243,11 +300,11 @@ def table_tools(network: Network, result: Summary) -> None:
     )
     if n:
         state["nb_row"] = min(max(int(state.get("nb_row", 0)), 0), n - 1)
-        row = int(row_box.number_input("Row", min_value=0, max_value=n - 1, step=1, key="nb_row"))
+        row = int(url.at(row_box).number_input("Row", min_value=0, max_value=n - 1, step=1, key="nb_row"))
     else:
         row = -1
         row_box.markdown("*empty stack*")
-    kind = kind_box.selectbox(
+    kind = url.at(kind_box).selectbox(
         "New layer", list(LAYER_TYPES), index=list(LAYER_TYPES).index("ReLU"), key="nb_new_type"
     )
     label = "Insert after" if n else "Add"
@@ -406,23 +463,30 @@ def unit_picker(result: Summary) -> tuple[int, tuple[int, ...]] | None:
     by_index = {row.index: row for row in ok}
     maps = [row.index for row in ok if len(row.output_shape or ()) > 2]
     labels = {f"{i} · {row.layer.kind} → {_shape(row)}": i for i, row in by_index.items()}
+    default = maps[-1] if maps else ok[-1].index
+    default_label = next(label for label, i in labels.items() if i == default)
     if state.get(K_UNIT_LAYER) not in labels:
-        default = maps[-1] if maps else ok[-1].index
-        state[K_UNIT_LAYER] = next(label for label, i in labels.items() if i == default)
+        state[K_UNIT_LAYER] = default_label
     layer_box, *unit_boxes = st.columns([2.2, 1, 1])
     # The options are the labels themselves: when the stack changes, so does a label, and the choice
     # starts again from the default instead of showing a stale label.
-    index = labels[layer_box.selectbox("Layer", list(labels), key=K_UNIT_LAYER)]
+    options = list(labels)
+    picked = url.at(layer_box).selectbox(
+        "Layer", options, index=options.index(default_label), key=K_UNIT_LAYER
+    )
+    index = labels[picked]
     shape = tuple(by_index[index].output_shape[1:])  # type: ignore[index]
     axes = shape[1:] if len(shape) > 1 else shape
     names = ("row", "column") if len(axes) == 2 else ("position",) if len(shape) == 2 else ("feature",)
+    centre = default_unit(shape)
     if state.get(K_UNIT_FOR) != (index, shape) or "nb_unit_0" not in state:
         state[K_UNIT_FOR] = (index, shape)
-        for a, value in enumerate(default_unit(shape)):
+        for a, value in enumerate(centre):
             state[f"nb_unit_{a}"] = value
     position = []
     for a, (size, name, box) in enumerate(zip(axes, names, unit_boxes, strict=False)):
         key = f"nb_unit_{a}"
         state[key] = min(max(int(state.get(key, 0)), 0), size - 1)
-        position.append(int(box.number_input(f"unit {name} (0 to {size - 1})", 0, size - 1, step=1, key=key)))
+        label = f"unit {name} (0 to {size - 1})"
+        position.append(int(url.at(box).number_input(label, 0, size - 1, int(centre[a]), step=1, key=key)))
     return index, tuple(position)

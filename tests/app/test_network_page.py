@@ -382,7 +382,7 @@ class Net(nn.Module):
 
 
 def test_import_json_takes_its_input_size_and_batch(at: AppTest) -> None:
-    exported = json.loads(code_blocks(at)[-1])
+    exported = json.loads(next(c for c in code_blocks(at) if c.startswith("{")))  # not the share link
     exported["input_size"], exported["batch_size"] = [3, 64, 64], 2
     import_text(at, json.dumps(exported))
     assert_clean(at, errors=1)  # the lecture's Linear(240, 60) no longer fits 64x64 input
@@ -530,7 +530,9 @@ def test_mlp_comparison_for_a_classifier_a_map_stack_and_the_mlp_itself(at: AppT
 
 
 def test_exported_code_runs_in_pytorch_and_json_reads_back(at: AppTest) -> None:
-    code, exported = code_blocks(at)[-2:]
+    blocks = code_blocks(at)
+    code = next(c for c in blocks if c.startswith("import torch"))
+    exported = next(c for c in blocks if c.startswith("{"))  # not the share link
     namespace: dict[str, object] = {}
     exec(compile(code, "model.py", "exec"), namespace)  # the page's own export: it asserts its output shape
     assert "assert tuple(model(x).shape) == (1, 10)" in code
