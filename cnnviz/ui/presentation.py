@@ -6,9 +6,12 @@ Pages draw every Plotly figure through `chart(fig, key=..., config=...)` (the ar
 
 from __future__ import annotations
 
+import base64
+import copy
 from typing import Any
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -87,8 +90,16 @@ def _recolour(trace: Any) -> None:
         trace.update(colorscale=SEQUENTIAL_SAFE)
 
 
-def present_figure(fig: go.Figure) -> go.Figure:
-    """A copy of `fig` for the projector: larger fonts and plot, safe colour scales."""
+def present_figure(fig: Any) -> Any:
+    """A copy of `fig` for the projector: larger fonts and plot, safe colour scales.
+
+    Takes a go.Figure, a figure that carries a ready JSON spec (`_spec`, drawn as is), or a plain dict.
+    """
+    spec = getattr(fig, "_spec", None)
+    if spec is not None:
+        return type(fig)(_present_spec(spec))
+    if isinstance(fig, dict):
+        return _present_spec(fig)
     out = go.Figure(fig)
     for trace in out.data:
         _recolour(trace)
@@ -112,6 +123,67 @@ def present_figure(fig: go.Figure) -> go.Figure:
                 axis.cmid = 0
     if layout.height:
         layout.height = int(layout.height * HEIGHT_SCALE)
+    return out
+
+
+def _stops(name: str) -> list[list]:
+    """A named scale as explicit stops (plotly.js in the browser knows fewer names than plotly.py)."""
+    return [list(stop) for stop in plotly.colors.get_colorscale(name)]
+
+
+def _spec_values(z: Any) -> np.ndarray | None:
+    """The numbers of a spec's z: a nested list or a base64 typed array."""
+    try:
+        if isinstance(z, dict) and "bdata" in z:
+            return np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"])).astype(float)
+        return np.asarray(z, dtype=float)
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def _recolour_spec(trace: dict) -> None:
+    """The spec version of `_recolour`, plus larger cell text."""
+    if trace.get("type") not in _COLOURED:
+        return
+    if "textfont" in trace or "texttemplate" in trace or "text" in trace:
+        font = dict(trace.get("textfont") or {})
+        font["size"] = _scaled(font.get("size"))
+        trace["textfont"] = font
+    scale = trace.get("colorscale")
+    if scale is None or _is_uniform(scale) or trace.get("coloraxis"):
+        return
+    low, high = trace.get("zmin"), trace.get("zmax")
+    if low is None or high is None:
+        values = _spec_values(trace.get("z"))
+        finite = values[np.isfinite(values)] if values is not None else np.empty(0)
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    if low < 0 < high:
+        trace["colorscale"] = _stops(DIVERGING_SAFE)
+        if trace.get("zmin") is None and trace.get("zmax") is None:
+            trace["zmid"] = 0
+    else:
+        trace["colorscale"] = _stops(SEQUENTIAL_SAFE)
+
+
+def _present_spec(spec: dict) -> dict:
+    """`present_figure` for a JSON-ready dict: a copy with the same changes, arrays left as they are."""
+    out = copy.deepcopy(spec)
+    for trace in out.get("data") or ():
+        _recolour_spec(trace)
+    for frame in out.get("frames") or ():
+        for trace in frame.get("data") or ():
+            if "colorscale" in trace:
+                _recolour_spec(trace)
+    layout = out.setdefault("layout", {})
+    font = dict(layout.get("font") or {})
+    font["size"] = _scaled(font.get("size"))
+    layout["font"] = font
+    for annotation in layout.get("annotations") or ():
+        note_font = dict(annotation.get("font") or {})
+        note_font["size"] = _scaled(note_font.get("size"))
+        annotation["font"] = note_font
+    if layout.get("height"):
+        layout["height"] = int(layout["height"] * HEIGHT_SCALE)
     return out
 
 

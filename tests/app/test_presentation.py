@@ -130,3 +130,25 @@ def test_tampered_presentation_value_is_a_note_not_an_error() -> None:
     assert not at.exception
     assert at.toggle(key="present").value is False
     assert any("Presentation mode" in w.value for w in at.warning)
+
+
+def test_ready_specs_are_restyled_without_plotly_objects() -> None:
+    from cnnviz.plots import PrebuiltFigure, typed_array
+
+    signed = {"type": "heatmap", "z": typed_array(np.array([[-1.0, 2.0]])), "colorscale": [[0, "red"], [1, "blue"]],
+              "texttemplate": "%{z}", "textfont": {"size": 12}}  # fmt: skip
+    grey = {"type": "heatmap", "z": [[1, 1]], "colorscale": [[0, "#ddd"], [1, "#ddd"]]}
+    positive = {"type": "heatmap", "z": typed_array(np.array([[0.0, 3.0]])), "colorscale": [[0, "white"], [1, "k"]]}
+    spec = {"data": [signed, grey, positive], "layout": {"height": 300, "font": {"size": 14}},
+            "frames": [{"data": [dict(positive)]}]}  # fmt: skip
+    out = present_figure(PrebuiltFigure(spec))
+    assert isinstance(out, PrebuiltFigure)
+    data = out.to_dict()["data"]
+    assert scale_name(data[0]["colorscale"]) == named(DIVERGING_SAFE) and data[0]["zmid"] == 0
+    assert data[0]["textfont"]["size"] >= MIN_FONT
+    assert data[1]["colorscale"] == grey["colorscale"]
+    assert scale_name(data[2]["colorscale"]) == named(SEQUENTIAL_SAFE)
+    assert scale_name(out.to_dict()["frames"][0]["data"][0]["colorscale"]) == named(SEQUENTIAL_SAFE)
+    assert out.to_dict()["layout"]["height"] > 300 and out.to_dict()["layout"]["font"]["size"] >= MIN_FONT
+    assert spec["data"][0]["colorscale"] == [[0, "red"], [1, "blue"]]  # the cached spec is untouched
+    assert isinstance(present_figure({"data": [dict(positive)]}), dict)
