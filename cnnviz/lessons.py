@@ -49,7 +49,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "Pooling and small shifts",
         "pages/5_Pooling.py",
-        {"pl_shift": "2", "pl_inv_kernel": "2", "pl_inv_stride": "2"},
+        {"pl_shift": "2", "pl_inv_stride": "2"},
         "Shift an edge by a pixel or two: the conv map moves with it, the max-pooled map barely changes.",
     ),
     Lesson(

@@ -57,3 +57,19 @@ def test_lesson_page_exists_and_uses_its_keys(lesson: Lesson) -> None:
         at.run()
         assert not at.exception, (key, [e.value for e in at.exception])
         assert widget(at, key)[1].value == value, key
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.title for lesson in LESSONS])
+def test_lesson_link_opens_its_settings_without_notes(lesson: Lesson) -> None:
+    at = AppTest.from_file(str(REPO_ROOT / lesson.page), default_timeout=TIMEOUT)
+    for key, value in lesson.query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [w.value for w in at.warning if "link's value" in w.value]  # every value fits its control
+    bound = at.session_state["_url_seen"]  # {key: (page, link value)} for every control bound to the link
+    for key, text in lesson.query.items():
+        if key in bound:  # the page binds this control: it shows the lesson's value and keeps it in the link
+            assert bound[key][1] in (text, None), key  # None: the lesson's value is the page's default
+            kind, box = widget(at, key)
+            assert box.value == as_value(kind, text, box.value), key
