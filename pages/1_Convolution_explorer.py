@@ -295,7 +295,7 @@ sy, sx = settings.stride
 if not check.stride_divides:
     st.warning(
         f"The stride is ({sy}, {sx}) and the shift ({dy}, {dx}) is not a multiple of it: the shifted input "
-        "is read by a different grid of windows, so no shift of the output matches "
+        f"is read by a different grid of windows, so shifting the output by ({oy}, {ox}) does not match it "
         f"({check.n_differ} of {check.differs.size} cells differ, marked ×). Only shifts by multiples of "
         "the stride commute with a strided convolution."
     )
