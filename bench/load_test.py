@@ -70,6 +70,7 @@ class Report:
     rss_per_session_mb: float
     server_cpu_percent: float
     server_cpu_ms_per_interaction: float
+    client_cpu_percent: float
     page_p50_ms: dict[str, float] = field(default_factory=dict)
     error_samples: list[str] = field(default_factory=list)
 
@@ -85,7 +86,8 @@ class Report:
             f"server memory: {self.server_rss_before_mb:.0f} MB before, {self.server_rss_after_mb:.0f} MB after, "
             f"{self.rss_per_session_mb:.1f} MB per session",
             f"server CPU: {self.server_cpu_percent:.0f}% of one core, "
-            f"{self.server_cpu_ms_per_interaction:.0f} ms per interaction (page loads and training included)",
+            f"{self.server_cpu_ms_per_interaction:.0f} ms per interaction (page loads and training included); "
+            f"this load test's own CPU: {self.client_cpu_percent:.0f}% of one core",
             "p50 by page: " + ", ".join(f"{p} {v:.0f} ms" for p, v in self.page_p50_ms.items()),
         ])  # fmt: skip
 
@@ -285,7 +287,7 @@ async def load_test(base: str, pid: int, sessions: int, duration: float, think: 
         await asyncio.wait_for(started.wait(), timeout=RECV_TIMEOUT)
     await asyncio.sleep(1.0)
     rss_before = rss_mb(pid)
-    cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
+    cpu_before, wall_before, client_before = cpu_seconds(pid), time.monotonic(), time.process_time()
     deadline = time.monotonic() + duration
     for i in range(sessions):
         page = pages[i % len(pages)]
@@ -295,8 +297,9 @@ async def load_test(base: str, pid: int, sessions: int, duration: float, think: 
     await asyncio.sleep(max(0.0, deadline - time.monotonic() - min(2.0, duration / 4)))
     rss_after = rss_mb(pid)
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=duration + RECV_TIMEOUT + 30)
-    cpu_used = cpu_seconds(pid) - cpu_before
-    cpu_share = cpu_used / max(1e-9, time.monotonic() - wall_before) * 100
+    cpu_used, wall = cpu_seconds(pid) - cpu_before, max(1e-9, time.monotonic() - wall_before)
+    cpu_share = cpu_used / wall * 100
+    client_share = (time.process_time() - client_before) / wall * 100
     ms = [x * 1000 for x in tally.latencies]
     loads = [x * 1000 for x in tally.first_loads]
     return Report(
@@ -309,7 +312,7 @@ async def load_test(base: str, pid: int, sessions: int, duration: float, think: 
         server_rss_before_mb=rss_before, server_rss_after_mb=rss_after,
         rss_per_session_mb=(rss_after - rss_before) / max(1, tally.loaded),
         server_cpu_percent=cpu_share, server_cpu_ms_per_interaction=cpu_used * 1000 / max(1, len(ms)),
-        error_samples=tally.errors[:5],
+        client_cpu_percent=client_share, error_samples=tally.errors[:5],
         page_p50_ms={p: percentile([x * 1000 for x in v], 50) for p, v in tally.by_page.items()},
     )  # fmt: skip
 

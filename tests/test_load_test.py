@@ -33,5 +33,6 @@ def test_three_sessions_for_a_few_seconds_report_sane_figures(capsys: pytest.Cap
     assert 50 < report.server_rss_before_mb < 4000 and 50 < report.server_rss_after_mb < 4000
     assert math.isfinite(report.rss_per_session_mb) and abs(report.rss_per_session_mb) < 500
     assert 0 < report.server_cpu_percent < 400 and report.server_cpu_ms_per_interaction > 0
+    assert 0 < report.client_cpu_percent < 400
     printed = capsys.readouterr().out
     assert "interaction latency: p50" in printed and "MB per session" in printed
