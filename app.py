@@ -63,14 +63,18 @@ pages = discover_pages(ROOT)
 if pages:
     st.subheader("Pages", anchor=False)
     per_row = 3
-    for start in range(0, len(pages), per_row):
-        row = st.columns(per_row, gap="medium")
-        for column, page in zip(row, pages[start : start + per_row], strict=False):
-            with column.container(border=True):
-                st.page_link(
-                    page.rel_path, label=page.title, icon=page.icon or PAGE_ICON, query_params=keep_mode or None
-                )
-                if page.summary:
-                    st.caption(page.summary)
+    with st.container(key="cnnviz-pages"):
+        for start in range(0, len(pages), per_row):
+            row = st.columns(per_row, gap="medium")
+            for column, page in zip(row, pages[start : start + per_row], strict=False):
+                with column.container(border=True):
+                    st.page_link(
+                        page.rel_path,
+                        label=page.title,
+                        icon=page.icon or PAGE_ICON,
+                        query_params=keep_mode or None,
+                    )
+                    if page.summary:
+                        st.caption(page.summary)
 
 st.caption("Every result in the app comes from the `cnnviz` Python package: `import cnnviz`.")

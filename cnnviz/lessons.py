@@ -43,8 +43,15 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "Transposed convolution",
         "pages/9_Transposed_convolution.py",
-        {},
-        "Each input cell stamps a scaled copy of the kernel into a larger output: stride 2 doubles the size.",
+        {"tc_k": "3", "tc_s": "2", "tc_p": "1", "tc_op": "1"},
+        "Each input cell stamps a scaled copy of the kernel; stride 2, padding 1, output_padding 1 turn 3×3 "
+        "into exactly 6×6.",
+    ),
+    Lesson(
+        "Channels and groups",
+        "pages/8_Channels_and_groups.py",
+        {"ch_groups": "2"},
+        "With 2 groups each filter reads only half of the input channels: half the weights, half the MACs.",
     ),
     Lesson(
         "Pooling and small shifts",

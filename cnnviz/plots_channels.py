@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import plotly.graph_objects as go  # noqa: TID251 - a figure module
-from plotly.subplots import make_subplots  # noqa: TID251
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from cnnviz.channels import ChannelSum, ChannelsView, MixingView
 

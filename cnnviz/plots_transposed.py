@@ -15,7 +15,7 @@ import functools
 from collections.abc import Sequence
 
 import numpy as np
-import plotly.colors  # noqa: TID251 - a figure module
+import plotly.colors
 
 from cnnviz.plots import typed_array
 from cnnviz.transposed import (

@@ -124,7 +124,7 @@ def test_home_links_and_sidebar_match_pages_folder(page: Page, app_url: str) -> 
     page.goto(app_url)
     wait_for_run(page)
     pages = [t.url_path for t in TARGETS[1:]]
-    main_links = page.locator('[data-testid="stMain"] [data-testid="stPageLink"] a')
+    main_links = page.locator('.st-key-cnnviz-pages [data-testid="stPageLink"] a')
     expect(main_links).to_have_count(len(pages))
     assert link_paths(main_links) == pages
     # Streamlit's own page list is hidden; the shared sidebar lists Home and every page, in order.
@@ -142,8 +142,8 @@ def test_page_links_switch_pages(page: Page, app_url: str) -> None:
     page.goto(app_url)
     wait_for_run(page)
     for target in TARGETS[1:]:
-        main = page.locator('[data-testid="stMain"]')
-        link = main.locator('[data-testid="stPageLink"] a').filter(has_text=target.title)
+        grid = page.locator(".st-key-cnnviz-pages")
+        link = grid.locator('[data-testid="stPageLink"] a').filter(has_text=target.title)
         expect(link).to_have_count(1)
         link.click()
         expect(page).to_have_url(f"{app_url}/{target.url_path}")
