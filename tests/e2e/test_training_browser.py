@@ -87,10 +87,11 @@ def click(page: Page, name: str) -> None:
     button.click()
 
 
-def expect_status(page: Page, text: str | re.Pattern[str], timeout_ms: int = 30_000) -> None:
-    """Wait until the status line says `text`."""
+def expect_status(page: Page, text: str | re.Pattern[str], timeout_ms: int = 30_000) -> str:
+    """Wait until the status line says `text`; return that line."""
     lines = page.locator(f".st-key-{P}_status").filter(has_text=text)
     expect(lines.last).to_be_visible(timeout=timeout_ms)
+    return lines.last.inner_text()
 
 
 def clean(page: Page) -> None:
@@ -167,8 +168,8 @@ def test_run_pause_step_resume_and_leave_and_come_back(tab: Page, screenshots_di
     stop = page.locator(f".st-key-{P}_stop button").first
     if stop.is_enabled():  # the run may have reached its time limit by now
         click(page, "stop")
-    expect_status(page, re.compile("Stopped|Finished"), timeout_ms=VIEW_MS)
-    stopped_step = step_now(page)
+    ended = expect_status(page, re.compile("Stopped|Finished"), timeout_ms=VIEW_MS)
+    stopped_step = int(re.search(r"step (\d+)", ended).group(1))  # an ended run's step no longer moves
     views.get_by_text("Compare runs", exact=True).click()
     table = page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]')
     expect(page.locator(f".st-key-{P}_compare .js-plotly-plot")).to_be_visible(timeout=VIEW_MS)
