@@ -13,7 +13,7 @@ from cnnviz.explain import explain_conv_output, outputs_reading_input
 from cnnviz.gif_export import conv_animation_gif
 from cnnviz.matrix import conv_matrix
 from cnnviz.plots import PrebuiltFigure, conv_walkthrough_spec, grids_figure, matrix_figure
-from cnnviz.ui import page_header, show_error
+from cnnviz.ui import chart, page_header, show_error, url
 from cnnviz.ui.conv_controls import ConvSettings, clamp_state, conv_controls, take_cell_click, typed_values
 from cnnviz.walkthrough import ConvWalkthrough, conv2d_walkthrough, pytorch_snippet
 
@@ -131,9 +131,9 @@ st.markdown(
 
 # --- Animation -------------------------------------------------------------------------------------
 st.subheader("The window sliding", anchor=False)
-speed = st.select_slider("Speed", options=["slow", "medium", "fast"], value="medium", key=f"{PREFIX}_speed")
+speed = url.select_slider("Speed", options=["slow", "medium", "fast"], value="medium", key=f"{PREFIX}_speed")
 frame_ms = {"slow": 900, "medium": 400, "fast": 120}[speed]
-st.plotly_chart(PrebuiltFigure(animation(settings, frame_ms)), key=f"{PREFIX}_animation", config=NO_TOOLBAR)
+chart(PrebuiltFigure(animation(settings, frame_ms)), key=f"{PREFIX}_animation", config=NO_TOOLBAR)
 st.caption(
     "Orange: the cells the kernel reads for the current output (dilation leaves gaps inside the outline). "
     "Grey: padding. Press play, or drag the slider to any output cell."
@@ -161,17 +161,11 @@ for key, size, start in zip(OUT_KEYS + IN_KEYS, (ho, wo, h, wd), (0, 0, h // 2, 
     clamp_state(key, 0, size - 1, start)
 st.caption("Click an output cell to see its products, or an input cell to see the outputs it feeds.")
 pick_row, pick_col, _ = st.columns([1, 1, 3])
-row = int(pick_row.number_input("output row", 0, ho - 1, key=OUT_KEYS[0]))
-col = int(pick_col.number_input("output column", 0, wo - 1, key=OUT_KEYS[1]))
-in_row = int(st.session_state[IN_KEYS[0]])
-in_col = int(st.session_state[IN_KEYS[1]])
-st.plotly_chart(
-    PrebuiltFigure(one_cell(settings, row, col, (in_row, in_col))),
-    key=f"{PREFIX}_cell_figure",
-    config=NO_TOOLBAR,
-    on_select=lambda: take_cell_click(f"{PREFIX}_cell_figure", OUT_KEYS, IN_KEYS),
-    selection_mode="points",
-)
+row = int(url.at(pick_row).number_input("output row", 0, ho - 1, key=OUT_KEYS[0]))
+col = int(url.at(pick_col).number_input("output column", 0, wo - 1, key=OUT_KEYS[1]))
+# The figure marks the picked input cell, whose boxes come further down: hold its place and draw it
+# once those boxes have read the link (a click has already set them, before this run began).
+cell_figure_slot = st.empty()
 cell = explain_conv_output(
     w.input[None],
     w.kernel[None, None],
@@ -202,8 +196,16 @@ with summary:
 
 st.subheader("Which outputs does one input cell feed?", anchor=False)
 in_row_c, in_col_c, _ = st.columns([1, 1, 3])
-in_row = int(in_row_c.number_input("input row", 0, h - 1, key=IN_KEYS[0]))
-in_col = int(in_col_c.number_input("input column", 0, wd - 1, key=IN_KEYS[1]))
+in_row = int(url.at(in_row_c).number_input("input row", 0, h - 1, key=IN_KEYS[0]))
+in_col = int(url.at(in_col_c).number_input("input column", 0, wd - 1, key=IN_KEYS[1]))
+chart(
+    PrebuiltFigure(one_cell(settings, row, col, (in_row, in_col))),
+    where=cell_figure_slot,
+    key=f"{PREFIX}_cell_figure",
+    config=NO_TOOLBAR,
+    on_select=lambda: take_cell_click(f"{PREFIX}_cell_figure", OUT_KEYS, IN_KEYS),
+    selection_mode="points",
+)
 fed = outputs_reading_input(
     w.input.shape,
     (in_row, in_col),
@@ -221,7 +223,7 @@ if cells:
     chosen = np.zeros(w.input.shape, dtype=bool)
     chosen[in_row, in_col] = True
     left, right = st.columns([3, 2])
-    left.plotly_chart(
+    chart(
         grids_figure(
             [
                 (f"input cell ({in_row}, {in_col})", chosen.astype(float)),
@@ -233,6 +235,7 @@ if cells:
             numbers=(False, True),
             hover="row %{y}, col %{x}: %{z}<extra></extra>",
         ),
+        where=left,
         key=f"{PREFIX}_feeds",
         config=NO_TOOLBAR,
     )
@@ -260,14 +263,14 @@ MAX_SHIFT = 8
 dy_max, dx_max = min(h - 1, MAX_SHIFT), min(wd - 1, MAX_SHIFT)
 dy = dx = 0
 if dy_max:
-    dy = int(shift_dy.slider("shift down (rows)", -dy_max, dy_max, 1, key=f"{PREFIX}_eq_dy"))
+    dy = int(url.at(shift_dy).slider("shift down (rows)", -dy_max, dy_max, 1, key=f"{PREFIX}_eq_dy"))
 else:
     shift_dy.caption("One row: nothing to shift down.")
 if dx_max:
-    dx = int(shift_dx.slider("shift right (columns)", -dx_max, dx_max, 0, key=f"{PREFIX}_eq_dx"))
+    dx = int(url.at(shift_dx).slider("shift right (columns)", -dx_max, dx_max, 0, key=f"{PREFIX}_eq_dx"))
 else:
     shift_dx.caption("One column: nothing to shift right.")
-fill = fill_c.radio(
+fill = url.at(fill_c).radio(
     "Cells that enter",
     SHIFT_FILLS,
     horizontal=True,
@@ -277,7 +280,7 @@ fill = fill_c.radio(
 )
 check = shifted(settings, dy, dx, fill)
 oy, ox = check.output_shift
-st.plotly_chart(
+chart(
     grids_figure(
         [
             (f"input shifted by ({dy}, {dx})", check.shifted_input),
@@ -323,8 +326,9 @@ if w.input.size <= MATRIX_MAX_INPUT:
     )
     dense = dense_equivalent_params(1, w.input.shape, 1, w.output.shape)
     left, right = st.columns([3, 2])
-    left.plotly_chart(
+    chart(
         matrix_figure(matrix, f"{matrix.shape[0]} outputs × {matrix.shape[1]} inputs (flattened row by row)"),
+        where=left,
         key=f"{PREFIX}_matrix",
         config=NO_TOOLBAR,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -12,10 +14,12 @@ from cnnviz.explain import explain_conv_output
 from cnnviz.kernels import LECTURE_SIGNAL, TEMPLATE_MATCHING, parse_numbers
 from cnnviz.matrix import conv_matrix
 from cnnviz.plots import conv_walkthrough_figure, matrix_figure, signal_figure
-from cnnviz.ui import page_header, show_error
+from cnnviz.ui import chart, page_header, show_error, url
 from cnnviz.walkthrough import ConvWalkthrough, conv1d_walkthrough, pytorch_snippet
 
 P = "c1"
+MAX_TEXT = 4000  # characters of a typed signal or kernel: far more than the numbers the page accepts
+MAX_KERNEL_TAPS = 15
 SIGNALS = {
     "lecture signal (3 plateaus)": ", ".join(str(v) for v in LECTURE_SIGNAL),
     "template matching": ", ".join(f"{v:g}" for v in TEMPLATE_MATCHING[0]),
@@ -30,51 +34,92 @@ KERNELS = {
     "edge (-1, 0, 1)": "-1, 0, 1",
 }
 
+
+def checked_numbers(text: str, name: str, max_count: int) -> str:
+    """`text` itself if it reads as numbers the page accepts (a link's text is checked before use)."""
+    if len(text) > MAX_TEXT:
+        raise ConvConfigError(f"{name}: at most {MAX_TEXT} characters", name)
+    parse_numbers(text, name, max_count=max_count)
+    return text
+
+
+def typed_numbers(
+    box: Callable[..., str], label: str, default: str, key: str, max_count: int, **kwargs
+) -> str:
+    """A text box of typed numbers kept in the link: a link's text that does not read falls back, noted."""
+    bound = url.value(
+        key, default, parse=lambda raw: checked_numbers(raw, label, max_count), encode=str, label=label
+    )
+    revision_key = f"{key}_link"  # which link revision the box was last filled from
+    if st.session_state.get(revision_key) != bound.revision or key not in st.session_state:
+        st.session_state[revision_key] = bound.revision
+        st.session_state[key] = bound.get()
+    text = box(label, default, key=key, max_chars=MAX_TEXT, **kwargs)
+    bound.set(text)
+    return text
+
+
 controls = page_header(
     "Convolution in 1D",
     "A kernel slides along a signal: each output is a weighted sum of neighbours, the same weights everywhere.",
 )
 with controls:
     st.subheader("Signal", anchor=False)
-    signal_name = st.selectbox("Signal", [*SIGNALS, "typed"], key=f"{P}_signal")
-    signal_text = st.text_area(
-        "Values (comma separated)",
-        SIGNALS.get(signal_name, "1, 2, 3, 4, 5, 6"),
-        key=f"{P}_signal_text_{signal_name}",
-        disabled=signal_name != "typed",
-        height=80,
-    )
+    signal_name = url.selectbox("Signal", [*SIGNALS, "typed"], key=f"{P}_signal")
+    # Only the typed text is the person's own and travels in the link; a preset's text just shows it.
+    if signal_name == "typed":
+        signal_text = typed_numbers(
+            st.text_area,
+            "Values (comma separated)",
+            "1, 2, 3, 4, 5, 6",
+            f"{P}_signal_text_typed",
+            256,
+            height=80,
+        )
+    else:
+        signal_text = st.text_area(
+            "Values (comma separated)",
+            SIGNALS[signal_name],
+            key=f"{P}_signal_text_{signal_name}",
+            disabled=True,
+            height=80,
+        )
     st.subheader("Kernel", anchor=False)
-    kernel_name = st.selectbox("Kernel", [*KERNELS, "typed"], key=f"{P}_kernel")
+    kernel_name = url.selectbox("Kernel", [*KERNELS, "typed"], key=f"{P}_kernel")
     size = int(
-        st.number_input(
+        url.number_input(
             "Kernel size (for average)", 1, 15, 3, key=f"{P}_k", disabled=kernel_name != "average"
         )
     )
-    kernel_text = st.text_input(
-        "Weights (comma separated)",
-        KERNELS.get(kernel_name) or "1, 0, -1",
-        key=f"{P}_kernel_text_{kernel_name}",
-        disabled=kernel_name != "typed",
-    )
-    bias = float(st.number_input("Bias", -100.0, 100.0, 0.0, step=0.5, key=f"{P}_bias"))
+    if kernel_name == "typed":
+        kernel_text = typed_numbers(
+            st.text_input, "Weights (comma separated)", "1, 0, -1", f"{P}_kernel_text_typed", MAX_KERNEL_TAPS
+        )
+    else:
+        kernel_text = st.text_input(
+            "Weights (comma separated)",
+            KERNELS.get(kernel_name) or "1, 0, -1",
+            key=f"{P}_kernel_text_{kernel_name}",
+            disabled=True,
+        )
+    bias = float(url.number_input("Bias", -100.0, 100.0, 0.0, step=0.5, key=f"{P}_bias"))
     st.subheader("Sliding", anchor=False)
-    stride = int(st.number_input("Stride", 1, 8, 1, key=f"{P}_stride"))
-    dilation = int(st.number_input("Dilation", 1, 6, 1, key=f"{P}_dilation"))
-    pad_kind = st.radio(
+    stride = int(url.number_input("Stride", 1, 8, 1, key=f"{P}_stride"))
+    dilation = int(url.number_input("Dilation", 1, 6, 1, key=f"{P}_dilation"))
+    pad_kind = url.radio(
         "Padding", ["number", "per side", "same", "valid"], horizontal=True, key=f"{P}_pad_kind"
     )
     if pad_kind == "number":
-        padding: object = int(st.number_input("Padding on each side", 0, 16, 1, key=f"{P}_pad"))
+        padding: object = int(url.number_input("Padding on each side", 0, 16, 1, key=f"{P}_pad"))
     elif pad_kind == "per side":
         left_c, right_c = st.columns(2)
         padding = (
-            int(left_c.number_input("left", 0, 16, 1, key=f"{P}_pad_l")),
-            int(right_c.number_input("right", 0, 16, 1, key=f"{P}_pad_r")),
+            int(url.at(left_c).number_input("left", 0, 16, 1, key=f"{P}_pad_l")),
+            int(url.at(right_c).number_input("right", 0, 16, 1, key=f"{P}_pad_r")),
         )
     else:
         padding = pad_kind
-    padding_mode = st.selectbox(
+    padding_mode = url.selectbox(
         "Padding mode", ["zeros", "reflect", "replicate", "circular"], key=f"{P}_mode"
     )
 
@@ -109,7 +154,9 @@ try:
         np.full(size, 1.0 / size)
         if kernel_name == "average"
         else parse_numbers(
-            KERNELS[kernel_name] if kernel_name != "typed" else kernel_text, "kernel", max_count=15
+            KERNELS[kernel_name] if kernel_name != "typed" else kernel_text,
+            "kernel",
+            max_count=MAX_KERNEL_TAPS,
         )
     )
     w = compute(tuple(signal), tuple(kernel), bias, stride, padding, dilation, padding_mode)
@@ -128,17 +175,17 @@ with right:
     st.markdown(f"**Parameters**: {kernel.size} weights + 1 bias = **{w.params}**")
 
 st.subheader("Input and output", anchor=False)
-st.plotly_chart(
+chart(
     signal_figure([("input", w.input[0]), ("output", w.output[0])]),
     key=f"{P}_signals",
     config={"displayModeBar": False},
 )
 
 st.subheader("The window sliding", anchor=False)
-st.plotly_chart(animation(w), key=f"{P}_animation", config={"displayModeBar": False})
+chart(animation(w), key=f"{P}_animation", config={"displayModeBar": False})
 
 st.subheader("One output, every product", anchor=False)
-position = int(st.number_input("output position", 0, w.output.shape[1] - 1, 0, key=f"{P}_pos"))
+position = int(url.number_input("output position", 0, w.output.shape[1] - 1, 0, key=f"{P}_pos"))
 cell = explain_conv_output(
     w.input,
     w.kernel[0][None, None],
@@ -161,8 +208,9 @@ n_in, n_out = w.input.shape[1], w.output.shape[1]
 conv_count = conv_params(1, 1, kernel.size, bias=True)
 dense_count = dense_equivalent_params(1, n_in, 1, n_out, bias=True)
 a, b = st.columns([3, 2])
-a.plotly_chart(
+chart(
     matrix_figure(matrix, f"{n_out} outputs × {n_in} inputs"),
+    where=a,
     key=f"{P}_matrix",
     config={"displayModeBar": False},
 )

@@ -1,7 +1,8 @@
 """The widget group that sets up a 2D convolution: input, kernel, stride, padding, dilation, bias.
 
-Every widget has a key under one prefix, so two pages can hold separate settings. The group returns a
-plain `ConvSettings`; turning it into arrays and geometry is the core's job (`ConvSettings.build`).
+Every widget has a key under one prefix, so two pages can hold separate settings, and every value lives
+in the page's URL (typed grids as compact text, "1,2;3,4"), so a copied link reopens the same setup. The
+group returns a plain `ConvSettings`; turning it into arrays and geometry is the core's job.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import streamlit as st
 from cnnviz.args import PADDING_MODES, ConvGeometry, resolve_geometry
 from cnnviz.errors import ConvConfigError
 from cnnviz.kernels import INPUT_PATTERNS, KERNEL_PRESETS, input_pattern, kernel_preset
+from cnnviz.ui.url_state import url
 
-__all__ = ["ConvSettings", "conv_controls", "PADDING_KINDS"]
+__all__ = ["ConvSettings", "conv_controls", "PADDING_KINDS", "grid_link_text", "parse_grid_link"]
 
 PADDING_KINDS = ("number", "per side", "same", "valid")
 MAX_INPUT = 32
@@ -58,18 +60,73 @@ def _pair(label: str, key: str, low: int, high: int, default: int, help: str) ->
     """Two small number inputs side by side: height and width."""
     st.markdown(f"**{label}**", help=help)
     left, right = st.columns(2)
-    h = left.number_input("height", low, high, default, key=f"{key}_h")
-    w = right.number_input("width", low, high, default, key=f"{key}_w")
+    h = url.at(left).number_input("height", low, high, default, key=f"{key}_h")
+    w = url.at(right).number_input("width", low, high, default, key=f"{key}_w")
     return int(h), int(w)
 
 
-def _typed_grid(label: str, key: str, initial: np.ndarray) -> tuple[tuple[float, ...], ...] | None:
-    """An editable grid of numbers; None (with a message) if a cell is left empty or not a number."""
-    frame = pd.DataFrame(initial, columns=[str(c) for c in range(initial.shape[1])])
+Grid = tuple[tuple[float, ...], ...]
+_MAX_CELL_TEXT = 32  # characters of one number in a link's grid ("-1.2345678901234567e-100" fits)
+
+
+def _number_text(value: float) -> str:
+    """The shortest text that reads back to the same float ("2", "0.5", "1e-05")."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def grid_link_text(grid: Grid) -> str:
+    """A grid as link text: numbers joined by ',' within a row, rows by ';' ("1,2;3,4")."""
+    return ";".join(",".join(_number_text(v) for v in row) for row in grid)
+
+
+def parse_grid_link(text: str, shape: tuple[int, int], name: str) -> Grid:
+    """Link text "1,2;3,4" as a grid of exactly `shape` finite numbers; ConvConfigError otherwise."""
+    rows, cols = shape
+    if len(text) > rows * cols * (_MAX_CELL_TEXT + 1):
+        raise ConvConfigError(f"{name}: the link's grid is longer than a {rows}×{cols} grid can be", name)
+    lines = text.split(";")
+    if len(lines) != rows or any(line.count(",") != cols - 1 for line in lines):
+        raise ConvConfigError(f"{name}: the link's grid is not {rows}×{cols}", name)
+    grid = []
+    for line in lines:
+        row = []
+        for part in line.split(","):
+            try:
+                value = float(part)
+            except ValueError:
+                raise ConvConfigError(f"{name}: {part[:20]!r} is not a number", name) from None
+            if not np.isfinite(value):
+                raise ConvConfigError(f"{name}: {part[:20]!r} is not a finite number", name)
+            row.append(value)
+        grid.append(tuple(row))
+    return tuple(grid)
+
+
+def _as_grid(values: np.ndarray) -> Grid:
+    return tuple(tuple(float(v) for v in row) for row in values)
+
+
+def _typed_grid(label: str, key: str, initial: np.ndarray) -> Grid | None:
+    """An editable grid of numbers kept in the link; None (with a message) if a cell is not a number."""
+    shape = (int(initial.shape[0]), int(initial.shape[1]))
+    start = _as_grid(initial)
+    bound = url.value(
+        key,
+        start,
+        parse=lambda raw: parse_grid_link(raw, shape, label),
+        encode=grid_link_text,
+        label=f"Typed {label} values",
+    )
+    # A grid from a link (revision > 0) is the editor's starting point; otherwise the pattern is, so
+    # changing the seed or size still gives a fresh grid with the person's edits on top.
+    linked = bound.get()
+    shown = linked if bound.revision and np.shape(linked) == shape else start
+    frame = pd.DataFrame(np.array(shown, dtype=float), columns=[str(c) for c in range(shape[1])])
     st.markdown(f"**Type the {label}'s values** (rows × columns; double-click a cell to edit it)")
     edited = st.data_editor(
         frame,
-        key=f"{key}_{initial.shape[0]}x{initial.shape[1]}",
+        key=f"{key}_{shape[0]}x{shape[1]}" + (f"_{bound.revision}" if bound.revision else ""),
         hide_index=False,
         num_rows="fixed",
         width="content",
@@ -78,16 +135,18 @@ def _typed_grid(label: str, key: str, initial: np.ndarray) -> tuple[tuple[float,
     if not np.isfinite(values).all():
         st.error(f"Every cell of the {label} must hold a number: fill the empty cells.")
         return None
-    return tuple(tuple(float(v) for v in row) for row in values)
+    grid = _as_grid(values)
+    bound.set(grid)
+    return grid
 
 
 def conv_controls(prefix: str = "conv") -> ConvSettings:
     """Draw the controls (call inside the sidebar container) and return what they say."""
     st.subheader("Input", anchor=False)
     input_size = _pair("Input size", f"{prefix}_in", 1, MAX_INPUT, 7, "Rows and columns of the input grid.")
-    input_kind = st.selectbox("Input values", ["random", *INPUT_PATTERNS, "typed"], key=f"{prefix}_in_kind")
+    input_kind = url.selectbox("Input values", ["random", *INPUT_PATTERNS, "typed"], key=f"{prefix}_in_kind")
     seed = int(
-        st.number_input(
+        url.number_input(
             "Seed",
             0,
             10_000,
@@ -99,9 +158,9 @@ def conv_controls(prefix: str = "conv") -> ConvSettings:
 
     st.subheader("Kernel", anchor=False)
     kernel_size = _pair("Kernel size", f"{prefix}_k", 1, MAX_KERNEL, 3, "Rows and columns of the kernel.")
-    kernel_kind = st.selectbox("Kernel values", [*KERNEL_PRESETS, "typed"], key=f"{prefix}_k_kind")
+    kernel_kind = url.selectbox("Kernel values", [*KERNEL_PRESETS, "typed"], key=f"{prefix}_k_kind")
     bias = float(
-        st.number_input(
+        url.number_input(
             "Bias",
             -100.0,
             100.0,
@@ -122,7 +181,7 @@ def conv_controls(prefix: str = "conv") -> ConvSettings:
         1,
         "Spacing between kernel taps: 2 skips one input cell between taps.",
     )
-    kind = st.radio(
+    kind = url.radio(
         "Padding",
         PADDING_KINDS,
         horizontal=True,
@@ -134,14 +193,14 @@ def conv_controls(prefix: str = "conv") -> ConvSettings:
         padding = _pair("Padding on each side", f"{prefix}_p", 0, 16, 0, "Cells added on both sides.")
     elif kind == "per side":
         a, b = st.columns(2)
-        top = a.number_input("top", 0, 16, 0, key=f"{prefix}_pt")
-        bottom = b.number_input("bottom", 0, 16, 0, key=f"{prefix}_pb")
-        left = a.number_input("left", 0, 16, 0, key=f"{prefix}_pl")
-        right = b.number_input("right", 0, 16, 0, key=f"{prefix}_pr")
+        top = url.at(a).number_input("top", 0, 16, 0, key=f"{prefix}_pt")
+        bottom = url.at(b).number_input("bottom", 0, 16, 0, key=f"{prefix}_pb")
+        left = url.at(a).number_input("left", 0, 16, 0, key=f"{prefix}_pl")
+        right = url.at(b).number_input("right", 0, 16, 0, key=f"{prefix}_pr")
         padding = ((int(top), int(bottom)), (int(left), int(right)))
     else:
         padding = kind
-    padding_mode = st.selectbox(
+    padding_mode = url.selectbox(
         "Padding mode",
         PADDING_MODES,
         key=f"{prefix}_pad_mode",
