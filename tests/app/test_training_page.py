@@ -1,4 +1,4 @@
-"""AppTest of the live-training page: start a tiny run, drive it with the buttons, and leave no thread behind."""
+"""AppTest of the live-training page: start a tiny run, drive it with the buttons, leave no thread."""
 
 from __future__ import annotations
 
