@@ -196,8 +196,10 @@ with summary:
 
 st.subheader("Which outputs does one input cell feed?", anchor=False)
 in_row_c, in_col_c, _ = st.columns([1, 1, 3])
-in_row = int(url.at(in_row_c).number_input("input row", 0, h - 1, key=IN_KEYS[0]))
-in_col = int(url.at(in_col_c).number_input("input column", 0, wd - 1, key=IN_KEYS[1]))
+# The input boxes start at the centre: that is also their default in a link, so a link without them
+# reopens on the centre too.
+in_row = int(url.at(in_row_c).number_input("input row", 0, h - 1, h // 2, key=IN_KEYS[0]))
+in_col = int(url.at(in_col_c).number_input("input column", 0, wd - 1, wd // 2, key=IN_KEYS[1]))
 chart(
     PrebuiltFigure(one_cell(settings, row, col, (in_row, in_col))),
     where=cell_figure_slot,
