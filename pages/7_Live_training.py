@@ -38,6 +38,10 @@ st.caption(
     "Runs train on a shared CPU, at most two at a time, for at most two minutes. "
     "Your run keeps going while you visit other pages and stops when you close the tab."
 )
+st.caption(
+    "**Share this view** (in the sidebar) links to these settings and the chosen view, ready to start: "
+    "the run itself, kept runs and uploaded files stay in this session."
+)
 
 run_buttons(scheduler, key, settings, PREFIX)
 lr_control(scheduler, key, PREFIX)

@@ -21,6 +21,7 @@ from cnnviz.runs import RunState, TrainingRun
 from cnnviz.training import SampleView
 from cnnviz.training_inputs import INK_LEVELS, grid_cell, grid_text, image_to_input, parse_grid_text
 from cnnviz.ui.layout import show_error
+from cnnviz.ui.url_state import url
 
 __all__ = ["cached_figure", "feature_maps_view", "prediction_view", "worst_samples_view"]
 
@@ -74,7 +75,7 @@ def feature_maps_view(run: TrainingRun, state: RunState, prefix: str) -> None:
     info = DATASETS[state.config.dataset]
     n_test = len(load_dataset(state.config.dataset).y_test)
     index = int(
-        st.number_input(
+        url.number_input(
             "Test sample",
             min_value=0,
             max_value=n_test - 1,
@@ -139,7 +140,7 @@ def _drawn_input(dataset: str, input_shape: tuple[int, ...], prefix: str) -> np.
     """A text grid of ink levels (or a signal's values), filled from a test sample; None after an error."""
     data = load_dataset(dataset)  # un-shuffled: what people see
     start = int(
-        st.number_input(
+        url.number_input(
             "Start from test sample",
             min_value=0,
             max_value=len(data.y_test) - 1,
@@ -152,12 +153,15 @@ def _drawn_input(dataset: str, input_shape: tuple[int, ...], prefix: str) -> np.
     text_key = f"{prefix}_grid"
     # A fixed-width font keeps the grid's columns straight, so the drawing reads as a picture.
     st.html(f"<style>.st-key-{text_key} textarea{{font-family:monospace;letter-spacing:0.25em}}</style>")
+    sample_text = grid_text(data.x_test[start], input_shape)
     filled_from = st.session_state.get(f"{prefix}_grid_from")
     if text_key not in st.session_state or filled_from != (dataset, start):  # refill from the sample
-        st.session_state[text_key] = grid_text(data.x_test[start], input_shape)
+        st.session_state[text_key] = sample_text
         st.session_state[f"{prefix}_grid_from"] = (dataset, start)
-    text = st.text_area(
+    # In the link only when edited: the sample's own grid is the default.
+    text = url.text_area(
         "Signal values" if signal else "Your drawing",
+        value=sample_text,
         key=text_key,
         height=120 if signal else 60 + 22 * input_shape[1] // grid_cell(input_shape),
         help=(
@@ -181,7 +185,7 @@ def _uploaded_input(input_shape: tuple[int, ...], prefix: str) -> np.ndarray | N
     uploaded = st.file_uploader(
         "A picture (PNG, JPEG, WebP, GIF, BMP, TIFF)", type=list(UPLOAD_TYPES), key=f"{prefix}_try_upload"
     )
-    ink = st.radio(
+    ink = url.radio(
         "Ink",
         ["auto", "dark", "light"],
         horizontal=True,
@@ -208,7 +212,7 @@ def prediction_view(run: TrainingRun | None, prefix: str) -> None:
         return
     config = run.config
     info = DATASETS[config.dataset]
-    source = st.radio(
+    source = url.radio(
         "Input",
         ["draw", "upload"],
         horizontal=True,

@@ -21,6 +21,7 @@ from cnnviz.training import OPTIMIZERS, TrainConfig, TrainingError, recommended_
 from cnnviz.ui.layout import show_error
 from cnnviz.ui.training_inspect import cached_figure, feature_maps_view, worst_samples_view
 from cnnviz.ui.training_session import session_liveness
+from cnnviz.ui.url_state import url
 
 __all__ = [
     "LIVE_VIEWS",
@@ -84,6 +85,30 @@ class LiveSettings:
         )
 
 
+_DEFAULT_DATASET = "digits"
+_DEFAULT_MODEL = "convnet"  # else the data set's last model
+_RECIPE_KEYS = ("optimizer", "lr", "batch", "epochs")  # what choosing a data set or model loads
+
+
+def _default_model(models: list[str]) -> str:
+    return _DEFAULT_MODEL if _DEFAULT_MODEL in models else models[-1]
+
+
+def _recipe_values(dataset: str, model: str) -> dict[str, Any]:
+    """The recommended recipe for `dataset` and `model`, by widget name (short runs: at most 20 epochs)."""
+    recipe = recommended_config(dataset, model)
+    return {"optimizer": recipe.optimizer, "lr": recipe.lr, "batch": recipe.batch_size,
+            "epochs": min(recipe.epochs, 20)}  # fmt: skip
+
+
+def _load_recipe(prefix: str, dataset: str, model: str, keep: tuple[str, ...] = ()) -> None:
+    """Put the recipe into the settings widgets (except `keep`) and remember which one is loaded."""
+    for name, value in _recipe_values(dataset, model).items():
+        if f"{prefix}_{name}" not in keep:
+            st.session_state[f"{prefix}_{name}"] = value
+    st.session_state[f"{prefix}_recipe"] = (dataset, model)
+
+
 def _recommended(prefix: str) -> None:
     """Put the recommended recipe for the chosen data set and model into the settings widgets."""
     dataset = st.session_state[f"{prefix}_dataset"]
@@ -92,22 +117,20 @@ def _recommended(prefix: str) -> None:
     if model not in models:
         model = models[-1]
         st.session_state[f"{prefix}_model"] = model
-    recipe = recommended_config(dataset, model)
-    st.session_state[f"{prefix}_optimizer"] = recipe.optimizer
-    st.session_state[f"{prefix}_lr"] = recipe.lr
-    st.session_state[f"{prefix}_batch"] = recipe.batch_size
-    st.session_state[f"{prefix}_epochs"] = min(recipe.epochs, 20)
+    _load_recipe(prefix, dataset, model)
 
 
 def settings_controls(prefix: str) -> LiveSettings:
-    """Data set, model, pixel shuffle, optimizer, learning rate, batch size, epochs and seed."""
-    if f"{prefix}_dataset" not in st.session_state:
-        st.session_state[f"{prefix}_dataset"] = "digits"
-        st.session_state[f"{prefix}_model"] = "convnet"
-        _recommended(prefix)
-    dataset = st.selectbox(
+    """Data set, model, pixel shuffle, optimizer, learning rate, batch size, epochs and seed, in the link.
+
+    The recipe's values are the defaults, so a link names only what differs from the recommended
+    settings. A link that picks the data set or model loads its recipe as choosing it by hand does,
+    except for the values the link sets itself."""
+    names = list(DATASETS)
+    dataset = url.selectbox(
         "Data set",
-        list(DATASETS),
+        names,
+        index=names.index(_DEFAULT_DATASET),
         format_func=lambda name: DATASETS[name].title,
         key=f"{prefix}_dataset",
         persist_state="session",
@@ -115,9 +138,11 @@ def settings_controls(prefix: str) -> LiveSettings:
         args=(prefix,),
     )
     st.caption(DATASETS[dataset].description)
-    model = st.radio(
+    models = model_names(dataset)
+    model = url.radio(
         "Model",
-        model_names(dataset),
+        models,
+        index=models.index(_default_model(models)),
         format_func=lambda name: MODEL_SPECS[dataset][name].title,
         key=f"{prefix}_model",
         persist_state="session",
@@ -126,29 +151,51 @@ def settings_controls(prefix: str) -> LiveSettings:
         args=(prefix,),
     )
     st.caption(MODEL_SPECS[dataset][model].description)
-    permute = st.toggle(
+    if st.session_state.get(f"{prefix}_recipe") != (dataset, model):  # a link chose them, or a first visit
+        _load_recipe(prefix, dataset, model, keep=tuple(st.query_params))
+    recipe = _recipe_values(dataset, model)
+    permute = url.toggle(
         "Shuffle the pixels",
         key=f"{prefix}_permute",
         persist_state="session",
         help="The same fixed shuffle for every image: an MLP does not care, a conv net loses its edge.",
     )
-    optimizer = st.selectbox("Optimizer", OPTIMIZERS, key=f"{prefix}_optimizer", persist_state="session")
-    lr = st.number_input(
+    optimizer = url.selectbox(
+        "Optimizer",
+        OPTIMIZERS,
+        index=OPTIMIZERS.index(recipe["optimizer"]),
+        key=f"{prefix}_optimizer",
+        persist_state="session",
+    )
+    lr = url.number_input(
         "Learning rate",
         min_value=0.0,
         max_value=100.0,
+        value=float(recipe["lr"]),
         step=1e-3,
         format="%g",
         key=f"{prefix}_lr",
         persist_state="session",
     )
-    batch = st.number_input(
-        "Batch size", min_value=1, max_value=4096, step=16, key=f"{prefix}_batch", persist_state="session"
+    batch = url.number_input(
+        "Batch size",
+        min_value=1,
+        max_value=4096,
+        value=int(recipe["batch"]),
+        step=16,
+        key=f"{prefix}_batch",
+        persist_state="session",
     )
-    epochs = st.number_input(
-        "Epochs", min_value=1, max_value=200, step=1, key=f"{prefix}_epochs", persist_state="session"
+    epochs = url.number_input(
+        "Epochs",
+        min_value=1,
+        max_value=200,
+        value=int(recipe["epochs"]),
+        step=1,
+        key=f"{prefix}_epochs",
+        persist_state="session",
     )
-    seed = st.number_input(
+    seed = url.number_input(
         "Seed",
         min_value=0,
         max_value=2**31 - 1,
@@ -247,7 +294,7 @@ def lr_control(scheduler: RunScheduler, key: str, prefix: str) -> None:
 
 def view_selector(prefix: str) -> str:
     """Which picture of the run to show under the curves (the live ones redraw while it trains)."""
-    return st.radio(
+    return url.radio(
         "Look at",
         list(VIEWS),
         format_func=VIEWS.get,
