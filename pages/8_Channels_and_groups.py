@@ -15,7 +15,7 @@ from cnnviz.plots_channels import (
     planes_figure,
     weights_figure,
 )
-from cnnviz.ui import page_header, show_error, url
+from cnnviz.ui import chart, page_header, show_error, url
 
 P = "ch"
 NO_BAR = {"displayModeBar": False}
@@ -174,13 +174,13 @@ if g > 1:
 
 # --- Planes and filters -------------------------------------------------------------------------------
 st.subheader(f"{c_in} input planes", anchor=False)
-st.plotly_chart(input_fig, key=f"{P}_input", config=NO_BAR)
+chart(input_fig, key=f"{P}_input", config=NO_BAR)
 st.caption("Frame colour: the group a channel belongs to.")
 
 st.subheader("Which filter reads which input channel", anchor=False)
 left, right = st.columns([2, 3])
-left.plotly_chart(wiring_fig, key=f"{P}_wiring", config=NO_BAR)
-right.plotly_chart(weights_fig, key=f"{P}_weights", config=NO_BAR)
+chart(wiring_fig, where=left, key=f"{P}_wiring", config=NO_BAR)
+chart(weights_fig, where=right, key=f"{P}_weights", config=NO_BAR)
 kind = (
     "an ordinary convolution: every filter reads every input channel"
     if g == 1
@@ -194,7 +194,7 @@ st.markdown(
 )
 
 st.subheader(f"{c_out} output planes", anchor=False)
-st.plotly_chart(output_fig, key=f"{P}_output", config=NO_BAR)
+chart(output_fig, key=f"{P}_output", config=NO_BAR)
 
 # --- One output cell ----------------------------------------------------------------------------------
 st.subheader("One output cell, channel by channel", anchor=False)
@@ -204,9 +204,9 @@ row = int(url.at(c2).number_input("output row", 0, ho - 1, 0, key=f"{P}_row"))
 col = int(url.at(c3).number_input("output column", 0, wo - 1, 0, key=f"{P}_col"))
 cell = channel_sums(view, out_channel, (row, col))
 read_spec, cell_spec = cell_specs(cfg, out_channel, row, col)
-st.plotly_chart(PrebuiltFigure(read_spec), key=f"{P}_read", config=NO_BAR)
+chart(PrebuiltFigure(read_spec), key=f"{P}_read", config=NO_BAR)
 left, right = st.columns([3, 2])
-left.plotly_chart(PrebuiltFigure(cell_spec), key=f"{P}_cell", config=NO_BAR)
+chart(PrebuiltFigure(cell_spec), where=left, key=f"{P}_cell", config=NO_BAR)
 with right:
     st.markdown(
         f"y[{out_channel}, {row}, {col}] = "
@@ -237,7 +237,7 @@ else:
     c1, c2, _ = st.columns([1, 1, 3])
     prow = int(url.at(c1).number_input("pixel row", 0, ho - 1, 0, key=f"{P}_px_row"))
     pcol = int(url.at(c2).number_input("pixel column", 0, wo - 1, 0, key=f"{P}_px_col"))
-    st.plotly_chart(PrebuiltFigure(mixing_spec(cfg, prow, pcol)), key=f"{P}_mixing", config=NO_BAR)
+    chart(PrebuiltFigure(mixing_spec(cfg, prow, pcol)), key=f"{P}_mixing", config=NO_BAR)
     st.markdown(
         f"At output pixel ({prow}, {pcol}) the layer multiplies the {c_in} channel values of one input pixel "
         f"by a {c_out}×{c_in} matrix and adds the bias: the same matrix at every pixel, like a fully connected "

@@ -19,7 +19,7 @@ from cnnviz.transposed import (
     partial_sums,
     transposed_view,
 )
-from cnnviz.ui import page_header, show_error, url
+from cnnviz.ui import chart, page_header, show_error, url
 
 P = "tc"
 NO_BAR = {"displayModeBar": False}
@@ -151,7 +151,7 @@ for column, axis, explanation in (
 st.subheader("Each input cell stamps the kernel", anchor=False)
 speed = url.select_slider("Speed", options=["slow", "medium", "fast"], value="medium", key=f"{P}_speed")
 frame_ms = {"slow": 1000, "medium": 500, "fast": 150}[speed]
-st.plotly_chart(PrebuiltFigure(animation(*args, frame_ms)), key=f"{P}_scatter", config=NO_BAR)
+chart(PrebuiltFigure(animation(*args, frame_ms)), key=f"{P}_scatter", config=NO_BAR)
 st.caption(
     f"Input cell (i, j) adds its value × kernel starting at output (i·{stride} − {padding}, j·{stride} − "
     f"{padding}), taps {dilation} apart; overlapping stamps add up. Padding {padding} crops {padding} "
@@ -162,7 +162,7 @@ st.caption(
 # --- Gaps ----------------------------------------------------------------------------------------------
 st.subheader("The same thing as a direct convolution: zeros in the gaps", anchor=False)
 gaps_fig, c_fig = gaps_and_matrix(*args)
-st.plotly_chart(PrebuiltFigure(gaps_fig), key=f"{P}_gaps", config=NO_BAR)
+chart(PrebuiltFigure(gaps_fig), key=f"{P}_gaps", config=NO_BAR)
 border = gaps.border
 border_text = (
     f"pad **{dilation}·({kh}−1) − {padding} = {border}** zero(s) on each side"
@@ -199,7 +199,7 @@ if any(mat.extra_rows):
         "and C leaves them out."
     )
 if c_fig is not None:
-    st.plotly_chart(PrebuiltFigure(c_fig), key=f"{P}_matrix", config=NO_BAR)
+    chart(PrebuiltFigure(c_fig), key=f"{P}_matrix", config=NO_BAR)
 else:
     st.caption(f"Cᵀ has {mat.matrix.shape[1]} rows: too many to draw (at most {MATRIX_MAX_ROWS}).")
 (st.success if mat.matches else st.error)(
