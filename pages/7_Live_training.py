@@ -13,6 +13,8 @@ from cnnviz.ui.training_inspect import prediction_view
 from cnnviz.ui.training_view import (
     live_view,
     lr_control,
+    remember_link,
+    restore_link,
     run_buttons,
     session_key,
     settings_controls,
@@ -26,6 +28,7 @@ controls = page_header(
     "Train a small network on the server and watch it learn: the loss falls, the filters take shape, "
     "and the confusion matrix fills its diagonal.",
 )
+restore_link(PREFIX)
 with controls:
     settings = settings_controls(PREFIX)
 
@@ -54,3 +57,4 @@ elif view == "compare":
     compare_view(PREFIX)
 elif view == "load":
     load_view(scheduler, key, PREFIX)
+remember_link(PREFIX)

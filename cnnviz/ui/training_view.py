@@ -29,6 +29,8 @@ __all__ = [
     "LiveSettings",
     "lr_control",
     "live_view",
+    "remember_link",
+    "restore_link",
     "run_buttons",
     "session_key",
     "settings_controls",
@@ -56,6 +58,26 @@ def session_key(prefix: str) -> str:
     if name not in st.session_state:
         st.session_state[name] = uuid.uuid4().hex
     return st.session_state[name]
+
+
+def _link_name(prefix: str) -> str:
+    return f"{prefix}_link"
+
+
+def restore_link(prefix: str) -> None:
+    """Coming back to the page through a plain page link (no settings in it): put this session's last
+    settings back into the link, so the kept settings stay (a link with any of them wins)."""
+    kept: dict[str, str] = st.session_state.get(_link_name(prefix), {})
+    if kept and not any(name.startswith(f"{prefix}_") for name in st.query_params):
+        for name, value in kept.items():
+            st.query_params[name] = value
+
+
+def remember_link(prefix: str) -> None:
+    """Note the page's part of the link (cheap: a few short strings), for `restore_link`."""
+    st.session_state[_link_name(prefix)] = {
+        name: st.query_params[name] for name in st.query_params if name.startswith(f"{prefix}_")
+    }
 
 
 @dataclass(frozen=True)
@@ -385,5 +407,6 @@ def live_view(scheduler: RunScheduler, key: str, prefix: str, view: str, every: 
             shown["status"] = state.status
             st.rerun(scope="app")
         _draw(state, run, prefix, view if view in LIVE_VIEWS else "")
+        remember_link(prefix)  # the test sample is chosen in here
 
     _live()

@@ -270,3 +270,27 @@ def test_an_unedited_drawing_stays_out_of_the_link_and_a_bad_one_is_an_error() -
     assert not fresh.get("plotly_chart") or all(
         "Prediction" not in (c.proto.spec or "") for c in fresh.get("plotly_chart")
     )
+
+
+def test_coming_back_through_a_plain_page_link_keeps_the_settings() -> None:
+    at = AppTest.from_file(str(Path(PAGE).parents[1] / "app.py"), default_timeout=60).run()
+    _apps.append(at)
+    at.switch_page("pages/7_Live_training.py").run()
+    at.selectbox(key=f"{P}_dataset").set_value("shapes").run()
+    at.number_input(key=f"{P}_batch").set_value(4).run()
+    at.radio(key=f"{P}_view").set_value("worst").run()
+    before, link = _settings(at), _link(at)
+    at.switch_page("pages/5_Pooling.py").run()
+    assert not at.exception and at.title[0].value == "Pooling"
+    at.query_params.clear()  # the sidebar's page links carry no settings
+    at.switch_page("pages/7_Live_training.py").run()
+    assert not at.exception
+    assert _settings(at) == before
+    assert _link(at) == link  # and the link shows them again
+    # A link that names settings wins over the kept ones.
+    at.query_params.clear()
+    at.query_params[f"{P}_model"] = "mlp"
+    at.run()
+    settings = _settings(at)
+    assert (settings["dataset"], settings["model"], settings["view"]) == ("digits", "mlp", "filters")
+    assert settings["batch"] == _recipe("digits", "mlp")["batch"]
