@@ -70,7 +70,8 @@ def load_view(scheduler: RunScheduler, key: str, prefix: str) -> None:
     st.caption(
         "A file from **Download the trained model** holds the weights, the optimizer's state, the curves "
         f"and the settings (at most {MAX_RUN_BYTES // 2**20} MB). Loading it replaces your current run; it "
-        "waits paused, so you can inspect it, or press Resume to train on."
+        "waits paused, so you can inspect it, or press Resume to train on. A run does not travel in a link: "
+        "share the file instead."
     )
     uploaded = st.file_uploader("A saved run (.pt)", type=["pt"], key=f"{prefix}_run_file")
     if not st.button(

@@ -294,3 +294,26 @@ def test_coming_back_through_a_plain_page_link_keeps_the_settings() -> None:
     settings = _settings(at)
     assert (settings["dataset"], settings["model"], settings["view"]) == ("digits", "mlp", "filters")
     assert settings["batch"] == _recipe("digits", "mlp")["batch"]
+
+
+@pytest.mark.parametrize(
+    ("view", "key", "value", "label", "default"),
+    [
+        ("maps", "sample", "99999", "Test sample", 0),
+        ("try", "try_start", "-3", "Start from test sample", 0),
+        ("try", "try_source", "camera", "Input", "draw"),
+    ],
+)
+def test_a_tampered_view_choice_is_a_note_once_the_run_draws_it(
+    view: str, key: str, value: str, label: str, default: object
+) -> None:
+    fresh = _open({f"{P}_epochs": "1", f"{P}_view": view})
+    _finish_a_run(fresh, errors=True)
+    fresh.query_params[f"{P}_{key}"] = value  # a tampered link, opened once the run can draw the view
+    fresh.run()
+    assert not fresh.exception
+    notes = _notes(fresh)
+    assert len(notes) == 1 and f"'{label}'" in notes[0]
+    widget = fresh.radio(key=f"{P}_{key}") if key == "try_source" else fresh.number_input(key=f"{P}_{key}")
+    assert widget.value == default
+    assert f"{P}_{key}" not in _link(fresh)
