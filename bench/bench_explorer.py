@@ -5,6 +5,9 @@ control at a time (new settings each time, so nothing is served from the cache),
 cells (what a click on a cell does), next to the same number of reruns of a page that draws nothing:
 the ratio is the explorer's cost over a bare rerun. Figures before the figures were cached as
 prebuilt dicts (same machine, same bench): about 190-370 ms a control change, depending on load.
+Binding every control, typed grid and picked cell to the URL, three runs interleaved with the page as it
+was before: a control change 86-92 ms (before 69-107 ms), a pick 73-86 ms (before 62-88 ms); the
+difference is within the shared machine's noise.
 """
 
 from __future__ import annotations

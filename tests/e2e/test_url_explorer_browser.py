@@ -175,6 +175,9 @@ def test_explorer_link_reopens_the_same_controls_grid_and_clicked_cells(
         assert query(again) == link
         no_traceback(again)
         again.screenshot(path=str(screenshots_dir / "url-explorer-reopened.png"), full_page=True)
+        again.locator(".st-key-cx_cell_figure").screenshot(
+            path=str(screenshots_dir / "url-explorer-reopened-cell.png")
+        )
         again.context.close()
     finally:
         expect.set_options(timeout=5_000)
