@@ -6,7 +6,7 @@ import streamlit as st
 
 from cnnviz.plots import matrix_figure
 from cnnviz.quiz import QuizAnswer, check_answer, make_question
-from cnnviz.ui import page_header, url
+from cnnviz.ui import chart, page_header, url
 
 P = "qz"
 MAX_SEED = 10**9
@@ -58,11 +58,12 @@ st.session_state[f"{P}_seed"] = seed_value.get()
 question = make_question(st.session_state[f"{P}_seed"])
 matrix = question.matrix
 left, right = st.columns([3, 2], gap="large")
-left.plotly_chart(
+chart(
     matrix_figure(
         matrix,
         f"question {st.session_state[f'{P}_seed']}: {matrix.shape[0]} outputs × {matrix.shape[1]} inputs",
     ),
+    where=left,
     key=f"{P}_matrix",
     config={"displayModeBar": False},
 )

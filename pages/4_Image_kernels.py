@@ -24,7 +24,7 @@ from cnnviz.image_kernels import (
 )
 from cnnviz.images import encode_png, encode_preview, preview
 from cnnviz.plots import synced_images_figure
-from cnnviz.ui import page_header, show_error, url
+from cnnviz.ui import chart, page_header, show_error, url
 from cnnviz.ui.image_picker import image_picker, upload_link_note
 
 PREFIX = "ik"
@@ -239,7 +239,7 @@ if url.toggle(
     key=f"{PREFIX}_synced",
     help="Drag a box on either picture to zoom both; double-click to zoom out.",
 ):
-    st.plotly_chart(
+    chart(
         synced_view(
             original_view(image, picked.key)[1],
             shown["preview"],
@@ -363,4 +363,4 @@ with hist_col:
         yaxis_title="pixels",
         legend={"font": {"size": 12}},
     )
-    st.plotly_chart(fig, key=f"{PREFIX}_hist", config={"displayModeBar": False})
+    chart(fig, key=f"{PREFIX}_hist", config={"displayModeBar": False})

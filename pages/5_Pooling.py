@@ -36,7 +36,7 @@ from cnnviz.pooling import (
     shift_invariance,
     upsample_compare,
 )
-from cnnviz.ui import page_header, show_error, url
+from cnnviz.ui import chart, page_header, show_error, url
 from cnnviz.ui.image_picker import image_picker, upload_link_note
 
 P = "pl"
@@ -121,7 +121,7 @@ try:
 except ConvConfigError as exc:
     show_error(exc)
 else:
-    st.plotly_chart(pool_figure(w.input, w.output, w.winners, kind), key=f"{P}_pool", config=NO_BAR)
+    chart(pool_figure(w.input, w.output, w.winners, kind), key=f"{P}_pool", config=NO_BAR)
     if kind == "max":
         st.caption(
             "Red squares: the input cell that wins each window (the first largest value, as PyTorch picks it). "
@@ -153,7 +153,7 @@ else:
     speed = url.at(st.columns([1, 3])[0]).select_slider(
         "Speed", options=list(SPEEDS), value="medium", key=f"{P}_speed"
     )
-    st.plotly_chart(animation(w, SPEEDS[speed]), key=f"{P}_anim", config=NO_BAR)
+    chart(animation(w, SPEEDS[speed]), key=f"{P}_anim", config=NO_BAR)
     st.caption(
         "Press play, or drag the slider to any output cell. Orange: the cells the window reads"
         + (" (dilation skips the cells in between)" if kind == "max" and dilation > 1 else "")
@@ -187,7 +187,7 @@ try:
 except ConvConfigError as exc:
     show_error(exc)
 else:
-    st.plotly_chart(pool1d_figure(w1), key=f"{P}_1d", config=NO_BAR)
+    chart(pool1d_figure(w1), key=f"{P}_1d", config=NO_BAR)
     st.latex(w1.explanation.to_latex())
     for note in w1.explanation.notes:
         st.caption(note)
@@ -203,7 +203,7 @@ try:
 except ConvConfigError as exc:
     show_error(exc)
 else:
-    st.plotly_chart(
+    chart(
         maps_figure(
             {
                 f"image, shift {shift}": inv.images[shift],
@@ -215,8 +215,11 @@ else:
         config=NO_BAR,
     )
     left, right = st.columns([3, 2])
-    left.plotly_chart(
-        invariance_figure(inv.shifts, inv.conv_changed, inv.pool_changed), key=f"{P}_inv_plot", config=NO_BAR
+    chart(
+        invariance_figure(inv.shifts, inv.conv_changed, inv.pool_changed),
+        where=left,
+        key=f"{P}_inv_plot",
+        config=NO_BAR,
     )
     right.dataframe(
         pd.DataFrame(
@@ -295,10 +298,8 @@ try:
 except ConvConfigError as exc:
     show_error(exc)
 else:
-    st.plotly_chart(
-        maps_figure({"source": up.source, "2×2 max pooled": up.small}), key=f"{P}_up_source", config=NO_BAR
-    )
-    st.plotly_chart(upsample_figure(up.methods), key=f"{P}_up", config=NO_BAR)
+    chart(maps_figure({"source": up.source, "2×2 max pooled": up.small}), key=f"{P}_up_source", config=NO_BAR)
+    chart(upsample_figure(up.methods), key=f"{P}_up", config=NO_BAR)
     st.dataframe(
         pd.DataFrame(
             {"method": list(up.sizes()), "output size": [f"{h}×{w}" for h, w in up.sizes().values()]}

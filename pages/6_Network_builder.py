@@ -38,8 +38,8 @@ from cnnviz.plots_network import (
     region_figure,
     region_signal_figure,
 )
+from cnnviz.ui import chart, page_header, show_error, url
 from cnnviz.ui import network_editor as editor
-from cnnviz.ui import page_header, show_error, url
 
 PLOT_CONFIG = {"displayModeBar": False}
 
@@ -183,10 +183,10 @@ if local:
     table_col, growth_col = st.columns([2, 3])
     with table_col:
         editor.field_table(local)
-    growth_col.plotly_chart(
+    chart(
         field_growth_figure([s.label for s in local], [s.size for s in local], [s.jump for s in local],
                             input_size[1:]),
-        key="nb_growth", config=PLOT_CONFIG,
+        where=growth_col, key="nb_growth", config=PLOT_CONFIG,
     )  # fmt: skip
     st.caption(
         "r: input cells one unit sees along an axis; jump: input cells between neighbouring units; start: "
@@ -212,7 +212,7 @@ if picked is not None:
         except ConvConfigError as exc:
             show_error(exc)
         else:
-            st.plotly_chart(region_picture(key, network, layer, unit), key="nb_region", config=PLOT_CONFIG)
+            chart(region_picture(key, network, layer, unit), key="nb_region", config=PLOT_CONFIG)
             st.markdown(f"Unit {unit} of layer {layer}. " + describe_region(region, input_size))
             st.caption(
                 "In colour: the cells the unit reads (faded: the rest). Orange: their extent. Dashed: the "
@@ -230,7 +230,7 @@ if picked is not None:
                 show_error(exc)
             else:
                 window = region_of(key, network, layer, unit).unclipped
-                st.plotly_chart(erf_figure(gradient, window), key="nb_erf_chart", config=PLOT_CONFIG)
+                chart(erf_figure(gradient, window), key="nb_erf_chart", config=PLOT_CONFIG)
                 st.caption(
                     "|∂ unit / ∂ input| with PyTorch's default random weights and a random input. It is "
                     "strongest in the middle of the theoretical window (dashed) and fades towards its "
@@ -258,7 +258,7 @@ else:
             delta_color="off", delta_arrow="off",
         )  # fmt: skip
     if len(baselines) > 1:
-        st.plotly_chart(
+        chart(
             params_figure([b.label for b in baselines], [b.params for b in baselines]),
             key="nb_params_chart", config=PLOT_CONFIG,
         )  # fmt: skip
