@@ -107,7 +107,7 @@ def present_figure(fig: Any) -> Any:
             trace.textfont.size = _scaled(trace.textfont.size)
     for frame in out.frames or ():
         for trace in frame.data or ():
-            if trace.colorscale is not None:
+            if getattr(trace, "colorscale", None) is not None:
                 _recolour(trace)
     layout = out.layout
     layout.font.size = _scaled(layout.font.size)
