@@ -61,6 +61,7 @@ def session_key(prefix: str) -> str:
 
 
 def _link_name(prefix: str) -> str:
+    """Session key of the page's last link values."""
     return f"{prefix}_link"
 
 
@@ -113,6 +114,7 @@ _RECIPE_KEYS = ("optimizer", "lr", "batch", "epochs")  # what choosing a data se
 
 
 def _default_model(models: list[str]) -> str:
+    """The model a data set opens with when nothing chose one."""
     return _DEFAULT_MODEL if _DEFAULT_MODEL in models else models[-1]
 
 

@@ -155,6 +155,9 @@ def test_run_pause_step_resume_and_leave_and_come_back(tab: Page, screenshots_di
     views.get_by_text("Feature maps", exact=True).click()
     expect(page.locator(f".st-key-{P}_maps_0 .js-plotly-plot")).to_be_visible(timeout=VIEW_MS)
     expect(page.locator(f".st-key-{P}_maps_2 .js-plotly-plot")).to_be_visible(timeout=VIEW_MS)
+    set_number(page, f"{P}_sample", 5)  # chosen inside the live fragment: it still reaches the URL
+    expect(page).to_have_url(re.compile(rf"{P}_sample=5"), timeout=VIEW_MS)
+    expect(page.get_by_text("test sample 5:")).to_be_visible(timeout=VIEW_MS)
     page.screenshot(path=str(screenshots_dir / "training-feature-maps.png"))
     views.get_by_text("Worst samples", exact=True).click()
     expect(page.locator(f".st-key-{P}_worst .js-plotly-plot")).to_be_visible(timeout=VIEW_MS)
@@ -207,3 +210,34 @@ def test_a_bad_saved_run_is_refused_and_try_it_asks_for_a_run(tab: Page, tmp_pat
     views.get_by_text("Try it", exact=True).click()
     expect(page.get_by_text("Start a run (or load a saved one) first")).to_be_visible(timeout=VIEW_MS)
     clean(page)
+
+
+def test_a_link_opens_its_settings_ready_to_start_and_a_tampered_one_notes_it(
+    browser: Browser, app_url: str, screenshots_dir: Path
+) -> None:
+    context = browser.new_context(viewport=TALL)
+    page = context.new_page()
+    page.set_default_timeout(RUN_TIMEOUT_MS)
+    try:
+        page.goto(f"{app_url}/Live_training?{P}_dataset=mnist1d&{P}_model=mlp&{P}_seed=7&{P}_view=worst")
+        expect(page.locator('[data-testid="stMain"] h1').first).to_have_text("Live training")
+        settle(page)
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        expect(sidebar.locator(f".st-key-{P}_dataset input")).to_have_value("MNIST-1D")
+        expect(sidebar.locator(f".st-key-{P}_lr input")).to_have_value("0.001")  # the MLP's recipe
+        expect(sidebar.locator(f".st-key-{P}_seed input")).to_have_value("7")
+        expect(page).to_have_url(re.compile(rf"{P}_view=worst"))  # the view travelled and stays in the link
+        expect(page.get_by_text("No run yet")).to_be_visible()  # ready to start, not started
+        expect(page.locator(f".st-key-{P}_start button").first).to_be_enabled()
+        page.screenshot(path=str(screenshots_dir / "training-link.png"))
+
+        page.goto(f"{app_url}/Live_training?{P}_lr=-5&{P}_model=resnet")
+        settle(page)
+        notes = page.locator('[data-testid="stAlertContentWarning"]')
+        expect(notes.filter(has_text="'Learning rate'")).to_have_count(1)
+        expect(notes.filter(has_text="'Model'")).to_have_count(1)
+        expect(sidebar.locator(f".st-key-{P}_lr input")).to_have_value("0.01")  # the default recipe's
+        expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+        page.screenshot(path=str(screenshots_dir / "training-tampered-link.png"))
+    finally:
+        context.close()
