@@ -21,6 +21,7 @@ from cnnviz.runs import RunState, TrainingRun
 from cnnviz.training import SampleView
 from cnnviz.training_inputs import INK_LEVELS, grid_cell, grid_text, image_to_input, parse_grid_text
 from cnnviz.ui.layout import show_error
+from cnnviz.ui.presentation import chart
 from cnnviz.ui.url_state import url
 
 __all__ = ["cached_figure", "feature_maps_view", "prediction_view", "worst_samples_view"]
@@ -107,7 +108,7 @@ def feature_maps_view(run: TrainingRun, state: RunState, prefix: str) -> None:
                     fmap.values, f"layer {fmap.index}: {fmap.layer} → {tuple(fmap.values.shape)}"
                 ),
             )
-            st.plotly_chart(fig, key=f"{prefix}_maps_{fmap.index}", config=_PLOT_CONFIG)
+            chart(fig, key=f"{prefix}_maps_{fmap.index}", config=_PLOT_CONFIG)
 
 
 def worst_samples_view(run: TrainingRun, state: RunState, prefix: str) -> None:
@@ -128,7 +129,7 @@ def worst_samples_view(run: TrainingRun, state: RunState, prefix: str) -> None:
             [w.x for w in snap.worst], titles, f"The {len(titles)} worst test samples at step {snap.step}"
         ),
     )
-    st.plotly_chart(fig, key=f"{prefix}_worst", config=_PLOT_CONFIG)
+    chart(fig, key=f"{prefix}_worst", config=_PLOT_CONFIG)
     wrong = sum(w.label != w.predicted for w in snap.worst)
     st.caption(
         "Highest test loss first. Each title: test index, true class → predicted class (the model's "
@@ -236,7 +237,7 @@ def prediction_view(run: TrainingRun | None, prefix: str) -> None:
     with right:
         _show_sample(st, x, "what the model sees")
         best = int(np.argmax(probs))
-        st.plotly_chart(
+        chart(
             probabilities_figure(
                 probs, info.class_names, f"Prediction: {info.class_names[best]} ({100 * probs[best]:.1f} %)"
             ),

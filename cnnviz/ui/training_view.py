@@ -19,6 +19,7 @@ from cnnviz.plots_training import accuracy_figure, confusion_figure, filters_fig
 from cnnviz.runs import RunScheduler, RunState, RunStatus, TrainingRun
 from cnnviz.training import OPTIMIZERS, TrainConfig, TrainingError, recommended_config
 from cnnviz.ui.layout import show_error
+from cnnviz.ui.presentation import chart
 from cnnviz.ui.training_inspect import cached_figure, feature_maps_view, worst_samples_view
 from cnnviz.ui.training_session import session_liveness
 from cnnviz.ui.url_state import url
@@ -345,8 +346,8 @@ def _draw(state: RunState, run: TrainingRun, prefix: str, view: str) -> None:
         m3.metric("train accuracy", f"{100 * last.train_acc:.1f} %")
         m4.metric("test accuracy", f"{100 * last.test_acc:.1f} %")
         left, right = st.columns(2)
-        left.plotly_chart(loss_figure(state.metrics), key=f"{prefix}_loss", config=_PLOT_CONFIG)
-        right.plotly_chart(accuracy_figure(state.metrics), key=f"{prefix}_acc", config=_PLOT_CONFIG)
+        chart(loss_figure(state.metrics), where=left, key=f"{prefix}_loss", config=_PLOT_CONFIG)
+        chart(accuracy_figure(state.metrics), where=right, key=f"{prefix}_acc", config=_PLOT_CONFIG)
     elif not state.status.done:
         st.caption(f"The curves appear after the first evaluation (every {EVAL_EVERY} steps).")
     snap = state.snapshot
@@ -356,18 +357,22 @@ def _draw(state: RunState, run: TrainingRun, prefix: str, view: str) -> None:
         worst_samples_view(run, state, prefix)
     elif view == "filters" and snap is not None:
         left, right = st.columns([3, 2])
-        left.plotly_chart(
+        chart(
             cached_figure(
                 prefix,
                 ("filters", run.serial, snap.step),
                 lambda: filters_figure(snap.filters, f"First-layer filters at step {snap.step}"),
             ),
+            where=left,
             key=f"{prefix}_filters",
             config=_PLOT_CONFIG,
         )
-        left.caption(f"`{snap.filters_layer}`: blue negative, red positive weights (input channel 0).")
-        right.plotly_chart(
+        left.caption(
+            f"`{snap.filters_layer}`: weights of input channel 0, zero in the middle of the colour scale."
+        )
+        chart(
             confusion_figure(snap.confusion, DATASETS[state.config.dataset].class_names),
+            where=right,
             key=f"{prefix}_confusion",
             config=_PLOT_CONFIG,
         )

@@ -174,3 +174,20 @@ def test_the_run_survives_a_rerun_and_a_new_start_replaces_it(at: AppTest) -> No
         time.sleep(0.05)
     _click(at, "stop")
     assert second.join(10)
+
+
+def test_presentation_mode_restyles_the_live_figures(at: AppTest) -> None:
+    from cnnviz.ui.presentation import MIN_FONT
+
+    _settings(at, epochs=1)
+    _click(at, "start")
+    state = _wait(_run(at), lambda s: s.status.done, timeout=60)
+    assert state.status is RunStatus.FINISHED, state.message
+    at.run()
+    plain = _charts(at)
+    at.toggle(key="present").set_value(True).run()
+    assert not at.exception
+    shown = _charts(at)
+    assert len(shown) == len(plain) == 4
+    for before, after in zip(plain, shown, strict=True):
+        assert after["layout"]["font"]["size"] >= MIN_FONT > before["layout"].get("font", {}).get("size", 12)
