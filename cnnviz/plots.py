@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 
 from cnnviz.args import ConvGeometry
 from cnnviz.explain import window_positions
+from cnnviz.plots_animation import play_buttons, scrubber
 from cnnviz.walkthrough import frame_plan
 
 __all__ = [
@@ -375,70 +376,10 @@ def conv_walkthrough_spec(
                 }
             )
         spec["frames"] = frames
-        slider_steps = [
-            {
-                "args": [
-                    [str(n)],
-                    {
-                        "frame": {"duration": 0, "redraw": True},
-                        "mode": "immediate",
-                        "transition": {"duration": 0},
-                    },
-                ],
-                "label": "{},{}".format(*divmod(d - 1, wo)),
-                "method": "animate",
-            }
-            for n, d in enumerate(plan)
-        ]
-        layout["updatemenus"] = [
-            {
-                "type": "buttons",
-                "direction": "left",
-                "x": 0.0,
-                "y": -0.08,
-                "xanchor": "left",
-                "yanchor": "top",
-                "showactive": False,
-                "buttons": [
-                    {
-                        "label": "▶ play",
-                        "method": "animate",
-                        "args": [
-                            None,
-                            {
-                                "frame": {"duration": frame_ms, "redraw": True},
-                                "fromcurrent": True,
-                                "transition": {"duration": 0},
-                            },
-                        ],
-                    },
-                    {
-                        "label": "❚❚ pause",
-                        "method": "animate",
-                        "args": [
-                            [None],
-                            {
-                                "frame": {"duration": 0, "redraw": False},
-                                "mode": "immediate",
-                                "transition": {"duration": 0},
-                            },
-                        ],
-                    },
-                ],
-            }
-        ]
-        layout["sliders"] = [
-            {
-                "active": plan.index(done_initial) if done_initial in plan else 0,
-                "x": 0.18,
-                "len": 0.82,
-                "y": -0.04,
-                "yanchor": "top",
-                "currentvalue": {"prefix": "output cell (row, col): ", "font": {"size": 14}},
-                "pad": {"t": 30},
-                "steps": slider_steps,
-            }
-        ]
+        labels = ["{},{}".format(*divmod(d - 1, wo)) for d in plan]
+        layout["updatemenus"] = [play_buttons(frame_ms, y=-0.08)]
+        active = plan.index(done_initial) if done_initial in plan else 0
+        layout["sliders"] = [scrubber(labels, "output cell (row, col): ", x=0.18, y=-0.04, active=active)]
 
     rows = max(hp, kh, ho)
     cell_px = cell_px or int(min(52, max(16, 560 // rows)))

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cnnviz.plots import frame_plan
+from cnnviz.plots_animation import play_buttons, scrubber
 from cnnviz.pooling import Pool1dWalkthrough, PoolWalkthrough
 
 __all__ = [
@@ -349,66 +350,12 @@ def pool_animation_figure(w: PoolWalkthrough, frame_ms: int = 400, max_frames: i
             )
         )
     fig.frames = frames
-    still = {"frame": {"duration": 0, "redraw": True}, "mode": "immediate", "transition": {"duration": 0}}
+    labels = [f"{steps[done - 1][0]},{steps[done - 1][1]}" for done in plan]
     fig.update_layout(
         title={"text": _window_sentence(w, *first), "x": 0.0, "xanchor": "left", "font": {"size": 16}},
         showlegend=False,
-        updatemenus=[
-            {
-                "type": "buttons",
-                "direction": "left",
-                "x": 0.0,
-                "y": -0.06,
-                "xanchor": "left",
-                "yanchor": "top",
-                "showactive": False,
-                "buttons": [
-                    {
-                        "label": "▶ play",
-                        "method": "animate",
-                        "args": [
-                            None,
-                            {
-                                "frame": {"duration": frame_ms, "redraw": True},
-                                "fromcurrent": True,
-                                "transition": {"duration": 0},
-                            },
-                        ],
-                    },
-                    {
-                        "label": "❚❚ pause",
-                        "method": "animate",
-                        "args": [
-                            [None],
-                            {
-                                "frame": {"duration": 0, "redraw": False},
-                                "mode": "immediate",
-                                "transition": {"duration": 0},
-                            },
-                        ],
-                    },
-                ],
-            }
-        ],
-        sliders=[
-            {
-                "active": 0,
-                "x": 0.2,
-                "len": 0.8,
-                "y": -0.02,
-                "yanchor": "top",
-                "currentvalue": {"prefix": "output cell (row, col): ", "font": {"size": 14}},
-                "pad": {"t": 30},
-                "steps": [
-                    {
-                        "args": [[str(n)], still],
-                        "label": f"{steps[done - 1][0]},{steps[done - 1][1]}",
-                        "method": "animate",
-                    }
-                    for n, done in enumerate(plan)
-                ],
-            }
-        ],
+        updatemenus=[play_buttons(frame_ms, y=-0.06)],
+        sliders=[scrubber(labels, "output cell (row, col): ", x=0.2, y=-0.02)],
     )
     n_rows = max(grid.shape[0], ho)
     cell_px = int(min(48, max(16, 520 // n_rows)))

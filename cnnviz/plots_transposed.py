@@ -18,6 +18,7 @@ import numpy as np
 import plotly.colors
 
 from cnnviz.plots import typed_array
+from cnnviz.plots_animation import play_buttons, scrubber
 from cnnviz.transposed import (
     CELL_INPUT,
     CELL_INSERTED,
@@ -255,47 +256,9 @@ def scatter_animation(view: TransposedView, sums: np.ndarray, frame_ms: int = 50
             }
         )
         labels.append(f"{i},{j}")
-    still = {"frame": {"duration": 0, "redraw": True}, "mode": "immediate", "transition": {"duration": 0}}
-    play = {
-        "frame": {"duration": frame_ms, "redraw": True},
-        "fromcurrent": True,
-        "transition": {"duration": 0},
-    }
     layout.update(
-        updatemenus=[
-            {
-                "type": "buttons",
-                "direction": "left",
-                "x": 0.0,
-                "y": -0.06,
-                "xanchor": "left",
-                "yanchor": "top",
-                "showactive": False,
-                "buttons": [
-                    {"label": "▶ play", "method": "animate", "args": [None, play]},
-                    {
-                        "label": "❚❚ pause",
-                        "method": "animate",
-                        "args": [[None], {**still, "frame": {"duration": 0, "redraw": False}}],
-                    },
-                ],
-            }
-        ],
-        sliders=[
-            {
-                "active": 0,
-                "x": 0.18,
-                "len": 0.82,
-                "y": -0.02,
-                "yanchor": "top",
-                "currentvalue": {"prefix": "input cell (row, col): ", "font": {"size": 14}},
-                "pad": {"t": 30},
-                "steps": [
-                    {"args": [[str(n)], still], "label": label, "method": "animate"}
-                    for n, label in enumerate(labels)
-                ],
-            }
-        ],
+        updatemenus=[play_buttons(frame_ms, y=-0.06)],
+        sliders=[scrubber(labels, "input cell (row, col): ", x=0.18, y=-0.02)],
         height=int(min(900, max(300, rows * int(min(44, max(14, 520 // rows))) + 190))),
         margin={"l": 10, "r": 10, "t": 70, "b": 90},
         plot_bgcolor="white",
