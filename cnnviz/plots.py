@@ -28,6 +28,7 @@ __all__ = [
     "conv_walkthrough_spec",
     "cell_picker_trace",
     "picked_cell",
+    "subplot_layout",
     "typed_array",
     "signal_figure",
     "matrix_figure",
@@ -198,8 +199,14 @@ def picked_cell(point: dict) -> tuple[str, int, int] | None:
     return ("input" if kind == 0 else "output", row, col)
 
 
-def _subplot_layout(widths: Sequence[float], titles: Sequence[str], spacing: float = 0.04) -> dict:
-    """Axes and title annotations of one row of subplots whose widths are proportional to `widths`."""
+def subplot_layout(
+    widths: Sequence[float], titles: Sequence[str], spacing: float = 0.04, title_shift: int = 30
+) -> dict:
+    """Axes and title annotations of one row of subplots whose widths are proportional to `widths`.
+
+    Axis n is '' for the first subplot, then '2', '3', ...; each title sits `title_shift` px above its
+    subplot (room for tick labels on top). Callers add ranges and styling to the axes it returns.
+    """
     usable = 1.0 - spacing * (len(widths) - 1)
     total = float(sum(widths))
     layout: dict = {"annotations": []}
@@ -218,7 +225,7 @@ def _subplot_layout(widths: Sequence[float], titles: Sequence[str], spacing: flo
                 "yref": "paper",
                 "xanchor": "center",
                 "yanchor": "bottom",
-                "yshift": 30,
+                "yshift": title_shift,
                 "showarrow": False,
                 "font": {"size": 15},
             }
@@ -285,7 +292,7 @@ def conv_walkthrough_spec(
     real_h = hp - geometry.padding[0][0] - geometry.padding[0][1]
     real_w = wp - geometry.padding[1][0] - geometry.padding[1][1]
     gap = 2
-    layout = _subplot_layout(
+    layout = subplot_layout(
         [wp + gap, kw + gap, wo + gap],
         [
             f"input {real_h}×{real_w} (grey: padding)",
@@ -625,7 +632,7 @@ def grids_figure(
         limits = [max(float(np.nanmax(np.abs(z), initial=0)), 1e-9) for z in grids]
         if shared_limit:
             limits = [max(limits)] * len(grids)
-    layout = _subplot_layout([z.shape[1] + 1 for z in grids], [title for title, _ in panels], spacing=0.05)
+    layout = subplot_layout([z.shape[1] + 1 for z in grids], [title for title, _ in panels], spacing=0.05)
     total_rows = max(z.shape[0] for z in grids)
     data = []
     for i, z in enumerate(grids):

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.colors
 
-from cnnviz.plots import typed_array
+from cnnviz.plots import subplot_layout, typed_array
 from cnnviz.plots_animation import play_buttons, scrubber
 from cnnviz.transposed import (
     CELL_INPUT,
@@ -147,53 +147,33 @@ def _subplots(
     `extents` holds (first row, first col, rows, cols) per subplot; every subplot shows `rows` rows so
     that cells are the same size everywhere. Axis n is '' for the first subplot, then '2', '3'.
     """
-    spacing = 0.05
-    usable = 1.0 - spacing * (len(widths) - 1)
-    total = float(sum(widths))
-    layout: dict = {"annotations": []}
-    start = 0.0
-    for i, (width, title, (r0, c0, height, cols)) in enumerate(zip(widths, titles, extents, strict=True)):
-        end = min(start + usable * width / total, 1.0)
+    layout = subplot_layout(widths, titles, spacing=0.05, title_shift=26 if ticks else 4)
+    for i, (_, (r0, c0, height, cols)) in enumerate(zip(widths, extents, strict=True)):
         n = "" if i == 0 else str(i + 1)
-        layout[f"xaxis{n}"] = {
-            "anchor": f"y{n}",
-            "domain": [start, end],
-            "range": [c0 - 0.5, c0 - 0.5 + cols],
-            "constrain": "domain",
-            "showgrid": False,
-            "zeroline": False,
-            "side": "top",
-            "dtick": 1,
-            "ticks": "outside" if ticks else "",
-            "showticklabels": ticks and cols <= NUMBERS_MAX,
-        }
-        layout[f"yaxis{n}"] = {
-            "anchor": f"x{n}",
-            "domain": [0.0, 1.0],
-            "range": [r0 - 0.5 + rows, r0 - 0.5],
-            "scaleanchor": f"x{n}",
-            "constrain": "domain",
-            "showgrid": False,
-            "zeroline": False,
-            "dtick": 1,
-            "ticks": "outside" if ticks else "",
-            "showticklabels": ticks and height <= NUMBERS_MAX,
-        }
-        layout["annotations"].append(
+        layout[f"xaxis{n}"].update(
             {
-                "text": title,
-                "x": (start + end) / 2,
-                "y": 1.0,
-                "xref": "paper",
-                "yref": "paper",
-                "xanchor": "center",
-                "yanchor": "bottom",
-                "yshift": 26 if ticks else 4,
-                "showarrow": False,
-                "font": {"size": 15},
+                "range": [c0 - 0.5, c0 - 0.5 + cols],
+                "constrain": "domain",
+                "showgrid": False,
+                "zeroline": False,
+                "side": "top",
+                "dtick": 1,
+                "ticks": "outside" if ticks else "",
+                "showticklabels": ticks and cols <= NUMBERS_MAX,
             }
         )
-        start = end + spacing
+        layout[f"yaxis{n}"].update(
+            {
+                "range": [r0 - 0.5 + rows, r0 - 0.5],
+                "scaleanchor": f"x{n}",
+                "constrain": "domain",
+                "showgrid": False,
+                "zeroline": False,
+                "dtick": 1,
+                "ticks": "outside" if ticks else "",
+                "showticklabels": ticks and height <= NUMBERS_MAX,
+            }
+        )
     return layout
 
 
