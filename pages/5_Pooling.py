@@ -103,21 +103,22 @@ with controls:
     count_include_pad = url.checkbox(
         "count_include_pad (avg only)", value=True, key=f"{P}_count_pad", disabled=kind != "avg"
     )
+# The same pooling settings drive the 2D grid and the 1D signal below (dilation applies to max only).
+pooling = {
+    "kind": kind,
+    "kernel_size": kernel,
+    "stride": None if same_stride else stride,
+    "padding": padding,
+    "dilation": dilation if kind == "max" else 1,
+    "ceil_mode": ceil_mode,
+    "count_include_pad": count_include_pad,
+}
 
 # --- 1. Pooling view -------------------------------------------------------------------------------
 st.subheader("One pooling layer", anchor=False)
 try:
     x = input_pattern(pattern, (height, width), seed)
-    w = pool_walkthrough(
-        x,
-        kind,
-        kernel,
-        None if same_stride else stride,
-        padding,
-        dilation if kind == "max" else 1,
-        ceil_mode,
-        count_include_pad,
-    )
+    w = pool_walkthrough(x, **pooling)
 except ConvConfigError as exc:
     show_error(exc)
 else:
@@ -174,16 +175,7 @@ length = int(
 )
 try:
     signal = np.array(LECTURE_SIGNAL) if signal_name == "lecture" else input_pattern(signal_name, (length,))
-    w1 = pool1d_walkthrough(
-        signal,
-        kind,
-        kernel,
-        None if same_stride else stride,
-        padding,
-        dilation if kind == "max" else 1,
-        ceil_mode,
-        count_include_pad,
-    )
+    w1 = pool1d_walkthrough(signal, **pooling)
 except ConvConfigError as exc:
     show_error(exc)
 else:
