@@ -43,33 +43,30 @@ def walkthrough(settings: ConvSettings) -> ConvWalkthrough:
     )
 
 
+def figure_inputs(w: ConvWalkthrough) -> dict:
+    """The walkthrough's grids and geometry, as the animation, the one-cell view and the GIF all take them."""
+    return {
+        "padded": w.padded,
+        "is_padding": w.is_padding,
+        "kernel": w.kernel,
+        "output": w.output,
+        "geometry": w.geometry,
+        "padding_offset": w.padding_offset,
+    }
+
+
 # Figures are cached as plain JSON-ready dicts: no Plotly objects to build, validate or copy on a hit.
 @st.cache_data(max_entries=32, show_spinner=False)
 def animation(settings: ConvSettings, frame_ms: int) -> dict:
     """The sliding-window animation (Plotly frames) for these settings."""
-    w = walkthrough(settings)
-    return conv_walkthrough_spec(
-        w.padded,
-        w.is_padding,
-        w.kernel,
-        w.output,
-        w.geometry,
-        padding_offset=w.padding_offset,
-        frame_ms=frame_ms,
-    )
+    return conv_walkthrough_spec(**figure_inputs(walkthrough(settings)), frame_ms=frame_ms)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def one_cell(settings: ConvSettings, row: int, col: int, in_cell: tuple[int, int]) -> dict:
     """Input, kernel and output with the window of output (row, col); every input/output cell clickable."""
-    w = walkthrough(settings)
     return conv_walkthrough_spec(
-        w.padded,
-        w.is_padding,
-        w.kernel,
-        w.output,
-        w.geometry,
-        padding_offset=w.padding_offset,
+        **figure_inputs(walkthrough(settings)),
         selected=(row, col),
         animate=False,
         pickable=True,
@@ -80,16 +77,7 @@ def one_cell(settings: ConvSettings, row: int, col: int, in_cell: tuple[int, int
 @st.cache_data(max_entries=8, show_spinner="Drawing the frames…")
 def animation_gif(settings: ConvSettings, frame_ms: int) -> bytes:
     """The same animation as a GIF (made only when asked for: a hundred frames take a moment)."""
-    w = walkthrough(settings)
-    return conv_animation_gif(
-        w.padded,
-        w.is_padding,
-        w.kernel,
-        w.output,
-        w.geometry,
-        padding_offset=w.padding_offset,
-        frame_ms=frame_ms,
-    )
+    return conv_animation_gif(**figure_inputs(walkthrough(settings)), frame_ms=frame_ms)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
