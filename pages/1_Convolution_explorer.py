@@ -29,10 +29,9 @@ with controls:
 settings = typed_values(settings, PREFIX)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def walkthrough(settings: ConvSettings) -> ConvWalkthrough:
-    """The convolution and its arithmetic for these settings (cached: reruns on other widgets are free)."""
-    return conv2d_walkthrough(
+def conv_arguments(settings: ConvSettings) -> tuple:
+    """Input, kernel, bias, stride, padding, dilation and padding mode: the convolution both views run."""
+    return (
         settings.input_array(),
         settings.kernel_array(),
         settings.bias,
@@ -41,6 +40,12 @@ def walkthrough(settings: ConvSettings) -> ConvWalkthrough:
         settings.dilation,
         settings.padding_mode,
     )
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def walkthrough(settings: ConvSettings) -> ConvWalkthrough:
+    """The convolution and its arithmetic for these settings (cached: reruns on other widgets are free)."""
+    return conv2d_walkthrough(*conv_arguments(settings))
 
 
 def figure_inputs(w: ConvWalkthrough) -> dict:
@@ -83,17 +88,7 @@ def animation_gif(settings: ConvSettings, frame_ms: int) -> bytes:
 @st.cache_data(max_entries=64, show_spinner=False)
 def shifted(settings: ConvSettings, dy: int, dx: int, fill: str) -> EquivarianceCheck:
     """conv(shift(x)) next to shift(conv(x)) for these settings."""
-    return equivariance_check(
-        settings.input_array(),
-        settings.kernel_array(),
-        settings.bias,
-        settings.stride,
-        settings.padding,
-        settings.dilation,
-        settings.padding_mode,
-        (dy, dx),
-        fill,
-    )
+    return equivariance_check(*conv_arguments(settings), (dy, dx), fill)
 
 
 try:
