@@ -285,6 +285,11 @@ def test_quiz_wrong_then_right_then_new(quiz_tab: Page, screenshots_dir: Path) -
         assert found, line
         right.append(int(found.group(1) or found.group(2)))
     answer = QuizAnswer(*right)
+    # Each field the wrong answer got wrong is named with the value typed.
+    typed = (wrong.kernel_size, wrong.stride, wrong.dilation, wrong.padding)
+    for (name, _), given, truth in zip(QUIZ_FIELDS, typed, right, strict=True):
+        said = next(line for line in lines if line.startswith(f"{name}: "))
+        assert said.startswith(f"{name}: {given} is right") == (given == truth), said
     # Independently: those settings build exactly the drawn matrix.
     built = _pattern(answer, n_inputs)
     assert built is not None and built.shape == shown.shape and (built == shown).all()
@@ -292,6 +297,8 @@ def test_quiz_wrong_then_right_then_new(quiz_tab: Page, screenshots_dir: Path) -
     expect(page.locator(SUCCESS)).to_have_text("Right: these settings build exactly this matrix.")
     expect(page.locator(ERROR)).to_have_count(0)
     expect(page.locator('[data-testid="stMain"] li', has_text="is right.")).to_have_count(4)
+    checked = ",".join(str(v) for v in right)
+    assert f"qz_checked={checked.replace(',', '%2C')}" in page.url, page.url  # the link holds the answer
     _no_errors(page)
     page.screenshot(path=str(screenshots_dir / "quiz-right.png"), full_page=True)
 
