@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.actions import RUN_TIMEOUT_MS, set_number, settle
 
@@ -103,6 +103,11 @@ def sidebar_link(page: Page, name: str):
     return page.locator('[data-testid="stSidebar"]').get_by_role("link", name=name, exact=True)
 
 
+def shown_plot(page: Page, name: str) -> Locator:
+    """The visible Plotly plot of chart `lt_<name>` (a live redraw can briefly leave a hidden copy beside it)."""
+    return page.locator(f".st-key-{P}_{name} .js-plotly-plot").filter(visible=True).first
+
+
 def test_run_pause_step_resume_and_leave_and_come_back(tab: Page, screenshots_dir: Path) -> None:
     page = tab
     set_number(page, f"{P}_batch", 4)  # 360 steps an epoch: a run that lasts the whole test
@@ -153,17 +158,17 @@ def test_run_pause_step_resume_and_leave_and_come_back(tab: Page, screenshots_di
     # Every view opens on the live run.
     views = page.locator(f".st-key-{P}_view")
     views.get_by_text("Feature maps", exact=True).click()
-    expect(page.locator(f".st-key-{P}_maps_0 .js-plotly-plot")).to_be_visible(timeout=VIEW_MS)
-    expect(page.locator(f".st-key-{P}_maps_2 .js-plotly-plot")).to_be_visible(timeout=VIEW_MS)
+    expect(shown_plot(page, "maps_0")).to_be_visible(timeout=VIEW_MS)
+    expect(shown_plot(page, "maps_2")).to_be_visible(timeout=VIEW_MS)
     set_number(page, f"{P}_sample", 5)  # chosen inside the live fragment: it still reaches the URL
     expect(page).to_have_url(re.compile(rf"{P}_sample=5"), timeout=VIEW_MS)
     expect(page.get_by_text("test sample 5:")).to_be_visible(timeout=VIEW_MS)
     page.screenshot(path=str(screenshots_dir / "training-feature-maps.png"))
     views.get_by_text("Worst samples", exact=True).click()
-    expect(page.locator(f".st-key-{P}_worst .js-plotly-plot")).to_be_visible(timeout=VIEW_MS)
+    expect(shown_plot(page, "worst")).to_be_visible(timeout=VIEW_MS)
     page.screenshot(path=str(screenshots_dir / "training-worst.png"))
     views.get_by_text("Try it", exact=True).click()
-    expect(page.locator(f".st-key-{P}_probs .js-plotly-plot")).to_be_visible(timeout=VIEW_MS)
+    expect(shown_plot(page, "probs")).to_be_visible(timeout=VIEW_MS)
     expect(page.locator(f".st-key-{P}_probs")).to_contain_text("Prediction", timeout=VIEW_MS)
     page.screenshot(path=str(screenshots_dir / "training-try.png"))
     clean(page)
@@ -175,7 +180,7 @@ def test_run_pause_step_resume_and_leave_and_come_back(tab: Page, screenshots_di
     stopped_step = int(re.search(r"step (\d+)", ended).group(1))  # an ended run's step no longer moves
     views.get_by_text("Compare runs", exact=True).click()
     table = page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]')
-    expect(page.locator(f".st-key-{P}_compare .js-plotly-plot")).to_be_visible(timeout=VIEW_MS)
+    expect(shown_plot(page, "compare")).to_be_visible(timeout=VIEW_MS)
     expect(table).to_be_visible(timeout=VIEW_MS)
     page.screenshot(path=str(screenshots_dir / "training-compare.png"))
 
