@@ -163,6 +163,14 @@ class TrainingRun:
             return self._status
 
     @property
+    def model_ready(self) -> bool:
+        """Whether the run's model exists yet (built once a slot is free and the data is loaded).
+
+        Reads the reference without the trainer lock, which the worker holds for a whole training slice.
+        """
+        return self._trainer is not None
+
+    @property
     def thread(self) -> threading.Thread | None:
         """The worker thread, once started."""
         return self._thread

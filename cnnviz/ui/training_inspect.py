@@ -228,6 +228,10 @@ def prediction_view(run: TrainingRun | None, prefix: str) -> None:
             x = _uploaded_input(info.input_shape, prefix)
     if x is None:
         return
+    if not run.model_ready:
+        with right:
+            st.info("The model is being built: its prediction appears here as soon as the run starts.")
+        return
     try:
         probs = run.predict(x)
     except ConvConfigError as exc:
