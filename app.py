@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from cnnviz.lessons import LESSONS
+from cnnviz.topics.lessons import LESSONS
 from cnnviz.ui import PAGE_ICON, discover_pages, page_header, presentation_query
 
 ROOT = Path(__file__).resolve().parent

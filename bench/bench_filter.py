@@ -1,4 +1,4 @@
-"""How fast is cnnviz.filtering.filter_image next to PyTorch and scipy.ndimage? A printout, not a test.
+"""How fast is cnnviz.images.filtering.filter_image next to PyTorch and scipy.ndimage? A printout, not a test.
 
 Every contender does the same work: a 2048x2048 RGB float32 image (random, seeded), each channel
 cross-correlated with the same kernel, 'same' size with zero padding, stride 1. The cnnviz time is
@@ -23,7 +23,7 @@ import scipy.ndimage  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402, N812
 
-from cnnviz.filtering import filter_image  # noqa: E402
+from cnnviz.images.filtering import filter_image  # noqa: E402
 
 SIZE = 2048
 KERNEL_SIDES = (3, 7, 15, 31)

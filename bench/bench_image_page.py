@@ -17,8 +17,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cnnviz.image_kernels import apply_image_kernel, image_kernel
-from cnnviz.images import encode_png, encode_preview, load_image, preview
+from cnnviz.images.kernels import apply_image_kernel, image_kernel
+from cnnviz.images.loading import encode_png, encode_preview, load_image, preview
 
 
 def synthetic_photo(height: int = 3000, width: int = 4000) -> bytes:

@@ -1,6 +1,6 @@
 """How fast does live training run next to a bare PyTorch loop? A printout, not a test.
 
-For each data set's conv net (and the MNIST-1D MLP), the engine trains through `cnnviz.runs.TrainingRun`,
+For each data set's conv net (and the MNIST-1D MLP), the engine trains through `cnnviz.training.runs.TrainingRun`,
 exactly as the live page does: a worker thread with one torch thread, slices of 50 ms, a test pass and
 metrics at every epoch end, a snapshot (filters, feature maps, confusion matrix, worst samples) every
 second. The bare loop trains the same model on the same tensors with the same optimizer and batch size:
@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402, N812
 
-from cnnviz.datasets import load_dataset  # noqa: E402
-from cnnviz.models import build_model  # noqa: E402
-from cnnviz.runs import TrainingRun  # noqa: E402
-from cnnviz.training import TrainConfig, recommended_config  # noqa: E402
+from cnnviz.training.datasets import load_dataset  # noqa: E402
+from cnnviz.training.models import build_model  # noqa: E402
+from cnnviz.training.runs import TrainingRun  # noqa: E402
+from cnnviz.training.trainer import TrainConfig, recommended_config  # noqa: E402
 
 REPEATS = 3
 CASES: list[tuple[str, str, int]] = [  # (data set, model, epochs)

@@ -4,8 +4,8 @@ The public API mirrors `torch.nn.functional` names and argument order. Importing
 (and scipy where filtering needs it), never streamlit or plotly.
 """
 
-from cnnviz.args import ConvGeometry, resolve_geometry, resolve_padding, same_padding
-from cnnviz.counts import (
+from cnnviz.conv.args import ConvGeometry, resolve_geometry, resolve_padding, same_padding
+from cnnviz.conv.counts import (
     conv_macs,
     conv_params,
     conv_transpose_macs,
@@ -15,16 +15,41 @@ from cnnviz.counts import (
     linear_params,
     pool_ops,
 )
-from cnnviz.errors import ConvConfigError
-from cnnviz.explain import OutputExplanation, Tap, explain_conv_output, outputs_reading_input
-from cnnviz.filtering import FilterResult, filter_image
-from cnnviz.formulas import (
+from cnnviz.conv.explain import OutputExplanation, Tap, explain_conv_output, outputs_reading_input
+from cnnviz.conv.formulas import (
     Explanation,
     explain_conv_output_size,
     explain_conv_transpose_output_size,
     explain_pool_output_size,
 )
-from cnnviz.matrix import conv_matrix
+from cnnviz.conv.matrix import conv_matrix
+from cnnviz.conv.ops import (
+    avg_pool1d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    conv_transpose1d,
+    conv_transpose2d,
+    max_pool1d,
+    max_pool2d,
+    pad,
+)
+from cnnviz.conv.shapes import (
+    conv1d_output_size,
+    conv2d_output_size,
+    conv_output_size,
+    conv_transpose2d_output_size,
+    conv_transpose_output_size,
+    inputs_with_same_output,
+    output_padding_to_invert,
+    padding_for_output_size,
+    pool2d_output_size,
+    pool_output_size,
+    transpose_padding_for_output_size,
+    unread_cells,
+)
+from cnnviz.errors import ConvConfigError
+from cnnviz.images.filtering import FilterResult, filter_image
 from cnnviz.network import (
     Network,
     Summary,
@@ -39,32 +64,7 @@ from cnnviz.network import (
     to_pytorch_code,
     to_torch,
 )
-from cnnviz.ops import (
-    avg_pool1d,
-    avg_pool2d,
-    conv1d,
-    conv2d,
-    conv_transpose1d,
-    conv_transpose2d,
-    max_pool1d,
-    max_pool2d,
-    pad,
-)
-from cnnviz.presets import PRESETS, classic_cnn, preset
-from cnnviz.shapes import (
-    conv1d_output_size,
-    conv2d_output_size,
-    conv_output_size,
-    conv_transpose2d_output_size,
-    conv_transpose_output_size,
-    inputs_with_same_output,
-    output_padding_to_invert,
-    padding_for_output_size,
-    pool2d_output_size,
-    pool_output_size,
-    transpose_padding_for_output_size,
-    unread_cells,
-)
+from cnnviz.network.presets import PRESETS, classic_cnn, preset
 
 __all__ = [
     "FilterResult",

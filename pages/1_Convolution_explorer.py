@@ -6,16 +6,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cnnviz.counts import dense_equivalent_params
-from cnnviz.equivariance import SHIFT_FILLS, EquivarianceCheck, equivariance_check
+from cnnviz.conv.counts import dense_equivalent_params
+from cnnviz.conv.explain import explain_conv_output, outputs_reading_input
+from cnnviz.conv.matrix import conv_matrix
 from cnnviz.errors import ConvConfigError
-from cnnviz.explain import explain_conv_output, outputs_reading_input
-from cnnviz.gif_export import conv_animation_gif
-from cnnviz.matrix import conv_matrix
 from cnnviz.plots import PrebuiltFigure, conv_walkthrough_spec, grids_figure, matrix_figure
+from cnnviz.plots.gif_export import conv_animation_gif
+from cnnviz.topics.equivariance import SHIFT_FILLS, EquivarianceCheck, equivariance_check
+from cnnviz.topics.walkthrough import ConvWalkthrough, conv2d_walkthrough, pytorch_snippet
 from cnnviz.ui import chart, page_header, show_error, url
 from cnnviz.ui.conv_controls import ConvSettings, clamp_state, conv_controls, take_cell_click, typed_values
-from cnnviz.walkthrough import ConvWalkthrough, conv2d_walkthrough, pytorch_snippet
 
 PREFIX = "cx"
 NO_TOOLBAR = {"displayModeBar": False}

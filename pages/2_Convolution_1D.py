@@ -8,14 +8,14 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from cnnviz.counts import conv_params, dense_equivalent_params
+from cnnviz.conv.counts import conv_params, dense_equivalent_params
+from cnnviz.conv.explain import explain_conv_output
+from cnnviz.conv.kernels import LECTURE_SIGNAL, TEMPLATE_MATCHING, parse_numbers
+from cnnviz.conv.matrix import conv_matrix
 from cnnviz.errors import ConvConfigError
-from cnnviz.explain import explain_conv_output
-from cnnviz.kernels import LECTURE_SIGNAL, TEMPLATE_MATCHING, parse_numbers
-from cnnviz.matrix import conv_matrix
 from cnnviz.plots import conv_walkthrough_figure, matrix_figure, signal_figure
+from cnnviz.topics.walkthrough import ConvWalkthrough, conv1d_walkthrough, pytorch_snippet
 from cnnviz.ui import chart, page_header, show_error, url
-from cnnviz.walkthrough import ConvWalkthrough, conv1d_walkthrough, pytorch_snippet
 
 P = "c1"
 MAX_TEXT = 4000  # characters of a typed signal or kernel: far more than the numbers the page accepts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnviz.plots import matrix_figure
-from cnnviz.quiz import QuizAnswer, check_answer, make_question
+from cnnviz.topics.quiz import QuizAnswer, check_answer, make_question
 from cnnviz.ui import chart, page_header, url
 
 P = "qz"

@@ -7,9 +7,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from cnnviz.conv.formulas import explain_conv_output_size
 from cnnviz.errors import ConvConfigError
-from cnnviz.formulas import explain_conv_output_size
-from cnnviz.image_kernels import (
+from cnnviz.images.kernels import (
     IMAGE_KERNELS,
     MAX_KERNEL_SIDE,
     SIZED_KERNELS,
@@ -22,7 +22,7 @@ from cnnviz.image_kernels import (
     image_kernel,
     result_extent,
 )
-from cnnviz.images import encode_png, encode_preview, preview
+from cnnviz.images.loading import encode_png, encode_preview, preview
 from cnnviz.plots import synced_images_figure
 from cnnviz.ui import chart, page_header, show_error, url
 from cnnviz.ui.image_picker import image_picker, upload_link_note

@@ -8,7 +8,18 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from cnnviz.downsampling import (
+from cnnviz.conv.kernels import LECTURE_SIGNAL, input_pattern
+from cnnviz.errors import ConvConfigError
+from cnnviz.images.loading import encode_png
+from cnnviz.plots.pooling import (
+    invariance_figure,
+    maps_figure,
+    pool1d_figure,
+    pool_animation_figure,
+    pool_figure,
+    upsample_figure,
+)
+from cnnviz.topics.downsampling import (
     ALIASING_PATTERNS,
     DOWNSAMPLE_FACTORS,
     MAX_INPUT_SIDE,
@@ -18,18 +29,7 @@ from cnnviz.downsampling import (
     picture_input,
     to_uint8,
 )
-from cnnviz.errors import ConvConfigError
-from cnnviz.images import encode_png
-from cnnviz.kernels import LECTURE_SIGNAL, input_pattern
-from cnnviz.plots_pooling import (
-    invariance_figure,
-    maps_figure,
-    pool1d_figure,
-    pool_animation_figure,
-    pool_figure,
-    upsample_figure,
-)
-from cnnviz.pooling import (
+from cnnviz.topics.pooling import (
     PoolWalkthrough,
     pool1d_walkthrough,
     pool_walkthrough,

@@ -7,10 +7,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from cnnviz.errors import ConvConfigError
-from cnnviz.layers import Network
-from cnnviz.mlp_compare import Baseline, comparable_mlps
-from cnnviz.network_code import read_network, to_pytorch_code
-from cnnviz.network_fields import (
+from cnnviz.network.code import read_network, to_pytorch_code
+from cnnviz.network.json_form import to_json, to_json_lines
+from cnnviz.network.layers import Network
+from cnnviz.network.mlp_compare import Baseline, comparable_mlps
+from cnnviz.network.regions import (
     Region,
     check_erf_cost,
     check_region_cost,
@@ -21,8 +22,7 @@ from cnnviz.network_fields import (
     sample_image,
     sample_signal,
 )
-from cnnviz.network_json import to_json, to_json_lines
-from cnnviz.network_summary import (
+from cnnviz.network.summary_table import (
     Summary,
     apply_all_fixes,
     apply_fix,
@@ -31,7 +31,7 @@ from cnnviz.network_summary import (
     parse_input_size,
     summarize,
 )
-from cnnviz.plots_network import (
+from cnnviz.plots.network import (
     erf_figure,
     field_growth_figure,
     params_figure,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz.datasets import DATASETS
-from cnnviz.models import MODEL_SPECS
-from cnnviz.runs import shared_scheduler
+from cnnviz.training.datasets import DATASETS
+from cnnviz.training.models import MODEL_SPECS
+from cnnviz.training.runs import shared_scheduler
 from cnnviz.ui import page_header
 from cnnviz.ui.training_compare import compare_view, keep_ended_run, load_view
 from cnnviz.ui.training_inspect import prediction_view

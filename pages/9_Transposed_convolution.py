@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from cnnviz.conv.kernels import INPUT_PATTERNS, KERNEL_PRESETS, input_pattern, kernel_preset
 from cnnviz.errors import ConvConfigError
-from cnnviz.kernels import INPUT_PATTERNS, KERNEL_PRESETS, input_pattern, kernel_preset
 from cnnviz.plots import PrebuiltFigure, matrix_figure
-from cnnviz.plots_transposed import gaps_figure, scatter_animation
-from cnnviz.transposed import (
+from cnnviz.plots.transposed import gaps_figure, scatter_animation
+from cnnviz.topics.transposed import (
     GapsView,
     MatrixView,
     TransposedView,

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cnnviz.args import PADDING_MODES, ConvGeometry, resolve_geometry
+from cnnviz.conv.args import PADDING_MODES, ConvGeometry, resolve_geometry
+from cnnviz.conv.kernels import INPUT_PATTERNS, KERNEL_PRESETS, input_pattern, kernel_preset
 from cnnviz.errors import ConvConfigError
-from cnnviz.kernels import INPUT_PATTERNS, KERNEL_PRESETS, input_pattern, kernel_preset
 from cnnviz.ui.url_state import url
 
 __all__ = ["ConvSettings", "conv_controls", "PADDING_KINDS", "grid_link_text", "parse_grid_link"]

@@ -13,7 +13,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from cnnviz.errors import ConvConfigError
-from cnnviz.images import SAMPLES, UPLOAD_TYPES, LoadedImage, load_image, sample_image
+from cnnviz.images.loading import SAMPLES, UPLOAD_TYPES, LoadedImage, load_image, sample_image
 from cnnviz.ui.layout import show_error
 from cnnviz.ui.url_state import url
 

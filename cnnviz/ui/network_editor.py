@@ -7,7 +7,7 @@ it (a fix, an import, a move) goes through `request`: it stores the new stack un
 table a new key so it shows the new rows. Edits typed in the table stay in the table widget's own state.
 
 Everything travels in the page's link: the preset and its knobs, the input shape, the batch size, the
-table tools, the unit picked, and the stack itself as short text (`nb_net`, see `cnnviz.network_link`),
+table tools, the unit picked, and the stack itself as short text (`nb_net`, see `cnnviz.network.link`),
 left out of the link while it is exactly the chosen preset's stack. A link that names a preset loads it
 (a link sets widgets without their callbacks, so loading follows the value, not an `on_change`).
 """
@@ -22,13 +22,13 @@ import pandas as pd
 import streamlit as st
 
 from cnnviz.errors import ConvConfigError
-from cnnviz.layers import LAYER_TYPES, MAX_LAYERS, Layer, Network, layer_for
-from cnnviz.network_code import layer_from_arguments
-from cnnviz.network_fields import FieldStep, default_unit
-from cnnviz.network_json import from_json, to_json
-from cnnviz.network_link import MAX_LINK_CHARS, stack_from_link, stack_to_link
-from cnnviz.network_summary import LayerRow, Summary, format_bytes, format_input_size
-from cnnviz.presets import PRESETS, classic_cnn, preset
+from cnnviz.network.code import layer_from_arguments
+from cnnviz.network.json_form import from_json, to_json
+from cnnviz.network.layers import LAYER_TYPES, MAX_LAYERS, Layer, Network, layer_for
+from cnnviz.network.link import MAX_LINK_CHARS, stack_from_link, stack_to_link
+from cnnviz.network.presets import PRESETS, classic_cnn, preset
+from cnnviz.network.regions import FieldStep, default_unit
+from cnnviz.network.summary_table import LayerRow, Summary, format_bytes, format_input_size
 from cnnviz.ui.url_state import BoundValue, url
 
 __all__ = [
@@ -65,7 +65,7 @@ K_INPUT = "nb_input"
 K_BATCH = "nb_batch"
 K_UNIT_LAYER = "nb_unit_layer"
 K_UNIT_FOR = "nb_unit_for"  # (layer, shape) the unit position was set for
-K_STACK = "nb_net"  # the stack in the link (cnnviz.network_link's text)
+K_STACK = "nb_net"  # the stack in the link (cnnviz.network.link's text)
 K_LOADED = "nb_loaded"  # the preset settings the loaded stack came from
 K_STACK_REVISION = "nb_net_revision"  # the link stack's revision last loaded into the table
 K_DEFAULT_INPUT = "nb_default_input"  # the chosen preset's input shape as text: the input box's default

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz.plots_training import compare_figure
-from cnnviz.runs import RunScheduler
-from cnnviz.training import MAX_RUN_BYTES, TrainingError, load_run
-from cnnviz.training_compare import RunRecord, comparison_rows, record_run
+from cnnviz.plots.training import compare_figure
+from cnnviz.training.compare import RunRecord, comparison_rows, record_run
+from cnnviz.training.runs import RunScheduler
+from cnnviz.training.trainer import MAX_RUN_BYTES, TrainingError, load_run
 from cnnviz.ui.layout import show_error
 from cnnviz.ui.presentation import chart
 from cnnviz.ui.training_session import session_liveness

@@ -13,13 +13,13 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from cnnviz.datasets import DATASETS, load_dataset
 from cnnviz.errors import ConvConfigError
-from cnnviz.images import UPLOAD_TYPES, LoadedImage, load_image
-from cnnviz.plots_training import feature_maps_figure, probabilities_figure, samples_figure
-from cnnviz.runs import RunState, TrainingRun
-from cnnviz.training import SampleView
-from cnnviz.training_inputs import INK_LEVELS, grid_cell, grid_text, image_to_input, parse_grid_text
+from cnnviz.images.loading import UPLOAD_TYPES, LoadedImage, load_image
+from cnnviz.plots.training import feature_maps_figure, probabilities_figure, samples_figure
+from cnnviz.training.datasets import DATASETS, load_dataset
+from cnnviz.training.inputs import INK_LEVELS, grid_cell, grid_text, image_to_input, parse_grid_text
+from cnnviz.training.runs import RunState, TrainingRun
+from cnnviz.training.trainer import SampleView
 from cnnviz.ui.layout import show_error
 from cnnviz.ui.presentation import chart
 from cnnviz.ui.url_state import url

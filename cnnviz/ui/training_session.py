@@ -1,6 +1,6 @@
 """How long a training run may live: as long as the browser session that started it.
 
-The core (`cnnviz.runs`) takes any `alive()` callable; this module builds one from Streamlit's own registry
+The core (`cnnviz.training.runs`) takes any `alive()` callable; this module builds one from Streamlit's own registry
 of sessions, so a student can visit other pages and come back to a run that kept training, while a closed
 tab still ends its run and frees its memory.
 """

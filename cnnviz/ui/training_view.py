@@ -13,11 +13,11 @@ from typing import Any
 
 import streamlit as st
 
-from cnnviz.datasets import DATASETS
-from cnnviz.models import MODEL_SPECS, model_names
-from cnnviz.plots_training import accuracy_figure, confusion_figure, filters_figure, loss_figure
-from cnnviz.runs import RunScheduler, RunState, RunStatus, TrainingRun
-from cnnviz.training import OPTIMIZERS, TrainConfig, TrainingError, recommended_config
+from cnnviz.plots.training import accuracy_figure, confusion_figure, filters_figure, loss_figure
+from cnnviz.training.datasets import DATASETS
+from cnnviz.training.models import MODEL_SPECS, model_names
+from cnnviz.training.runs import RunScheduler, RunState, RunStatus, TrainingRun
+from cnnviz.training.trainer import OPTIMIZERS, TrainConfig, TrainingError, recommended_config
 from cnnviz.ui.layout import show_error
 from cnnviz.ui.presentation import chart
 from cnnviz.ui.training_inspect import cached_figure, feature_maps_view, worst_samples_view
@@ -385,7 +385,7 @@ def _draw(state: RunState, run: TrainingRun, prefix: str, view: str) -> None:
             on_click="ignore",
             key=f"{prefix}_download",
             icon=":material/download:",
-            help="The whole run (weights, optimizer, metrics) for cnnviz.training.load_run.",
+            help="The whole run (weights, optimizer, metrics) for cnnviz.training.trainer.load_run.",
         )
 
 

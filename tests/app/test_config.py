@@ -7,7 +7,7 @@ import tomllib
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.images import MAX_FILE_BYTES
+from cnnviz.images.loading import MAX_FILE_BYTES
 from tests.conftest import REPO_ROOT
 
 CONFIG = REPO_ROOT / ".streamlit" / "config.toml"

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.kernels import LECTURE_SIGNAL
+from cnnviz.conv.kernels import LECTURE_SIGNAL
 from tests.plotly_arrays import decode_array
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "2_Convolution_1D.py")

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.kernels import input_pattern, kernel_preset
+from cnnviz.conv.kernels import input_pattern, kernel_preset
 from tests.plotly_arrays import decode_array as _decode
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "1_Convolution_explorer.py")

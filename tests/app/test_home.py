@@ -104,7 +104,7 @@ def test_home_without_pages_has_no_pages_section(tmp_path: Path) -> None:
 
 
 def test_home_links_every_lesson_with_its_query() -> None:
-    from cnnviz.lessons import LESSONS
+    from cnnviz.topics.lessons import LESSONS
 
     at = run_home()
     lessons = [link for link in at.main.page_link if link.proto.icon == LESSON_ICON]

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.filtering import filter_image
-from cnnviz.image_kernels import IMAGE_KERNELS, apply_image_kernel, image_kernel
-from cnnviz.images import sample_image
+from cnnviz.images.filtering import filter_image
+from cnnviz.images.kernels import IMAGE_KERNELS, apply_image_kernel, image_kernel
+from cnnviz.images.loading import sample_image
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "4_Image_kernels.py")
 P = "ik"

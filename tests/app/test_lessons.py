@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.lessons import LESSONS, Lesson
+from cnnviz.topics.lessons import LESSONS, Lesson
 from tests.conftest import REPO_ROOT
 
 TIMEOUT = 120

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.network import effective_receptive_field, from_json, summarize
-from cnnviz.presets import PRESETS, classic_cnn
+from cnnviz.network.presets import PRESETS, classic_cnn
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "6_Network_builder.py")
 TEMPLATE = "Classic CNN template [[Conv→ReLU]×N→Pool]×M→[FC→ReLU]×K→FC"

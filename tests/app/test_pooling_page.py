@@ -14,7 +14,9 @@ from PIL import Image
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.downsampling import (
+from cnnviz.conv.kernels import LECTURE_SIGNAL, input_pattern
+from cnnviz.images.loading import encode_png, sample_image
+from cnnviz.topics.downsampling import (
     downsample_compare,
     enlarge_nearest,
     fine_stripes,
@@ -22,8 +24,6 @@ from cnnviz.downsampling import (
     to_uint8,
     zone_plate,
 )
-from cnnviz.images import encode_png, sample_image
-from cnnviz.kernels import LECTURE_SIGNAL, input_pattern
 from tests.plotly_arrays import decode_array as _decode
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "5_Pooling.py")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.quiz import make_question
+from cnnviz.topics.quiz import make_question
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "3_Convolution_quiz.py")
 P = "qz"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.runs import RunState, RunStatus, TrainingRun, shared_scheduler
+from cnnviz.training.runs import RunState, RunStatus, TrainingRun, shared_scheduler
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "7_Live_training.py")
 P = "lt"

@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.datasets import load_dataset
-from cnnviz.runs import RunStatus, TrainingRun, shared_scheduler
-from cnnviz.training_inputs import grid_text, image_to_input, parse_grid_text
+from cnnviz.training.datasets import load_dataset
+from cnnviz.training.inputs import grid_text, image_to_input, parse_grid_text
+from cnnviz.training.runs import RunStatus, TrainingRun, shared_scheduler
 from tests.plotly_arrays import decode_array
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "7_Live_training.py")

@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.kernels import input_pattern, kernel_preset
-from cnnviz.transposed import CELL_INPUT, CELL_INSERTED, CELL_OUTPUT_PADDING, CELL_PADDING
+from cnnviz.conv.kernels import input_pattern, kernel_preset
+from cnnviz.topics.transposed import CELL_INPUT, CELL_INSERTED, CELL_OUTPUT_PADDING, CELL_PADDING
 from tests.plotly_arrays import decode_array
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "9_Transposed_convolution.py")

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.kernels import input_pattern, kernel_preset
+from cnnviz.conv.kernels import input_pattern, kernel_preset
 from cnnviz.ui.conv_controls import grid_link_text, parse_grid_link
 from tests.plotly_arrays import decode_array
 

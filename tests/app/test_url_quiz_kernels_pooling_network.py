@@ -15,12 +15,12 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.image_kernels import MAX_KERNEL_SIDE
-from cnnviz.layers import Conv2d, MaxPool2d, ReLU
-from cnnviz.network_link import MAX_LINK_CHARS, stack_to_link
-from cnnviz.network_summary import summarize
-from cnnviz.presets import PRESETS, classic_cnn
-from cnnviz.quiz import check_answer, make_question
+from cnnviz.images.kernels import MAX_KERNEL_SIDE
+from cnnviz.network.layers import Conv2d, MaxPool2d, ReLU
+from cnnviz.network.link import MAX_LINK_CHARS, stack_to_link
+from cnnviz.network.presets import PRESETS, classic_cnn
+from cnnviz.network.summary_table import summarize
+from cnnviz.topics.quiz import check_answer, make_question
 from cnnviz.ui.image_picker import UPLOAD_NOTE
 from cnnviz.ui.network_editor import TEMPLATE
 

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.datasets import load_dataset
-from cnnviz.lessons import LESSONS
-from cnnviz.runs import RunStatus, TrainingRun, shared_scheduler
-from cnnviz.training import recommended_config
-from cnnviz.training_inputs import grid_text
+from cnnviz.topics.lessons import LESSONS
+from cnnviz.training.datasets import load_dataset
+from cnnviz.training.inputs import grid_text
+from cnnviz.training.runs import RunStatus, TrainingRun, shared_scheduler
+from cnnviz.training.trainer import recommended_config
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "7_Live_training.py")
 P = "lt"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from cnnviz.channels import channel_sums, channels_view
+from cnnviz.topics.channels import channel_sums, channels_view
 from tests.e2e.actions import open_page, rerun_after, set_number
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]

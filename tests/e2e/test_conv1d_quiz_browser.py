@@ -12,9 +12,9 @@ import torch
 import torch.nn.functional as F
 from playwright.sync_api import Browser, Page, expect
 
-from cnnviz.kernels import LECTURE_SIGNAL, TEMPLATE_MATCHING
-from cnnviz.quiz import QuizAnswer, answer_matrix
-from cnnviz.shapes import conv_output_size
+from cnnviz.conv.kernels import LECTURE_SIGNAL, TEMPLATE_MATCHING
+from cnnviz.conv.shapes import conv_output_size
+from cnnviz.topics.quiz import QuizAnswer, answer_matrix
 from tests.e2e.actions import choose, open_page, rerun_after, set_number
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
-from cnnviz.image_kernels import IMAGE_KERNELS, apply_image_kernel, image_kernel
+from cnnviz.images.kernels import IMAGE_KERNELS, apply_image_kernel, image_kernel
 from tests.e2e.actions import RUN_TIMEOUT_MS, rerun_after, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from cnnviz.transposed import transposed_view
+from cnnviz.topics.transposed import transposed_view
 from tests.e2e.actions import choose, open_page, rerun_after, set_number
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]

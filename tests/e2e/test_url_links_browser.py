@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from cnnviz.layers import Tanh
-from cnnviz.network_link import stack_to_link
-from cnnviz.presets import PRESETS
+from cnnviz.network.layers import Tanh
+from cnnviz.network.link import stack_to_link
+from cnnviz.network.presets import PRESETS
 from tests.e2e.actions import RUN_TIMEOUT_MS, choose, rerun_after, set_number, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]

@@ -1,0 +1,1 @@
+"""Photos: safe loading of uploads (`loading`), named image kernels (`kernels`), filtering (`filtering`)."""

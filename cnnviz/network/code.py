@@ -1,0 +1,338 @@
+"""A stack as PyTorch source: `to_pytorch_code` writes a runnable nn.Sequential; `from_pytorch_code` reads it.
+
+Reading uses `ast` and never runs the text: arguments must be literals (4*240 is fine, names are not).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import math
+from collections.abc import Sequence
+from dataclasses import MISSING, fields
+
+from cnnviz.errors import ConvConfigError
+from cnnviz.network.json_form import from_json
+from cnnviz.network.layers import LAYER_TYPES, MAX_LAYERS, Layer, Network, Shape
+from cnnviz.network.summary_table import summarize
+
+__all__ = [
+    "to_pytorch_code",
+    "from_pytorch_code",
+    "layer_from_arguments",
+    "LAYER_EXAMPLES",
+    "input_size_for",
+    "read_network",
+]
+
+
+def to_pytorch_code(layers: Sequence[Layer], input_size: Sequence[int], batch_size: int = 1) -> str:
+    """A runnable nn.Sequential snippet with each layer's output shape and an assert on the last one."""
+    result = summarize(layers, input_size, batch_size)
+    lines = ["import torch", "from torch import nn", "", "model = nn.Sequential("]
+    for row in result.rows:
+        if row.status == "ok":
+            comment = f"# -> {row.output_shape}"
+        elif row.status == "error":
+            comment = "# ERROR: " + " ".join(str(row.error).split())
+        else:
+            comment = "# not computed: a layer above fails"
+        lines.append(f"    {row.layer.code()},  {comment}")
+    lines += [")", "", f"x = torch.zeros{(batch_size, *result.input_size)}"]
+    if result.ok:
+        lines.append(f"assert tuple(model(x).shape) == {result.output_shape}")
+    else:
+        row = result.first_error
+        lines.append(f"# model(x) fails at layer {row.index} ({row.layer.kind}): fix it first")  # type: ignore[union-attr]
+    return "\n".join(lines) + "\n"
+
+
+_CODE_EXAMPLE = (
+    "nn.Sequential(nn.Conv2d(3, 16, kernel_size=3), nn.ReLU(), nn.Flatten(), nn.Linear(14400, 10))"
+)
+_BINARY = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.FloorDiv: lambda a, b: a // b,
+    ast.Div: lambda a, b: a / b,
+    ast.Mod: lambda a, b: a % b,
+}
+_IGNORED_KEYWORDS = ("device", "dtype")
+
+
+def _code_error(node: ast.AST, offset: int | None, message: str) -> ConvConfigError:
+    """The message, after the line it concerns (none when `offset` is None: a one-line text)."""
+    if offset is None:
+        return ConvConfigError(message, "code")
+    return ConvConfigError(f"line {getattr(node, 'lineno', 1) - offset}: {message}", "code")
+
+
+def _literal(node: ast.AST, offset: int | None) -> object:
+    """A constant, a tuple of constants or integer arithmetic such as 4*240; names are refused."""
+    if isinstance(node, ast.Constant) and (
+        node.value is None or isinstance(node.value, (bool, int, float, str))
+    ):
+        return node.value
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return tuple(_literal(e, offset) for e in node.elts)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _literal(node.operand, offset)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _code_error(node, offset, f"cannot negate {ast.unparse(node.operand)}")
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        a, b = _literal(node.left, offset), _literal(node.right, offset)
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in (a, b)):
+            raise _code_error(node, offset, f"`{ast.unparse(node)}`: arithmetic works on numbers only")
+        if abs(a) > 1e15 or abs(b) > 1e15:
+            raise _code_error(node, offset, f"`{ast.unparse(node)}`: numbers this large are not layer sizes")
+        try:
+            return _BINARY[type(node.op)](a, b)
+        except ZeroDivisionError:
+            raise _code_error(node, offset, f"`{ast.unparse(node)}` divides by zero") from None
+    if isinstance(node, ast.Starred):
+        raise _code_error(node, offset, "*args is not supported: write each argument")
+    if isinstance(node, ast.Name):
+        raise _code_error(
+            node,
+            offset,
+            f"`{node.id}` is a variable; the code is read, not run, so write its value "
+            "(e.g. 10 for num_classes)",
+        )
+    raise _code_error(
+        node,
+        offset,
+        f"cannot read `{ast.unparse(node)}`: expected a number, a string, True/False/None or a tuple",
+    )
+
+
+def _callee(node: ast.expr) -> str | None:
+    """'Conv2d' for nn.Conv2d, torch.nn.Conv2d or Conv2d; None for anything else."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    parts.reverse()
+    return parts[-1] if parts[:-1] in ([], ["nn"], ["torch", "nn"]) else None
+
+
+def _layers_from_node(node: ast.expr, offset: int | None) -> list[Layer]:
+    if isinstance(node, ast.Starred):
+        raise _code_error(node, offset, "*args is not supported: list the layers one by one")
+    if not isinstance(node, ast.Call):
+        raise _code_error(
+            node, offset, f"expected a layer such as nn.Conv2d(3, 16, 3), got `{ast.unparse(node)}`"
+        )
+    name = _callee(node.func)
+    if name == "Sequential":
+        return [layer for arg in node.args for layer in _layers_from_node(arg, offset)]
+    cls = LAYER_TYPES.get(name or "")
+    if cls is None:
+        close = difflib.get_close_matches(name or ast.unparse(node.func), LAYER_TYPES, n=1)
+        raise _code_error(
+            node,
+            offset,
+            f"`{ast.unparse(node.func)}(...)` is not a layer the network builder knows"
+            + (f" (did you mean nn.{close[0]}?)" if close else "")
+            + f"; expected one of: {', '.join('nn.' + n for n in LAYER_TYPES)}",
+        )
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    positional = [f.name for f in fields(cls) if not f.kw_only]  # type: ignore[arg-type]
+    if len(node.args) > len(positional):
+        raise _code_error(
+            node,
+            offset,
+            f"nn.{name} takes at most {len(positional)} positional argument(s) ({', '.join(positional)}), "
+            f"got {len(node.args)}",
+        )
+    kwargs = {n: _literal(a, offset) for n, a in zip(positional, node.args, strict=False)}
+    for kw in node.keywords:
+        if kw.arg is None:
+            raise _code_error(node, offset, "**kwargs is not supported: write each argument")
+        if kw.arg in _IGNORED_KEYWORDS:
+            continue
+        if kw.arg not in names:
+            raise _code_error(
+                node, offset, f"nn.{name} has no argument `{kw.arg}`; its arguments: {', '.join(names)}"
+            )
+        if kw.arg in kwargs:
+            raise _code_error(node, offset, f"nn.{name} gets `{kw.arg}` twice")
+        kwargs[kw.arg] = _literal(kw.value, offset)
+    missing = [f.name for f in fields(cls) if f.default is MISSING and f.name not in kwargs]  # type: ignore[arg-type]
+    if missing:
+        raise _code_error(node, offset, f"nn.{name} needs {', '.join(missing)}")
+    return [cls(**kwargs)]
+
+
+def _is_sequential(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and _callee(node.func) == "Sequential"
+
+
+def from_pytorch_code(text: str) -> list[Layer]:
+    """The layers of PyTorch source: an nn.Sequential(...) (anywhere, e.g. inside a class), or layer calls
+    one per line. Read with `ast`, never run: arguments must be literals (4*240 is fine, names are not).
+    """
+    if not isinstance(text, str):
+        raise ConvConfigError(f"expected PyTorch code as text (got {type(text).__name__})", "code")
+    if len(text) > 200_000:
+        raise ConvConfigError("the code is too long (over 200,000 characters)", "code")
+    try:
+        tree, offset = ast.parse(text), 0
+    except SyntaxError as error:
+        try:  # the inside of a Sequential: layers separated by commas
+            tree, offset = ast.parse("[\n" + text + "\n]"), 1
+        except SyntaxError:
+            raise ConvConfigError(
+                f"line {error.lineno}: {error.msg}; expected Python such as {_CODE_EXAMPLE}", "code"
+            ) from None
+    sequentials = [n for n in ast.walk(tree) if _is_sequential(n)]
+    inner = {id(c) for s in sequentials for c in ast.walk(s) if c is not s and _is_sequential(c)}
+    outer = sorted((s for s in sequentials if id(s) not in inner), key=lambda n: (n.lineno, n.col_offset))
+    if len(outer) > 1:
+        lines = ", ".join(str(s.lineno - offset) for s in outer)
+        raise ConvConfigError(
+            f"found {len(outer)} nn.Sequential blocks (lines {lines}); paste the one to build", "code"
+        )
+    if outer:
+        return _layers_from_node(outer[0], offset)  # nn.Sequential() is an empty stack
+    nodes: list[ast.expr] = []
+    for statement in tree.body:
+        if isinstance(statement, ast.Expr):
+            value = statement.value
+            nodes.extend(value.elts if isinstance(value, (ast.Tuple, ast.List)) else [value])
+    layers = [layer for node in nodes for layer in _layers_from_node(node, offset)]
+    if not layers:
+        raise ConvConfigError(
+            f"no layers found; expected {_CODE_EXAMPLE}, or one layer call per line", "code"
+        )
+    return layers
+
+
+def layer_from_arguments(kind: str, arguments: str | None) -> Layer:
+    """One layer from its type and its arguments as written inside the call.
+
+    `layer_from_arguments("Conv2d", "in_channels=3, out_channels=16, kernel_size=3")` is
+    `Conv2d(3, 16, 3)`. Read like `from_pytorch_code` (never run); `Layer.argument_text` writes it back.
+    """
+    cls = LAYER_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        close = difflib.get_close_matches(str(kind), LAYER_TYPES, n=1)
+        raise ConvConfigError(
+            f"{kind!r} is not a layer type"
+            + (f" (did you mean {close[0]}?)" if close else "")
+            + f"; pick one of: {', '.join(LAYER_TYPES)}",
+            "type",
+        )
+    text = (arguments or "").strip()
+    if len(text) > 2_000:
+        raise ConvConfigError(f"{kind}: the arguments are too long (over 2,000 characters)", "arguments")
+    example = LAYER_EXAMPLES.get(kind, "")
+    try:
+        tree = ast.parse(f"{kind}({text})", mode="eval")
+    except SyntaxError as error:
+        raise ConvConfigError(
+            f"{kind}: cannot read `{text}` ({error.msg}); write the arguments as in Python"
+            + (f", e.g. {example}" if example else ""),
+            "arguments",
+        ) from None
+    call = tree.body
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == kind):
+        raise ConvConfigError(
+            f"{kind}: `{text}` is more than one call's arguments; write name=value pairs separated by commas"
+            + (f", e.g. {example}" if example else ""),
+            "arguments",
+        )
+    return _layers_from_node(call, None)[0]
+
+
+# One line of arguments per layer type, for messages and for a new row in the network builder.
+LAYER_EXAMPLES: dict[str, str] = {
+    "Conv1d": "in_channels=1, out_channels=16, kernel_size=3",
+    "Conv2d": "in_channels=3, out_channels=16, kernel_size=3, padding=1",
+    "ConvTranspose1d": "in_channels=16, out_channels=8, kernel_size=2, stride=2",
+    "ConvTranspose2d": "in_channels=16, out_channels=8, kernel_size=2, stride=2",
+    "MaxPool1d": "kernel_size=2",
+    "MaxPool2d": "kernel_size=2",
+    "AvgPool1d": "kernel_size=2",
+    "AvgPool2d": "kernel_size=2",
+    "AdaptiveAvgPool1d": "output_size=1",
+    "AdaptiveAvgPool2d": "output_size=1",
+    "BatchNorm1d": "num_features=16",
+    "BatchNorm2d": "num_features=16",
+    "Dropout": "p=0.5",
+    "LeakyReLU": "negative_slope=0.01",
+    "Linear": "in_features=240, out_features=10",
+}
+
+
+def input_size_for(layers: Sequence[Layer], current: Sequence[int]) -> Shape:
+    """An input shape the first layer of `layers` takes, keeping `current` where it already fits.
+
+    Channels come from the first layer's in_channels / num_features; a window layer whose number of
+    axes differs from `current` gets 32x32 (2D) or 40 (1D, MNIST-1D's length); a first Linear gets
+    (in_features,), or the square image (C, S, S) with C = 3 or 1 and C*S*S = in_features after Flatten.
+    """
+    shape = tuple(current)
+    first = next((layer for layer in layers if layer.kind not in (*_SHAPELESS, "Flatten")), None)
+    if first is None:
+        return shape
+    after_flatten = any(layer.kind == "Flatten" for layer in layers[: list(layers).index(first)])
+    if first.kind == "Linear":
+        features = first.in_features  # type: ignore[attr-defined]
+        if not isinstance(features, int) or features < 1:
+            return shape
+        if math.prod(shape) == features and (after_flatten or len(shape) == 1):
+            return shape
+        if after_flatten:
+            for c in (3, 1):
+                side = math.isqrt(features // c)
+                if features % c == 0 and side * side * c == features:
+                    return (c, side, side)
+        return (features,)
+    ndim = getattr(first, "ndim", None)  # spatial axes: 1 or 2 for window layers
+    if first.kind == "BatchNorm2d":
+        ndim = 2
+    if first.kind == "BatchNorm1d":  # (C,) or (C, L): keep whichever the current input has
+        ndim = len(shape) - 1 if len(shape) in (1, 2) else 1
+    channels = next(
+        (getattr(first, name) for name in ("in_channels", "num_features") if hasattr(first, name)), shape[0]
+    )
+    if not isinstance(channels, int) or channels < 1:
+        channels = shape[0]
+    if ndim is None:
+        return shape
+    spatial = shape[1:] if len(shape) == ndim + 1 else ((32, 32) if ndim == 2 else (40,) if ndim == 1 else ())
+    return (channels, *spatial)
+
+
+_SHAPELESS = ("ReLU", "Tanh", "Sigmoid", "LeakyReLU", "GELU", "Dropout")
+
+
+def read_network(text: str, input_size: Sequence[int], batch_size: int = 1) -> Network:
+    """A Network from pasted text: JSON in `to_json`'s format (starts with '{'), else PyTorch code.
+
+    Code carries no input shape: `input_size` is kept where the first layer takes it, else adapted
+    (`input_size_for`). Raises ConvConfigError with a message for a person.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ConvConfigError(
+            "nothing to import: paste PyTorch code such as nn.Sequential(nn.Conv2d(3, 16, 3), ...) "
+            'or JSON such as {"input_size": [3, 32, 32], "layers": [...]}',
+            "code",
+        )
+    if text.lstrip().startswith("{"):
+        network = from_json(text)
+    else:
+        layers = from_pytorch_code(text)
+        network = Network(tuple(layers), input_size_for(layers, input_size), batch_size)
+    if len(network.layers) > MAX_LAYERS:
+        raise ConvConfigError(
+            f"{len(network.layers)} layers is more than the builder shows ({MAX_LAYERS}); "
+            "paste a shorter stack",
+            "layers",
+        )
+    return network

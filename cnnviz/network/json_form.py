@@ -1,0 +1,120 @@
+"""A stack as JSON: `to_json` / `from_json`, and one layer as a dict. Bad text names where and what."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import MISSING, fields
+
+from cnnviz.conv.args import as_int
+from cnnviz.errors import ConvConfigError
+from cnnviz.network.layers import LAYER_TYPES, Layer, Network
+from cnnviz.network.summary_table import check_input_size
+
+__all__ = ["layer_to_dict", "layer_from_dict", "to_json", "to_json_lines", "from_json"]
+
+
+def _jsonable(value: object) -> object:
+    return [_jsonable(v) for v in value] if isinstance(value, tuple) else value
+
+
+def layer_to_dict(layer: Layer) -> dict[str, object]:
+    """{'type': 'Conv2d', 'in_channels': 3, ...}: every argument, tuples as lists."""
+    return {"type": layer.kind, **{k: _jsonable(v) for k, v in layer.arguments().items()}}
+
+
+def layer_from_dict(data: dict[str, object], where: str = "layer") -> Layer:
+    """The spec described by a dict from `layer_to_dict` (missing arguments take PyTorch's defaults)."""
+    if not isinstance(data, dict):
+        raise ConvConfigError(f'{where} must be an object such as {{"type": "ReLU"}} (got {data!r})', "json")
+    kind = data.get("type")
+    cls = LAYER_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        close = difflib.get_close_matches(str(kind), LAYER_TYPES, n=1)
+        raise ConvConfigError(
+            f"{where}: unknown type {kind!r}"
+            + (f" (did you mean {close[0]!r}?)" if close else "")
+            + f"; known types: {', '.join(LAYER_TYPES)}",
+            "json",
+        )
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    kwargs = {k: v for k, v in data.items() if k != "type"}
+    unknown = [k for k in kwargs if k not in names]
+    if unknown:
+        raise ConvConfigError(
+            f"{where}: {kind} has no argument {unknown[0]!r}; its arguments: {', '.join(names) or 'none'}",
+            "json",
+        )
+    missing = [f.name for f in fields(cls) if f.default is MISSING and f.name not in kwargs]  # type: ignore[arg-type]
+    if missing:
+        raise ConvConfigError(f"{where}: {kind} needs {', '.join(missing)}", "json")
+    for name, value in kwargs.items():
+        if not _plain(value):
+            raise ConvConfigError(
+                f"{where}: {name} must be a number, a string, true/false/null or a list of them "
+                f"(got {value!r})",
+                "json",
+            )
+    return cls(**kwargs)
+
+
+def _plain(value: object) -> bool:
+    """A JSON scalar, or a list of them (a per-axis value)."""
+    if isinstance(value, list):
+        return all(_plain(v) and not isinstance(v, list) for v in value)
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def to_json(network: Network, indent: int | None = 2) -> str:
+    """{'input_size': [...], 'batch_size': N, 'layers': [{'type': ...}, ...]} as text."""
+    return json.dumps(
+        {
+            "input_size": list(network.input_size),
+            "batch_size": network.batch_size,
+            "layers": [layer_to_dict(layer) for layer in network.layers],
+        },
+        indent=indent,
+    )
+
+
+def to_json_lines(network: Network) -> str:
+    """`to_json`'s format with one layer per line: short enough to read on a slide."""
+    layers = ",\n".join("    " + json.dumps(layer_to_dict(layer)) for layer in network.layers)
+    head = f'"input_size": {json.dumps(list(network.input_size))}, "batch_size": {network.batch_size}'
+    return "{\n  " + head + ',\n  "layers": [\n' + layers + ("\n" if layers else "") + "  ]\n}"
+
+
+def from_json(text: str) -> Network:
+    """The Network in `to_json`'s format; bad text raises ConvConfigError naming where and what is wanted."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, TypeError) as error:
+        where = (
+            f" at line {error.lineno}, column {error.colno}: {error.msg}"
+            if isinstance(error, json.JSONDecodeError)
+            else ""
+        )
+        raise ConvConfigError(
+            f"not valid JSON{where}; expected "
+            '{"input_size": [3, 32, 32], "layers": [{"type": "Conv2d", ...}]}',
+            "json",
+        ) from error
+    if not isinstance(data, dict) or "layers" not in data or "input_size" not in data:
+        raise ConvConfigError(
+            'expected a JSON object with "input_size" (one sample\'s shape, e.g. [3, 32, 32]) and "layers" '
+            f"(a list of layer objects); got {type(data).__name__}"
+            + (f" with keys {sorted(data)}" if isinstance(data, dict) else ""),
+            "json",
+        )
+    if not isinstance(data["layers"], list):
+        raise ConvConfigError('"layers" must be a list of layer objects', "json")
+    layers = tuple(layer_from_dict(d, f"layers[{i}]") for i, d in enumerate(data["layers"]))
+    if not isinstance(data["input_size"], list):
+        raise ConvConfigError(
+            f'"input_size" must be a list such as [3, 32, 32] (got {data["input_size"]!r})', "json"
+        )
+    input_size = check_input_size(data["input_size"])
+    batch = as_int(data.get("batch_size", 1), "batch_size")
+    if batch < 1:
+        raise ConvConfigError(f'"batch_size" must be at least 1 (got {batch})', "batch_size")
+    return Network(layers, input_size, batch)

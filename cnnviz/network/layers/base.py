@@ -1,0 +1,286 @@
+"""The base of every layer spec: `Layer`, the `Fix` a failing layer can suggest, and shared helpers.
+
+A layer spec is a frozen dataclass named, ordered and defaulted like its `torch.nn` class. Methods take
+per-sample shapes (no batch axis): (C, H, W), (C, L) or flat (F,). The spec families live in
+`conv_layers`, `pool_layers`, `elementwise_layers` and `dense_layers`; `layers` gathers them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import MISSING, dataclass, fields, replace
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from cnnviz.conv.args import IntOrTuple, as_int
+from cnnviz.errors import ConvConfigError
+from cnnviz.network.receptive_field import ReceptiveField
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+__all__ = ["Shape", "Layer", "Fix"]
+
+Shape = tuple[int, ...]
+
+# Every spec class by its torch.nn name, filled as the spec modules define them (see Layer.__init_subclass__),
+# so a layer can name its 1d/2d twin without importing the modules that define them.
+_SPECS: dict[str, type[Layer]] = {}
+
+
+# --------------------------------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def _describe(shape: Shape) -> str:
+    """'flat features (240,)', '1D maps (C, L) = (15, 19)' or '2D maps (C, H, W) = (6, 28, 28)'."""
+    if len(shape) == 1:
+        return f"flat features {shape}"
+    if len(shape) == 2:
+        return f"1D maps (C, L) = {shape}"
+    if len(shape) == 3:
+        return f"2D maps (C, H, W) = {shape}"
+    return f"shape {shape}"
+
+
+def _per_axis(values: Iterable[int]) -> IntOrTuple:
+    """One int when every axis agrees, else the tuple: how a person would write it."""
+    values = tuple(values)
+    return values[0] if len(set(values)) == 1 else values
+
+
+def _canonical(value: object, ndim: int | None) -> object:
+    """Lists become tuples; a tuple of `ndim` equal ints becomes that int (so (3, 3) == 3)."""
+    if isinstance(value, (list, tuple)):
+        items = tuple(_canonical(v, None) for v in value)
+        ints = all(isinstance(v, int) and not isinstance(v, bool) for v in items)
+        if ndim is not None and len(items) == ndim and ints and len(set(items)) == 1:
+            return items[0]
+        return items
+    return value
+
+
+def _fmt(value: object) -> str:
+    """A value as Python source: 3, (3, 5), 'same', 0.5, None."""
+    if isinstance(value, tuple):
+        inner = ", ".join(_fmt(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    return repr(value)
+
+
+# --------------------------------------------------------------------------------------------------
+# Fixes
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A change that makes a failing layer accept its input.
+
+    `field` is the argument that changes ('in_features'), or 'type' when the layer becomes another kind
+    (Conv1d -> Conv2d); `value` is the value that fits; `layers` replace the failing layer (usually
+    one layer, or Flatten plus the layer); `text` says it in words.
+    """
+
+    field: str
+    value: object
+    layers: tuple[Layer, ...]
+    text: str
+
+
+def _set(layer: Layer, text: str | None = None, **changes: object) -> Fix:
+    """A Fix that changes some arguments of `layer`; the first change names the field."""
+    name, value = next(iter(changes.items()))
+    words = ", ".join(f"{k}={_fmt(v)}" for k, v in changes.items())
+    return Fix(name, value, (replace(layer, **changes),), text or f"set {words}")
+
+
+def _reset(layer: Layer, name: str) -> list[Fix]:
+    """Setting argument `name` back to PyTorch's default, if it has one."""
+    for f in fields(layer):
+        if f.name == name and f.default is not MISSING and getattr(layer, name) != f.default:
+            return [_set(layer, **{name: f.default})]
+    return []
+
+
+# Each 1d layer and its 2d twin, by either name: {"Conv1d": {"1d": "Conv1d", "2d": "Conv2d"}, ...}
+_TWINS: dict[str, dict[str, str]] = {
+    f"{base}{d}": {"1d": f"{base}1d", "2d": f"{base}2d"}
+    for base in ("Conv", "ConvTranspose", "MaxPool", "AvgPool", "AdaptiveAvgPool", "BatchNorm")
+    for d in ("1d", "2d")
+}
+
+
+def _other_dims(layer: Layer, shape: Shape) -> list[Fix]:
+    """Replace a 1d layer by its 2d twin (or back) when the input has the other number of axes."""
+    twins = _TWINS.get(layer.kind)
+    if twins is None:
+        return []
+    want = {1: "1d", 2: "1d", 3: "2d"}.get(len(shape))
+    target_name = twins.get(want) if want else None
+    if target_name is None or target_name == layer.kind:
+        return []
+    target = _SPECS.get(target_name)
+    if target is None:
+        return []
+    names = {f.name for f in fields(target)}
+    kwargs = {f.name: getattr(layer, f.name) for f in fields(layer) if f.name in names}
+    try:
+        new = target(**kwargs)
+    except TypeError:
+        return []
+    return [
+        Fix("type", target_name, (new,), f"use {target_name} instead of {layer.kind} for {_describe(shape)}")
+    ]
+
+
+def _largest_groups(c_in: object, c_out: object, groups: object) -> int:
+    """The largest groups <= `groups` that divides both channel counts (1 when none is larger)."""
+    try:
+        cin, cout, g = as_int(c_in, "in_channels"), as_int(c_out, "out_channels"), as_int(groups, "groups")
+    except ConvConfigError:
+        return 1
+    common = math.gcd(max(cin, 1), max(cout, 1))
+    return max((d for d in range(1, max(g, 1) + 1) if common % d == 0), default=1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Layer specs
+# --------------------------------------------------------------------------------------------------
+
+
+class Layer:
+    """Base of the layer specs: field names, order and defaults are PyTorch's.
+
+    Every method takes per-sample shapes (no batch axis) and raises `ConvConfigError` where PyTorch
+    would refuse the layer or its input.
+    """
+
+    ndim: ClassVar[int | None] = None  # spatial axes the layer slides over (None: any input)
+    positional: ClassVar[int] = 0  # leading arguments written positionally in code
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        _SPECS[cls.__name__] = cls
+    def __post_init__(self) -> None:
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            canon = _canonical(value, self.ndim)
+            if canon is not value:
+                object.__setattr__(self, f.name, canon)
+
+    @property
+    def kind(self) -> str:
+        """The class name, as in torch.nn: 'Conv2d'."""
+        return type(self).__name__
+
+    def check(self) -> None:
+        """Check the arguments that do not depend on the input."""
+
+    def output_shape(self, shape: Shape) -> Shape:
+        """Per-sample output shape for per-sample input `shape`; pointwise layers keep it."""
+        self.check()
+        return shape
+
+    def params(self) -> int:
+        """Learnable parameters (weights and biases)."""
+        return 0
+
+    def macs(self, in_shape: Shape, out_shape: Shape, batch: int) -> int:
+        """Multiply-accumulates for a batch of `batch` samples (0 for layers without weights)."""
+        return 0
+
+    def mult_adds(self, out_shape: Shape, batch: int) -> int:
+        """torchinfo's count (bias included): params x N x output positions for convs, else params x N."""
+        positions = math.prod(out_shape[1:]) if self.kind.startswith("Conv") else 1
+        return self.params() * batch * positions
+
+    def receptive_field(self, field: ReceptiveField, in_shape: Shape, out_shape: Shape) -> ReceptiveField:
+        """The field of this layer's units given the field of its input's units."""
+        return field
+
+    def back_project(self, mask: np.ndarray, in_shape: Shape, out_shape: Shape) -> np.ndarray:
+        """Input cells (bool, `in_shape`) read by the True cells of `mask` (bool, `out_shape`).
+
+        A map mask may have a single channel, standing for all channels alike.
+        """
+        return mask
+
+    def fix_candidates(self, shape: Shape, error: ConvConfigError) -> list[Fix]:
+        """Changes that might make the layer accept `shape`; `suggest_fix` keeps the first that works."""
+        return _reset(self, error.argument) if error.argument else []
+
+    def arguments(self) -> dict[str, object]:
+        """The arguments as keyword arguments of the torch.nn class."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+    def code(self, prefix: str = "nn.") -> str:
+        """The constructor call as PyTorch source: required arguments, then those not at their default."""
+        parts = []
+        for i, f in enumerate(fields(self)):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if i < self.positional:
+                parts.append(_fmt(value))
+            elif f.default is MISSING or value != f.default or type(value) is not type(f.default):
+                parts.append(f"{f.name}={_fmt(value)}")
+        return f"{prefix}{self.kind}({', '.join(parts)})"
+
+    def argument_text(self) -> str:
+        """The arguments as keywords, required ones and those not at their default: 'in_channels=3, ...'.
+
+        What goes between the parentheses of `code()`, every argument named (the network builder's table).
+        """
+        parts = []
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if f.default is MISSING or value != f.default or type(value) is not type(f.default):
+                parts.append(f"{f.name}={_fmt(value)}")
+        return ", ".join(parts)
+
+    def to_torch(self) -> torch.nn.Module:
+        """The matching torch.nn module, freshly initialised."""
+        from torch import nn
+
+        self.check()
+        return getattr(nn, self.kind)(**self.arguments())
+
+
+def _expect_maps(layer: Layer, shape: Shape) -> None:
+    """Refuse input without exactly `layer.ndim` spatial axes, naming the layer that fits."""
+    ndim = layer.ndim
+    if len(shape) == ndim + 1:
+        return
+    want = "(C, L)" if ndim == 1 else "(C, H, W)"
+    if len(shape) == 1:
+        hint = "layers with a window (conv, pooling) must come before Flatten"
+    else:
+        twin = _TWINS.get(layer.kind, {}).get("1d" if len(shape) == 2 else "2d")
+        hint = f"use {twin}" if twin else "change the layer"
+    raise ConvConfigError(
+        f"{layer.kind} works on {ndim}D maps {want} but gets {_describe(shape)}: {hint}", "input"
+    )
+
+
+def _passed_on(field: ReceptiveField, layer: Layer) -> ReceptiveField:
+    """A windowed layer after a layer without a fixed window: no fixed window either."""
+    if field.kind == "global":
+        return field
+    if field.kind == "flat":
+        return ReceptiveField(
+            "unsupported", None, f"{layer.kind} slides over flattened positions: no fixed window in the input"
+        )
+    return field
+
+
+def _channel_mismatch(
+    layer: Layer, name: str, expected: int, shape: Shape, torch_says: str
+) -> ConvConfigError:
+    return ConvConfigError(
+        f"{layer.kind} expects {name}={expected} but its input has {shape[0]} channels "
+        f"({_describe(shape)}): set {name}={shape[0]}, the channels the layer before makes. "
+        f"(PyTorch says: {torch_says})",
+        name,
+    )

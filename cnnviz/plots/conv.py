@@ -1,0 +1,664 @@
+"""Plotly figure builders: pure functions from arrays to `go.Figure`, no Streamlit.
+
+Figures stay small on purpose (see the field notes on payloads): grids are at most a few dozen cells a
+side, arrays are sent as float32, and the sliding-window animation updates only what moves (the window
+overlay, the output filling in), never the static input.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.colors
+import plotly.graph_objects as go
+
+from cnnviz.conv.args import ConvGeometry
+from cnnviz.conv.explain import window_positions
+from cnnviz.plots.animation import play_buttons, scrubber
+from cnnviz.topics.walkthrough import frame_plan
+
+__all__ = [
+    "NUMBERS_MAX_CELLS",
+    "PrebuiltFigure",
+    "frame_plan",
+    "conv_walkthrough_figure",
+    "conv_walkthrough_spec",
+    "cell_picker_trace",
+    "picked_cell",
+    "subplot_layout",
+    "typed_array",
+    "signal_figure",
+    "matrix_figure",
+    "synced_images_figure",
+]
+
+NUMBERS_MAX_CELLS = 24  # a grid wider or taller than this shows colours only, no numbers
+
+DIVERGING = "RdBu"
+HIGHLIGHT = "rgba(255, 140, 0, 0.38)"
+EMPTY = "#f1f2f4"
+OUTLINE = "#ff7f0e"
+PADDING_GREY = "#d9dce1"
+
+
+def _fmt(values: np.ndarray) -> str:
+    """A texttemplate that shows integers as integers and everything else with 2 decimals."""
+    finite = values[np.isfinite(values)]
+    if finite.size and np.allclose(finite, np.round(finite)):
+        return "%{z:.0f}"
+    return "%{z:.2f}"
+
+
+def _rect(r0: float, c0: float, r1: float, c1: float) -> tuple[list[float], list[float]]:
+    """x, y of a closed rectangle around cells r0..r1, c0..c1 (cell centres are integers)."""
+    xs = [c0 - 0.5, c1 + 0.5, c1 + 0.5, c0 - 0.5, c0 - 0.5]
+    ys = [r0 - 0.5, r0 - 0.5, r1 + 0.5, r1 + 0.5, r0 - 0.5]
+    return xs, ys
+
+
+def typed_array(values: np.ndarray) -> dict:
+    """A numpy array as Plotly's base64 typed-array spec (what plotly.py >= 6 sends), float32 for floats."""
+    arr = np.ascontiguousarray(values, dtype=np.float32 if values.dtype.kind == "f" else values.dtype)
+    spec = {"dtype": arr.dtype.str[1:], "bdata": base64.b64encode(arr).decode()}
+    if arr.ndim > 1:
+        spec["shape"] = ", ".join(str(n) for n in arr.shape)
+    return spec
+
+
+class PrebuiltFigure(go.Figure):
+    """A figure whose JSON-ready dict is already complete: `st.plotly_chart` sends it as is.
+
+    Building a 100-frame animation through Plotly's property objects (validation, deep copies, base64
+    conversion in `to_dict`) cost most of a control change; the spec dicts here are written directly in
+    Plotly's schema, with arrays already as typed arrays, so only the JSON dump is left. Read-only: edit
+    the dict (`to_dict()`), not the figure's properties.
+    """
+
+    def __init__(self, spec: dict | None = None, **_: object) -> None:
+        # No go.Figure.__init__: it builds an empty layout and template (~3 ms) that nothing here reads.
+        self._spec = spec if spec is not None else {"data": [], "layout": {}}
+
+    def to_dict(self) -> dict:
+        return self._spec
+
+    def to_plotly_json(self) -> dict:
+        return self._spec
+
+    def __repr__(self) -> str:
+        return f"PrebuiltFigure({len(self._spec.get('data', []))} traces, {len(self._spec.get('frames', []))} frames)"
+
+    def __reduce__(self) -> tuple:
+        return (self.__class__, (self._spec,))
+
+
+@functools.lru_cache(maxsize=16)
+def _named_scale(name: str) -> tuple[tuple[float, str], ...]:
+    return tuple((float(v), c) for v, c in plotly.colors.get_colorscale(name))
+
+
+def _colorscale(name: str) -> list[list]:
+    """A named colour scale as explicit stops: plotly.js knows fewer names than plotly.py (no PuOr,
+    no Oranges) and its RdBu differs from plotly.py's, and these dicts skip plotly.py's conversion."""
+    return [list(stop) for stop in _named_scale(name)]
+
+
+def _heatmap_spec(
+    z: np.ndarray,
+    *,
+    axes: str = "",
+    numbers: bool = False,
+    colorscale: str | list = DIVERGING,
+    limit: float | None = None,
+    text_size: int = 14,
+    hover: str | None = None,
+    x: np.ndarray | None = None,
+    y: np.ndarray | None = None,
+    from_zero: bool = False,
+) -> dict:
+    """One heatmap trace as a plain dict; `axes` is '' for the first subplot, '2', '3' for the others.
+
+    The colour range is -limit..limit around 0, or 0..limit with `from_zero` (counts).
+    """
+    trace: dict = {
+        "type": "heatmap",
+        "z": typed_array(np.asarray(z, dtype=np.float32)),
+        "colorscale": _colorscale(colorscale) if isinstance(colorscale, str) else colorscale,
+        "showscale": False,
+        "xgap": 1,
+        "ygap": 1,
+        "xaxis": f"x{axes}",
+        "yaxis": f"y{axes}",
+    }
+    if limit is not None and from_zero:
+        trace.update(zmin=0.0, zmax=limit)
+    elif limit is not None:
+        trace.update(zmin=-limit, zmax=limit, zmid=0.0)
+    if numbers:
+        trace.update(texttemplate=_fmt(np.asarray(z)), textfont={"size": text_size})
+    if hover is None:
+        trace["hoverinfo"] = "skip"
+    else:
+        trace["hovertemplate"] = hover
+    if x is not None:
+        trace["x"] = typed_array(np.asarray(x, dtype=np.int16))
+    if y is not None:
+        trace["y"] = typed_array(np.asarray(y, dtype=np.int16))
+    return trace
+
+
+def _line_spec(xy: tuple[list[float], list[float]], axes: str = "", color: str = OUTLINE) -> dict:
+    return {
+        "type": "scatter",
+        "x": xy[0],
+        "y": xy[1],
+        "mode": "lines",
+        "line": {"color": color, "width": 3},
+        "hoverinfo": "skip",
+        "showlegend": False,
+        "xaxis": f"x{axes}",
+        "yaxis": f"y{axes}",
+    }
+
+
+def cell_picker_trace(rows: np.ndarray, cols: np.ndarray, kind: str, axes: str = "") -> dict:
+    """Nearly invisible markers on cell centres, so a click on a cell is a selectable point.
+
+    Streamlit reports selections on scatter points but not on heatmap cells (streamlit#8933). Each
+    point carries `customdata` [kind, row, col], kind 0 for an input cell and 1 for an output cell.
+    """
+    rr, cc = np.meshgrid(rows, cols, indexing="ij")
+    code = {"input": 0, "output": 1}[kind]
+    custom = np.stack([np.full(rr.size, code), rr.ravel(), cc.ravel()], axis=1)
+    invisible = {"marker": {"opacity": 0.02}}
+    return {
+        "type": "scatter",
+        "x": typed_array(cc.ravel().astype(np.int16)),
+        "y": typed_array(rr.ravel().astype(np.int16)),
+        "customdata": custom.tolist(),
+        "mode": "markers",
+        "marker": {"size": 18, "symbol": "square", "color": "#000000", "opacity": 0.02},
+        "selected": invisible,
+        "unselected": invisible,
+        "hovertemplate": f"click: pick {kind} cell (%{{y}}, %{{x}})<extra></extra>",
+        "showlegend": False,
+        "name": f"pick {kind}",
+        "xaxis": "x" if kind == "input" else "x3",
+        "yaxis": "y" if kind == "input" else "y3",
+    }
+
+
+def picked_cell(point: dict) -> tuple[str, int, int] | None:
+    """('input' | 'output', row, col) from one point Streamlit reports for a click on a picker trace."""
+    custom = point.get("customdata")
+    if not isinstance(custom, (list, tuple)) or len(custom) != 3:
+        return None
+    kind, row, col = (int(v) for v in custom)
+    return ("input" if kind == 0 else "output", row, col)
+
+
+def subplot_layout(
+    widths: Sequence[float], titles: Sequence[str], spacing: float = 0.04, title_shift: int = 30
+) -> dict:
+    """Axes and title annotations of one row of subplots whose widths are proportional to `widths`.
+
+    Axis n is '' for the first subplot, then '2', '3', ...; each title sits `title_shift` px above its
+    subplot (room for tick labels on top). Callers add ranges and styling to the axes it returns.
+    """
+    usable = 1.0 - spacing * (len(widths) - 1)
+    total = float(sum(widths))
+    layout: dict = {"annotations": []}
+    start = 0.0
+    for i, (width, title) in enumerate(zip(widths, titles, strict=True)):
+        end = start + usable * width / total
+        n = "" if i == 0 else str(i + 1)
+        layout[f"xaxis{n}"] = {"anchor": f"y{n}", "domain": [start, min(end, 1.0)]}
+        layout[f"yaxis{n}"] = {"anchor": f"x{n}", "domain": [0.0, 1.0]}
+        layout["annotations"].append(
+            {
+                "text": title,
+                "x": (start + end) / 2,
+                "y": 1.0,
+                "xref": "paper",
+                "yref": "paper",
+                "xanchor": "center",
+                "yanchor": "bottom",
+                "yshift": title_shift,
+                "showarrow": False,
+                "font": {"size": 15},
+            }
+        )
+        start = end + spacing
+    return layout
+
+
+def conv_walkthrough_spec(
+    padded: np.ndarray,
+    is_padding: np.ndarray,
+    kernel: np.ndarray,
+    output: np.ndarray,
+    geometry: ConvGeometry,
+    *,
+    padding_offset: tuple[int, int],
+    frame_ms: int = 400,
+    max_frames: int = 100,
+    selected: tuple[int, int] | None = None,
+    animate: bool = True,
+    cell_px: int | None = None,
+    pickable: bool = False,
+    marked_input: tuple[int, int] | None = None,
+) -> dict:
+    """Padded input, kernel and output side by side, with the window sliding over the input (a dict).
+
+    `padded` (Hp, Wp) holds the input with its padding cells (flagged in `is_padding`), `kernel` (kh, kw),
+    `output` (Ho, Wo). Input coordinates on the axes are the real input's (padding cells are negative or
+    past the end). The animation is Plotly frames with a slider and play/pause, so scrubbing costs no
+    server round trip. `selected` picks the output cell shown before playing (default: the first).
+    `pickable` adds click targets on input and output cells (see `cell_picker_trace`); `marked_input`
+    outlines one input cell (the one whose outputs the reverse view shows).
+    """
+    hp, wp = padded.shape
+    ho, wo = output.shape
+    kh, kw = kernel.shape
+    top, left = padding_offset
+    numbers = max(hp, wp) <= NUMBERS_MAX_CELLS
+    text_size = 15 if max(hp, wp) <= 12 else 12
+    limit = max(float(np.abs(padded).max(initial=0)), 1e-9)
+    out_limit = max(float(np.abs(output).max(initial=0)), 1e-9)
+    rows_in = np.arange(hp) - top
+    cols_in = np.arange(wp) - left
+    n_steps = ho * wo
+    plan = frame_plan(n_steps, max_frames) if animate else []
+    shown = selected if selected is not None else (0, 0)
+    flat_output = output.ravel().astype(np.float32)
+
+    def window_overlay(out_pos: tuple[int, int]) -> tuple[np.ndarray, tuple[list[float], list[float]]]:
+        z = np.full((hp, wp), np.nan, dtype=np.float32)
+        cells = [pos for _, pos in window_positions(out_pos, geometry)]
+        for r, c in cells:
+            z[r + top, c + left] = 1.0
+        r0 = out_pos[0] * geometry.stride[0] - geometry.padding[0][0]
+        c0 = out_pos[1] * geometry.stride[1] - geometry.padding[1][0]
+        outline = _rect(r0, c0, r0 + geometry.span[0] - 1, c0 + geometry.span[1] - 1)
+        return z, outline
+
+    def partial_output(done: int) -> np.ndarray:
+        z = np.full(n_steps, np.nan, dtype=np.float32)
+        z[:done] = flat_output[:done]
+        return z.reshape(ho, wo)
+
+    real_h = hp - geometry.padding[0][0] - geometry.padding[0][1]
+    real_w = wp - geometry.padding[1][0] - geometry.padding[1][1]
+    gap = 2
+    layout = subplot_layout(
+        [wp + gap, kw + gap, wo + gap],
+        [
+            f"input {real_h}×{real_w} (grey: padding)",
+            f"kernel {kh}×{kw}",
+            f"output {ho}×{wo}",
+        ],
+    )
+    overlay, outline = window_overlay(shown)
+    done_initial = (shown[0] * wo + shown[1] + 1) if animate else n_steps
+    base_in = _heatmap_spec(
+        padded,
+        numbers=numbers,
+        limit=limit,
+        text_size=text_size,
+        hover="input row %{y}, col %{x}: %{z}<extra></extra>",
+        x=cols_in,
+        y=rows_in,
+    )
+    pad_layer = _heatmap_spec(
+        np.where(is_padding, 1.0, np.nan),
+        colorscale=[[0, PADDING_GREY], [1, PADDING_GREY]],
+        x=cols_in,
+        y=rows_in,
+    )
+    if numbers and is_padding.any():
+        pad_layer.update(
+            text=np.where(is_padding, np.round(padded, 2).astype(str), "").tolist(),
+            texttemplate="%{text}",
+            textfont={"size": text_size, "color": "#555"},
+        )
+    window = _heatmap_spec(overlay, colorscale=[[0, HIGHLIGHT], [1, HIGHLIGHT]], x=cols_in, y=rows_in)
+    kern = _heatmap_spec(
+        kernel,
+        axes="2",
+        numbers=max(kh, kw) <= NUMBERS_MAX_CELLS,
+        colorscale="PuOr",
+        limit=max(float(np.abs(kernel).max(initial=0)), 1e-9),
+        text_size=text_size,
+        hover="kernel row %{y}, col %{x}: %{z}<extra></extra>",
+    )
+    out_numbers = max(ho, wo) <= NUMBERS_MAX_CELLS
+    out = _heatmap_spec(
+        partial_output(done_initial),
+        axes="3",
+        numbers=out_numbers,
+        limit=out_limit,
+        text_size=text_size,
+        hover="output row %{y}, col %{x}: %{z}<extra></extra>",
+    )
+    if out_numbers:  # the number format follows the whole output, not the cells filled so far
+        out["texttemplate"] = _fmt(output)
+    empty = _heatmap_spec(np.zeros((ho, wo)), axes="3", colorscale=[[0, EMPTY], [1, EMPTY]])
+    data = [
+        base_in,
+        pad_layer,
+        window,
+        _line_spec(outline),
+        kern,
+        empty,
+        out,
+        _line_spec(_rect(shown[0], shown[1], shown[0], shown[1]), "3"),
+    ]
+    moving = [2, 3, 6, 7]  # trace indices the frames update
+    if marked_input is not None:
+        r, c = marked_input
+        data.append(_line_spec(_rect(r, c, r, c), "", color="#2ca02c"))
+    if pickable:
+        data.append(cell_picker_trace(np.arange(real_h), np.arange(real_w), "input"))
+        data.append(cell_picker_trace(np.arange(ho), np.arange(wo), "output", "3"))
+
+    spec: dict = {"data": data, "layout": layout}
+    if animate:
+        frames = []
+        for number, done in enumerate(plan):
+            current = divmod(done - 1, wo)
+            z, line = window_overlay(current)
+            box = _rect(current[0], current[1], current[0], current[1])
+            frames.append(
+                {
+                    "name": str(number),
+                    "data": [
+                        {"type": "heatmap", "z": typed_array(z)},
+                        {"type": "scatter", "x": line[0], "y": line[1]},
+                        {"type": "heatmap", "z": typed_array(partial_output(done))},
+                        {"type": "scatter", "x": box[0], "y": box[1]},
+                    ],
+                    "traces": moving,
+                }
+            )
+        spec["frames"] = frames
+        labels = ["{},{}".format(*divmod(d - 1, wo)) for d in plan]
+        layout["updatemenus"] = [play_buttons(frame_ms, y=-0.08)]
+        active = plan.index(done_initial) if done_initial in plan else 0
+        layout["sliders"] = [scrubber(labels, "output cell (row, col): ", x=0.18, y=-0.04, active=active)]
+
+    rows = max(hp, kh, ho)
+    cell_px = cell_px or int(min(52, max(16, 560 // rows)))
+    layout.update(
+        height=int(min(900, max(260, rows * cell_px + (170 if animate else 90)))),
+        margin={"l": 10, "r": 10, "t": 70, "b": 10 if not animate else 90},
+        plot_bgcolor="white",
+        font={"size": 14},
+        hovermode="closest",
+    )
+    if pickable:
+        layout.update(clickmode="event+select", dragmode=False)
+    # Same number of rows in every panel, so input, kernel and output cells are the same size.
+    firsts = ((int(rows_in[0]), int(cols_in[0])), (0, 0), (0, 0))
+    sizes = ((hp, wp), (kh, kw), (ho, wo))
+    for i, ((r0, c0), (height, width)) in enumerate(zip(firsts, sizes, strict=True)):
+        n = "" if i == 0 else str(i + 1)
+        labelled = max(height, width) <= NUMBERS_MAX_CELLS
+        layout[f"yaxis{n}"].update(
+            range=[r0 - 0.5 + rows, r0 - 0.5],
+            scaleanchor=f"x{n}",
+            constrain="domain",
+            showgrid=False,
+            zeroline=False,
+            fixedrange=pickable,
+        )
+        layout[f"xaxis{n}"].update(
+            range=[c0 - 0.5, c0 - 0.5 + width],
+            constrain="domain",
+            showgrid=False,
+            zeroline=False,
+            side="top",
+            fixedrange=pickable,
+        )
+        if labelled:
+            layout[f"yaxis{n}"]["tickvals"] = list(range(r0, r0 + height))
+            layout[f"xaxis{n}"]["tickvals"] = list(range(c0, c0 + width))
+    return spec
+
+
+def conv_walkthrough_figure(
+    padded: np.ndarray,
+    is_padding: np.ndarray,
+    kernel: np.ndarray,
+    output: np.ndarray,
+    geometry: ConvGeometry,
+    *,
+    padding_offset: tuple[int, int],
+    frame_ms: int = 400,
+    max_frames: int = 100,
+    selected: tuple[int, int] | None = None,
+    animate: bool = True,
+    cell_px: int | None = None,
+    pickable: bool = False,
+    marked_input: tuple[int, int] | None = None,
+) -> go.Figure:
+    """`conv_walkthrough_spec` as a figure `st.plotly_chart` takes (a `PrebuiltFigure`)."""
+    return PrebuiltFigure(
+        conv_walkthrough_spec(
+            padded,
+            is_padding,
+            kernel,
+            output,
+            geometry,
+            padding_offset=padding_offset,
+            frame_ms=frame_ms,
+            max_frames=max_frames,
+            selected=selected,
+            animate=animate,
+            cell_px=cell_px,
+            pickable=pickable,
+            marked_input=marked_input,
+        )
+    )
+
+
+def signal_figure(signals: Sequence[tuple[str, np.ndarray]], title: str = "") -> go.Figure:
+    """1D signals as line-and-marker plots on one axis (input and output of a conv1d)."""
+    fig = go.Figure()
+    for name, y in signals:
+        fig.add_trace(go.Scatter(y=np.asarray(y, dtype=np.float32), mode="lines+markers", name=name))
+    fig.update_layout(
+        title=title,
+        height=320,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        xaxis_title="position",
+        font={"size": 14},
+    )
+    return fig
+
+
+def matrix_figure(matrix: np.ndarray, title: str = "", numbers: bool | None = None) -> go.Figure:
+    """A weight matrix as a grid: rows are outputs, columns inputs; zeros stay white, as in lecture 001."""
+    rows, cols = matrix.shape
+    numbers = max(rows, cols) <= 20 if numbers is None else numbers
+    z = np.where(matrix == 0, np.nan, matrix).astype(np.float32)
+    limit = max(float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0, 1e-9)
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            colorscale="PuOr",
+            zmid=0.0,
+            zmin=-limit,
+            zmax=limit,
+            showscale=False,
+            xgap=1,
+            ygap=1,
+            texttemplate=_fmt(matrix) if numbers else None,
+            textfont={"size": 13},
+            hovertemplate="output %{y}, input %{x}: %{z}<extra></extra>",
+        )
+    )
+    cell = int(min(34, max(6, 620 // max(rows, cols, 1))))
+    fig.update_yaxes(
+        autorange="reversed",
+        scaleanchor="x",
+        constrain="domain",
+        showgrid=False,
+        zeroline=False,
+        title="output (row)",
+        tickvals=list(range(rows)) if rows <= 24 else None,
+    )
+    fig.update_xaxes(
+        side="top",
+        constrain="domain",
+        showgrid=False,
+        zeroline=False,
+        title=None,
+        tickvals=list(range(cols)) if cols <= 24 else None,
+    )
+    fig.update_layout(
+        title={"text": f"{title}<br><sup>columns: inputs</sup>" if title else "columns: inputs"},
+        height=int(min(760, max(220, rows * cell + 130))),
+        margin={"l": 10, "r": 10, "t": 80, "b": 10},
+        plot_bgcolor="#fafafa",
+        font={"size": 14},
+    )
+    return fig
+
+
+def synced_images_figure(
+    left: bytes,
+    right: bytes,
+    left_extent: tuple[float, float, float, float],
+    right_extent: tuple[float, float, float, float],
+    titles: tuple[str, str],
+) -> go.Figure:
+    """Two encoded images (JPEG/PNG bytes) side by side whose zoom and pan move together.
+
+    Each extent is (y0, x0, height, width) in the *input's* pixel coordinates, so a result pixel sits
+    over the input pixels its window is centred on, whatever the stride, padding or preview scale.
+    """
+    import base64
+    import io
+
+    from PIL import Image
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(
+        rows=1, cols=2, shared_xaxes=True, shared_yaxes=True, subplot_titles=titles, horizontal_spacing=0.02
+    )
+    for col, (data, (y0, x0, height, width)) in enumerate(((left, left_extent), (right, right_extent)), 1):
+        with Image.open(io.BytesIO(data)) as probe:
+            px_w, px_h = probe.size
+        kind = "png" if data[:4] == b"\x89PNG" else "jpeg"
+        fig.add_trace(
+            go.Image(
+                source=f"data:image/{kind};base64,{base64.b64encode(data).decode()}",
+                x0=x0 + width / px_w / 2 - 0.5,
+                y0=y0 + height / px_h / 2 - 0.5,
+                dx=width / px_w,
+                dy=height / px_h,
+                hoverinfo="skip",
+            ),
+            row=1,
+            col=col,
+        )
+    fig.update_xaxes(matches="x", showgrid=False, zeroline=False)
+    fig.update_yaxes(matches="y", showgrid=False, zeroline=False, autorange="reversed", scaleanchor="x")
+    fig.update_layout(height=520, margin={"l": 10, "r": 10, "t": 40, "b": 10}, dragmode="zoom")
+    return fig
+
+
+def _grid_axes(layout: dict, n: str, rows: int, cols: int, total_rows: int) -> None:
+    """Square cells, row 0 at the top, integer ticks when the grid is small enough to read them."""
+    layout[f"yaxis{n}"].update(
+        range=[total_rows - 0.5, -0.5],
+        scaleanchor=f"x{n}",
+        constrain="domain",
+        showgrid=False,
+        zeroline=False,
+        fixedrange=True,
+    )
+    layout[f"xaxis{n}"].update(
+        range=[-0.5, cols - 0.5],
+        constrain="domain",
+        showgrid=False,
+        zeroline=False,
+        side="top",
+        fixedrange=True,
+    )
+    if max(rows, cols) <= NUMBERS_MAX_CELLS:
+        layout[f"yaxis{n}"]["tickvals"] = list(range(rows))
+        layout[f"xaxis{n}"]["tickvals"] = list(range(cols))
+
+
+def _marks_spec(cells: np.ndarray, axes: str, color: str = "#d62728") -> dict:
+    """An X on every True cell of a (rows, cols) mask."""
+    rr, cc = np.nonzero(cells)
+    return {
+        "type": "scatter",
+        "x": typed_array(cc.astype(np.int16)),
+        "y": typed_array(rr.astype(np.int16)),
+        "mode": "markers",
+        "marker": {"symbol": "x-thin", "size": 16, "line": {"width": 3, "color": color}},
+        "hoverinfo": "skip",
+        "showlegend": False,
+        "xaxis": f"x{axes}",
+        "yaxis": f"y{axes}",
+    }
+
+
+def grids_figure(
+    panels: Sequence[tuple[str, np.ndarray]],
+    *,
+    marks: Sequence[np.ndarray | None] | None = None,
+    colorscale: str = DIVERGING,
+    shared_limit: bool = True,
+    from_zero: bool = False,
+    numbers: Sequence[bool] | None = None,
+    limits: Sequence[float] | None = None,
+    hover: str = "row %{y}, col %{x}: %{z}<extra></extra>",
+    cell_px: int | None = None,
+) -> go.Figure:
+    """Several (title, grid) panels side by side, with an X on the cells a `marks` mask flags.
+
+    Grids are (rows, cols); numbers are written in the cells when a grid is at most
+    `NUMBERS_MAX_CELLS` a side. One colour scale across panels when `shared_limit`, so equal values look
+    equal; `limits` sets each panel's colour limit instead.
+    """
+    grids = [np.asarray(z, dtype=float) for _, z in panels]
+    if limits is None:
+        limits = [max(float(np.nanmax(np.abs(z), initial=0)), 1e-9) for z in grids]
+        if shared_limit:
+            limits = [max(limits)] * len(grids)
+    layout = subplot_layout([z.shape[1] + 1 for z in grids], [title for title, _ in panels], spacing=0.05)
+    total_rows = max(z.shape[0] for z in grids)
+    data = []
+    for i, z in enumerate(grids):
+        n = "" if i == 0 else str(i + 1)
+        show_numbers = max(z.shape) <= NUMBERS_MAX_CELLS and (numbers is None or numbers[i])
+        data.append(
+            _heatmap_spec(
+                z,
+                axes=n,
+                numbers=show_numbers,
+                from_zero=from_zero,
+                colorscale=colorscale,
+                limit=limits[i],
+                text_size=13 if max(z.shape) > 10 else 15,
+                hover=hover,
+            )
+        )
+        _grid_axes(layout, n, z.shape[0], z.shape[1], total_rows)
+        mask = None if marks is None else marks[i]
+        if mask is not None and mask.any():
+            data.append(_marks_spec(mask, n))
+    cell_px = cell_px or int(min(44, max(14, 420 // total_rows)))
+    layout.update(
+        height=int(min(700, max(220, total_rows * cell_px + 90))),
+        margin={"l": 10, "r": 10, "t": 70, "b": 10},
+        plot_bgcolor="white",
+        font={"size": 14},
+    )
+    return PrebuiltFigure({"data": data, "layout": layout})

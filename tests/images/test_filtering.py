@@ -1,0 +1,468 @@
+"""filter_image against PyTorch: every backend, padding mode, stride, dilation, image kind and dtype.
+
+Oracle: `torch.nn.functional.conv2d` in float64, one channel at a time, on the image scaled to
+0..1, with `F.pad` for explicit and non-zero padding and `nn.Conv2d(padding='same', padding_mode=...)`
+for 'same'. Whatever PyTorch refuses, filter_image must refuse with a ConvConfigError.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import hypothesis.strategies as st
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F  # noqa: N812
+from hypothesis import event, given, settings
+from torch import nn
+
+import cnnviz.images.filtering as filtering
+from cnnviz.errors import ConvConfigError
+from cnnviz.images.filtering import (
+    LUMA_WEIGHTS,
+    FilterResult,
+    choose_backend,
+    filter_image,
+    separable_factors,
+    to_float01,
+    to_luminance,
+)
+
+TORCH_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate", "circular": "circular"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Oracle
+
+
+def torch_filter(
+    x01: np.ndarray, kernel: np.ndarray, *, stride, padding, padding_mode, dilation
+) -> np.ndarray:
+    """PyTorch's depthwise result for a (H, W, C) float image: (H', W', C) float64."""
+    planes = torch.from_numpy(np.moveaxis(x01.astype(np.float64), 2, 0)[:, None].copy())
+    weight = torch.from_numpy(np.asarray(kernel, np.float64))[None, None]
+    if padding == "same":
+        conv = nn.Conv2d(
+            1,
+            1,
+            tuple(weight.shape[2:]),
+            stride=stride,
+            padding="same",
+            padding_mode=padding_mode,
+            dilation=dilation,
+            bias=False,
+            dtype=torch.float64,
+        )
+        with torch.no_grad():
+            conv.weight.copy_(weight)
+            out = conv(planes)
+    else:
+        if padding == "valid":
+            pads = ((0, 0), (0, 0))
+        elif isinstance(padding, int):
+            pads = ((padding, padding),) * 2
+        else:
+            pads = tuple(p if isinstance(p, tuple) else (p, p) for p in padding)
+        (top, bottom), (left, right) = pads
+        planes = F.pad(planes, (left, right, top, bottom), mode=TORCH_MODE[padding_mode])
+        out = F.conv2d(planes, weight, stride=stride, dilation=dilation)
+    return np.moveaxis(out[:, 0].numpy(), 0, 2)
+
+
+def colour01(image: np.ndarray) -> np.ndarray:
+    """The colour channels of a channels-last image on the 0..1 scale, float64, (H, W, C)."""
+    x = image.astype(np.float64) / (255.0 if image.dtype == np.uint8 else 1.0)
+    if x.ndim == 2:
+        return x[:, :, None]
+    return x[:, :, : x.shape[2] - 1] if x.shape[2] in (2, 4) else x
+
+
+def tolerance(kernel: np.ndarray, x01: np.ndarray) -> float:
+    """float32 tolerance on the scale of the values: 1e-4 of the largest possible |output|."""
+    return 1e-4 * max(1.0, float(np.abs(kernel).sum()) * max(1.0, float(np.abs(x01).max(initial=0.0))))
+
+
+@contextlib.contextmanager
+def tiny_chunks() -> Iterator[None]:
+    """Force many chunks and every thread even on tiny images, so band and chunk edges get tested."""
+    saved = filtering._CHUNK_VALUES, filtering._MIN_WORK_PER_THREAD
+    filtering._CHUNK_VALUES, filtering._MIN_WORK_PER_THREAD = 7, 1
+    try:
+        yield
+    finally:
+        filtering._CHUNK_VALUES, filtering._MIN_WORK_PER_THREAD = saved
+
+
+# ---------------------------------------------------------------------------------------------
+# Strategies
+
+
+@st.composite
+def images(draw, max_side: int = 24) -> np.ndarray:
+    h = draw(st.integers(1, max_side))
+    w = draw(st.integers(1, max_side))
+    channels = draw(st.sampled_from([None, 1, 2, 3, 4]))
+    shape = (h, w) if channels is None else (h, w, channels)
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    kind = draw(st.sampled_from(["uint8", "float32", "float64"]))
+    if kind == "uint8":
+        return rng.integers(0, 256, shape, dtype=np.uint8)
+    return rng.random(shape).astype(kind)
+
+
+@st.composite
+def kernels(draw, max_side: int = 5, rank1: bool = False) -> np.ndarray:
+    kh = draw(st.integers(1, max_side))
+    kw = draw(st.integers(1, max_side))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if rank1:
+        return np.outer(rng.standard_normal(kh), rng.standard_normal(kw)).astype(np.float32)
+    kernel = rng.standard_normal((kh, kw)).astype(np.float32)
+    if draw(st.booleans()):  # some zero taps, as in Laplacian or Sobel kernels
+        kernel[rng.random((kh, kw)) < 0.4] = 0.0
+    return kernel
+
+
+pair_or_int = st.one_of(st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3)))
+# dilation: mostly 1 or 2, so that most windows still fit the small images
+dilations = st.one_of(st.integers(1, 2), st.tuples(st.integers(1, 3), st.integers(1, 3)))
+side = st.integers(0, 3)
+paddings = st.one_of(
+    st.just("same"),
+    st.just("valid"),
+    side,
+    st.tuples(side, side),
+    st.tuples(st.tuples(side, side), st.tuples(side, side)),
+)
+
+
+def torch_result_or_error(x01, kernel, **geometry):
+    try:
+        return torch_filter(x01, kernel, **geometry)
+    except (RuntimeError, ValueError, NotImplementedError):
+        event("PyTorch refuses")
+        return None
+
+
+def check_against_torch(image, kernel, backend, **geometry) -> FilterResult | None:
+    """filter_image equals PyTorch where PyTorch computes, and raises ConvConfigError where it refuses."""
+    x01 = colour01(image)
+    expected = torch_result_or_error(x01, kernel, **geometry)
+    if expected is None:
+        with pytest.raises(ConvConfigError):
+            filter_image(image, kernel, backend=backend, **geometry)
+        return None
+    result = filter_image(image, kernel, backend=backend, **geometry)
+    if image.ndim == 2:
+        expected = expected[:, :, 0]
+    assert result.raw.shape == expected.shape
+    assert result.raw.dtype == np.float32 and result.display.dtype == np.uint8
+    assert result.display.shape == expected.shape
+    assert result.output_size == expected.shape[:2]
+    np.testing.assert_allclose(result.raw, expected, rtol=0, atol=tolerance(kernel, x01))
+    if backend != "auto":
+        assert result.backend == backend
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Property tests against PyTorch
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@settings(max_examples=300, deadline=None)
+@given(
+    image=images(),
+    kernel=kernels(),
+    backend=st.sampled_from(["auto", "direct", "fft"]),
+    stride=pair_or_int,
+    dilation=dilations,
+    padding=paddings,
+    padding_mode=st.sampled_from(["zeros", "reflect", "replicate", "circular"]),
+    small_chunks=st.booleans(),
+)
+def test_matches_torch(image, kernel, backend, stride, dilation, padding, padding_mode, small_chunks):
+    if padding == "same" and stride not in (1, (1, 1)):
+        with pytest.raises(ConvConfigError, match="stride 1"):
+            filter_image(image, kernel, stride=stride, padding=padding, backend=backend)
+        return
+    with tiny_chunks() if small_chunks else contextlib.nullcontext():
+        check_against_torch(
+            image,
+            kernel,
+            backend,
+            stride=stride,
+            padding=padding,
+            padding_mode=padding_mode,
+            dilation=dilation,
+        )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    image=images(),
+    kernel=kernels(rank1=True),
+    backend=st.sampled_from(["separable", "auto"]),
+    stride=pair_or_int,
+    dilation=dilations,
+    padding=st.one_of(st.just("valid"), side, st.tuples(side, side)),
+    padding_mode=st.sampled_from(["zeros", "reflect", "replicate", "circular"]),
+    small_chunks=st.booleans(),
+)
+def test_separable_matches_torch(
+    image, kernel, backend, stride, dilation, padding, padding_mode, small_chunks
+):
+    with tiny_chunks() if small_chunks else contextlib.nullcontext():
+        check_against_torch(
+            image,
+            kernel,
+            backend,
+            stride=stride,
+            padding=padding,
+            padding_mode=padding_mode,
+            dilation=dilation,
+        )
+
+
+@pytest.mark.parametrize("backend", ["direct", "separable", "fft", "auto"])
+@pytest.mark.parametrize("kernel_shape", [(3, 3), (7, 7), (4, 6), (15, 2)])
+def test_larger_photo_every_backend(backend, kernel_shape):
+    """A photo large enough for several threads and chunks, non-square, with an even kernel."""
+    rng = np.random.default_rng(7)
+    image = rng.integers(0, 256, (301, 517, 3), dtype=np.uint8)
+    column, row = rng.standard_normal(kernel_shape[0]), rng.standard_normal(kernel_shape[1])
+    kernel = np.outer(column, row) if backend == "separable" else rng.standard_normal(kernel_shape)
+    for padding, mode, stride in (("same", "reflect", 1), ((2, (0, 3)), "circular", (2, 3))):
+        check_against_torch(
+            image, kernel, backend, stride=stride, padding=padding, padding_mode=mode, dilation=(1, 2)
+        )
+
+
+@pytest.mark.parametrize("backend", ["direct", "separable", "fft"])
+def test_big_gaussian_same_size(backend):
+    """A 31x31 Gaussian preset with 'same' replicate padding keeps the size and a flat image flat."""
+    g = np.exp(-0.5 * (np.arange(31) - 15.0) ** 2 / 5.0**2)
+    kernel = np.outer(g, g) / np.outer(g, g).sum()
+    flat = np.full((40, 50, 3), 200, np.uint8)
+    result = filter_image(flat, kernel, padding_mode="replicate", backend=backend)
+    assert result.output_size == (40, 50)
+    np.testing.assert_allclose(result.raw, 200 / 255, atol=1e-5)
+    assert (result.display == 200).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# Luminance, alpha, conversions
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@settings(max_examples=60, deadline=None)
+@given(image=images(), kernel=kernels(max_side=4), backend=st.sampled_from(["auto", "direct", "fft"]))
+def test_luminance_is_weighted_sum_then_conv(image, kernel, backend):
+    x01 = colour01(image)
+    if x01.shape[2] == 3:
+        luma = x01 @ np.array(LUMA_WEIGHTS)
+    else:
+        luma = x01[:, :, 0]
+    expected = torch_result_or_error(
+        luma[:, :, None], kernel, stride=1, padding="same", padding_mode="zeros", dilation=1
+    )
+    result = filter_image(image, kernel, mode="luminance", backend=backend)
+    assert result.raw.shape == luma.shape
+    np.testing.assert_allclose(result.raw, expected[:, :, 0], rtol=0, atol=tolerance(kernel, luma))
+    np.testing.assert_allclose(to_luminance(image), luma, rtol=0, atol=1e-6)
+
+
+def test_luma_weights_are_bt601():
+    assert LUMA_WEIGHTS == (0.299, 0.587, 0.114)
+    pixel = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]]], np.uint8)
+    np.testing.assert_allclose(to_luminance(pixel), [[0.299, 0.587, 0.114, 1.0]], atol=1e-6)
+
+
+def test_alpha_is_ignored_and_reported():
+    rng = np.random.default_rng(3)
+    rgba = rng.integers(0, 256, (12, 9, 4), dtype=np.uint8)
+    other_alpha = rgba.copy()
+    other_alpha[:, :, 3] = 255 - other_alpha[:, :, 3]
+    kernel = rng.standard_normal((3, 3))
+    a, b = filter_image(rgba, kernel), filter_image(other_alpha, kernel)
+    assert a.raw.shape == (12, 9, 3)
+    np.testing.assert_array_equal(a.raw, b.raw)
+    np.testing.assert_array_equal(a.raw, filter_image(rgba[:, :, :3], kernel).raw)
+    assert "alpha" in a.note
+    assert "alpha" not in filter_image(rgba[:, :, :3], kernel).note
+
+
+def test_to_float01():
+    image = np.array([[0, 51, 255]], np.uint8)
+    out = to_float01(image)
+    assert out.dtype == np.float32 and out.shape == (1, 3)
+    np.testing.assert_allclose(out, [[0.0, 0.2, 1.0]], atol=1e-7)
+    floats = np.array([[0.25, -0.5]], np.float64)
+    np.testing.assert_array_equal(to_float01(floats), floats.astype(np.float32))
+
+
+# ---------------------------------------------------------------------------------------------
+# Display mappings
+
+
+def identity(values: list[float]) -> Callable[[str], FilterResult]:
+    """filter_image with a 1x1 kernel of 1, so raw equals the input values, for a given mapping."""
+    return lambda output: filter_image(np.array([values], np.float32), np.ones((1, 1)), output=output)
+
+
+def test_clip_mapping():
+    result = identity([-0.5, 0.0, 0.25, 0.5, 1.0, 1.5])("clip")
+    np.testing.assert_array_equal(result.display, [[0, 0, 64, 128, 255, 255]])
+    assert result.note == "Values outside 0..1 were clipped (min -0.5, max 1.5)."
+    inside = identity([0.1, 0.9])("clip")
+    assert "already inside 0..1" in inside.note and "min 0.1, max 0.9" in inside.note
+
+
+def test_normalize_mapping():
+    result = identity([-1.0, 0.0, 1.0, 3.0])("normalize")
+    np.testing.assert_array_equal(result.display, [[0, 64, 128, 255]])
+    np.testing.assert_array_equal(result.raw, [[-1.0, 0.0, 1.0, 3.0]])  # raw is before the mapping
+    assert "stretched from -1..3" in result.note
+
+
+def test_normalize_constant_is_mid_grey():
+    result = identity([0.7, 0.7, 0.7])("normalize")
+    np.testing.assert_array_equal(result.display, [[128, 128, 128]])
+    assert "constant" in result.note and "mid grey" in result.note
+
+
+@pytest.mark.parametrize("backend", ["direct", "separable", "fft"])
+def test_normalize_does_not_amplify_rounding_noise(backend):
+    """An edge kernel on a flat photo is 0 everywhere; FFT rounding noise must not become contrast."""
+    sobel = np.outer([1.0, 2.0, 1.0], [-1.0, 0.0, 1.0])
+    flat = np.full((64, 80, 3), 0.6, np.float32)
+    result = filter_image(flat, sobel, padding="valid", output="normalize", backend=backend)
+    assert np.abs(result.raw).max() < 1e-5
+    assert (result.display == 128).all()
+
+
+def test_abs_mapping():
+    result = identity([-2.0, -0.5, 0.0, 0.5, 0.25])("abs")
+    np.testing.assert_array_equal(result.display, [[255, 128, 0, 128, 64]])
+    assert result.note.startswith("Absolute values") and "min -2, max 0.5" in result.note
+
+
+def test_result_is_frozen():
+    result = filter_image(np.zeros((4, 4), np.uint8), np.ones((3, 3)))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.backend = "fft"
+
+
+# ---------------------------------------------------------------------------------------------
+# Backend choice and separability
+
+
+def test_separable_factors():
+    sobel = np.outer([1.0, 2.0, 1.0], [-1.0, 0.0, 1.0])
+    column, row = separable_factors(sobel)
+    np.testing.assert_allclose(np.outer(column, row), sobel, atol=1e-12)
+    assert separable_factors(np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])) is None
+    assert separable_factors(np.eye(3)) is None
+
+
+def test_separable_backend_refuses_full_rank_kernel():
+    with pytest.raises(ConvConfigError, match="rank 1") as info:
+        filter_image(np.zeros((8, 8)), np.eye(3), backend="separable")
+    assert info.value.argument == "backend"
+
+
+def test_auto_choice_follows_kernel_size():
+    photo = (2050, 2050, 3)
+    rng = np.random.default_rng(0)
+    assert choose_backend(photo, rng.standard_normal((3, 3))) == "direct"
+    assert choose_backend((2078, 2078, 3), rng.standard_normal((31, 31))) == "fft"
+    g = np.exp(-(np.linspace(-2, 2, 9) ** 2))
+    assert choose_backend((2056, 2056, 3), np.outer(g, g), (g, g)) == "separable"
+    # dilation gaps are free for the direct backend: a dilated 3x3 stays direct
+    dilated = np.zeros((9, 9))
+    dilated[::4, ::4] = rng.standard_normal((3, 3))
+    assert choose_backend((2056, 2056, 3), dilated) == "direct"
+
+
+def test_auto_reports_the_backend_it_ran():
+    rng = np.random.default_rng(1)
+    image = rng.random((200, 300, 3), dtype=np.float32)
+    assert filter_image(image, rng.standard_normal((3, 3))).backend == "direct"
+    assert filter_image(image, rng.standard_normal((25, 25))).backend == "fft"
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors a student can act on
+
+
+def expect_error(argument: str, match: str, *args, **kwargs) -> ConvConfigError:
+    with pytest.raises(ConvConfigError, match=match) as info:
+        filter_image(*args, **kwargs)
+    assert info.value.argument == argument
+    return info.value
+
+
+def test_kernel_larger_than_padded_image():
+    error = expect_error("kernel", "fits nowhere", np.zeros((4, 5)), np.ones((5, 5)), padding="valid")
+    assert "5x5" in str(error) and "4x5" in str(error)
+    expect_error("kernel", "dilation", np.zeros((8, 8)), np.ones((3, 3)), padding=1, dilation=5)
+
+
+def test_zero_stride():
+    expect_error("stride", "at least 1", np.zeros((8, 8)), np.ones((3, 3)), stride=0, padding=1)
+
+
+def test_same_with_stride_two():
+    expect_error("padding", "stride 1", np.zeros((8, 8)), np.ones((3, 3)), stride=2, padding="same")
+
+
+def test_reflect_and_circular_padding_too_large():
+    error = expect_error("padding", "reflect", np.zeros((3, 10)), np.ones((7, 1)), padding_mode="reflect")
+    assert "height" in str(error)
+    filter_image(np.zeros((4, 10)), np.ones((7, 1)), padding_mode="reflect")  # pad 3 < 4 is fine
+    expect_error(
+        "padding", "circular", np.zeros((10, 3)), np.ones((1, 3)), padding=(0, 4), padding_mode="circular"
+    )
+    filter_image(np.zeros((10, 3)), np.ones((1, 3)), padding=(0, 3), padding_mode="circular")
+
+
+@pytest.mark.parametrize("kernel", [np.ones(3), np.ones((3, 3, 3)), np.ones((0, 3)), [[1.0, np.nan]]])
+def test_bad_kernels(kernel):
+    expect_error("kernel", "kernel", np.zeros((8, 8)), kernel)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros(8),
+        np.zeros((1, 8, 8, 3)),
+        np.zeros((8, 8, 5)),
+        np.zeros((0, 8)),
+        np.zeros((8, 8), np.uint16),
+        np.full((4, 4), np.inf),
+    ],
+)
+def test_bad_images(image):
+    expect_error("image", "image", image, np.ones((3, 3)))
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [("mode", "grey"), ("output", "scale"), ("padding_mode", "mirror"), ("backend", "gpu")],
+)
+def test_unknown_choices(argument, value):
+    expect_error(argument, argument, np.zeros((8, 8)), np.ones((3, 3)), **{argument: value})
+
+
+def test_import_does_not_pull_ui_libraries():
+    code = "import sys, cnnviz.images.filtering; print(any(m in sys.modules for m in ('streamlit', 'plotly')))"
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    assert out.stdout.strip() == "False"

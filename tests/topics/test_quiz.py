@@ -1,0 +1,53 @@
+"""The quiz core: every generated question is answerable, and answers are judged by the matrix they build."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cnnviz.topics.quiz import QuizAnswer, answer_matrix, check_answer, make_question
+
+
+@given(st.integers(0, 10_000))
+@settings(max_examples=200, deadline=None, derandomize=True)
+def test_questions_are_valid_and_their_own_answer_is_right(seed: int) -> None:
+    q = make_question(seed)
+    assert q.matrix.shape[0] >= 2
+    assert check_answer(q, q.hidden).correct
+    # The matrix is the convolution, checked against PyTorch on a random input.
+    x = np.random.default_rng(seed).standard_normal(q.n_inputs)
+    h = q.hidden
+    y = F.conv1d(
+        torch.tensor(x)[None, None],
+        torch.tensor(q.weights, dtype=torch.float64)[None, None],
+        stride=h.stride,
+        padding=h.padding,
+        dilation=h.dilation,
+    )[0, 0].numpy()
+    np.testing.assert_allclose(q.matrix @ x, y, atol=1e-12)
+
+
+def test_lecture_question_2_is_kernel_3_stride_1_valid() -> None:
+    m = answer_matrix(QuizAnswer(3, 1, 1, 0), 8) != 0
+    assert m.shape == (6, 8)
+    assert all(list(np.flatnonzero(row)) == [i, i + 1, i + 2] for i, row in enumerate(m))
+
+
+def test_equivalent_answer_accepted_and_wrong_one_explained() -> None:
+    q = make_question(0)
+    one_tap = QuizAnswer(1, 1, 1, 0)
+    from cnnviz.topics.quiz import QuizQuestion
+
+    q1 = QuizQuestion(8, one_tap, (1.0,))
+    assert check_answer(q1, QuizAnswer(1, 1, 3, 0)).correct  # dilation is invisible with one tap
+    wrong = QuizAnswer(q.hidden.kernel_size, q.hidden.stride + 1, q.hidden.dilation, q.hidden.padding)
+    feedback = check_answer(q, wrong)
+    assert not feedback.correct and any(line.startswith("stride: not") for line in feedback.lines)
+
+
+def test_impossible_answer_is_a_message() -> None:
+    feedback = check_answer(make_question(0), QuizAnswer(8, 1, 4, 0))
+    assert not feedback.correct and "impossible" in feedback.lines[0]

@@ -1,0 +1,122 @@
+"""A person's own input for the model: pictures resized like an area-average pool (PyTorch as the oracle),
+text grids that round-trip, and clear errors for everything else."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cnnviz.errors import ConvConfigError
+from cnnviz.training.datasets import load_dataset
+from cnnviz.training.inputs import (
+    INK_LEVELS,
+    grid_from_input,
+    grid_text,
+    image_to_input,
+    input_from_grid,
+    parse_grid_text,
+)
+
+
+def _stretch(x: np.ndarray) -> np.ndarray:
+    low, high = x.min(), x.max()
+    return (x - low) / (high - low) if high - low > 1e-6 else np.zeros_like(x)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    factor=st.integers(1, 6),
+    out=st.sampled_from([(8, 8), (28, 28), (6, 10)]),
+    seed=st.integers(0, 2**16),
+    invert=st.booleans(),
+)
+def test_a_grey_picture_becomes_torchs_area_average_stretched_to_0_1(factor, out, seed, invert) -> None:
+    h, w = out
+    grey = np.random.default_rng(seed).integers(0, 256, (h * factor, w * factor), dtype=np.uint8)
+    rgb = np.stack([grey] * 3, axis=-1)
+    x = image_to_input(rgb, (1, h, w), invert=invert)
+    pooled = F.adaptive_avg_pool2d(torch.tensor(grey, dtype=torch.float64)[None, None] / 255, (h, w))[0, 0]
+    expected = pooled.numpy()
+    expected = _stretch(1 - expected if invert else expected)
+    assert x.shape == (1, h, w) and x.dtype == np.float32
+    assert np.abs(x[0] - expected).max() < 3 / 255 / max(1e-3, np.ptp(pooled.numpy()))  # PIL rounds to uint8
+    assert x.min() >= 0 and x.max() <= 1
+
+
+def test_dark_ink_on_white_paper_is_inverted_by_the_guess() -> None:
+    digit = load_dataset("digits").x_test[4][0]  # bright ink on black, (8, 8) in [0, 1]
+    paper = (255 - np.kron(digit, np.ones((10, 10))) * 255).round().astype(np.uint8)
+    x = image_to_input(np.stack([paper] * 3, -1), (1, 8, 8))
+    assert np.abs(x[0] - _stretch(digit)).max() < 0.02
+    not_inverted = image_to_input(np.stack([paper] * 3, -1), (1, 8, 8), invert=False)
+    assert np.abs(not_inverted[0] - _stretch(1 - digit)).max() < 0.02
+
+
+def test_pictures_are_refused_for_signals_and_bad_arrays() -> None:
+    rgb = np.zeros((16, 16, 3), dtype=np.uint8)
+    with pytest.raises(ConvConfigError, match="signals, not pictures"):
+        image_to_input(rgb, (1, 40))
+    with pytest.raises(ConvConfigError, match="uint8"):
+        image_to_input(rgb.astype(np.float32), (1, 8, 8))
+    assert not image_to_input(rgb, (1, 8, 8)).any()  # a flat picture has no ink: all zeros, no NaN
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "cells"), [("digits", (1, 8, 8), (8, 8)), ("shapes", (1, 28, 28), (14, 14))]
+)
+def test_grids_have_one_cell_per_pixel_or_per_2x2_block(name, shape, cells) -> None:
+    x = load_dataset(name).x_test[0]
+    grid = grid_from_input(x, shape)
+    assert grid.shape == cells and grid.min() >= 0 and grid.max() <= INK_LEVELS
+    pooled = F.avg_pool2d(torch.tensor(x, dtype=torch.float64)[None], shape[1] // cells[0])[0, 0].numpy()
+    assert np.array_equal(grid, np.clip(np.rint(pooled * INK_LEVELS), 0, INK_LEVELS))
+    back = input_from_grid(grid, shape)
+    c = shape[1] // cells[0]
+    assert back.shape == shape
+    assert np.array_equal(back[0], np.kron(grid / INK_LEVELS, np.ones((c, c))).astype(np.float32))
+    assert np.abs(back[0] - np.kron(pooled, np.ones((c, c)))).max() <= 0.5 / INK_LEVELS + 1e-6
+
+
+@settings(max_examples=30, deadline=None)
+@given(grid=st.lists(st.lists(st.integers(0, INK_LEVELS), min_size=8, max_size=8), min_size=8, max_size=8))
+def test_grid_text_round_trips(grid) -> None:
+    g = np.array(grid)
+    x = input_from_grid(g, (1, 8, 8))
+    text = grid_text(x, (1, 8, 8))
+    assert len(text.splitlines()) == 8 and all(len(line) == 8 for line in text.splitlines())
+    assert np.array_equal(parse_grid_text(text, (1, 8, 8)), x)
+    assert np.array_equal(grid_from_input(x, (1, 8, 8)), g)
+
+
+def test_a_signal_round_trips_through_text_to_two_decimals() -> None:
+    x = load_dataset("mnist1d").x_test[0]
+    text = grid_text(x, (1, 40))
+    back = parse_grid_text(text, (1, 40))
+    assert back.shape == (1, 40) and np.abs(back - x).max() <= 0.005 + 1e-6
+
+
+@pytest.mark.parametrize(
+    ("text", "shape", "message"),
+    [
+        ("....\n", (1, 8, 8), "needs 8 rows of 8 cells"),
+        ("........\n" * 3 + "......\n" + "........\n" * 4, (1, 8, 8), "row 4 has 6 cells"),
+        ("........\n" * 7 + "-.......\n", (1, 8, 8), "row 8, column 1 holds '-'"),
+        ("1, 2, 3", (1, 40), "expected 40 values"),
+        ("1, 2, x", (1, 40), "numbers separated by commas"),
+        (", ".join(["1e9"] * 40), (1, 40), "between -1000 and 1000"),
+    ],
+)
+def test_bad_grids_say_what_is_wrong(text, shape, message) -> None:
+    with pytest.raises(ConvConfigError, match=message):
+        parse_grid_text(text, shape)
+
+
+def test_ink_levels_outside_0_to_9_name_the_cell() -> None:
+    grid = np.zeros((8, 8))
+    grid[2, 5] = 12
+    with pytest.raises(ConvConfigError, match="row 2, column 5 holds 12"):
+        input_from_grid(grid, (1, 8, 8))

@@ -1,0 +1,168 @@
+"""Runs live as long as their owner's session: page switches (no polls) keep them, a closed session ends them.
+
+The session is faked with a flag: `cnnviz.training.runs` only ever calls the liveness check it is given.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import torch
+
+from cnnviz.training.runs import RunScheduler, RunStatus, TrainingRun
+from cnnviz.training.trainer import TrainConfig, TrainingError, recommended_config
+
+WORKER_PREFIX = "cnnviz-train-"
+
+
+def workers_alive() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith(WORKER_PREFIX) and t.is_alive()]
+
+
+def long_config(**changes) -> TrainConfig:
+    """A digits run far longer than any test waits for."""
+    return recommended_config("digits", "convnet", epochs=5000, **changes)
+
+
+class FakeSession:
+    """A browser session that is open until `close()`; counts how often it was asked."""
+
+    def __init__(self) -> None:
+        self.open = True
+        self.calls = 0
+
+    def __call__(self) -> bool:
+        self.calls += 1
+        return self.open
+
+    def close(self) -> None:
+        self.open = False
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def cleanup():
+    """Stops every run and scheduler after the test, then checks that no worker thread is left."""
+    things: list[object] = []
+    yield things
+    for thing in things:
+        if isinstance(thing, RunScheduler):
+            thing.shutdown()
+        else:
+            thing.stop(wait=True)
+    deadline = time.monotonic() + 10
+    while workers_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert workers_alive() == []
+
+
+def test_an_unpolled_run_keeps_training_while_its_session_lives(cleanup):
+    session = FakeSession()
+    # abandon_after would end an unpolled run after 0.3 s; with a liveness check it does not apply.
+    run = TrainingRun(long_config(), abandon_after=0.3, alive=session, alive_every=0.05)
+    cleanup.append(run)
+    run.start()
+    first = run.wait_for(lambda s: s.step > 0).step
+    time.sleep(1.2)  # the student is on another page: nothing polls the run
+    assert run.status is RunStatus.RUNNING
+    assert session.calls >= 3  # the worker kept asking
+    assert run.state().step > first
+
+
+def test_a_run_stops_frees_its_model_and_its_thread_when_the_session_ends(cleanup):
+    session = FakeSession()
+    run = TrainingRun(long_config(), alive=session, alive_every=0.05)
+    cleanup.append(run)
+    run.start()
+    run.wait_for(lambda s: s.step > 0)
+    session.close()
+    assert run.join(timeout=10)
+    state = run.state()
+    assert state.status is RunStatus.STOPPED and state.message == "stopped: its browser session ended"
+    assert run.thread not in threading.enumerate()
+    with pytest.raises(TrainingError, match="not started"):
+        run.with_trainer(lambda t: t)  # the model and its tensors are released
+
+
+def test_a_paused_run_of_an_ended_session_stops_too(cleanup):
+    session = FakeSession()
+    run = TrainingRun(long_config(), alive=session, alive_every=0.05)
+    cleanup.append(run)
+    run.start()
+    run.wait_for(lambda s: s.step > 0)
+    assert run.pause()
+    time.sleep(0.5)
+    assert run.status is RunStatus.PAUSED  # paused with its session open: it waits
+    session.close()
+    assert run.join(timeout=10) and run.status is RunStatus.STOPPED
+
+
+def test_a_failing_liveness_check_counts_as_a_closed_session(cleanup):
+    def broken() -> bool:
+        raise RuntimeError("registry gone")
+
+    run = TrainingRun(long_config(), alive=broken, alive_every=0.05)
+    cleanup.append(run)
+    run.start()
+    assert run.join(timeout=10) and "session ended" in run.state().message
+
+
+def test_the_wall_time_cap_still_ends_a_run_of_a_live_session(cleanup):
+    run = TrainingRun(long_config(), alive=FakeSession(), max_seconds=0.5)
+    cleanup.append(run)
+    run.start()
+    state = run.wait_for(lambda s: s.status.done, timeout=20)
+    assert state.status is RunStatus.FINISHED and "time limit of 0.5 s" in state.message
+    assert run.join(5)
+
+
+def test_a_run_started_paused_waits_with_a_snapshot_then_steps_once(cleanup):
+    run = TrainingRun(long_config(), alive=FakeSession(), start_paused=True)
+    cleanup.append(run)
+    run.start()
+    state = run.wait_for(lambda s: s.snapshot is not None)
+    assert state.status is RunStatus.PAUSED and state.step == 0 and state.snapshot.step == 0
+    time.sleep(0.3)
+    assert run.state().step == 0
+    assert run.step() and run.state().step == 1
+    assert run.resume() and run.wait_for(lambda s: s.step > 5).step > 5
+
+
+def test_scheduler_keeps_unpolled_runs_of_open_sessions_and_drops_closed_ones(cleanup):
+    scheduler = RunScheduler(max_active=1, abandon_after=0.3, forget_after=0.3)
+    cleanup.append(scheduler)
+    alice, bob = FakeSession(), FakeSession()
+    running = scheduler.submit("alice", long_config(), alive=alice)
+    queued = scheduler.submit("bob", long_config(), alive=bob)
+    assert queued.state().queue_position == 1
+    time.sleep(0.8)  # neither polls: both are on other pages
+    assert scheduler.counts() == (1, 1)
+    assert running.status is RunStatus.RUNNING and queued.status is RunStatus.QUEUED
+
+    bob.close()  # bob closed his tab while waiting: his run never starts
+    assert scheduler.counts() == (1, 0)
+    assert queued.status is RunStatus.STOPPED and queued.thread is None
+    assert scheduler.get("bob") is None  # ended and its session gone: forgotten
+
+    running.stop()
+    time.sleep(0.5)
+    assert scheduler.get("alice") is running  # ended, but alice is still here to look at it
+    alice.close()
+    assert scheduler.get("alice") is None
+
+
+def test_scheduler_submits_a_paused_run(cleanup):
+    scheduler = RunScheduler(max_active=1)
+    cleanup.append(scheduler)
+    run = scheduler.submit("carol", long_config(), alive=FakeSession(), paused=True)
+    state = run.wait_for(lambda s: s.snapshot is not None)
+    assert state.status is RunStatus.PAUSED and state.step == 0 and state.message == "paused"
