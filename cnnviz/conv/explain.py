@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnnviz.conv.args import ConvGeometry, IntOrTuple, Padding
+from cnnviz.conv.numbers import number_text
 from cnnviz.conv.ops import _as_float_array, _batched, source_index, validate_conv
 from cnnviz.errors import ConvConfigError
 
@@ -62,17 +63,21 @@ class OutputExplanation:
         ranges = [range(s, s + n) for s, n in zip(self.window_start, self.span, strict=False)]
         return [p for p in itertools.product(*ranges) if p not in read]
 
-    def equation(self, digits: int = 2) -> str:
-        """The dot product written out in plain text, e.g. '1.00×0.50 + 2.00×(-1.00) + 0.10 = -1.40'."""
+    def equation(self, digits: int = 4) -> str:
+        """The dot product written out in plain text, e.g. '1×0.5 + 2×(-1) + 0.1 = -1.4'.
+
+        Numbers are written as `number_text` writes them (integers as integers, a third as 1/3), so the
+        products written out add up to the total shown; the total has `digits` decimals at most.
+        """
 
         def fmt(v: float) -> str:
-            s = f"{v:.{digits}f}"
-            return f"({s})" if v < 0 else s
+            s = number_text(v, digits)
+            return f"({s})" if v < 0 or "/" in s else s
 
         terms = [f"{fmt(t.value)}×{fmt(t.weight)}" for t in self.taps]
         if self.bias:
             terms.append(fmt(self.bias))
-        return " + ".join(terms) + f" = {self.total:.{digits}f}"
+        return " + ".join(terms) + f" = {number_text(self.total, digits, fractions=False)}"
 
 
 def window_positions(

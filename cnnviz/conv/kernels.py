@@ -18,7 +18,6 @@ __all__ = [
     "kernel_preset",
     "input_pattern",
     "gaussian_kernel",
-    "parse_numbers",
     "LECTURE_SIGNAL",
     "TEMPLATE_MATCHING",
 ]
@@ -153,24 +152,3 @@ def input_pattern(name: str, shape: tuple[int, ...], seed: int = 0) -> np.ndarra
             f"unknown input pattern {name!r}; choose random or one of {list(INPUT_PATTERNS)}", "input"
         )
     return INPUT_PATTERNS[name](tuple(shape))
-
-
-def parse_numbers(text: str, name: str = "values", max_count: int = 256) -> np.ndarray:
-    """Numbers typed as '1, 2.5 -3' (commas, spaces or semicolons) as a float64 vector."""
-    parts = [p for p in text.replace(";", " ").replace(",", " ").split() if p]
-    if not parts:
-        raise ConvConfigError(f"{name}: type at least one number, e.g. 1, 0, -1", name)
-    if len(parts) > max_count:
-        raise ConvConfigError(f"{name}: at most {max_count} numbers (got {len(parts)})", name)
-    values = []
-    for part in parts:
-        try:
-            v = float(part)
-        except ValueError:
-            raise ConvConfigError(
-                f"{name}: {part!r} is not a number; separate numbers by commas", name
-            ) from None
-        if not np.isfinite(v):
-            raise ConvConfigError(f"{name}: {part!r} is not a finite number", name)
-        values.append(v)
-    return np.array(values)

@@ -19,7 +19,6 @@ import numpy as np
 
 from cnnviz.conv.args import as_int
 from cnnviz.conv.formulas import Explanation, explain_conv_transpose_output_size
-from cnnviz.conv.kernels import parse_numbers
 from cnnviz.conv.matrix import conv_matrix
 from cnnviz.conv.ops import conv2d, conv_transpose2d
 from cnnviz.conv.shapes import conv_transpose_output_shape
@@ -35,7 +34,6 @@ __all__ = [
     "TransposedView",
     "gaps_view",
     "matrix_view",
-    "parse_grid",
     "partial_sums",
     "stamp",
     "transposed_view",
@@ -43,17 +41,6 @@ __all__ = [
 
 # What each cell of the gaps view holds.
 CELL_INPUT, CELL_INSERTED, CELL_PADDING, CELL_OUTPUT_PADDING = 0, 1, 2, 3
-
-
-def parse_grid(text: str, shape: tuple[int, int], name: str) -> np.ndarray:
-    """Numbers typed row by row ('1 0 -1; 2 0 -2; ...') as an array of `shape`; a clear error otherwise."""
-    values = parse_numbers(text, name, max_count=10_000)
-    rows, cols = shape
-    if values.size != rows * cols:
-        raise ConvConfigError(
-            f"{name}: a {rows}×{cols} grid needs {rows * cols} numbers, row by row; got {values.size}", name
-        )
-    return values.reshape(shape)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnviz.conv.explain import explain_conv_output, outputs_reading_input
+from cnnviz.conv.numbers import number_text
 from cnnviz.errors import ConvConfigError
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")
@@ -237,7 +238,7 @@ def test_every_output_cell_matches_pytorch(cfg, batch, use_bias, batched, seed):
             gaps = e.gap_positions()
             assert len(gaps) == len(set(gaps)) == math.prod(span) - math.prod(cfg["kernel"])
             assert set(gaps) == box - tap_cells
-            assert e.equation().endswith(f"= {e.total:.2f}")
+            assert e.equation().endswith(f"= {number_text(e.total, fractions=False)}")
 
 
 @SETTINGS
@@ -332,7 +333,19 @@ def test_groups_read_only_their_channels():
 
 def test_equation_shows_bias_and_negative_numbers():
     e = explain_conv_output(np.array([[1.0, 2.0]]), np.array([[[0.5, -1.0]]]), 0, bias=np.array([0.1]))
-    assert e.equation() == "1.00×0.50 + 2.00×(-1.00) + 0.10 = -1.40"
+    assert e.equation() == "1×0.5 + 2×(-1) + 0.1 = -1.4"
+
+
+def test_an_average_kernel_is_written_as_the_fraction_it_is_so_the_sum_adds_up():
+    # 5.2×0.33 + 5.4×0.33 + 10.1×0.33 would be 6.83, but the output is 6.9.
+    e = explain_conv_output(np.array([[5.2, 5.4, 10.1]]), np.full((1, 1, 3), 1 / 3), 0)
+    assert e.equation() == "5.2×(1/3) + 5.4×(1/3) + 10.1×(1/3) = 6.9"
+    assert e.total == pytest.approx((5.2 + 5.4 + 10.1) / 3)
+
+
+def test_integers_are_written_as_integers():
+    e = explain_conv_output(np.array([[8.0, 3.0]]), np.array([[[2.0, -1.0]]]), 0)
+    assert e.equation() == "8×2 + 3×(-1) = 13"
 
 
 @pytest.mark.parametrize(

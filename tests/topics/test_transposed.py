@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cnnviz.conv.numbers import parse_grid
 from cnnviz.errors import ConvConfigError
 from cnnviz.topics.transposed import (
     CELL_INPUT,
@@ -22,7 +23,6 @@ from cnnviz.topics.transposed import (
     CELL_PADDING,
     gaps_view,
     matrix_view,
-    parse_grid,
     partial_sums,
     stamp,
     transposed_view,
@@ -197,7 +197,7 @@ def test_impossible_settings_raise_a_readable_error(kwargs: dict, words: str) ->
 
 def test_parse_grid_reads_rows_and_refuses_wrong_counts() -> None:
     np.testing.assert_array_equal(parse_grid("1 2; 3, 4", (2, 2), "kernel"), [[1, 2], [3, 4]])
-    with pytest.raises(ConvConfigError, match="needs 4 numbers, row by row; got 3"):
+    with pytest.raises(ConvConfigError, match="a 2×2 grid needs 2 rows of 2 numbers"):
         parse_grid("1 2 3", (2, 2), "kernel")
     with pytest.raises(ConvConfigError, match="is not a number"):
         parse_grid("1 2 x 4", (2, 2), "input")

@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnnviz.conv.kernels import KERNEL_PRESETS, gaussian_kernel, input_pattern, kernel_preset, parse_numbers
+from cnnviz.conv.kernels import KERNEL_PRESETS, gaussian_kernel, input_pattern, kernel_preset
+from cnnviz.conv.numbers import parse_numbers
 from cnnviz.errors import ConvConfigError
 from cnnviz.plots import conv_walkthrough_figure, frame_plan
 from cnnviz.topics.walkthrough import conv1d_walkthrough, conv2d_walkthrough, pytorch_snippet
