@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from cnnviz.conv.args import PADDING_MODES, ConvGeometry, resolve_geometry
 from cnnviz.conv.kernels import INPUT_PATTERNS, KERNEL_PRESETS, input_pattern, kernel_preset
 from cnnviz.errors import ConvConfigError
+from cnnviz.ui.grids import typed_grid
 from cnnviz.ui.url_state import url
 
-__all__ = ["ConvSettings", "conv_controls", "PADDING_KINDS", "grid_link_text", "parse_grid_link"]
+__all__ = ["ConvSettings", "PADDING_KINDS", "clamp_state", "conv_controls", "take_cell_click", "typed_values"]
 
 PADDING_KINDS = ("number", "per side", "same", "valid")
 MAX_INPUT = 32
@@ -66,78 +66,6 @@ def _pair(label: str, key: str, low: int, high: int, default: int, help: str) ->
 
 
 Grid = tuple[tuple[float, ...], ...]
-_MAX_CELL_TEXT = 32  # characters of one number in a link's grid ("-1.2345678901234567e-100" fits)
-
-
-def _number_text(value: float) -> str:
-    """The shortest text that reads back to the same float ("2", "0.5", "1e-05")."""
-    text = repr(float(value))
-    return text[:-2] if text.endswith(".0") else text
-
-
-def grid_link_text(grid: Grid) -> str:
-    """A grid as link text: numbers joined by ',' within a row, rows by ';' ("1,2;3,4")."""
-    return ";".join(",".join(_number_text(v) for v in row) for row in grid)
-
-
-def parse_grid_link(text: str, shape: tuple[int, int], name: str) -> Grid:
-    """Link text "1,2;3,4" as a grid of exactly `shape` finite numbers; ConvConfigError otherwise."""
-    rows, cols = shape
-    if len(text) > rows * cols * (_MAX_CELL_TEXT + 1):
-        raise ConvConfigError(f"{name}: the link's grid is longer than a {rows}×{cols} grid can be", name)
-    lines = text.split(";")
-    if len(lines) != rows or any(line.count(",") != cols - 1 for line in lines):
-        raise ConvConfigError(f"{name}: the link's grid is not {rows}×{cols}", name)
-    grid = []
-    for line in lines:
-        row = []
-        for part in line.split(","):
-            try:
-                value = float(part)
-            except ValueError:
-                raise ConvConfigError(f"{name}: {part[:20]!r} is not a number", name) from None
-            if not np.isfinite(value):
-                raise ConvConfigError(f"{name}: {part[:20]!r} is not a finite number", name)
-            row.append(value)
-        grid.append(tuple(row))
-    return tuple(grid)
-
-
-def _as_grid(values: np.ndarray) -> Grid:
-    return tuple(tuple(float(v) for v in row) for row in values)
-
-
-def _typed_grid(label: str, key: str, initial: np.ndarray) -> Grid | None:
-    """An editable grid of numbers kept in the link; None (with a message) if a cell is not a number."""
-    shape = (int(initial.shape[0]), int(initial.shape[1]))
-    start = _as_grid(initial)
-    bound = url.value(
-        key,
-        start,
-        parse=lambda raw: parse_grid_link(raw, shape, label),
-        encode=grid_link_text,
-        label=f"Typed {label} values",
-    )
-    # A grid from a link (revision > 0) is the editor's starting point; otherwise the pattern is, so
-    # changing the seed or size still gives a fresh grid with the person's edits on top.
-    linked = bound.get()
-    shown = linked if bound.revision and np.shape(linked) == shape else start
-    frame = pd.DataFrame(np.array(shown, dtype=float), columns=[str(c) for c in range(shape[1])])
-    st.markdown(f"**Type the {label}'s values** (rows × columns; double-click a cell to edit it)")
-    edited = st.data_editor(
-        frame,
-        key=f"{key}_{shape[0]}x{shape[1]}" + (f"_{bound.revision}" if bound.revision else ""),
-        hide_index=False,
-        num_rows="fixed",
-        width="content",
-    )
-    values = edited.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-    if not np.isfinite(values).all():
-        st.error(f"Every cell of the {label} must hold a number: fill the empty cells.")
-        return None
-    grid = _as_grid(values)
-    bound.set(grid)
-    return grid
 
 
 def conv_controls(prefix: str = "conv") -> ConvSettings:
@@ -212,6 +140,10 @@ def conv_controls(prefix: str = "conv") -> ConvSettings:
     )
 
 
+def _as_grid(values: np.ndarray) -> Grid:
+    return tuple(tuple(float(v) for v in row) for row in values)
+
+
 def typed_values(settings: ConvSettings, prefix: str = "conv") -> ConvSettings:
     """If input or kernel values are 'typed', show their editable grids (main area) and fold them in."""
     from dataclasses import replace
@@ -219,17 +151,13 @@ def typed_values(settings: ConvSettings, prefix: str = "conv") -> ConvSettings:
     typed_input = typed_kernel = None
     if settings.input_kind == "typed":
         start = input_pattern("random", settings.input_size, settings.seed)
-        typed_input = _typed_grid("input", f"{prefix}_typed_in", start)
+        typed_input = _as_grid(typed_grid("input", f"{prefix}_typed_in", start))
     if settings.kernel_kind == "typed":
         try:
             start = kernel_preset("identity", settings.kernel_size)
         except ConvConfigError:
             start = np.zeros(settings.kernel_size)
-        typed_kernel = _typed_grid("kernel", f"{prefix}_typed_k", start)
-    if (settings.input_kind == "typed" and typed_input is None) or (
-        settings.kernel_kind == "typed" and typed_kernel is None
-    ):
-        st.stop()
+        typed_kernel = _as_grid(typed_grid("kernel", f"{prefix}_typed_k", start))
     return replace(settings, typed_input=typed_input, typed_kernel=typed_kernel)
 
 
