@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from cnnviz.topics.lessons import LESSONS
+from cnnviz import LESSONS
 from cnnviz.ui import PAGE_ICON, discover_pages, page_header, presentation_query
 
 ROOT = Path(__file__).resolve().parent
@@ -15,6 +15,7 @@ LESSON_ICON = ":material/school:"
 page_header(
     "cnnviz",
     "See, compute and explain convolutions: every shape, every dot product, every number on screen.",
+    root=ROOT,
 )
 
 what, who = st.columns([3, 2], gap="large")
@@ -56,7 +57,9 @@ if lessons:
             for column, lesson in zip(row, lessons[start : start + per_row], strict=False):
                 with column.container(border=True):
                     query = {**lesson.query, **keep_mode}
-                    st.page_link(lesson.page, label=lesson.title, icon=LESSON_ICON, query_params=query or None)
+                    st.page_link(
+                        lesson.page, label=lesson.title, icon=LESSON_ICON, query_params=query or None
+                    )
                     st.caption(lesson.goal)
 
 pages = discover_pages(ROOT)

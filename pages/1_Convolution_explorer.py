@@ -6,16 +6,37 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cnnviz.conv.counts import dense_equivalent_params
-from cnnviz.conv.explain import explain_conv_output, outputs_reading_input
-from cnnviz.conv.matrix import conv_matrix
-from cnnviz.errors import ConvConfigError
-from cnnviz.plots import PrebuiltFigure, conv_walkthrough_spec, grids_figure, matrix_figure
-from cnnviz.plots.gif_export import conv_animation_gif
-from cnnviz.topics.equivariance import SHIFT_FILLS, EquivarianceCheck, equivariance_check
-from cnnviz.topics.walkthrough import ConvWalkthrough, conv2d_walkthrough, pytorch_snippet
-from cnnviz.ui import chart, page_header, show_error, url
-from cnnviz.ui.conv_controls import ConvSettings, clamp_state, conv_controls, take_cell_click, typed_values
+from cnnviz import (
+    SHIFT_FILLS,
+    ConvConfigError,
+    ConvWalkthrough,
+    EquivarianceCheck,
+    conv2d_walkthrough,
+    conv_matrix,
+    dense_equivalent_params,
+    equivariance_check,
+    explain_conv_output,
+    outputs_reading_input,
+    pytorch_snippet,
+)
+from cnnviz.plots import (
+    PrebuiltFigure,
+    conv_animation_gif,
+    conv_walkthrough_spec,
+    grids_figure,
+    matrix_figure,
+)
+from cnnviz.ui import (
+    ConvSettings,
+    chart,
+    clamp_state,
+    conv_controls,
+    page_header,
+    show_error,
+    take_cell_click,
+    typed_values,
+    url,
+)
 
 PREFIX = "cx"
 NO_TOOLBAR = {"displayModeBar": False}
@@ -174,7 +195,7 @@ table, summary = st.columns([3, 2])
 table.dataframe(terms, hide_index=True, height=min(400, 38 + 35 * len(terms)))
 with summary:
     st.markdown(f"output[{row}, {col}] = sum of products + bias")
-    st.code(cell.equation(digits=2), language=None, wrap_lines=True)
+    st.code(cell.equation(), language=None, wrap_lines=True)
     st.metric("output value", f"{cell.total:.4g}")
 
 st.subheader("Which outputs does one input cell feed?", anchor=False)

@@ -8,13 +8,21 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from cnnviz.conv.counts import conv_params, dense_equivalent_params
-from cnnviz.conv.explain import explain_conv_output
-from cnnviz.conv.kernels import LECTURE_SIGNAL, TEMPLATE_MATCHING, parse_numbers
-from cnnviz.conv.matrix import conv_matrix
-from cnnviz.errors import ConvConfigError
+from cnnviz import (
+    LECTURE_SIGNAL,
+    PADDING_MODES,
+    TEMPLATE_MATCHING,
+    ConvConfigError,
+    ConvWalkthrough,
+    conv1d_walkthrough,
+    conv_matrix,
+    conv_params,
+    dense_equivalent_params,
+    explain_conv_output,
+    parse_numbers,
+    pytorch_snippet,
+)
 from cnnviz.plots import conv_walkthrough_figure, matrix_figure, signal_figure
-from cnnviz.topics.walkthrough import ConvWalkthrough, conv1d_walkthrough, pytorch_snippet
 from cnnviz.ui import chart, page_header, show_error, url
 
 P = "c1"
@@ -119,9 +127,7 @@ with controls:
         )
     else:
         padding = pad_kind
-    padding_mode = url.selectbox(
-        "Padding mode", ["zeros", "reflect", "replicate", "circular"], key=f"{P}_mode"
-    )
+    padding_mode = url.selectbox("Padding mode", PADDING_MODES, key=f"{P}_mode")
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -198,7 +204,7 @@ cell = explain_conv_output(
     1,
     padding_mode,
 )
-st.code(cell.equation(digits=2), language=None, wrap_lines=True)
+st.code(cell.equation(), language=None, wrap_lines=True)
 
 st.subheader("Convolution as a matrix", anchor=False)
 matrix = conv_matrix(

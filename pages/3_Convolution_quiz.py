@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cnnviz import QuizAnswer, check_answer, make_question
 from cnnviz.plots import matrix_figure
-from cnnviz.topics.quiz import QuizAnswer, check_answer, make_question
 from cnnviz.ui import chart, page_header, url
 
 P = "qz"

@@ -7,74 +7,39 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from cnnviz.conv.formulas import explain_conv_output_size
-from cnnviz.errors import ConvConfigError
-from cnnviz.images.kernels import (
+from cnnviz import (
     IMAGE_KERNELS,
     MAX_KERNEL_SIDE,
+    PADDING_MODES,
     SIZED_KERNELS,
+    ConvConfigError,
     ImageKernel,
     apply_image_kernel,
     custom_kernel,
     difference_image,
+    encode_png,
+    encode_preview,
+    explain_conv_output_size,
     explain_pixel,
     histograms,
     image_kernel,
+    preview,
     result_extent,
 )
-from cnnviz.images.loading import encode_png, encode_preview, preview
 from cnnviz.plots import synced_images_figure
-from cnnviz.ui import chart, page_header, show_error, url
-from cnnviz.ui.image_picker import image_picker, upload_link_note
+from cnnviz.ui import chart, image_picker, page_header, show_error, typed_grid, upload_link_note, url
 
 PREFIX = "ik"
 CUSTOM = "custom (type your own)"
-PADDING_MODES = ["zeros", "reflect", "replicate", "circular"]
 OUTPUTS = {"clip": "clip to 0..1", "normalize": "stretch min..max", "abs": "absolute value"}
 MODES = {"per_channel": "each RGB channel", "luminance": "luminance (grey)"}
 
-Grid = tuple[tuple[float, ...], ...]
-MAX_GRID_TEXT = 6_000  # characters of a typed grid in a link (15 × 15 cells of long numbers fit)
 
-
-def identity_grid(rows: int, cols: int) -> Grid:
+def identity_grid(rows: int, cols: int) -> np.ndarray:
     """The custom grid's start: a 1 in the centre, zeros around it."""
     start = np.zeros((rows, cols))
     start[(rows - 1) // 2, (cols - 1) // 2] = 1.0
-    return tuple(tuple(float(v) for v in row) for row in start)
-
-
-def _cell_text(value: float) -> str:
-    """'1', '-0.25', '' for an empty cell: the shortest text that reads back the same."""
-    if np.isnan(value):
-        return ""
-    text = repr(float(value))
-    return text[:-2] if text.endswith(".0") else text
-
-
-def grid_text(grid: Grid) -> str:
-    """A typed grid in the link: cells joined by ',', rows by ';'."""
-    return ";".join(",".join(_cell_text(v) for v in row) for row in grid)
-
-
-def _cell(text: str) -> float:
-    """One cell of a grid in a link: a finite number, or nothing (an empty cell)."""
-    if not text.strip():
-        return float("nan")
-    value = float(text)
-    if not np.isfinite(value):
-        raise ValueError(f"not a finite number: {text}")
-    return value
-
-
-def parse_grid(text: str, shape: tuple[int, int]) -> Grid:
-    """A grid from `grid_text`: `shape` rows × columns of finite numbers (or empty cells)."""
-    if len(text) > MAX_GRID_TEXT:
-        raise ValueError("grid text too long")
-    rows = [row.split(",") for row in text.split(";")]
-    if len(rows) != shape[0] or any(len(row) != shape[1] for row in rows):
-        raise ValueError("grid of another shape")
-    return tuple(tuple(_cell(cell) for cell in row) for row in rows)
+    return start
 
 
 controls = page_header(
@@ -124,24 +89,14 @@ if kernel_name == CUSTOM:
     rows_in, cols_in, _ = st.columns([1, 1, 4])
     rows = int(url.at(rows_in).number_input("rows", 1, MAX_KERNEL_SIDE, 3, key=f"{PREFIX}_rows"))
     cols = int(url.at(cols_in).number_input("columns", 1, MAX_KERNEL_SIDE, 3, key=f"{PREFIX}_cols"))
-    start = identity_grid(rows, cols)
-    grid = url.value(
+    typed = typed_grid(
+        "your kernel",
         f"{PREFIX}_grid",
-        start,
-        parse=lambda raw: parse_grid(raw, (rows, cols)),
-        encode=grid_text,
-        label="Your kernel",
+        identity_grid(rows, cols),
+        link_label="Your kernel",
+        caption="Type a number or a fraction (1/16) in each cell, then Apply. It starts as the identity.",
     )
-    shown_grid = grid.get() if np.shape(grid.get()) == (rows, cols) else start
-    edited = st.data_editor(
-        pd.DataFrame(shown_grid, columns=[str(c) for c in range(cols)]),
-        hide_index=False,
-        num_rows="fixed",
-        key=f"{PREFIX}_grid_{rows}x{cols}" + (f"_{grid.revision}" if grid.revision else ""),
-    )
-    custom = tuple(tuple(float(v) for v in row) for row in edited.to_numpy(dtype=float, na_value=np.nan))
-    grid.set(custom)
-    st.caption("Click a cell and type a number. It starts as the identity (a 1 in the centre).")
+    custom = tuple(tuple(float(v) for v in row) for row in typed)
 
 
 def build_kernel(

@@ -8,10 +8,26 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from cnnviz.conv.kernels import LECTURE_SIGNAL, input_pattern
-from cnnviz.errors import ConvConfigError
-from cnnviz.images.loading import encode_png
-from cnnviz.plots.pooling import (
+from cnnviz import (
+    ALIASING_PATTERNS,
+    DOWNSAMPLE_FACTORS,
+    LECTURE_SIGNAL,
+    MAX_PICTURE_SIDE,
+    ConvConfigError,
+    PoolWalkthrough,
+    anti_alias_sigma,
+    downsample_compare,
+    encode_png,
+    enlarge_nearest,
+    input_pattern,
+    picture_input,
+    pool1d_walkthrough,
+    pool_walkthrough,
+    shift_invariance,
+    to_uint8,
+    upsample_compare,
+)
+from cnnviz.plots import (
     invariance_figure,
     maps_figure,
     pool1d_figure,
@@ -19,25 +35,7 @@ from cnnviz.plots.pooling import (
     pool_figure,
     upsample_figure,
 )
-from cnnviz.topics.downsampling import (
-    ALIASING_PATTERNS,
-    DOWNSAMPLE_FACTORS,
-    MAX_INPUT_SIDE,
-    anti_alias_sigma,
-    downsample_compare,
-    enlarge_nearest,
-    picture_input,
-    to_uint8,
-)
-from cnnviz.topics.pooling import (
-    PoolWalkthrough,
-    pool1d_walkthrough,
-    pool_walkthrough,
-    shift_invariance,
-    upsample_compare,
-)
-from cnnviz.ui import chart, page_header, show_error, url
-from cnnviz.ui.image_picker import image_picker, upload_link_note
+from cnnviz.ui import chart, image_picker, page_header, show_error, upload_link_note, url
 
 P = "pl"
 PATTERNS = ["random", "ramp", "edge", "checker", "impulse"]
@@ -72,7 +70,7 @@ def animation(walk: PoolWalkthrough, frame_ms: int) -> go.Figure:
 @st.cache_data(max_entries=8, show_spinner="Shrinking…")
 def shrunk(key: str, _rgb: np.ndarray | None, factor: int) -> tuple[bytes, tuple[int, int], dict, dict]:
     """The source's PNG and size, and each way down as an enlarged PNG with its size; keyed on the picture's key."""
-    source = picture_input(_rgb) if _rgb is not None else ALIASING_PATTERNS[key](MAX_INPUT_SIDE)
+    source = picture_input(_rgb) if _rgb is not None else ALIASING_PATTERNS[key](MAX_PICTURE_SIDE)
     result = downsample_compare(source, factor)
     pngs = {name: encode_png(to_uint8(enlarge_nearest(y, factor))) for name, y in result.methods.items()}
     return encode_png(to_uint8(source)), source.shape[:2], pngs, result.sizes()

@@ -5,16 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from cnnviz.errors import ConvConfigError
-from cnnviz.plots import PrebuiltFigure
-from cnnviz.plots.channels import (
+from cnnviz import ChannelsView, ConvConfigError, channel_mixing, channel_sums, channels_view, connections
+from cnnviz.plots import (
+    PrebuiltFigure,
     cell_sum_figure,
     connections_figure,
     mixing_figure,
     planes_figure,
     weights_figure,
 )
-from cnnviz.topics.channels import ChannelsView, channel_mixing, channel_sums, channels_view, connections
 from cnnviz.ui import chart, page_header, show_error, url
 
 P = "ch"

@@ -5,20 +5,22 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from cnnviz.conv.kernels import INPUT_PATTERNS, KERNEL_PRESETS, input_pattern, kernel_preset
-from cnnviz.errors import ConvConfigError
-from cnnviz.plots import PrebuiltFigure, matrix_figure
-from cnnviz.plots.transposed import gaps_figure, scatter_animation
-from cnnviz.topics.transposed import (
+from cnnviz import (
+    INPUT_PATTERNS,
+    KERNEL_PRESETS,
+    ConvConfigError,
     GapsView,
     MatrixView,
     TransposedView,
     gaps_view,
+    input_pattern,
+    kernel_preset,
     matrix_view,
     parse_grid,
     partial_sums,
     transposed_view,
 )
+from cnnviz.plots import PrebuiltFigure, gaps_figure, matrix_figure, scatter_animation
 from cnnviz.ui import chart, page_header, show_error, url
 
 P = "tc"

@@ -25,6 +25,7 @@ from cnnviz.conv.ops import avg_pool2d, max_pool2d
 from cnnviz.errors import ConvConfigError
 
 __all__ = [
+    "MAX_PICTURE_SIDE",
     "DOWNSAMPLE_FACTORS",
     "DOWNSAMPLE_METHODS",
     "ALIASING_PATTERNS",
@@ -45,7 +46,7 @@ DOWNSAMPLE_FACTORS = (2, 3, 4)
 DOWNSAMPLE_METHODS = ("subsample", "max pool", "average pool", "blur, then subsample")
 # Pictures are shrunk to at most this many pixels a side before comparing: the lesson is the factor, and
 # four results of a 12 MP photo would cost seconds and megabytes for nothing a screen can show.
-MAX_INPUT_SIDE = 240
+MAX_PICTURE_SIDE = 240
 
 
 # --------------------------------------------------------------------------------------------------
@@ -194,7 +195,7 @@ def downsample_compare(x: object, factor: int = 2, sigma: float | None = None) -
 # --------------------------------------------------------------------------------------------------
 
 
-def picture_input(rgb: np.ndarray, max_side: int = MAX_INPUT_SIDE) -> np.ndarray:
+def picture_input(rgb: np.ndarray, max_side: int = MAX_PICTURE_SIDE) -> np.ndarray:
     """A uint8 (H, W, 3) picture as floats in [0, 1], shrunk by averaging whole blocks to <= `max_side`."""
     from cnnviz.images.loading import preview
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import streamlit as st
-from streamlit.delta_generator import DeltaGenerator
+
+if TYPE_CHECKING:  # pragma: no cover
+    from streamlit.delta_generator import DeltaGenerator
 
 from cnnviz.errors import ConvConfigError
 from cnnviz.images.loading import SAMPLES, UPLOAD_TYPES, LoadedImage, load_image, sample_image

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
-from streamlit.delta_generator import DeltaGenerator
-from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+from streamlit.errors import StreamlitPageNotFoundError
 
-from cnnviz.errors import ConvConfigError
-from cnnviz.ui.pages import app_root, discover_pages
+if TYPE_CHECKING:  # pragma: no cover
+    from streamlit.delta_generator import DeltaGenerator
+
+from cnnviz.ui.messages import config_errors_shown, show_error
+from cnnviz.ui.pages import MAIN_SCRIPT, REPO_ROOT, discover_pages
 from cnnviz.ui.presentation import PRESENT_KEY, PRESENT_STYLE
-from cnnviz.ui.url_state import notes_slot, share_slot, url
+from cnnviz.ui.url_state import begin_run, notes_slot, share_slot, url
 
 __all__ = [
     "ABOUT",
@@ -45,14 +46,16 @@ _STYLE = (
 )
 
 
-def page_header(title: str, why: str, icon: str = APP_ICON) -> DeltaGenerator:
+def page_header(title: str, why: str, icon: str = APP_ICON, root: Path | None = None) -> DeltaGenerator:
     """Configure the page, show its title and one-line why, and return the sidebar box for its controls.
 
     Call it first on every page, then put the page's controls in the returned container
     (``controls = page_header(...)``, then ``with controls: st.slider(...)``) so that they sit
     between the page list and the sidebar's "About". Below the why, notes about a link's rejected
-    values appear; the sidebar ends with the presentation-mode switch and this view's link.
+    values appear; the sidebar ends with the presentation-mode switch and this view's link. `root` is
+    the folder of `app.py` and `pages/` (the repository's, unless the app is run from a copy).
     """
+    begin_run(title)
     st.set_page_config(
         page_title=f"{title} · {APP_NAME}" if title != APP_NAME else APP_NAME,
         page_icon=icon,
@@ -64,7 +67,7 @@ def page_header(title: str, why: str, icon: str = APP_ICON) -> DeltaGenerator:
     st.html(_STYLE)
     st.container(key="cnnviz-why").markdown(why)
     notes_slot(st.container())
-    pages = discover_pages(app_root())
+    pages = discover_pages(root or REPO_ROOT)
     nav = st.sidebar.container(key="cnnviz-nav") if pages else None
     holder = st.sidebar.container()
     with st.sidebar.container(key="cnnviz-view"):
@@ -83,8 +86,8 @@ def page_header(title: str, why: str, icon: str = APP_ICON) -> DeltaGenerator:
         st.html(PRESENT_STYLE)
     if nav is not None:
         with nav:
-            _nav_links(present, pages)
-            st.divider()
+            if _nav_links(present, pages):
+                st.divider()
     return holder.expander("Controls", expanded=True) if present else holder
 
 
@@ -98,46 +101,26 @@ def sidebar_nav(present: bool | None = None) -> None:
 
     In presentation mode the links carry `?present=1`, so the mode follows the class from page to page.
     """
-    if not discover_pages(app_root()):
+    pages = discover_pages(REPO_ROOT)
+    if not pages:
         return
     with st.sidebar.container(key="cnnviz-nav"):
-        _nav_links(present)
-    st.sidebar.divider()
+        if _nav_links(present, pages):
+            st.divider()
 
 
-def _nav_links(present: bool | None = None, pages: list | None = None) -> None:
-    """The page links themselves, drawn in the current container."""
-    root = app_root()
+def _nav_links(present: bool | None, pages: list) -> bool:
+    """The page links themselves, drawn in the current container; False when there is no app around.
+
+    A page run on its own (`streamlit run pages/x.py`, or a test of one page) is its own entry script:
+    Streamlit then knows no Home or other pages to link to, and says so by raising.
+    """
     on = present if present is not None else bool(st.session_state.get(PRESENT_KEY))
     query = {PRESENT_KEY: "1"} if on else None
-    st.page_link(_main_script(root), label="Home", icon=HOME_ICON, query_params=query)
-    for page in pages if pages is not None else discover_pages(root):
-        st.page_link(page.rel_path, label=page.title, icon=page.icon or PAGE_ICON, query_params=query)
-
-
-def show_error(exc: BaseException) -> None:
-    """Show an error as a red box with its message only: no traceback ever reaches the page."""
-    if isinstance(exc, ConvConfigError):
-        st.error(str(exc), icon=":material/error:")
-    else:
-        st.error(
-            f"This could not be computed ({type(exc).__name__}). Try other settings.",
-            icon=":material/error:",
-        )
-
-
-@contextmanager
-def config_errors_shown() -> Iterator[None]:
-    """Run the block; if it raises a `ConvConfigError`, show it with `show_error` and carry on after it."""
     try:
-        yield
-    except ConvConfigError as exc:
-        show_error(exc)
-
-
-def _main_script(root: Path) -> str:
-    """The entry script's path as `st.page_link` accepts it (relative to the app's folder)."""
-    ctx = get_script_run_ctx(suppress_warning=True)
-    if ctx is not None and ctx.main_script_path:
-        return Path(ctx.main_script_path).name
-    return str(root / "app.py")
+        st.page_link(MAIN_SCRIPT, label="Home", icon=HOME_ICON, query_params=query)
+    except StreamlitPageNotFoundError:
+        return False
+    for page in pages:
+        st.page_link(page.rel_path, label=page.title, icon=page.icon or PAGE_ICON, query_params=query)
+    return True

@@ -1,18 +1,27 @@
-"""Find the app's pages in `pages/`, in the order and under the names Streamlit gives them."""
+"""Find the app's pages in `pages/`, in the order and under the names Streamlit gives them.
+
+Streamlit's documented rules for a `pages/` folder: files sort by their leading number (files without one
+come last), then by name; the label is the file name without that number and the separators after it,
+with underscores shown as spaces; a leading emoji becomes the page's icon. The URL path keeps underscores.
+"""
 
 from __future__ import annotations
 
 import ast
+import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
-from streamlit.source_util import page_icon_and_name, page_sort_key
-
-__all__ = ["PageInfo", "REPO_ROOT", "app_root", "discover_pages", "page_summary"]
+__all__ = ["MAIN_SCRIPT", "PageInfo", "REPO_ROOT", "discover_pages", "page_summary"]
 
 REPO_ROOT: Path = Path(__file__).resolve().parents[2]
+MAIN_SCRIPT = "app.py"  # the script given to `streamlit run`, next to `pages/`
+_PAGE_NAME = re.compile(r"([0-9]*)[_ -]*(.*)\.py")
+# Characters that continue an emoji: variation selectors, zero-width joiner, skin tones, keycaps, tags.
+_KEYCAP = re.compile("[0-9#*]\ufe0f?\u20e3")
+_EMOJI_PARTS = re.compile(r"[\ufe0e\ufe0f\u200d\u20e3\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]")
 
 
 @dataclass(frozen=True)
@@ -27,12 +36,43 @@ class PageInfo:
     summary: str
 
 
-def app_root() -> Path:
-    """The folder of the script given to `streamlit run` (the repository when run outside Streamlit)."""
-    ctx = get_script_run_ctx(suppress_warning=True)
-    if ctx is not None and ctx.main_script_path:
-        return Path(ctx.main_script_path).resolve().parent
-    return REPO_ROOT
+def page_sort_key(path: Path) -> tuple[float, str]:
+    """Streamlit's page order: by the leading number (none: last), then by the name, ignoring case."""
+    number, name = _PAGE_NAME.fullmatch(path.name).groups()  # type: ignore[union-attr]
+    return (float(number) if number else float("inf"), name.lower())
+
+
+def _leading_emoji(name: str) -> tuple[str, str]:
+    """('🔍', 'Dot_products') for '🔍_Dot_products'; ('', name) when the name starts with no emoji."""
+    keycap = _KEYCAP.match(name)
+    if keycap:
+        end = keycap.end()
+    elif len(name) >= 2 and all(_is_regional(ch) for ch in name[:2]):
+        end = 2  # a flag: two regional indicator letters
+    elif name and unicodedata.category(name[0]) == "So":
+        end = 1
+        while end < len(name) and (
+            _EMOJI_PARTS.match(name[end])
+            or (name[end - 1] == "\u200d" and unicodedata.category(name[end]) == "So")
+        ):
+            end += 1
+    else:
+        return "", name
+    return name[:end], name[end:].lstrip("_- ")
+
+
+def _is_regional(ch: str) -> bool:
+    return "\U0001f1e6" <= ch <= "\U0001f1ff"
+
+
+def page_icon_and_name(path: Path) -> tuple[str, str]:
+    """A page file's icon (a leading emoji, or '') and its URL name ('Dot_products')."""
+    match = _PAGE_NAME.fullmatch(path.name)
+    if match is None:
+        return "", ""
+    number, rest = match.groups()
+    name = re.sub(r"[_ ]+", "_", rest).strip() or number
+    return _leading_emoji(name)
 
 
 @lru_cache(maxsize=256)
@@ -57,7 +97,7 @@ def page_summary(path: Path) -> str:
 
 def discover_pages(root: Path | None = None) -> list[PageInfo]:
     """Every page script in `root/pages/`, sorted and named exactly as Streamlit names them."""
-    base = (root if root is not None else app_root()).resolve()
+    base = (root if root is not None else REPO_ROOT).resolve()
     folder = base / "pages"
     if not folder.is_dir():
         return []

@@ -36,20 +36,24 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 import streamlit as st
-from streamlit.delta_generator import DeltaGenerator
-from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-__all__ = ["BoundValue", "UrlWidgets", "current_link", "notes_slot", "share_slot", "url"]
+from cnnviz.ui.messages import escape_markdown
+
+if TYPE_CHECKING:  # pragma: no cover
+    from streamlit.delta_generator import DeltaGenerator
+
+__all__ = ["BoundValue", "UrlWidgets", "begin_run", "current_link", "notes_slot", "share_slot", "url"]
 
 T = TypeVar("T")
 
 _SEEN = "_url_seen"  # session key: {widget key: the query value last read from or written to the URL}
 _VALUES = "_url_values"  # session key: {key: (value, revision)} for values that are not widgets
 _RUN = "_url_run"  # session key: this run's note box, link box and notes
+_PAGE = "_url_page"  # session key: the page this run draws (a page switch resets its widgets)
 _MAX_SHOWN = 40  # characters of a tampered value quoted back in a note
 _MAX_INT = 2**53 - 1  # the largest integer a browser's number box holds exactly
 _INT_TEXT = re.compile(r"[+-]?\d{1,16}")
@@ -64,20 +68,23 @@ class _InvalidLinkError(ValueError):
 class _Run:
     """Per-run slots: where notes and the share link go, and what was shown already."""
 
-    token: object
     notes_box: DeltaGenerator | None = None
     link_box: DeltaGenerator | None = None
     link_shown: str | None = None
     notes: list[str] = field(default_factory=list)
 
 
+def begin_run(page: str) -> None:
+    """Start this script run's slots; `page` names the page drawn (`page_header` calls this first)."""
+    st.session_state[_RUN] = _Run()
+    st.session_state[_PAGE] = page
+
+
 def _run() -> _Run:
-    """This run's slots (a fresh one on every script run)."""
-    ctx = get_script_run_ctx(suppress_warning=True)
-    token = ctx.cursors if ctx is not None else None  # a new dict on every run: identity marks the run
+    """This run's slots (those of the last `begin_run`, or fresh ones on a page that never called it)."""
     current = st.session_state.get(_RUN)
-    if current is None or current.token is not token:
-        current = _Run(token=token)
+    if current is None:
+        current = _Run()
         st.session_state[_RUN] = current
     return current
 
@@ -121,7 +128,10 @@ def _note(label: str, raw: str, default_text: str) -> None:
     shown = _UNSAFE.sub(" ", raw)  # one line, no backticks: the value stays inside its code span
     if len(shown) > _MAX_SHOWN:
         shown = shown[:_MAX_SHOWN] + "…"
-    text = f"The link's value for '{label}' (`{shown}`) is not valid; using {default_text}."
+    text = (
+        f"The link's value for '{escape_markdown(label)}' (`{shown}`) is not valid; "
+        f"using {escape_markdown(default_text)}."
+    )
     run = _run()
     run.notes.append(text)
     target = run.notes_box if run.notes_box is not None else st
@@ -139,8 +149,7 @@ def _seen() -> dict[str, tuple[str, str | None]]:
 
 def _page() -> str:
     """The page this run draws (a page switch resets its widgets, so the link must seed them again)."""
-    ctx = get_script_run_ctx(suppress_warning=True)
-    return ctx.page_script_hash if ctx is not None else ""
+    return str(st.session_state.get(_PAGE, ""))
 
 
 def _link_changed(key: str, widget: bool = True) -> tuple[bool, str | None]:
@@ -312,7 +321,9 @@ class UrlWidgets:
 
     # -- widgets --
 
-    def _choice(self, widget: str, label: str, options: Any, index: int | None, key: str, kwargs: dict) -> Any:
+    def _choice(
+        self, widget: str, label: str, options: Any, index: int | None, key: str, kwargs: dict
+    ) -> Any:
         opts = list(options)
         default = opts[index] if index is not None and 0 <= index < len(opts) else None
         fmt = kwargs.get("format_func")
@@ -338,7 +349,9 @@ class UrlWidgets:
         opts = list(options)
         multi = kwargs.get("selection_mode", "single") == "multi"
         if multi:
-            start = [] if default is None else list(default if isinstance(default, (list, tuple)) else [default])
+            start = (
+                [] if default is None else list(default if isinstance(default, (list, tuple)) else [default])
+            )
             parse: Callable[[str], Any] = lambda raw: _parse_options(raw, opts)  # noqa: E731
             encode: Callable[[Any], str] = lambda v: ",".join(str(x) for x in v)  # noqa: E731
             fits = lambda v: all(x in opts for x in v)  # noqa: E731
@@ -352,9 +365,13 @@ class UrlWidgets:
             value = getattr(self._st, widget)(label, opts, default=default, key=key, **kwargs)
             return list(value) if multi and value is not None else value
 
-        return self._bound(label, key, start, parse, encode, draw, fits, _text(start, kwargs.get("format_func")))
+        return self._bound(
+            label, key, start, parse, encode, draw, fits, _text(start, kwargs.get("format_func"))
+        )
 
-    def segmented_control(self, label: str, options: Any, *, default: Any = None, key: str, **kwargs: Any) -> Any:
+    def segmented_control(
+        self, label: str, options: Any, *, default: Any = None, key: str, **kwargs: Any
+    ) -> Any:
         """`st.segmented_control` bound to the link (multi selection: options joined by commas)."""
         return self._multi("segmented_control", label, options, default, key, kwargs)
 
@@ -362,7 +379,9 @@ class UrlWidgets:
         """`st.pills` bound to the link (multi selection: options joined by commas)."""
         return self._multi("pills", label, options, default, key, kwargs)
 
-    def select_slider(self, label: str, options: Any = (), value: Any = None, *, key: str, **kwargs: Any) -> Any:
+    def select_slider(
+        self, label: str, options: Any = (), value: Any = None, *, key: str, **kwargs: Any
+    ) -> Any:
         """`st.select_slider` bound to the link (a range is two options joined by a comma)."""
         opts = list(options)
         is_range = isinstance(value, (list, tuple))

@@ -7,7 +7,6 @@ check covers the page end to end: input planes and weight board in, F.conv2d, ou
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,19 +14,12 @@ import torch
 import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
+from tests.app.helpers import page_path
 from tests.plotly_arrays import decode_array
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "8_Channels_and_groups.py")
+PAGE = page_path("8_Channels_and_groups.py")
 P = "ch"
 INPUT, WIRING, WEIGHTS, OUTPUT, READ, CELL, MIXING = range(7)
-
-
-@pytest.fixture
-def at() -> AppTest:
-    app = AppTest.from_file(PAGE, default_timeout=60)
-    app.run()
-    assert not app.exception
-    return app
 
 
 def charts(at: AppTest) -> list[dict]:

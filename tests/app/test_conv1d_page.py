@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,18 +11,12 @@ import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.conv.kernels import LECTURE_SIGNAL
+from cnnviz.conv.numbers import number_text
+from tests.app.helpers import page_path
 from tests.plotly_arrays import decode_array
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "2_Convolution_1D.py")
+PAGE = page_path("2_Convolution_1D.py")
 P = "c1"
-
-
-@pytest.fixture
-def at() -> AppTest:
-    app = AppTest.from_file(PAGE, default_timeout=60)
-    app.run()
-    assert not app.exception
-    return app
 
 
 def _output_line(at: AppTest) -> np.ndarray:
@@ -109,7 +102,7 @@ def test_same_with_stride_refused(at: AppTest) -> None:
 def test_one_output_and_matrix(at: AppTest) -> None:
     at.number_input(key=f"{P}_pos").set_value(4)
     at.run()
-    assert at.code[0].value.endswith(f"= {_output_line(at)[4]:.2f}")
+    assert at.code[0].value.endswith(f"= {number_text(_output_line(at)[4], fractions=False)}")
     spec = json.loads(at.get("plotly_chart")[2].proto.spec)
     assert spec["layout"]["title"]["text"].startswith("12 outputs × 12 inputs")
     labels = [m.label for m in at.metric]

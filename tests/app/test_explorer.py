@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,18 +11,11 @@ import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.conv.kernels import input_pattern, kernel_preset
+from tests.app.helpers import page_path
 from tests.plotly_arrays import decode_array as _decode
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "1_Convolution_explorer.py")
+PAGE = page_path("1_Convolution_explorer.py")
 P = "cx"
-
-
-@pytest.fixture
-def at() -> AppTest:
-    app = AppTest.from_file(PAGE, default_timeout=60)
-    app.run()
-    assert not app.exception
-    return app
 
 
 def _set(at: AppTest, **values: object) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,17 +12,10 @@ from streamlit.testing.v1 import AppTest
 from cnnviz.images.filtering import filter_image
 from cnnviz.images.kernels import IMAGE_KERNELS, apply_image_kernel, image_kernel
 from cnnviz.images.loading import sample_image
+from tests.app.helpers import page_path, type_into_grid
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "4_Image_kernels.py")
+PAGE = page_path("4_Image_kernels.py")
 P = "ik"
-
-
-@pytest.fixture
-def at() -> AppTest:
-    app = AppTest.from_file(PAGE, default_timeout=60)
-    app.run()
-    assert not app.exception
-    return app
 
 
 def _png(array: np.ndarray) -> bytes:
@@ -156,11 +148,7 @@ def test_typed_kernel_grid_is_used(at: AppTest) -> None:
     at.number_input(key=f"{P}_cols").set_value(2).run()
     assert not at.exception
     # The grid starts as identity [[1, 0]]; type -1 into cell (0, 1): a horizontal difference.
-    at.session_state[f"{P}_grid_1x2"] = {
-        "edited_rows": {0: {"1": -1.0}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
+    type_into_grid(at, f"{P}_grid", {(0, 1): "-1"})
     at.number_input(key=f"{P}_row").set_value(10).run()
     at.number_input(key=f"{P}_col").set_value(31).run()
     assert not at.exception and not at.error

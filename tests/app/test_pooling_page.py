@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,18 +23,11 @@ from cnnviz.topics.downsampling import (
     to_uint8,
     zone_plate,
 )
+from tests.app.helpers import page_path
 from tests.plotly_arrays import decode_array as _decode
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "5_Pooling.py")
+PAGE = page_path("5_Pooling.py")
 P = "pl"
-
-
-@pytest.fixture
-def at() -> AppTest:
-    app = AppTest.from_file(PAGE, default_timeout=60)
-    app.run()
-    assert not app.exception
-    return app
 
 
 def _chart(at: AppTest, key: str) -> dict:

@@ -138,7 +138,11 @@ def test_ready_specs_are_restyled_without_plotly_objects() -> None:
     signed = {"type": "heatmap", "z": typed_array(np.array([[-1.0, 2.0]])), "colorscale": [[0, "red"], [1, "blue"]],
               "texttemplate": "%{z}", "textfont": {"size": 12}}  # fmt: skip
     grey = {"type": "heatmap", "z": [[1, 1]], "colorscale": [[0, "#ddd"], [1, "#ddd"]]}
-    positive = {"type": "heatmap", "z": typed_array(np.array([[0.0, 3.0]])), "colorscale": [[0, "white"], [1, "k"]]}
+    positive = {
+        "type": "heatmap",
+        "z": typed_array(np.array([[0.0, 3.0]])),
+        "colorscale": [[0, "white"], [1, "k"]],
+    }
     spec = {"data": [signed, grey, positive], "layout": {"height": 300, "font": {"size": 14}},
             "frames": [{"data": [dict(positive)]}]}  # fmt: skip
     out = present_figure(PrebuiltFigure(spec))

@@ -29,7 +29,11 @@ def colour_scales(spec: dict) -> list[list]:
         traces.extend(frame.get("data", []))
     scales = [t["colorscale"] for t in traces if isinstance(t.get("colorscale"), list)]
     for name, value in spec.get("layout", {}).items():
-        if name.startswith("coloraxis") and isinstance(value, dict) and isinstance(value.get("colorscale"), list):
+        if (
+            name.startswith("coloraxis")
+            and isinstance(value, dict)
+            and isinstance(value.get("colorscale"), list)
+        ):
             scales.append(value["colorscale"])
     return scales
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.topics.quiz import make_question
+from tests.app.helpers import page_path
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "3_Convolution_quiz.py")
+PAGE = page_path("3_Convolution_quiz.py")
 P = "qz"
 
 

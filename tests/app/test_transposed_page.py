@@ -7,7 +7,6 @@ box), the gaps view's output and the drawn C^T times the input must all equal F.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,19 +16,12 @@ from streamlit.testing.v1 import AppTest
 
 from cnnviz.conv.kernels import input_pattern, kernel_preset
 from cnnviz.topics.transposed import CELL_INPUT, CELL_INSERTED, CELL_OUTPUT_PADDING, CELL_PADDING
+from tests.app.helpers import page_path
 from tests.plotly_arrays import decode_array
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "9_Transposed_convolution.py")
+PAGE = page_path("9_Transposed_convolution.py")
 P = "tc"
 SCATTER, GAPS, MATRIX = range(3)
-
-
-@pytest.fixture
-def at() -> AppTest:
-    app = AppTest.from_file(PAGE, default_timeout=60)
-    app.run()
-    assert not app.exception
-    return app
 
 
 def charts(at: AppTest) -> list[dict]:
@@ -152,7 +144,7 @@ def test_speed_sets_the_frame_duration(at: AppTest) -> None:
     [
         ({"op": 2}, {}, "output_padding (height) must be smaller than the stride or the dilation"),
         ({"s": 1, "p": 3}, {}, "crops 6 cells"),
-        ({}, {"in_text": "1 2 3"}, "input: a 3×3 grid needs 9 numbers, row by row; got 3"),
+        ({}, {"in_text": "1 2 3"}, "input: a 3×3 grid needs 3 rows of 3 numbers"),
         ({}, {"k_text": "1 2 x 4 5 6 7 8 9"}, "kernel: 'x' is not a number"),
     ],
 )

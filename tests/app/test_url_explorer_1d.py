@@ -4,84 +4,24 @@ PyTorch); tampered links give notes and defaults, never an exception."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.conv.kernels import input_pattern, kernel_preset
-from cnnviz.ui.conv_controls import grid_link_text, parse_grid_link
+from cnnviz.conv.numbers import grid_text, number_text, parse_grid
+from cnnviz.errors import ConvConfigError
+from tests.app.helpers import charts, controls, link_of, notes, reopen, run, type_into_grid
 from tests.plotly_arrays import decode_array
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPLORER = str(ROOT / "pages" / "1_Convolution_explorer.py")
 CONV1D = str(ROOT / "pages" / "2_Convolution_1D.py")
-CHANGED = (
-    "number_input",
-    "selectbox",
-    "radio",
-    "checkbox",
-    "toggle",
-    "slider",
-    "select_slider",
-    "text_input",
-    "text_area",
-)
 PICKED = ("cx_row", "cx_col", "cx_in_row", "cx_in_col")
-
-
-def run(page: str, link: dict[str, str] | None = None) -> AppTest:
-    """The page in a fresh session, opened on `link` (a query string's values)."""
-    at = AppTest.from_file(page, default_timeout=120)
-    for key, value in (link or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def link_of(at: AppTest) -> dict[str, str]:
-    """The page's query string as the share link carries it."""
-    out = {}
-    for key in at.query_params:
-        value = at.query_params[key]
-        out[key] = value[-1] if isinstance(value, list) else value
-    return out
-
-
-def controls(at: AppTest) -> dict[str, object]:
-    """Every keyed control's value."""
-    return {w.key: w.value for kind in CHANGED for w in getattr(at, kind) if w.key}
-
-
-def notes(at: AppTest) -> list[str]:
-    return [w.value for w in at.warning if "link's value" in w.value]
-
-
-def charts(at: AppTest) -> dict[str, dict]:
-    """Plotly specs by chart key (what the browser would draw)."""
-    return {c.key: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
-
-
-def reopen(at: AppTest, page: str) -> AppTest:
-    """Open `at`'s link in a fresh session: it keeps the same link and gives no notes."""
-    link = link_of(at)
-    again = run(page, link)
-    assert link_of(again) == link
-    assert not notes(again), notes(again)
-    return again
-
-
-def edit_cell(at: AppTest, editor_key: str, row: int, col: int, value: float) -> None:
-    """Type `value` into one cell of a data editor (what double-clicking a cell and typing does)."""
-    at.session_state[editor_key] = {
-        "edited_rows": {row: {str(col): value}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
 
 
 def torch_conv2d(x: np.ndarray, k: np.ndarray, bias: float, stride, padding, mode: str) -> np.ndarray:
@@ -111,10 +51,15 @@ def explorer_output(at: AppTest) -> np.ndarray:
 
 
 def test_grid_link_text_reads_back_exactly() -> None:
-    grid = ((1.0, -0.1, 2.5e-7), (1 / 3, 1e20, 0.0))
-    text = grid_link_text(grid)
-    assert text == "1,-0.1,2.5e-07;0.3333333333333333,1e+20,0"
-    assert parse_grid_link(text, (2, 3), "input") == grid
+    grid = ((1.0, -0.1, 2.5e-7), (1 / 3, 1e12, 0.0))
+    text = grid_text(grid)
+    assert text == "1,-0.1,2.5e-07;1/3,1000000000000,0"
+    assert tuple(map(tuple, parse_grid(text, (2, 3)).tolist())) == grid
+    # Links made before fractions were written as such still read back the same.
+    assert parse_grid("1,-0.1,2.5e-07;0.3333333333333333,1e12,0", (2, 3)).tolist() == [list(r) for r in grid]
+    # Values whose products would overflow are refused with a message.
+    with pytest.raises(ConvConfigError, match="too large"):
+        parse_grid("1,1e308", (1, 2))
 
 
 def explorer_with_everything_set() -> tuple[AppTest, np.ndarray, np.ndarray]:
@@ -132,9 +77,8 @@ def explorer_with_everything_set() -> tuple[AppTest, np.ndarray, np.ndarray]:
     at.run()
     at.slider(key="cx_eq_dy").set_value(-2)
     at.radio(key="cx_eq_fill").set_value("circular")
-    edit_cell(at, "cx_typed_in_5x6", 0, 1, 42.0)
-    edit_cell(at, "cx_typed_k_3x3", 1, 0, -2.5)
-    at.run()
+    type_into_grid(at, "cx_typed_in", {(0, 1): "42"})
+    type_into_grid(at, "cx_typed_k", {(1, 0): "-5/2"})
     assert not at.exception and not at.error, [e.value for e in at.error]
     x = input_pattern("random", (5, 6), 7)
     x[0, 1] = 42.0
@@ -164,8 +108,10 @@ def test_explorer_link_reopens_the_same_controls_grids_and_output() -> None:
         "cx_in_col": None,
     }
     assert [at.number_input(key=key).value for key in PICKED] == [2, 0, 4, 3]
-    assert parse_grid_link(link["cx_typed_in"], (5, 6), "input") == tuple(map(tuple, x.tolist()))
-    assert parse_grid_link(link["cx_typed_k"], (3, 3), "kernel") == tuple(map(tuple, k.tolist()))
+    assert tuple(map(tuple, parse_grid(link["cx_typed_in"], (5, 6)).tolist())) == tuple(
+        map(tuple, x.tolist())
+    )
+    assert tuple(map(tuple, parse_grid(link["cx_typed_k"], (3, 3)).tolist())) == tuple(map(tuple, k.tolist()))
 
     expected = torch_conv2d(x, k, 1.5, (1, 2), (1, 1), "reflect")
     np.testing.assert_allclose(explorer_output(at), expected, atol=1e-4)
@@ -184,12 +130,12 @@ def test_explorer_link_keeps_edits_after_reopening() -> None:
     at, x, k = explorer_with_everything_set()
     again = reopen(at, EXPLORER)
     # Editing the reopened grid works on the link's grid, and the link follows the edit.
-    (editor,) = [e.key for e in again.data_editor if e.key.startswith("cx_typed_in_5x6")]
-    edit_cell(again, editor, 4, 5, -9.0)
-    again.run()
+    type_into_grid(again, "cx_typed_in", {(4, 5): -9.0})
     assert not again.exception
     x[4, 5] = -9.0
-    assert parse_grid_link(link_of(again)["cx_typed_in"], (5, 6), "input") == tuple(map(tuple, x.tolist()))
+    assert tuple(map(tuple, parse_grid(link_of(again)["cx_typed_in"], (5, 6)).tolist())) == tuple(
+        map(tuple, x.tolist())
+    )
     expected = torch_conv2d(x, k, 1.5, (1, 2), (1, 1), "reflect")
     np.testing.assert_allclose(explorer_output(again), expected, atol=1e-4)
 
@@ -288,7 +234,7 @@ def test_conv1d_link_reopens_the_same_controls_and_output() -> None:
     np.testing.assert_allclose(conv1d_output(again), expected, atol=1e-6)
     assert charts(again) == charts(at)
     assert [c.value for c in again.code] == [c.value for c in at.code]
-    assert again.code[0].value.endswith(f"= {expected[3]:.2f}")
+    assert again.code[0].value.endswith(f"= {number_text(expected[3], fractions=False)}")
 
 
 def test_conv1d_tampered_links_fall_back_with_notes() -> None:

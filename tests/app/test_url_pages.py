@@ -34,7 +34,12 @@ def change_controls(at: AppTest) -> None:
         if flag.key and flag.key not in LEFT_ALONE and flag.key != "present" and not flag.proto.disabled:
             flag.set_value(not flag.value)
     for select in at.selectbox:
-        if select.key and select.key not in LEFT_ALONE and not select.proto.disabled and len(select.options) > 1:
+        if (
+            select.key
+            and select.key not in LEFT_ALONE
+            and not select.proto.disabled
+            and len(select.options) > 1
+        ):
             select.select_index(1 if select.index != 1 else 0)
 
 

@@ -23,50 +23,13 @@ from cnnviz.network.summary_table import summarize
 from cnnviz.topics.quiz import check_answer, make_question
 from cnnviz.ui.image_picker import UPLOAD_NOTE
 from cnnviz.ui.network_editor import TEMPLATE
+from tests.app.helpers import controls, link_of, notes, reopen, run, type_into_grid
 
 ROOT = Path(__file__).resolve().parents[2]
 QUIZ = str(ROOT / "pages" / "3_Convolution_quiz.py")
 KERNELS = str(ROOT / "pages" / "4_Image_kernels.py")
 POOLING = str(ROOT / "pages" / "5_Pooling.py")
 NETWORK = str(ROOT / "pages" / "6_Network_builder.py")
-CHANGED = (
-    "number_input",
-    "selectbox",
-    "radio",
-    "checkbox",
-    "toggle",
-    "slider",
-    "select_slider",
-    "text_input",
-)
-
-
-def run(page: str, link: dict[str, str] | None = None) -> AppTest:
-    """The page in a fresh session, opened on `link` (a query string's values)."""
-    at = AppTest.from_file(page, default_timeout=120)
-    for key, value in (link or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def link_of(at: AppTest) -> dict[str, str]:
-    """The page's query string as the share link carries it."""
-    out = {}
-    for key in at.query_params:
-        value = at.query_params[key]
-        out[key] = value[-1] if isinstance(value, list) else value
-    return out
-
-
-def controls(at: AppTest) -> dict[str, object]:
-    """Every keyed control's value."""
-    return {w.key: w.value for kind in CHANGED for w in getattr(at, kind) if w.key}
-
-
-def notes(at: AppTest) -> list[str]:
-    return [w.value for w in at.warning if "link's value" in w.value]
 
 
 def _plain_axes(value: object) -> object:
@@ -92,15 +55,6 @@ def images(at: AppTest) -> list[str]:
 
 def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
-
-
-def reopen(at: AppTest, page: str) -> AppTest:
-    """Open `at`'s link in a fresh session; it must keep the same link and give no notes."""
-    link = link_of(at)
-    again = run(page, link)
-    assert link_of(again) == link
-    assert not notes(again), notes(again)
-    return again
 
 
 # --------------------------------------------------------------------------------------------------
@@ -181,11 +135,7 @@ def test_kernels_link_reopens_the_same_typed_grid_and_result() -> None:
     at.selectbox(key="ik_kernel").set_value("custom (type your own)").run()
     at.number_input(key="ik_rows").set_value(2).run()
     at.number_input(key="ik_cols").set_value(3).run()
-    at.session_state["ik_grid_2x3"] = {
-        "edited_rows": {0: {"0": -1.5, "2": 0.25}, 1: {"1": 2.0}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
+    type_into_grid(at, "ik_grid", {(0, 0): "-1.5", (0, 2): "1/4", (1, 1): "2"})
     at.radio(key="ik_mode").set_value("luminance")
     at.number_input(key="ik_stride").set_value(2)
     at.radio(key="ik_padding").set_value("pixels").run()
@@ -200,7 +150,7 @@ def test_kernels_link_reopens_the_same_typed_grid_and_result() -> None:
     assert link["ik_grid"] == "-1.5,1,0.25;0,2,0"  # the identity's 1 at (0, 1) and the edited cells
     again = reopen(at, KERNELS)
     assert controls(again) == controls(at)
-    assert again.data_editor[0].value.to_numpy().tolist() == [[-1.5, 1.0, 0.25], [0.0, 2.0, 0.0]]
+    assert again.data_editor[0].value.to_numpy().tolist() == [["-1.5", "1", "0.25"], ["0", "2", "0"]]
     assert images(again) == images(at) and len(images(at)) >= 2  # the same original and result
     assert metrics(again) == metrics(at)  # the same pixel's arithmetic
     assert charts(again)["ik_synced_figure"] == charts(at)["ik_synced_figure"]
@@ -242,7 +192,11 @@ def test_kernels_tampered_link_gives_notes_and_defaults(link: dict[str, str], la
     assert not at.error
     assert len(images(at)) >= 2  # the page still filters a picture
     if "ik_grid" in link and "ik_rows" not in link:
-        assert at.data_editor[0].value.to_numpy().tolist() == [[0, 0, 0], [0, 1, 0], [0, 0, 0]]
+        assert at.data_editor[0].value.to_numpy().tolist() == [
+            ["0", "0", "0"],
+            ["0", "1", "0"],
+            ["0", "0", "0"],
+        ]
         assert "ik_grid" not in link_of(at)
 
 

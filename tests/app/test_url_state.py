@@ -39,7 +39,9 @@ def every_widget() -> None:
     erf = url.toggle("Compute it", value=True, key="t_erf")
     name = url.text_input("Name", "net", max_chars=12, key="t_name")
     pad = url.segmented_control("Conv padding", [0, 1], default=0, key="t_pad")
-    show = url.pills("Show", ["loss", "accuracy", "filters"], selection_mode="multi", default=["loss"], key="t_show")
+    show = url.pills(
+        "Show", ["loss", "accuracy", "filters"], selection_mode="multi", default=["loss"], key="t_show"
+    )
     grid = url.value("t_grid", ((1, 2), (3, 4)), parse=parse_grid, encode=grid_text, label="Input grid")
     values = dict(
         mode=mode, kind=kind, stride=stride, lr=lr, shift=shift, band=band, speed=speed, runs=runs, ceil=ceil,
@@ -107,7 +109,9 @@ def test_round_trip_every_widget_kind() -> None:
     assert query["t_mode"] == "circular" and query["t_stride"] == "5" and query["t_band"] == "0.1,0.5"
     assert query["t_ceil"] == "1" and query["t_erf"] == "0" and query["t_show"] == "accuracy,filters"
     # The share link in the sidebar is this very query.
-    assert at.sidebar.code[0].value.endswith("?" + "&".join(f"{k}={v}" for k, v in query.items()).replace(",", "%2C"))
+    assert at.sidebar.code[0].value.endswith(
+        "?" + "&".join(f"{k}={v}" for k, v in query.items()).replace(",", "%2C")
+    )
 
     fresh = open_link(query)
     again = shown(fresh)

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from playwright.sync_api import Browser, Page, expect
 
 from cnnviz.conv.kernels import LECTURE_SIGNAL, TEMPLATE_MATCHING
+from cnnviz.conv.numbers import number_text
 from cnnviz.conv.shapes import conv_output_size
 from cnnviz.topics.quiz import QuizAnswer, answer_matrix
 from tests.e2e.actions import choose, open_page, rerun_after, set_number
@@ -114,7 +115,7 @@ def _expect_equation_total(page: Page, value: float) -> None:
     """The one-output equation ends in `= value` (two decimals, as the page writes numbers)."""
     codes = page.locator('[data-testid="stMain"] [data-testid="stCode"]')
     equation = codes.filter(has_text="×").filter(has_not_text="Conv1d").first
-    expect(equation).to_contain_text(re.compile(re.escape(f"= {value:.2f}") + r"\s*$"))
+    expect(equation).to_contain_text(re.compile(re.escape(f"= {number_text(value, fractions=False)}") + r"\s*$"))
 
 
 def _picked(page: Page) -> int:

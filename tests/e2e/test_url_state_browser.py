@@ -20,7 +20,7 @@ from tests.e2e.conftest import free_port, stop, wait_until_healthy
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-BOUND_APP = '''
+BOUND_APP = """
 import streamlit as st
 from cnnviz.ui import page_header, url
 
@@ -31,7 +31,7 @@ with controls:
 kind = url.radio("Kind", ["max", "avg"], key="b_kind", horizontal=True)
 ceil = url.checkbox("ceil_mode", key="b_ceil")
 st.markdown(f"state: stride={stride} mode={mode} kind={kind} ceil={ceil}")
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +113,9 @@ def test_copied_link_reopens_the_same_view(bound_url: str, browser: Browser, scr
     again.context.close()
 
 
-def test_tampered_link_shows_notes_and_defaults(bound_url: str, browser: Browser, screenshots_dir: Path) -> None:
+def test_tampered_link_shows_notes_and_defaults(
+    bound_url: str, browser: Browser, screenshots_dir: Path
+) -> None:
     page = fresh(browser, f"{bound_url}/?b_stride=999&b_mode=%3Cscript%3E&b_kind=avg&b_ceil=perhaps")
     expect(page.get_by_text("state:")).to_have_text("state: stride=2 mode=zeros kind=avg ceil=False")
     notes = page.locator('[data-testid="stMain"] [data-testid="stAlert"]')

@@ -1,0 +1,144 @@
+"""The shape of the house: the package's folders show its layers, and nothing reaches across them.
+
+- every module of `cnnviz/` lives in a subpackage, except `__init__.py` and `errors.py`;
+- no import cycle between cnnviz's modules;
+- `cnnviz/conv/` reaches nothing else in cnnviz but `cnnviz.errors`; plots never reach ui; only
+  `cnnviz/ui/` imports streamlit;
+- a page (and the home page) imports only the public API `cnnviz`, `cnnviz.ui` and `cnnviz.plots`;
+- nothing in the app imports Streamlit's private modules.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+PACKAGE = REPO_ROOT / "cnnviz"
+PAGES = sorted((REPO_ROOT / "pages").glob("*.py")) + [REPO_ROOT / "app.py"]
+# Streamlit's documented modules; anything else under streamlit.* is internal and changes without notice.
+PUBLIC_STREAMLIT = {"streamlit", "streamlit.errors", "streamlit.components.v1", "streamlit.components.v2"}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(REPO_ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path, *, typing_too: bool = False) -> set[str]:
+    """Modules `path` imports (anywhere in the file; `if TYPE_CHECKING:` blocks only with typing_too)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped: set[int] = set()
+    if not typing_too:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                skipped.update(id(n) for n in ast.walk(node))
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+    return found
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def cnnviz_imports(path: Path) -> set[str]:
+    return {m for m in imports(path) if m in MODULES and m != module_name(path)}
+
+
+def test_every_module_lives_in_a_subpackage() -> None:
+    loose = sorted(p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "errors.py"))
+    assert loose == []
+
+
+def test_there_is_no_import_cycle() -> None:
+    graph = {name: cnnviz_imports(path) for name, path in MODULES.items()}
+    # A package imports its modules to re-export them; a module importing its own package's names would
+    # be a cycle, so edges into a package count, edges from a package to its own modules do not.
+    for name in graph:
+        graph[name] = {t for t in graph[name] if not t.startswith(name + ".")}
+    state: dict[str, int] = {}
+    cycle: list[str] = []
+
+    def visit(node: str, trail: list[str]) -> bool:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycle.extend(trail[trail.index(nxt) :] + [node, nxt] if nxt in trail else [node, nxt])
+                return True
+            if nxt not in state and visit(nxt, trail + [node]):
+                return True
+        state[node] = 2
+        return False
+
+    assert not any(visit(n, []) for n in sorted(graph) if n not in state), " -> ".join(cycle)
+
+
+@pytest.mark.parametrize(
+    ("layer", "may_reach"),
+    [
+        ("cnnviz.conv", ("cnnviz.conv", "cnnviz.errors")),
+        ("cnnviz.topics", ("cnnviz.conv", "cnnviz.topics", "cnnviz.errors", "cnnviz.images")),
+        ("cnnviz.images", ("cnnviz.conv", "cnnviz.images", "cnnviz.errors")),
+        ("cnnviz.network", ("cnnviz.conv", "cnnviz.network", "cnnviz.errors")),
+        (
+            "cnnviz.plots",
+            ("cnnviz.conv", "cnnviz.topics", "cnnviz.network", "cnnviz.training", "cnnviz.plots"),
+        ),
+    ],
+)
+def test_each_layer_reaches_only_the_layers_below_it(layer: str, may_reach: tuple[str, ...]) -> None:
+    crossings = {
+        name: sorted(t for t in cnnviz_imports(path) if not t.startswith(may_reach) and t != "cnnviz")
+        for name, path in MODULES.items()
+        if name == layer or name.startswith(layer + ".")
+    }
+    assert {k: v for k, v in crossings.items() if v} == {}
+
+
+def test_only_the_ui_package_imports_streamlit() -> None:
+    outside = sorted(
+        name
+        for name, path in MODULES.items()
+        if not name.startswith("cnnviz.ui") and any(m.split(".")[0] == "streamlit" for m in imports(path))
+    )
+    assert outside == []
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_a_page_imports_only_the_public_api_the_ui_and_the_plots(page: Path) -> None:
+    reached = sorted(m for m in imports(page) if m.split(".")[0] == "cnnviz" and m in MODULES)
+    assert [m for m in reached if m not in ("cnnviz", "cnnviz.ui", "cnnviz.plots")] == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*PAGES, *sorted((PACKAGE / "ui").glob("*.py"))],
+    ids=lambda p: p.relative_to(REPO_ROOT).as_posix(),
+)
+def test_the_app_uses_only_streamlits_public_modules(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for n in ast.walk(node)
+    }
+    modules = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue  # a type named in annotations only: nothing is imported at run time
+        if isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module)
+        elif isinstance(node, ast.Import):
+            modules.update(a.name for a in node.names)
+    private = sorted(m for m in modules if m.split(".")[0] == "streamlit" and m not in PUBLIC_STREAMLIT)
+    assert private == []
