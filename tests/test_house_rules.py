@@ -142,3 +142,14 @@ def test_the_app_uses_only_streamlits_public_modules(path: Path) -> None:
             modules.update(a.name for a in node.names)
     private = sorted(m for m in modules if m.split(".")[0] == "streamlit" and m not in PUBLIC_STREAMLIT)
     assert private == []
+
+
+@pytest.mark.parametrize("command", [["check", "."], ["format", "--check", "."]], ids=["lint", "format"])
+def test_ruff_is_quiet(command: list[str]) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", *command], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 APP_NAME = "cnnviz"
-APP_ICON = ":material/grid_on:"
+APP_ICON = str(REPO_ROOT / "assets" / "favicon.png")  # served by the app: no font host is asked
 HOME_ICON = ":material/home:"
 PAGE_ICON = ":material/article:"  # for pages whose file name starts with no emoji
 ABOUT = (
@@ -46,7 +46,7 @@ _STYLE = (
 )
 
 
-def page_header(title: str, why: str, icon: str = APP_ICON, root: Path | None = None) -> DeltaGenerator:
+def page_header(title: str, why: str, root: Path | None = None) -> DeltaGenerator:
     """Configure the page, show its title and one-line why, and return the sidebar box for its controls.
 
     Call it first on every page, then put the page's controls in the returned container
@@ -58,7 +58,7 @@ def page_header(title: str, why: str, icon: str = APP_ICON, root: Path | None = 
     begin_run(title)
     st.set_page_config(
         page_title=f"{title} · {APP_NAME}" if title != APP_NAME else APP_NAME,
-        page_icon=icon,
+        page_icon=APP_ICON,
         layout="wide",
         initial_sidebar_state="expanded",
         menu_items={"About": ABOUT},

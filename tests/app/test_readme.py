@@ -31,8 +31,28 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
     body = [line for line in script.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     assert body[-1] == command
     assert "|| true" not in script and "--exitfirst" not in command
-    for step in ("apt-get install -y chromium", "pip install -r requirements-dev.txt", "python -m pytest"):
+    for step in ("chromium", "python3 -m venv .venv", ".venv/bin/pip install -r requirements-dev.txt",
+                 ".venv/bin/python -m pytest"):  # fmt: skip
         assert step in command
+
+
+def readme_run_command() -> str:
+    """The one command in the README's "Run it" section's bash block."""
+    section = README.read_text(encoding="utf-8").split("## Run it", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+    assert len(blocks) == 1, blocks
+    return blocks[0].strip()
+
+
+def test_the_commands_work_with_debians_own_python() -> None:
+    """Debian's python3 has no `python` and refuses pip outside a virtual environment: both commands make one
+    and call its programs by path, so they work with PATH=/usr/bin:/bin and nothing activated."""
+    for command in (readme_run_command(), readme_test_command()):
+        steps = [step.strip() for step in command.split("&&")]
+        assert "python3 -m venv .venv" in steps and "python3-venv" in command, command
+        after = steps[steps.index("python3 -m venv .venv") + 1 :]
+        assert after and all(step.startswith(".venv/bin/") for step in after), after
+        assert not any(step.split()[0] in ("python", "pip", "streamlit") for step in steps), steps
 
 
 def test_readme_python_example_runs() -> None:
