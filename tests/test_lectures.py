@@ -20,7 +20,9 @@ import torch
 import torch.nn.functional as F
 
 from cnnviz import (
+    Conv2d,
     ConvConfigError,
+    Flatten,
     avg_pool2d,
     conv1d,
     conv2d,
@@ -36,6 +38,8 @@ from cnnviz import (
     max_pool2d,
     outputs_reading_input,
     pool2d_output_size,
+    summarize,
+    to_torch,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")
@@ -451,7 +455,11 @@ def test_000_convnet_feature_map_sizes():
     for _ in range(3):
         sizes.append(conv2d_output_size(sizes[-1], 3, 2, 1)[0])
     assert sizes == [32, 16, 8, 4]
-    assert 15 * 4 * 4 == 240
+    # ... so the 15-channel maps flatten to the lecture's 240 features, in cnnviz and in PyTorch alike.
+    layers = [Conv2d(3, 15, 3, stride=2, padding=1), Conv2d(15, 15, 3, stride=2, padding=1),
+              Conv2d(15, 15, 3, stride=2, padding=1), Flatten()]  # fmt: skip
+    assert summarize(layers, (3, 32, 32)).rows[-1].output_shape == (1, 240)
+    assert to_torch(layers)(torch.zeros(1, 3, 32, 32)).shape == (1, 240)
 
 
 def test_000_mlp_baseline_has_1645950_parameters():
