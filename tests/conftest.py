@@ -25,3 +25,10 @@ def page_files(root: Path = REPO_ROOT) -> list[Path]:
 def repo_root() -> Path:
     """The repository's root folder (where app.py is)."""
     return REPO_ROOT
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that is neither a browser test nor slow as `quick` (`pytest -m quick`)."""
+    for item in items:
+        if not item.get_closest_marker("browser") and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.quick)

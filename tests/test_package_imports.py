@@ -60,7 +60,10 @@ def test_the_library_declares_what_import_cnnviz_loads_and_the_app_pins_satisfy_
 
     from packaging.requirements import Requirement
 
-    probe = "import json, sys\nimport cnnviz\nprint(json.dumps(sorted(m for m in sys.modules if m.startswith('cnnviz'))))\n"
+    probe = (
+        "import json, sys\nimport cnnviz\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('cnnviz'))))\n"
+    )
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False
     )
