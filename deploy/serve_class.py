@@ -32,9 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 UPLOAD_CAP_MB = 25  # .streamlit/config.toml's server.maxUploadSize
 START_TIMEOUT = 120.0  # an app that is not healthy this long after it started is killed and retried
-BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)  # seconds before the 1st, 2nd, ... restart in a row
+BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)  # seconds before a restart, by deaths in a row without being up
 RESTARTS_PER_MINUTE = 5  # more than this and a process waits for the minute to pass
-STABLE_AFTER = 60.0  # up this long, the next death counts as a first failure again
 CHECK_EVERY = 5.0  # seconds between health checks of a running app
 HUNG_AFTER = 60.0  # a running app whose health check has failed this long is killed and restarted
 NGINX_ATTEMPTS = 3  # nginx restarts in a row that may fail before the script gives up
@@ -144,7 +143,7 @@ class Child:
     last_healthy: float = 0.0
     next_check: float = 0.0
     next_start: float = 0.0
-    failures: int = 0  # deaths in a row without a stable run in between
+    failures: int = 0  # deaths in a row without having been up (healthy) in between
     restarts: deque[float] = field(default_factory=deque)  # when each restart happened
 
     @property
@@ -202,7 +201,8 @@ class Supervisor:
 
     def _schedule_restart(self, child: Child, now: float, why: str) -> None:
         self._reap(child)
-        child.failures = child.failures + 1 if now - child.last_healthy < STABLE_AFTER else 1
+        # One that was serving comes back after 1 s; one that cannot even start backs off.
+        child.failures += 1
         delay = BACKOFF[min(child.failures, len(BACKOFF)) - 1]
         while child.restarts and now - child.restarts[0] > 60:
             child.restarts.popleft()
@@ -233,8 +233,9 @@ class Supervisor:
             child.next_check = now + CHECK_EVERY
             if ok:
                 if child.state == "starting":
-                    self.say(f"{child.name} is up again (pid {child.pid}, {now - child.started_at:.1f} s)")
-                child.state, child.last_healthy = "up", now
+                    again = " again" if child.restarts else ""
+                    self.say(f"{child.name} is up{again} (pid {child.pid}, {now - child.started_at:.1f} s)")
+                child.state, child.last_healthy, child.failures = "up", now, 0
             elif child.state == "starting" and now - child.started_at > START_TIMEOUT:
                 self._schedule_restart(child, now, f"did not become healthy in {START_TIMEOUT:.0f} s")
             elif child.state == "up" and now - child.last_healthy > HUNG_AFTER:

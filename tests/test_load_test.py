@@ -73,7 +73,6 @@ def test_every_session_drives_its_own_page_and_figures_are_sane(
     assert 50 < report.server_rss_before_mb < 4000 and 50 < report.server_rss_after_mb < 4000
     assert math.isfinite(report.rss_per_session_mb) and abs(report.rss_per_session_mb) < 500
     assert 0 < report.server_cpu_percent < 400 and report.server_cpu_ms_per_interaction > 0
-    assert 0 <= report.server_cpu_ms_per_interaction_beyond_training <= report.server_cpu_ms_per_interaction
     printed = capsys.readouterr().out
     assert "interaction latency: p50" in printed and "MB per session" in printed
 
