@@ -320,6 +320,27 @@ def test_a_backend_killed_mid_class_moves_its_students_and_is_restarted(
           f"{works_again:.1f}, the killed backend was back {restarted:.1f}")  # fmt: skip
 
 
+def test_nginx_killed_is_restarted_by_the_script(served: Served) -> None:
+    old = int((served.run_dir / "nginx.pid").read_text())
+    assert parent_of(old) == served.proc.pid
+    os.kill(old, signal.SIGKILL)  # the master; its workers are left behind, holding the port
+    killed = time.monotonic()
+
+    def answers() -> bool:
+        try:
+            with urllib.request.urlopen(f"{served.url}/_stcore/health", timeout=2) as response:
+                return response.read().strip() == b"ok"
+        except OSError:
+            return False
+
+    wait_for("nginx is up again", lambda: "nginx is up again" in served.log(), 30)
+    wait_for("the class is served through nginx again", answers, 10)
+    new = int((served.run_dir / "nginx.pid").read_text())
+    assert new != old and parent_of(new) == served.proc.pid
+    assert f"nginx (pid {old}) exited with -9; restarting in" in served.log()
+    print(f"\nnginx killed: serving again after {time.monotonic() - killed:.1f} s")
+
+
 def healthy_pid(port: int) -> int | None:
     """The pid listening on `port` if it answers Streamlit's health check, else None."""
     try:
