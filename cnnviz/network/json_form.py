@@ -1,4 +1,8 @@
-"""A stack as JSON: `to_json` / `from_json`, and one layer as a dict. Bad text names where and what."""
+"""A network as JSON: `to_json` / `from_json`, and one layer as a dict. Bad text names where and what.
+
+A stack's layers are objects such as {"type": "Conv2d", "in_channels": 3, ...}; in a graph, a layer that
+does not read the row before it also has "inputs": [5, 2] (-1: the network's input).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,10 @@ from dataclasses import MISSING, fields
 
 from cnnviz.conv.args import as_int
 from cnnviz.errors import ConvConfigError
-from cnnviz.network.layers import LAYER_TYPES, Layer, Network
+from cnnviz.network.layers import LAYER_TYPES, Layer, Network, Node
 from cnnviz.network.summary_table import check_input_size
 
-__all__ = ["layer_to_dict", "layer_from_dict", "to_json", "to_json_lines", "from_json"]
+__all__ = ["layer_to_dict", "layer_from_dict", "node_to_dict", "to_json", "to_json_lines", "from_json"]
 
 
 def _jsonable(value: object) -> object:
@@ -58,11 +62,38 @@ def layer_from_dict(data: dict[str, object], where: str = "layer") -> Layer:
     return cls(**kwargs)
 
 
+def _node_from_dict(data: object, index: int) -> Node:
+    where = f"layers[{index}]"
+    if not isinstance(data, dict):
+        return Node(layer_from_dict(data, where), (index - 1,))  # type: ignore[arg-type]
+    rest = {k: v for k, v in data.items() if k != "inputs"}
+    inputs = data.get("inputs", [index - 1])
+    if (
+        not isinstance(inputs, list)
+        or not inputs
+        or len(inputs) > 64
+        or any(isinstance(j, bool) or not isinstance(j, int) or not -1 <= j < index for j in inputs)
+    ):
+        raise ConvConfigError(
+            f'{where}: "inputs" must list rows above it (0 to {index - 1}) or -1 for the input (got {inputs!r})',
+            "json",
+        )
+    return Node(layer_from_dict(rest, where), tuple(inputs))
+
+
 def _plain(value: object) -> bool:
     """A JSON scalar, or a list of them (a per-axis value)."""
     if isinstance(value, list):
         return all(_plain(v) and not isinstance(v, list) for v in value)
     return value is None or isinstance(value, (bool, int, float, str))
+
+
+def node_to_dict(node: Node, index: int) -> dict[str, object]:
+    """A node's layer as a dict, with "inputs" when it does not read the row before it."""
+    data = layer_to_dict(node.layer)
+    if node.inputs != (index - 1,):
+        data["inputs"] = list(node.inputs)
+    return data
 
 
 def to_json(network: Network, indent: int | None = 2) -> str:
@@ -71,7 +102,7 @@ def to_json(network: Network, indent: int | None = 2) -> str:
         {
             "input_size": list(network.input_size),
             "batch_size": network.batch_size,
-            "layers": [layer_to_dict(layer) for layer in network.layers],
+            "layers": [node_to_dict(node, i) for i, node in enumerate(network.nodes)],
         },
         indent=indent,
     )
@@ -79,7 +110,7 @@ def to_json(network: Network, indent: int | None = 2) -> str:
 
 def to_json_lines(network: Network) -> str:
     """`to_json`'s format with one layer per line: short enough to read on a slide."""
-    layers = ",\n".join("    " + json.dumps(layer_to_dict(layer)) for layer in network.layers)
+    layers = ",\n".join("    " + json.dumps(node_to_dict(node, i)) for i, node in enumerate(network.nodes))
     head = f'"input_size": {json.dumps(list(network.input_size))}, "batch_size": {network.batch_size}'
     return "{\n  " + head + ',\n  "layers": [\n' + layers + ("\n" if layers else "") + "  ]\n}"
 
@@ -108,7 +139,7 @@ def from_json(text: str) -> Network:
         )
     if not isinstance(data["layers"], list):
         raise ConvConfigError('"layers" must be a list of layer objects', "json")
-    layers = tuple(layer_from_dict(d, f"layers[{i}]") for i, d in enumerate(data["layers"]))
+    layers = tuple(_node_from_dict(d, i) for i, d in enumerate(data["layers"]))
     if not isinstance(data["input_size"], list):
         raise ConvConfigError(
             f'"input_size" must be a list such as [3, 32, 32] (got {data["input_size"]!r})', "json"
