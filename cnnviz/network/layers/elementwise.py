@@ -290,6 +290,8 @@ class _SoftmaxBase(Layer):
         axis = _softmax_axis(self.dim, in_shape)
         if axis < 0:
             return mask
+        if in_shape[axis] == 1:  # over one value: the output is constant (1, or 0 for LogSoftmax)
+            return np.zeros_like(mask)
         if axis == 0 and len(in_shape) > 1:
             return mask.any(axis=0, keepdims=True)
         return np.broadcast_to(mask.any(axis=axis, keepdims=True), mask.shape).copy()
