@@ -299,6 +299,8 @@ class _Tracer:
             call.output_shape = tuple(outs[0].shape)
             call.output_bytes = outs[0].element_size() * outs[0].numel()
         if not any(True for _ in module.children()) and not self.inside_leaf():
+            if type(module).__name__ in ("Sequential", "ModuleList", "ModuleDict"):
+                return  # an empty container passes its input on: no layer
             inputs, untracked = self.sources(args)
             self.ops.append(_Op(module, "", None, (), {}, inputs, untracked, call.output_shape, len(outs)))
             self.track(output, len(self.ops) - 1)
@@ -507,8 +509,10 @@ def _rows(tracer: _Tracer) -> list[ModuleRow]:
 def _bind(func: Any, args: tuple, kwargs: dict, names: Sequence[str]) -> dict[str, Any]:
     """The call's arguments by name: from the signature where Python has one, else by `names`."""
     try:
-        bound = inspect.signature(func).bind(*args, **kwargs)
-        return dict(bound.arguments)
+        signature = inspect.signature(func)
+        if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in signature.parameters.values()):
+            raise ValueError("a dispatching wrapper: its arguments have no names")  # F.max_pool2d
+        return dict(signature.bind(*args, **kwargs).arguments)
     except (TypeError, ValueError):
         return {**dict(zip(names, args, strict=False)), **kwargs}
 
