@@ -312,7 +312,9 @@ class UrlWidgets:
 
     # -- widgets --
 
-    def _choice(self, widget: str, label: str, options: Any, index: int | None, key: str, kwargs: dict) -> Any:
+    def _choice(
+        self, widget: str, label: str, options: Any, index: int | None, key: str, kwargs: dict
+    ) -> Any:
         opts = list(options)
         default = opts[index] if index is not None and 0 <= index < len(opts) else None
         fmt = kwargs.get("format_func")
@@ -338,7 +340,9 @@ class UrlWidgets:
         opts = list(options)
         multi = kwargs.get("selection_mode", "single") == "multi"
         if multi:
-            start = [] if default is None else list(default if isinstance(default, (list, tuple)) else [default])
+            start = (
+                [] if default is None else list(default if isinstance(default, (list, tuple)) else [default])
+            )
             parse: Callable[[str], Any] = lambda raw: _parse_options(raw, opts)  # noqa: E731
             encode: Callable[[Any], str] = lambda v: ",".join(str(x) for x in v)  # noqa: E731
             fits = lambda v: all(x in opts for x in v)  # noqa: E731
@@ -352,9 +356,13 @@ class UrlWidgets:
             value = getattr(self._st, widget)(label, opts, default=default, key=key, **kwargs)
             return list(value) if multi and value is not None else value
 
-        return self._bound(label, key, start, parse, encode, draw, fits, _text(start, kwargs.get("format_func")))
+        return self._bound(
+            label, key, start, parse, encode, draw, fits, _text(start, kwargs.get("format_func"))
+        )
 
-    def segmented_control(self, label: str, options: Any, *, default: Any = None, key: str, **kwargs: Any) -> Any:
+    def segmented_control(
+        self, label: str, options: Any, *, default: Any = None, key: str, **kwargs: Any
+    ) -> Any:
         """`st.segmented_control` bound to the link (multi selection: options joined by commas)."""
         return self._multi("segmented_control", label, options, default, key, kwargs)
 
@@ -362,7 +370,9 @@ class UrlWidgets:
         """`st.pills` bound to the link (multi selection: options joined by commas)."""
         return self._multi("pills", label, options, default, key, kwargs)
 
-    def select_slider(self, label: str, options: Any = (), value: Any = None, *, key: str, **kwargs: Any) -> Any:
+    def select_slider(
+        self, label: str, options: Any = (), value: Any = None, *, key: str, **kwargs: Any
+    ) -> Any:
         """`st.select_slider` bound to the link (a range is two options joined by a comma)."""
         opts = list(options)
         is_range = isinstance(value, (list, tuple))
