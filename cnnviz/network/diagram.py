@@ -90,7 +90,7 @@ def _shape(row: LayerRow) -> str:
     return "×".join(map(str, row.output_shape[1:]))
 
 
-def diagram(result: Summary, per_lane: int = 9, fold: bool = True) -> Diagram:
+def diagram(result: Summary, per_lane: int = 8, fold: bool = True) -> Diagram:
     """The blocks and arrows of a summarised network (see the module docstring)."""
     rows = result.rows
     readers: dict[int, list[int]] = {}

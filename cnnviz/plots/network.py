@@ -286,7 +286,7 @@ BLOCK_FILL = {
     "other": "#eeeeee",
 }
 ERROR_FILL, MUTED_FILL = "#ffc9c9", "#f8f9fa"
-BOX_W, BOX_H = 0.86, 0.62  # of a column and a row
+BOX_W, BOX_H = 0.9, 0.72  # of a column and a row
 
 
 def _fill(block: object) -> str:
@@ -302,7 +302,10 @@ def _edge_path(a: object, b: object) -> tuple[list[float], list[float]]:
     x0, y0 = a.column + BOX_W / 2, a.row  # type: ignore[attr-defined]
     x1, y1 = b.column - BOX_W / 2, b.row  # type: ignore[attr-defined]
     if b.lane != a.lane:  # type: ignore[attr-defined]
-        return [x0, x0 + 0.07, x1 - 0.07, x1], [y0, y0, y1, y1]
+        # down the gap before the target's lane, back to its left edge, then in: no line crosses the boxes
+        gap = b.row - BOX_H / 2 - 0.12 if b.column == 0 else b.row - 0.5  # type: ignore[attr-defined]
+        left = -0.5 + 0.04
+        return [x0, x0 + 0.06, x0 + 0.06, left, left, x1], [y0, y0, gap, gap, y1, y1]
     if y0 == y1 and b.column - a.column > 1:  # type: ignore[attr-defined]
         top = y0 - BOX_H / 2 - 0.16
         return [x0 - 0.1, x0 - 0.1, x1 + 0.1, x1 + 0.1], [y0 - BOX_H / 2, top, top, y1 - BOX_H / 2]
@@ -348,9 +351,12 @@ def network_diagram_figure(diagram: object, selected: int | None = None, title: 
              "line": {"color": ORANGE if chosen else "#c92a2a" if block.status == "error" else "#343a40",
                       "width": 5 if chosen else 1.5}}
         )  # fmt: skip
+        head, _, folded = block.title.partition(" · ")
+        lines = [head, *([f"<span style='font-size:0.85em'>{folded}</span>"] if folded else []),
+                 f"<b>{block.shape}</b>"]  # fmt: skip
         notes.append(
-            {"x": x, "y": y, "text": f"{block.title}<br><b>{block.shape}</b>", "showarrow": False,
-             "font": {"size": 14, "color": "#212529"}, "xanchor": "center", "yanchor": "middle"}
+            {"x": x, "y": y, "text": "<br>".join(lines), "showarrow": False,
+             "font": {"size": 13, "color": "#212529"}, "xanchor": "center", "yanchor": "middle"}
         )  # fmt: skip
     fig.add_trace(
         go.Scatter(
@@ -366,7 +372,7 @@ def network_diagram_figure(diagram: object, selected: int | None = None, title: 
     fig.update_xaxes(range=[-0.55, diagram.columns - 0.45], visible=False, fixedrange=True)  # type: ignore[attr-defined]
     fig.update_yaxes(range=[rows - 0.45, -0.75], visible=False, fixedrange=True)
     fig.update_layout(
-        shapes=shapes, annotations=notes, height=min(130 + 92 * rows, 640), title=title or None,
+        shapes=shapes, annotations=notes, height=min(90 + 66 * rows, 410), title=title or None,
         margin={"l": 4, "r": 4, "t": 36 if title else 6, "b": 4}, plot_bgcolor="white", font=FONT,
         clickmode="event+select", dragmode=False, hoverlabel_font=FONT,
     )  # fmt: skip

@@ -579,7 +579,16 @@ def diagram_view(result: Summary, selected: int | None) -> None:
         selection_mode="points",
     )  # fmt: skip
     points = getattr(getattr(event, "selection", None), "points", None) or []
-    picked = next((p.get("customdata") for p in points if isinstance(p.get("customdata"), int)), None)
+    picked = None
+    for point in points:  # the block points carry their node in customdata; else go by the point's index
+        data = point.get("customdata")
+        data = data[0] if isinstance(data, (list, tuple)) and data else data
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            picked = int(data)
+        elif isinstance(point.get("point_index"), int) and 0 <= point["point_index"] < len(picture.blocks):
+            picked = picture.blocks[point["point_index"]].index
+        if picked is not None:
+            break
     state = st.session_state
     if picked is not None and picked >= 0 and state.get(K_DIAGRAM_PICK) != picked:
         state[K_DIAGRAM_PICK] = picked
