@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import MISSING, fields
 
 from cnnviz.conv.args import as_int
 from cnnviz.errors import ConvConfigError
 from cnnviz.network.layers import LAYER_TYPES, Layer, Network, Node
 from cnnviz.network.summary_table import check_input_size
+
+MAX_JSON_CHARS = 200_000
+MAX_JSON_DEPTH = 8
+_LONG_NUMBER = re.compile(r"\d{19,}")
 
 __all__ = ["layer_to_dict", "layer_from_dict", "node_to_dict", "to_json", "to_json_lines", "from_json"]
 
@@ -116,10 +121,35 @@ def to_json_lines(network: Network) -> str:
 
 
 def from_json(text: str) -> Network:
-    """The Network in `to_json`'s format; bad text raises ConvConfigError naming where and what is wanted."""
+    """The Network in `to_json`'s format; bad text raises ConvConfigError naming where and what is wanted.
+
+    Text over MAX_JSON_CHARS, nested deeper than MAX_JSON_DEPTH or with numbers of more than 18 digits is
+    refused before it is parsed.
+    """
+    if not isinstance(text, str) or len(text) > MAX_JSON_CHARS:
+        raise ConvConfigError(f"the JSON is too long (over {MAX_JSON_CHARS:,} characters)", "json")
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    if deepest > MAX_JSON_DEPTH:
+        raise ConvConfigError(f"the JSON nests {deepest} deep (a network needs 3): not a network", "json")
+    if _LONG_NUMBER.search(text):
+        raise ConvConfigError("the JSON holds a number of more than 18 digits: not a layer size", "json")
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, TypeError) as error:
+    except (RecursionError, ValueError) as error:
+        if not isinstance(error, json.JSONDecodeError):
+            raise ConvConfigError("not valid JSON: it cannot be read", "json") from None
+        raise ConvConfigError(
+            f"not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}; expected "
+            '{"input_size": [3, 32, 32], "layers": [{"type": "Conv2d", ...}]}',
+            "json",
+        ) from error
+    except TypeError as error:
         where = (
             f" at line {error.lineno}, column {error.colno}: {error.msg}"
             if isinstance(error, json.JSONDecodeError)
