@@ -16,7 +16,7 @@ from dataclasses import MISSING, fields
 
 from cnnviz.errors import ConvConfigError
 from cnnviz.network.code_import import interpret, uses_classes
-from cnnviz.network.json_form import from_json
+from cnnviz.network.json_form import check_json_text, from_json
 from cnnviz.network.layers import (
     LAYER_TYPES,
     MAX_LAYERS,
@@ -448,6 +448,7 @@ def read_import(text: str, input_size: Sequence[int], batch_size: int = 1) -> tu
         )
     notes: list[str] = []
     if text.lstrip().startswith("{"):
+        check_json_text(text)
         network = from_json(text)
     else:
         found, notes = import_code(text)

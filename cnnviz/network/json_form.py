@@ -120,12 +120,9 @@ def to_json_lines(network: Network) -> str:
     return "{\n  " + head + ',\n  "layers": [\n' + layers + ("\n" if layers else "") + "  ]\n}"
 
 
-def from_json(text: str) -> Network:
-    """The Network in `to_json`'s format; bad text raises ConvConfigError naming where and what is wanted.
-
-    Text over MAX_JSON_CHARS, nested deeper than MAX_JSON_DEPTH or with numbers of more than 18 digits is
-    refused before it is parsed.
-    """
+def check_json_text(text: str) -> None:
+    """Refuse pasted JSON over MAX_JSON_CHARS, nested deeper than MAX_JSON_DEPTH or with a number of more
+    than 18 digits, before any parsing (the work a stranger's text can cause stays small)."""
     if not isinstance(text, str) or len(text) > MAX_JSON_CHARS:
         raise ConvConfigError(f"the JSON is too long (over {MAX_JSON_CHARS:,} characters)", "json")
     depth = deepest = 0
@@ -139,6 +136,14 @@ def from_json(text: str) -> Network:
         raise ConvConfigError(f"the JSON nests {deepest} deep (a network needs 3): not a network", "json")
     if _LONG_NUMBER.search(text):
         raise ConvConfigError("the JSON holds a number of more than 18 digits: not a layer size", "json")
+
+
+def from_json(text: str) -> Network:
+    """The Network in `to_json`'s format; bad text raises ConvConfigError naming where and what is wanted.
+
+    Text that json cannot read (too deep, numbers too long) is a ConvConfigError too; pasted text goes
+    through `check_json_text` first, which refuses it before parsing.
+    """
     try:
         data = json.loads(text)
     except (RecursionError, ValueError) as error:

@@ -209,7 +209,9 @@ REGION_MAX_CELLS = 20_000_000  # values of a map traced channel by channel (grou
 # Measured on 2 cores: VGG-16 up to its last conv (14.7 M weights, 15 G MACs) takes about 1.5 s.
 ERF_MAX_PARAMS = 20_000_000
 ERF_MAX_MACS = 20_000_000_000
-ERF_MAX_ACTIVATION_BYTES = 1_000_000_000
+# Autograd keeps every activation and its gradient: three times this stays under 500 MB per request, and
+# a 100,000-channel link that once held 1.8 GB for 47 s is refused.
+ERF_MAX_ACTIVATION_BYTES = 150_000_000
 
 
 @dataclass(frozen=True)
