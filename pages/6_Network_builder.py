@@ -1,4 +1,5 @@
-"""Stack layers as in PyTorch: every shape, parameter and receptive field, and the layer that does not fit."""
+"""Build a network as in PyTorch, stack or graph: every shape, parameter and receptive field, the network as a
+picture, and the layer that does not fit."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from cnnviz.errors import ConvConfigError
-from cnnviz.network.code import read_network, to_pytorch_code
+from cnnviz.network.code import read_import, to_pytorch_code
+from cnnviz.network.diagram import diagram
 from cnnviz.network.json_form import to_json, to_json_lines
 from cnnviz.network.layers import Network
 from cnnviz.network.mlp_compare import Baseline, comparable_mlps
@@ -26,27 +28,27 @@ from cnnviz.network.summary_table import (
     Summary,
     apply_all_fixes,
     apply_fix,
-    format_bytes,
     format_count,
     parse_input_size,
     summarize,
 )
 from cnnviz.plots.network import (
+    diagram_svg,
     erf_figure,
     field_growth_figure,
     params_figure,
     region_figure,
     region_signal_figure,
 )
-from cnnviz.ui import chart, page_header, show_error, url
+from cnnviz.ui import chart, page_header, url
 from cnnviz.ui import network_editor as editor
 
 PLOT_CONFIG = {"displayModeBar": False}
 
 controls = page_header(
     "Network builder",
-    "Stack layers as in PyTorch and see every shape, parameter and receptive field. When a layer does not "
-    "fit, the page names it, says which number would, and fixes it in one click.",
+    "Build a network as in PyTorch, a stack or with shortcuts and skips, and see every shape, parameter "
+    "and receptive field. When a layer does not fit, the page names it and fixes it in one click.",
 )
 editor.start()
 with controls:
@@ -57,12 +59,12 @@ with controls:
 # Cached on the stack's JSON (`key`); the Network itself is passed unhashed (leading underscore).
 @st.cache_data(max_entries=64, show_spinner=False)
 def summary_of(key: str, _network: Network) -> Summary:
-    return summarize(_network.layers, _network.input_size, _network.batch_size)
+    return summarize(_network.nodes, _network.input_size, _network.batch_size)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def region_of(key: str, _network: Network, layer: int, unit: tuple[int, ...]) -> Region:
-    return receptive_region(_network.layers, _network.input_size, layer, unit)
+    return receptive_region(_network.nodes, _network.input_size, layer, unit)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -76,102 +78,112 @@ def region_picture(key: str, _network: Network, layer: int, unit: tuple[int, ...
 
 @st.cache_data(max_entries=16, show_spinner="Backpropagating through random weights…")
 def erf_of(key: str, _network: Network, layer: int, unit: tuple[int, ...], runs: int) -> np.ndarray:
-    return effective_receptive_field(_network.layers, _network.input_size, layer, unit, runs=runs)
+    return effective_receptive_field(_network.nodes, _network.input_size, layer, unit, runs=runs)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def baselines_of(key: str, _network: Network) -> list[Baseline]:
-    return comparable_mlps(_network.layers, _network.input_size)
+    return comparable_mlps(_network.nodes, _network.input_size)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def code_of(key: str, _network: Network) -> str:
-    return to_pytorch_code(_network.layers, _network.input_size, _network.batch_size)
+    return to_pytorch_code(_network.nodes, _network.input_size, _network.batch_size)
 
 
-# --- The stack ------------------------------------------------------------------------------------
-st.subheader("The stack", anchor=False)
+@st.cache_data(max_entries=32, show_spinner=False)
+def svg_of(key: str, _result: Summary) -> str:
+    return diagram_svg(diagram(_result))
+
+
+top = st.container()  # the headline numbers, a break point's fix and the diagram: drawn once the table reads
+
+# --- The table -------------------------------------------------------------------------------------
+st.subheader("The layers", anchor=False)
 st.caption(
     "One row per layer, arguments as in PyTorch. Edit a cell and press Enter; **+** below the table adds "
-    "a row, and selecting rows (left edge) lets you delete them. Row numbers are PyTorch's: `model[3]`."
+    "a row, and selecting rows (left edge) lets you delete them. **inputs** names the rows a layer reads "
+    "when not the row before: an Add of rows 5 and 2 is a shortcut, 'input' is the network's input."
 )
 editor.show_notice()
 table = editor.layer_table(editor.current_network())
 if not table.problems:
-    editor.remember_stack(stack, table.layers)
+    editor.remember_stack(stack, table.nodes)
 try:
     input_size, input_error = parse_input_size(shape_text), None
 except ConvConfigError as exc:
     input_size, input_error = None, exc
 if input_size is not None and not table.problems:
-    network = Network(table.layers, input_size, batch)
+    network = Network(table.nodes, input_size, batch)
     key = to_json(network, indent=None)
     result = summary_of(key, network)
     editor.table_tools(network, result)
 with st.expander("Import PyTorch code or JSON", icon=":material/upload:"):
     st.text_area(
-        "Paste an nn.Sequential(...), layer calls one per line, or JSON exported below", key="nb_import_text",
-        height=160, placeholder="nn.Sequential(\n    nn.Conv2d(3, 16, 3, padding=1),\n    nn.ReLU(),\n)",
+        "Paste an nn.Sequential(...), a model class with its forward, layer calls one per line, or JSON "
+        "exported below", key="nb_import_text", height=160, max_chars=200_000,
+        placeholder="class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.conv1 = nn.Conv2d(3, 16, 3, padding=1)\n    def forward(self, x):\n"
+        "        return F.relu(self.conv1(x))",
     )  # fmt: skip
     if st.button("Import", key="nb_import", icon=":material/upload:"):
         try:
             fallback = editor.current_network()
-            imported = read_network(
+            imported, notes = read_import(
                 st.session_state["nb_import_text"], input_size or fallback.input_size, batch
             )
         except ConvConfigError as exc:
-            show_error(ConvConfigError("Nothing imported, the stack is unchanged: " + editor.plain(str(exc))))
+            editor.show_problem("Nothing imported, the stack is unchanged: " + str(exc))
         else:
+            said = f" Read as: {'; '.join(notes)}." if notes else ""
             editor.request(
-                imported, f"Imported {len(imported.layers)} layers, input shape {imported.input_size}."
+                imported, f"Imported {len(imported.layers)} layers, input shape {imported.input_size}.{said}"
             )
 for row, message in table.problems:
-    show_error(ConvConfigError(f"Row {row}: {editor.plain(message)}"))
+    editor.show_problem(f"Row {row}: {message}")
 if table.empty_rows:
     st.caption(f"Empty rows {', '.join(map(str, table.empty_rows))} are left out until you pick their type.")
 if input_error is not None:
-    show_error(input_error)
+    with top:
+        editor.show_problem(input_error)
     st.stop()
 if table.problems:
-    st.info("Fix the rows above to see the summary; the table keeps what you typed.")
+    with top:
+        st.info("Fix the rows of the table below to see the network; the table keeps what you typed.")
     st.stop()
+
+# --- The headline, a break point, the diagram (at the top of the page) -----------------------------
+broken = result.first_error
+with top:
+    editor.headline(result, batch)
+    if broken is not None:
+        editor.show_problem(f"Layer {broken.index} ({broken.layer.kind}) does not fit. {broken.error or ''}")
+        if broken.fix is not None:
+            fix_one, fix_all, _ = st.columns([3, 2, 2])
+            label = f"Fix layer {broken.index}: {editor.plain(broken.fix.text)}"
+            if fix_one.button(label, key="nb_fix", type="primary", icon=":material/build:", width="stretch"):
+                fixed = apply_fix(network.nodes, input_size, broken.index)
+                editor.request(
+                    Network(fixed, input_size, batch),
+                    f"Fixed layer {broken.index}: {editor.plain(broken.fix.text)}.",
+                )
+            if fix_all.button("Fix every layer that breaks", key="nb_fix_all", icon=":material/auto_fix_high:",
+                              width="stretch"):  # fmt: skip
+                fixed = apply_all_fixes(network.nodes, input_size)
+                editor.request(Network(fixed, input_size, batch), "Applied every fix the network needed.")
+        else:
+            st.info("No single number fixes this layer: change it in the table below.")
+    chosen = str(st.session_state.get(editor.K_UNIT_LAYER, "")).split(" · ")[0]
+    editor.diagram_view(result, int(chosen) if chosen.isdigit() else None)
+    st.caption(
+        "Each box is a layer (with the batch norm and activation after it) over the shape it makes; "
+        "arrows show what each reads, shortcuts arc above. Click a box to see its receptive field below; "
+        "the camera icon saves a PNG, and the SVG is under Export."
+    )
 
 # --- Summary --------------------------------------------------------------------------------------
 st.subheader("Summary", anchor=False)
-params, macs, memory, output = st.columns(4)
-params.metric("Parameters", format_count(result.total_params), help=f"{result.total_params:,}", border=True)
-macs.metric(
-    f"MACs (batch of {batch})", format_count(result.total_macs), help=f"{result.total_macs:,}", border=True
-)
-memory.metric("Activations (float32)", format_bytes(result.activation_bytes), border=True)
-broken = result.first_error
-output.metric(
-    "Output shape",
-    str(result.output_shape) if broken is None else f"✗ layer {broken.index}",
-    border=True,
-)
 editor.summary_table(result)
-if broken is not None:
-    show_error(
-        ConvConfigError(
-            f"Layer {broken.index} ({broken.layer.kind}) does not fit. {editor.plain(broken.error or '')}"
-        )
-    )
-    if broken.fix is not None:
-        fix_one, fix_all, _ = st.columns([3, 2, 2])
-        label = f"Fix layer {broken.index}: {editor.plain(broken.fix.text)}"
-        if fix_one.button(label, key="nb_fix", type="primary", icon=":material/build:", width="stretch"):
-            fixed = apply_fix(network.layers, input_size, broken.index)
-            editor.request(
-                Network(fixed, input_size, batch),
-                f"Fixed layer {broken.index}: {editor.plain(broken.fix.text)}.",
-            )
-        if fix_all.button("Fix every layer that breaks", key="nb_fix_all", icon=":material/auto_fix_high:",
-                          width="stretch"):  # fmt: skip
-            fixed = apply_all_fixes(network.layers, input_size)
-            editor.request(Network(fixed, input_size, batch), "Applied every fix the stack needed.")
-    else:
-        st.info("No single number fixes this layer: change it in the table above.")
 with st.expander("As torchinfo prints it"):
     st.code(str(result), language=None)
 
@@ -210,7 +222,7 @@ if picked is not None:
             check_region_cost(result, layer)
             region = region_of(key, network, layer, unit)
         except ConvConfigError as exc:
-            show_error(exc)
+            editor.show_problem(exc)
         else:
             chart(region_picture(key, network, layer, unit), key="nb_region", config=PLOT_CONFIG)
             st.markdown(f"Unit {unit} of layer {layer}. " + describe_region(region, input_size))
@@ -224,10 +236,10 @@ if picked is not None:
         if show:
             runs = url.select_slider("Average over random networks", [1, 2, 4, 8], value=4, key="nb_erf_runs")
             try:
-                check_erf_cost(network.layers, input_size, layer, runs)
+                check_erf_cost(network.nodes, input_size, layer, runs)
                 gradient = erf_of(key, network, layer, unit, runs)
             except ConvConfigError as exc:
-                show_error(exc)
+                editor.show_problem(exc)
             else:
                 window = region_of(key, network, layer, unit).unclipped
                 chart(erf_figure(gradient, window), key="nb_erf_chart", config=PLOT_CONFIG)
@@ -244,7 +256,7 @@ st.subheader("The same task, fully connected", anchor=False)
 try:
     baselines = baselines_of(key, network)
 except ConvConfigError as exc:
-    st.info(str(exc))
+    st.info(editor.plain(str(exc)))
 else:
     stack = baselines[0]
     if len(baselines) == 1:
@@ -269,7 +281,7 @@ else:
 
 # --- Export ---------------------------------------------------------------------------------------
 st.subheader("Export", anchor=False)
-as_code, as_json = st.tabs(["PyTorch code", "JSON"])
+as_code, as_json, as_picture = st.tabs(["PyTorch code", "JSON", "Diagram (SVG)"])
 with as_code:
     code = code_of(key, network)
     st.code(code, language="python", height=480 if len(network.layers) > 14 else "content")
@@ -280,3 +292,8 @@ with as_json:
     st.code(text, language="json", height=480 if len(network.layers) > 14 else "content", wrap_lines=True)
     st.download_button("Download network.json", text, file_name="network.json", mime="application/json",
                        key="nb_download_json", on_click="ignore", icon=":material/download:")  # fmt: skip
+with as_picture:
+    st.caption("The diagram above as a vector picture, for slides and handouts.")
+    st.download_button("Download network.svg", svg_of(key, result), file_name="network.svg",
+                       mime="image/svg+xml", key="nb_download_svg", on_click="ignore",
+                       icon=":material/download:")  # fmt: skip

@@ -1,6 +1,9 @@
-"""A stack as PyTorch source: `to_pytorch_code` writes a runnable nn.Sequential; `from_pytorch_code` reads it.
+"""A network as PyTorch source: `to_pytorch_code` writes it, `from_pytorch_code` reads it back.
 
-Reading uses `ast` and never runs the text: arguments must be literals (4*240 is fine, names are not).
+A stack is written as a runnable nn.Sequential, a graph as an nn.Module class whose forward names every
+node's output. Reading uses `ast` and never runs the text: an nn.Sequential or layer calls are read as
+literals (4*240 is fine), and model classes as written (`self.conv1 = nn.Conv2d(...)` and a forward,
+constructor arguments, helper functions, loops) go through `code_import`'s interpreter.
 """
 
 from __future__ import annotations
@@ -12,13 +15,30 @@ from collections.abc import Sequence
 from dataclasses import MISSING, fields
 
 from cnnviz.errors import ConvConfigError
-from cnnviz.network.json_form import from_json
-from cnnviz.network.layers import LAYER_TYPES, MAX_LAYERS, Layer, Network, Shape
+from cnnviz.network.code_import import interpret, uses_classes
+from cnnviz.network.json_form import check_json_text, from_json
+from cnnviz.network.layers import (
+    LAYER_TYPES,
+    MAX_LAYERS,
+    MERGE_TYPES,
+    Add,
+    Concat,
+    Layer,
+    Merge,
+    Network,
+    Node,
+    Shape,
+    as_nodes,
+    is_stack,
+)
+from cnnviz.network.layers.graph import simplest
 from cnnviz.network.summary_table import summarize
 
 __all__ = [
     "to_pytorch_code",
     "from_pytorch_code",
+    "import_code",
+    "read_import",
     "layer_from_arguments",
     "LAYER_EXAMPLES",
     "input_size_for",
@@ -26,8 +46,50 @@ __all__ = [
 ]
 
 
-def to_pytorch_code(layers: Sequence[Layer], input_size: Sequence[int], batch_size: int = 1) -> str:
-    """A runnable nn.Sequential snippet with each layer's output shape and an assert on the last one."""
+def _comment(row) -> str:  # type: ignore[no-untyped-def]
+    if row.status == "ok":
+        return f"# -> {row.output_shape}"
+    if row.status == "error":
+        return "# ERROR: " + " ".join(str(row.error).split())
+    return "# not computed: a layer above fails"
+
+
+def _graph_code(nodes: Sequence[Node], input_size: Sequence[int], batch_size: int) -> str:
+    """A graph as an nn.Module class: one attribute per layer, a forward naming each node's output."""
+    result = summarize(nodes, input_size, batch_size)
+    names = [f"{node.layer.kind.lower()}_{i}" for i, node in enumerate(nodes)]
+    lines = ["import torch", "from torch import nn", "", "", "class Model(nn.Module):", "    def __init__(self):",
+             "        super().__init__()"]  # fmt: skip
+    for name, node in zip(names, nodes, strict=True):
+        if not isinstance(node.layer, Merge):
+            lines.append(f"        self.{name} = {node.layer.code()}")
+    lines += ["", "    def forward(self, x):"]
+    for i, (name, node, row) in enumerate(zip(names, nodes, result.rows, strict=True)):
+        got = ["x" if j < 0 else f"x{j}" for j in node.inputs]
+        if isinstance(node.layer, Add):
+            value = " + ".join(got)
+        elif isinstance(node.layer, Concat):
+            value = f"torch.cat([{', '.join(got)}], dim={node.layer.dim})"
+        else:
+            value = f"self.{name}({', '.join(got)})"
+        lines.append(f"        x{i} = {value}  {_comment(row)}")
+    lines += [f"        return x{len(nodes) - 1}" if nodes else "        return x", "", "",
+              "model = Model()", f"x = torch.zeros{(batch_size, *result.input_size)}"]  # fmt: skip
+    if result.ok:
+        lines.append(f"assert tuple(model(x).shape) == {result.output_shape}")
+    else:
+        row = result.first_error
+        lines.append(f"# model(x) fails at layer {row.index} ({row.layer.kind}): fix it first")  # type: ignore[union-attr]
+    return "\n".join(lines) + "\n"
+
+
+def to_pytorch_code(layers: Sequence[Layer | Node], input_size: Sequence[int], batch_size: int = 1) -> str:
+    """Runnable PyTorch: an nn.Sequential for a stack, an nn.Module class for a graph, each layer's output
+    shape in a comment and an assert on the last one."""
+    nodes = as_nodes(layers)
+    if not is_stack(nodes) or any(isinstance(n.layer, Merge) for n in nodes):
+        return _graph_code(nodes, input_size, batch_size)
+    layers = [n.layer for n in nodes]
     result = summarize(layers, input_size, batch_size)
     lines = ["import torch", "from torch import nn", "", "model = nn.Sequential("]
     for row in result.rows:
@@ -130,6 +192,12 @@ def _layers_from_node(node: ast.expr, offset: int | None) -> list[Layer]:
     name = _callee(node.func)
     if name == "Sequential":
         return [layer for arg in node.args for layer in _layers_from_node(arg, offset)]
+    if name in MERGE_TYPES and isinstance(node.func, ast.Attribute):
+        raise _code_error(
+            node,
+            offset,
+            f"nn.{name} is not a torch.nn module: merge in a forward (a + b, torch.cat([a, b], 1))",
+        )
     cls = LAYER_TYPES.get(name or "")
     if cls is None:
         close = difflib.get_close_matches(name or ast.unparse(node.func), LAYER_TYPES, n=1)
@@ -172,23 +240,68 @@ def _is_sequential(node: ast.AST) -> bool:
     return isinstance(node, ast.Call) and _callee(node.func) == "Sequential"
 
 
-def from_pytorch_code(text: str) -> list[Layer]:
-    """The layers of PyTorch source: an nn.Sequential(...) (anywhere, e.g. inside a class), or layer calls
-    one per line. Read with `ast`, never run: arguments must be literals (4*240 is fine, names are not).
-    """
+MAX_CODE_CHARS = 200_000  # a full ResNet written out is about 6,000
+MAX_NESTING = 60  # brackets inside brackets: lecture code nests 4 or 5 deep
+
+
+def _check_size(text: str) -> str:
+    """Refuse text too long or too deeply nested before any parsing; drop markdown code fences."""
     if not isinstance(text, str):
         raise ConvConfigError(f"expected PyTorch code as text (got {type(text).__name__})", "code")
-    if len(text) > 200_000:
-        raise ConvConfigError("the code is too long (over 200,000 characters)", "code")
+    if len(text) > MAX_CODE_CHARS:
+        raise ConvConfigError(f"the code is too long (over {MAX_CODE_CHARS:,} characters)", "code")
+    depth = deepest = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    if deepest > MAX_NESTING:
+        raise ConvConfigError(
+            f"the code nests brackets {deepest} deep (at most {MAX_NESTING}): no model needs that", "code"
+        )
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("```")]
+    return "\n".join(lines)
+
+
+def _parse(text: str) -> tuple[ast.Module, int]:
     try:
-        tree, offset = ast.parse(text), 0
+        return ast.parse(text), 0
     except SyntaxError as error:
         try:  # the inside of a Sequential: layers separated by commas
-            tree, offset = ast.parse("[\n" + text + "\n]"), 1
-        except SyntaxError:
+            return ast.parse("[\n" + text + "\n]"), 1
+        except (SyntaxError, RecursionError, MemoryError, ValueError):
             raise ConvConfigError(
                 f"line {error.lineno}: {error.msg}; expected Python such as {_CODE_EXAMPLE}", "code"
             ) from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ConvConfigError("the code is nested too deeply to read", "code") from None
+
+
+def import_code(text: str) -> tuple[list[Layer] | list[Node], list[str]]:
+    """The network of PyTorch source and notes on what was assumed (see `from_pytorch_code`)."""
+    tree, offset = _parse(_check_size(text))
+    try:
+        if uses_classes(tree):
+            nodes, notes = interpret(tree, offset)
+            return simplest(nodes), notes
+        return _sequential_layers(tree, offset), []
+    except RecursionError:
+        raise ConvConfigError("the code is nested too deeply to read", "code") from None
+
+
+def from_pytorch_code(text: str) -> list[Layer] | list[Node]:
+    """The network of PyTorch source, read with `ast` and never run.
+
+    An nn.Sequential(...) or layer calls one per line give a stack; a model class (layers set in
+    __init__, a forward that calls them, functions such as F.relu between) gives its stack or graph, in
+    the order the forward computes it. A graph comes back as nodes, a stack as layers.
+    """
+    return import_code(text)[0]
+
+
+def _sequential_layers(tree: ast.Module, offset: int) -> list[Layer]:
     sequentials = [n for n in ast.walk(tree) if _is_sequential(n)]
     inner = {id(c) for s in sequentials for c in ast.walk(s) if c is not s and _is_sequential(c)}
     outer = sorted((s for s in sequentials if id(s) not in inner), key=lambda n: (n.lineno, n.col_offset))
@@ -318,21 +431,42 @@ def read_network(text: str, input_size: Sequence[int], batch_size: int = 1) -> N
     Code carries no input shape: `input_size` is kept where the first layer takes it, else adapted
     (`input_size_for`). Raises ConvConfigError with a message for a person.
     """
+    return read_import(text, input_size, batch_size)[0]
+
+
+def read_import(text: str, input_size: Sequence[int], batch_size: int = 1) -> tuple[Network, list[str]]:
+    """`read_network`, with the notes on what reading the code assumed (an undefined num_classes...)."""
     if not isinstance(text, str) or not text.strip():
         raise ConvConfigError(
             "nothing to import: paste PyTorch code such as nn.Sequential(nn.Conv2d(3, 16, 3), ...) "
             'or JSON such as {"input_size": [3, 32, 32], "layers": [...]}',
             "code",
         )
+    if len(text) > MAX_CODE_CHARS:  # before any parsing: a million pasted layers are refused at once
+        raise ConvConfigError(
+            f"the text is too long (over {MAX_CODE_CHARS:,} characters): paste one model", "code"
+        )
+    notes: list[str] = []
     if text.lstrip().startswith("{"):
+        check_json_text(text)
         network = from_json(text)
     else:
-        layers = from_pytorch_code(text)
-        network = Network(tuple(layers), input_size_for(layers, input_size), batch_size)
+        found, notes = import_code(text)
+        layers = [n.layer if isinstance(n, Node) else n for n in found]
+        network = Network(tuple(found), input_size_for(layers, input_size), batch_size)
     if len(network.layers) > MAX_LAYERS:
         raise ConvConfigError(
             f"{len(network.layers)} layers is more than the builder shows ({MAX_LAYERS}); "
-            "paste a shorter stack",
+            "paste a shorter network",
             "layers",
         )
-    return network
+    for i, layer in enumerate(network.layers):  # what the table cannot read back, it must not accept
+        try:
+            same = layer_from_arguments(layer.kind, layer.argument_text()) == layer
+        except ConvConfigError:
+            same = False
+        if not same:
+            raise ConvConfigError(
+                f"layer {i} ({layer.code()[:80]}) has arguments the builder's table cannot hold", "code"
+            )
+    return network, notes

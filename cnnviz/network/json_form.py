@@ -1,17 +1,26 @@
-"""A stack as JSON: `to_json` / `from_json`, and one layer as a dict. Bad text names where and what."""
+"""A network as JSON: `to_json` / `from_json`, and one layer as a dict. Bad text names where and what.
+
+A stack's layers are objects such as {"type": "Conv2d", "in_channels": 3, ...}; in a graph, a layer that
+does not read the row before it also has "inputs": [5, 2] (-1: the network's input).
+"""
 
 from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import MISSING, fields
 
 from cnnviz.conv.args import as_int
 from cnnviz.errors import ConvConfigError
-from cnnviz.network.layers import LAYER_TYPES, Layer, Network
+from cnnviz.network.layers import LAYER_TYPES, Layer, Network, Node
 from cnnviz.network.summary_table import check_input_size
 
-__all__ = ["layer_to_dict", "layer_from_dict", "to_json", "to_json_lines", "from_json"]
+MAX_JSON_CHARS = 200_000
+MAX_JSON_DEPTH = 8
+_LONG_NUMBER = re.compile(r"\d{19,}")
+
+__all__ = ["layer_to_dict", "layer_from_dict", "node_to_dict", "to_json", "to_json_lines", "from_json"]
 
 
 def _jsonable(value: object) -> object:
@@ -58,11 +67,38 @@ def layer_from_dict(data: dict[str, object], where: str = "layer") -> Layer:
     return cls(**kwargs)
 
 
+def _node_from_dict(data: object, index: int) -> Node:
+    where = f"layers[{index}]"
+    if not isinstance(data, dict):
+        return Node(layer_from_dict(data, where), (index - 1,))  # type: ignore[arg-type]
+    rest = {k: v for k, v in data.items() if k != "inputs"}
+    inputs = data.get("inputs", [index - 1])
+    if (
+        not isinstance(inputs, list)
+        or not inputs
+        or len(inputs) > 64
+        or any(isinstance(j, bool) or not isinstance(j, int) or not -1 <= j < index for j in inputs)
+    ):
+        raise ConvConfigError(
+            f'{where}: "inputs" must list rows above it (0 to {index - 1}) or -1 for the input (got {inputs!r})',
+            "json",
+        )
+    return Node(layer_from_dict(rest, where), tuple(inputs))
+
+
 def _plain(value: object) -> bool:
     """A JSON scalar, or a list of them (a per-axis value)."""
     if isinstance(value, list):
         return all(_plain(v) and not isinstance(v, list) for v in value)
     return value is None or isinstance(value, (bool, int, float, str))
+
+
+def node_to_dict(node: Node, index: int) -> dict[str, object]:
+    """A node's layer as a dict, with "inputs" when it does not read the row before it."""
+    data = layer_to_dict(node.layer)
+    if node.inputs != (index - 1,):
+        data["inputs"] = list(node.inputs)
+    return data
 
 
 def to_json(network: Network, indent: int | None = 2) -> str:
@@ -71,7 +107,7 @@ def to_json(network: Network, indent: int | None = 2) -> str:
         {
             "input_size": list(network.input_size),
             "batch_size": network.batch_size,
-            "layers": [layer_to_dict(layer) for layer in network.layers],
+            "layers": [node_to_dict(node, i) for i, node in enumerate(network.nodes)],
         },
         indent=indent,
     )
@@ -79,16 +115,46 @@ def to_json(network: Network, indent: int | None = 2) -> str:
 
 def to_json_lines(network: Network) -> str:
     """`to_json`'s format with one layer per line: short enough to read on a slide."""
-    layers = ",\n".join("    " + json.dumps(layer_to_dict(layer)) for layer in network.layers)
+    layers = ",\n".join("    " + json.dumps(node_to_dict(node, i)) for i, node in enumerate(network.nodes))
     head = f'"input_size": {json.dumps(list(network.input_size))}, "batch_size": {network.batch_size}'
     return "{\n  " + head + ',\n  "layers": [\n' + layers + ("\n" if layers else "") + "  ]\n}"
 
 
+def check_json_text(text: str) -> None:
+    """Refuse pasted JSON over MAX_JSON_CHARS, nested deeper than MAX_JSON_DEPTH or with a number of more
+    than 18 digits, before any parsing (the work a stranger's text can cause stays small)."""
+    if not isinstance(text, str) or len(text) > MAX_JSON_CHARS:
+        raise ConvConfigError(f"the JSON is too long (over {MAX_JSON_CHARS:,} characters)", "json")
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    if deepest > MAX_JSON_DEPTH:
+        raise ConvConfigError(f"the JSON nests {deepest} deep (a network needs 3): not a network", "json")
+    if _LONG_NUMBER.search(text):
+        raise ConvConfigError("the JSON holds a number of more than 18 digits: not a layer size", "json")
+
+
 def from_json(text: str) -> Network:
-    """The Network in `to_json`'s format; bad text raises ConvConfigError naming where and what is wanted."""
+    """The Network in `to_json`'s format; bad text raises ConvConfigError naming where and what is wanted.
+
+    Text that json cannot read (too deep, numbers too long) is a ConvConfigError too; pasted text goes
+    through `check_json_text` first, which refuses it before parsing.
+    """
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, TypeError) as error:
+    except (RecursionError, ValueError) as error:
+        if not isinstance(error, json.JSONDecodeError):
+            raise ConvConfigError("not valid JSON: it cannot be read", "json") from None
+        raise ConvConfigError(
+            f"not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}; expected "
+            '{"input_size": [3, 32, 32], "layers": [{"type": "Conv2d", ...}]}',
+            "json",
+        ) from error
+    except TypeError as error:
         where = (
             f" at line {error.lineno}, column {error.colno}: {error.msg}"
             if isinstance(error, json.JSONDecodeError)
@@ -108,7 +174,7 @@ def from_json(text: str) -> Network:
         )
     if not isinstance(data["layers"], list):
         raise ConvConfigError('"layers" must be a list of layer objects', "json")
-    layers = tuple(layer_from_dict(d, f"layers[{i}]") for i, d in enumerate(data["layers"]))
+    layers = tuple(_node_from_dict(d, i) for i, d in enumerate(data["layers"]))
     if not isinstance(data["input_size"], list):
         raise ConvConfigError(
             f'"input_size" must be a list such as [3, 32, 32] (got {data["input_size"]!r})', "json"

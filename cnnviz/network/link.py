@@ -9,6 +9,9 @@ through the same parser as the builder's table (literals only, never run) and re
 
 Values: `12`, `m3` (minus 3), `0.5`, `1em05` (1e-05), `3x5` (a tuple of ints), `T`/`F`/`N` (True, False,
 None), `zeros` (a lowercase word), and `X` + hex of the Python source for anything else.
+
+A graph's node that does not read the row before it ends in `_I` + its inputs joined by `x` (`m1` for the
+network's input): `ad_I5x2` is an Add of rows 5 and 2. A stack has no such token, so its text is as it was.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from dataclasses import MISSING, fields
 
 from cnnviz.errors import ConvConfigError
 from cnnviz.network.code import layer_from_arguments
-from cnnviz.network.layers import LAYER_TYPES, MAX_LAYERS, Layer
+from cnnviz.network.layers import LAYER_TYPES, MAX_LAYERS, Layer, Node, as_nodes
+from cnnviz.network.layers.graph import simplest
 
 __all__ = ["KIND_CODES", "MAX_LINK_CHARS", "stack_from_link", "stack_to_link"]
 
@@ -46,6 +50,27 @@ KIND_CODES: dict[str, str] = {
     "Dropout": "d",
     "Flatten": "f",
     "Linear": "l",
+    "Softmax": "sm",
+    "LogSoftmax": "ls",
+    "Dropout1d": "d1",
+    "Dropout2d": "d2",
+    "Identity": "id",
+    "ELU": "el",
+    "SiLU": "si",
+    "ReLU6": "r6",
+    "Hardswish": "hs",
+    "PReLU": "pr",
+    "Softplus": "sp",
+    "LayerNorm": "ln",
+    "GroupNorm": "gn",
+    "LocalResponseNorm": "lrn",
+    "ZeroPad1d": "z1",
+    "ZeroPad2d": "z2",
+    "Upsample": "up",
+    "PixelShuffle": "ps",
+    "Unflatten": "uf",
+    "Add": "ad",
+    "Concat": "cat",
 }
 _KINDS = {code: kind for kind, code in KIND_CODES.items()}
 _INT = re.compile(r"m?\d{1,18}")
@@ -104,9 +129,20 @@ def layer_to_link(layer: Layer) -> str:
     return "_".join([KIND_CODES[layer.kind], *slots])
 
 
-def stack_to_link(layers: Sequence[Layer]) -> str:
-    """The stack as link text ('' for no layers)."""
-    return "-".join(layer_to_link(layer) for layer in layers)
+def _inputs_token(inputs: tuple[int, ...]) -> str:
+    return "I" + "x".join(_number(j) for j in inputs)
+
+
+def stack_to_link(layers: Sequence[Layer | Node]) -> str:
+    """The stack or graph as link text ('' for no layers)."""
+    parts = []
+    for i, node in enumerate(as_nodes(layers)):
+        text = layer_to_link(node.layer)
+        parts.append(text if node.inputs == (i - 1,) else f"{text}_{_inputs_token(node.inputs)}")
+    return "-".join(parts)
+
+
+_INPUTS = re.compile(r"I(m?\d{1,4})(xm?\d{1,4}){0,63}")
 
 
 def _source_of(token: str, where: str) -> str:
@@ -137,13 +173,16 @@ def layer_from_link(text: str, where: str = "layer") -> Layer:
     if len(tokens) > len(names):
         raise ConvConfigError(f"{where}: {kind} takes at most {len(names)} arguments", "link")
     arguments = [
-        f"{name}={_source_of(token, where)}" for name, token in zip(names, tokens, strict=False) if token != ""
+        f"{name}={_source_of(token, where)}"
+        for name, token in zip(names, tokens, strict=False)
+        if token != ""
     ]
     return layer_from_arguments(kind, ", ".join(arguments))
 
 
-def stack_from_link(text: str) -> tuple[Layer, ...]:
-    """The stack in `stack_to_link`'s text; bad, oversized or overlong text raises ConvConfigError."""
+def stack_from_link(text: str) -> tuple[Layer, ...] | tuple[Node, ...]:
+    """The stack (layers) or graph (nodes) in `stack_to_link`'s text; bad, oversized or overlong text
+    raises ConvConfigError."""
     if not isinstance(text, str) or len(text) > MAX_LINK_CHARS:
         raise ConvConfigError(f"a network in a link has at most {MAX_LINK_CHARS:,} characters", "link")
     if text == "":
@@ -151,4 +190,13 @@ def stack_from_link(text: str) -> tuple[Layer, ...]:
     parts = text.split("-")
     if len(parts) > MAX_LAYERS:
         raise ConvConfigError(f"a network in a link has at most {MAX_LAYERS} layers", "link")
-    return tuple(layer_from_link(part, f"layer {i}") for i, part in enumerate(parts))
+    nodes = []
+    for i, part in enumerate(parts):
+        where = f"layer {i}"
+        head, _, last = part.rpartition("_")
+        if head and _INPUTS.fullmatch(last):
+            inputs = tuple(int(v.replace("m", "-")) for v in last[1:].split("x"))
+            nodes.append(Node(layer_from_link(head, where), inputs))
+        else:
+            nodes.append(Node(layer_from_link(part, where), (i - 1,)))
+    return tuple(simplest(as_nodes(nodes)))

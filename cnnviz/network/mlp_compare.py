@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cnnviz.errors import ConvConfigError
-from cnnviz.network.layers import Flatten, Layer, Linear, ReLU
+from cnnviz.network.layers import Flatten, Layer, Linear, Node, ReLU, as_nodes
 from cnnviz.network.summary_table import summarize
 
 __all__ = ["LECTURE_MLP_HIDDEN", "Baseline", "mlp", "comparable_mlps"]
@@ -44,7 +44,7 @@ def mlp(features: int, hidden: Sequence[int], num_classes: int) -> list[Layer]:
     return [*layers, Linear(width, num_classes)]
 
 
-def comparable_mlps(layers: Sequence[Layer], input_size: Sequence[int]) -> list[Baseline]:
+def comparable_mlps(layers: Sequence[Layer | Node], input_size: Sequence[int]) -> list[Baseline]:
     """The stack, then fully connected networks with the same input and output sizes.
 
     A stack ending in flat features (a classifier) is compared with an MLP keeping its hidden Linear
@@ -52,11 +52,13 @@ def comparable_mlps(layers: Sequence[Layer], input_size: Sequence[int]) -> list[
     from every input cell to every output cell. A network with the same conv and Linear layers as one
     before it is left out.
     """
-    result = summarize(layers, input_size)
+    nodes = as_nodes(layers)
+    result = summarize(nodes, input_size)
+    layers = [node.layer for node in nodes]
     if not result.ok:
         row = result.first_error
         raise ConvConfigError(
-            f"the stack breaks at layer {row.index} ({row.layer.kind}): fix it first to compare it with "  # type: ignore[union-attr]
+            f"the network breaks at layer {row.index} ({row.layer.kind}): fix it first to compare it with "  # type: ignore[union-attr]
             "a fully connected network",
             "layers",
         )

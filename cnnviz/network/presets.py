@@ -2,7 +2,9 @@
 
 Lectures: 000 CS 462 Lecture 10 (Convolutions), 001 DL4DS Convolutional Networks (UDL ch. 10),
 003 165B Convolutional Neural Networks, 004 CNN lecture: kernels to classic architectures.
-`expected_params` is the published parameter count (the lecture's number where it quotes one).
+`expected_params` is the published parameter count (the lecture's number where it quotes one). The
+classic architectures the lectures show (AlexNet, VGG, ResNet-18, a U-Net) follow torchvision's layouts
+and the U-Net paper; ResNet-18 and the U-Net are graphs (`Node`s with their shortcuts and skips).
 """
 
 from __future__ import annotations
@@ -13,24 +15,41 @@ from dataclasses import dataclass
 from cnnviz.conv.args import as_int
 from cnnviz.errors import ConvConfigError
 from cnnviz.network.layers import (
+    INPUT,
     AdaptiveAvgPool2d,
+    Add,
     AvgPool2d,
     BatchNorm2d,
+    Concat,
     Conv1d,
     Conv2d,
+    ConvTranspose2d,
     Dropout,
     Flatten,
     Layer,
     Linear,
     MaxPool2d,
     Network,
+    Node,
     ReLU,
     Shape,
     Tanh,
 )
 from cnnviz.network.summary_table import summarize
 
-__all__ = ["Preset", "PRESETS", "preset", "classic_cnn", "lecture004_cnn", "vgg16"]
+__all__ = [
+    "Preset",
+    "PRESETS",
+    "preset",
+    "classic_cnn",
+    "lecture004_cnn",
+    "vgg16",
+    "vgg",
+    "alexnet",
+    "resnet18",
+    "unet",
+    "GraphBuilder",
+]
 
 
 @dataclass(frozen=True)
@@ -41,7 +60,7 @@ class Preset:
     description: str
     lecture: str
     input_size: Shape
-    layers: tuple[Layer, ...]
+    layers: tuple[Layer | Node, ...]  # a stack's layers, or a graph's nodes
     expected_params: int | None = None
 
     @property
@@ -108,9 +127,42 @@ def lecture004_cnn(num_classes: int = 10) -> list[Layer]:
     )
 
 
+VGG_CONFIGS = {
+    16: (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"),
+    19: (
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+    ),
+}
+
+
 def vgg16(num_classes: int = 1000) -> list[Layer]:
     """VGG-16 as torchvision builds it (configuration D, no batch norm) for 3x224x224 input."""
-    config = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
+    return vgg(16, num_classes)
+
+
+def vgg(depth: int = 16, num_classes: int = 1000) -> list[Layer]:
+    """VGG-16 or VGG-19 as torchvision builds them (configurations D and E, no batch norm)."""
+    config = VGG_CONFIGS[depth]
     layers: list[Layer] = []
     c = 3
     for item in config:
@@ -131,6 +183,103 @@ def vgg16(num_classes: int = 1000) -> list[Layer]:
         Dropout(0.5),
         Linear(4096, num_classes),
     ]
+
+
+def alexnet(num_classes: int = 1000) -> list[Layer]:
+    """AlexNet in torchvision's layout (one tower, 64-192-384-256-256 channels) for 3x224x224 input."""
+    return [
+        Conv2d(3, 64, 11, stride=4, padding=2),
+        ReLU(inplace=True),
+        MaxPool2d(3, stride=2),
+        Conv2d(64, 192, 5, padding=2),
+        ReLU(inplace=True),
+        MaxPool2d(3, stride=2),
+        Conv2d(192, 384, 3, padding=1),
+        ReLU(inplace=True),
+        Conv2d(384, 256, 3, padding=1),
+        ReLU(inplace=True),
+        Conv2d(256, 256, 3, padding=1),
+        ReLU(inplace=True),
+        MaxPool2d(3, stride=2),
+        AdaptiveAvgPool2d(6),
+        Flatten(),
+        Dropout(0.5),
+        Linear(256 * 6 * 6, 4096),
+        ReLU(inplace=True),
+        Dropout(0.5),
+        Linear(4096, 4096),
+        ReLU(inplace=True),
+        Linear(4096, num_classes),
+    ]
+
+
+class GraphBuilder:
+    """Nodes appended one by one: `add(layer)` reads the last node, `add(layer, a, b)` reads a and b."""
+
+    def __init__(self) -> None:
+        self.nodes: list[Node] = []
+
+    @property
+    def last(self) -> int:
+        return len(self.nodes) - 1
+
+    def add(self, layer: Layer, *inputs: int) -> int:
+        self.nodes.append(Node(layer, inputs or (self.last,)))
+        return self.last
+
+
+def resnet18(num_classes: int = 1000) -> list[Node]:
+    """ResNet-18 as torchvision builds it: a 7x7 stem, four stages of two basic blocks (3x3 conv, batch
+    norm, ReLU, 3x3 conv, batch norm, add the shortcut, ReLU), a 1x1 projection where a stage halves the
+    size, global average pooling and a Linear layer. 11,689,512 parameters."""
+    g = GraphBuilder()
+    for layer in (Conv2d(3, 64, 7, stride=2, padding=3, bias=False), BatchNorm2d(64), ReLU(inplace=True),
+                  MaxPool2d(3, stride=2, padding=1)):  # fmt: skip
+        g.add(layer, g.last)
+    channels = 64
+    for planes, stride in ((64, 1), (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1)):
+        block_in = g.last
+        g.add(Conv2d(channels, planes, 3, stride=stride, padding=1, bias=False))
+        g.add(BatchNorm2d(planes))
+        g.add(ReLU(inplace=True))
+        g.add(Conv2d(planes, planes, 3, padding=1, bias=False))
+        residual = g.add(BatchNorm2d(planes))
+        shortcut = block_in
+        if stride != 1 or channels != planes:
+            g.add(Conv2d(channels, planes, 1, stride=stride, bias=False), block_in)
+            shortcut = g.add(BatchNorm2d(planes))
+        g.add(Add(), residual, shortcut)
+        g.add(ReLU(inplace=True))
+        channels = planes
+    g.add(AdaptiveAvgPool2d(1))
+    g.add(Flatten())
+    g.add(Linear(512, num_classes))
+    return g.nodes
+
+
+def unet(in_channels: int = 1, classes: int = 2, base: int = 16, depth: int = 3) -> list[Node]:
+    """A small U-Net (Ronneberger et al. 2015) with padded 3x3 convs: `depth` poolings down, as many 2x2
+    transposed convs up, each concatenated with the encoder's map of the same size."""
+    g = GraphBuilder()
+
+    def double_conv(c_in: int, c_out: int, source: int) -> int:
+        g.add(Conv2d(c_in, c_out, 3, padding=1), source)
+        g.add(ReLU(inplace=True))
+        g.add(Conv2d(c_out, c_out, 3, padding=1))
+        return g.add(ReLU(inplace=True))
+
+    skips = []
+    out, c = double_conv(in_channels, base, INPUT), base
+    for _ in range(depth):
+        skips.append((out, c))
+        g.add(MaxPool2d(2), out)
+        out, c = double_conv(c, 2 * c, g.last), 2 * c
+    for skip, skip_c in reversed(skips):
+        up = g.add(ConvTranspose2d(c, skip_c, 2, stride=2), out)
+        g.add(Concat(1), skip, up)
+        out, c = double_conv(2 * skip_c, skip_c, g.last), skip_c
+    g.add(Conv2d(c, classes, 1), out)
+    return g.nodes
 
 
 def _cifar_conv(widths: Sequence[int], strides: Sequence[int], flat: int) -> tuple[Layer, ...]:
@@ -242,6 +391,41 @@ PRESETS: dict[str, Preset] = {
             (3, 224, 224),
             tuple(vgg16()),
             138_357_544,
+        ),
+        Preset(
+            "VGG-19",
+            "Sixteen 3x3 convs in five blocks and three Linear layers (configuration E): 144 million "
+            "parameters.",
+            _L004,
+            (3, 224, 224),
+            tuple(vgg(19)),
+            143_667_240,
+        ),
+        Preset(
+            "AlexNet",
+            "Krizhevsky et al. 2012 as torchvision builds it: an 11x11 stride-4 conv, then 5x5 and 3x3 "
+            "convs, three max pools and three Linear layers.",
+            _L001,
+            (3, 224, 224),
+            tuple(alexnet()),
+            61_100_840,
+        ),
+        Preset(
+            "ResNet-18",
+            "He et al. 2016: eight basic blocks whose shortcuts add the block's input back (1x1 "
+            "projections where the size halves). The network lecture 004 trains.",
+            _L004,
+            (3, 224, 224),
+            tuple(resnet18()),
+            11_689_512,
+        ),
+        Preset(
+            "U-Net (small)",
+            "Ronneberger et al. 2015, small: three poolings down, three transposed convs up, each "
+            "concatenated with the encoder's map of the same size (the skips).",
+            _L001,
+            (1, 64, 64),
+            tuple(unet()),
         ),
         Preset(
             "ResNet-18 stem",

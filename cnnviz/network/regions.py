@@ -1,7 +1,8 @@
-"""Which input cells one unit of a stack reads (`receptive_region`), and its effective field (Luo et al.).
+"""Which input cells one unit of a network reads (`receptive_region`), and its effective field (Luo et al.).
 
-The theoretical field (r, jump, start) comes from `receptive_field`'s formulas; the exact region comes
-from connectivity matrices propagated backwards, so it is clipped at the borders and keeps dilation's gaps.
+The theoretical field (r, jump, start) comes from `receptive_field`'s formulas (merged by Araujo et al.'s
+rule at an Add or Concat); the exact region comes from connectivity matrices propagated backwards
+through every path to the input, so it is clipped at the borders and keeps dilation's gaps.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import numpy as np
 
 from cnnviz.conv.args import as_int
 from cnnviz.errors import ConvConfigError
-from cnnviz.network.layers import Layer, Shape
+from cnnviz.network.layers import INPUT, Layer, Merge, Node, Shape, as_nodes
+from cnnviz.network.layers.graph import ancestors
 from cnnviz.network.receptive_field import ReceptiveField, input_field
 from cnnviz.network.summary_table import Summary, format_bytes, summarize
 from cnnviz.network.torch_form import to_torch
@@ -62,22 +64,56 @@ class Region:
 
 
 def _walk(
-    layers: Sequence[Layer], input_size: Sequence[int], layer_index: int
-) -> tuple[Summary, list[Shape]]:
-    """Summary and per-sample shapes [input, out_0, ..., out_layer_index], refusing broken stacks."""
-    result = summarize(layers, input_size)
+    layers: Sequence[Layer | Node], input_size: Sequence[int], layer_index: int
+) -> tuple[Summary, dict[int, Shape]]:
+    """Summary and per-sample shapes {INPUT: input, node: output} of the nodes up to `layer_index`,
+    refusing a network that breaks on the way."""
+    nodes = as_nodes(layers)
+    result = summarize(nodes, input_size)
     index = as_int(layer_index, "layer_index")
-    if not 0 <= index < len(layers):
+    if not 0 <= index < len(nodes):
         raise ConvConfigError(
-            f"layer_index must be in 0..{len(layers) - 1} (got {layer_index})", "layer_index"
+            f"layer_index must be in 0..{len(nodes) - 1} (got {layer_index})", "layer_index"
         )
-    for row in result.rows[: index + 1]:
+    shapes: dict[int, Shape] = {INPUT: result.input_size}
+    for i in ancestors(nodes, index):
+        row = result.rows[i]
         if row.status != "ok":
             raise ConvConfigError(
-                f"the stack breaks at layer {row.index} before layer {index}: {row.error}", "layers"
+                f"the network breaks at layer {row.index} before layer {index}: {row.error}", "layers"
             )
-    shapes = [result.input_size] + [r.output_shape[1:] for r in result.rows[: index + 1]]  # type: ignore[index]
+        shapes[i] = row.output_shape[1:]  # type: ignore[index]
     return result, shapes
+
+
+def _joined(a: np.ndarray | None, b: np.ndarray) -> np.ndarray:
+    """Two masks of one tensor OR-ed (a one-channel mask stands for every channel alike)."""
+    if a is None:
+        return b
+    if a.shape != b.shape:
+        shape = np.broadcast_shapes(a.shape, b.shape)
+        a, b = np.broadcast_to(a, shape), np.broadcast_to(b, shape)
+    return a | b
+
+
+def _back_to_input(
+    nodes: Sequence[Node], shapes: dict[int, Shape], index: int, mask: np.ndarray
+) -> np.ndarray:
+    """The input cells the True cells of node `index`'s output mask read, along every path."""
+    masks: dict[int, np.ndarray] = {index: mask}
+    for i in range(index, -1, -1):
+        if i not in masks:
+            continue
+        node, out = nodes[i], masks.pop(i)
+        if isinstance(node.layer, Merge):
+            parts = node.layer.split_mask(out, [shapes[j] for j in node.inputs], shapes[i])
+        else:
+            parts = [node.layer.back_project(out, shapes[node.inputs[0]], shapes[i])]
+        for j, part in zip(node.inputs, parts, strict=True):
+            if len(shapes[j]) > 1 and part.shape[0] > 1 and (part == part[:1]).all():
+                part = part[:1]  # every channel alike: keep one
+            masks[j] = _joined(masks.get(j), part)
+    return masks[INPUT]
 
 
 def _unit(shape: Shape, unit_position: Sequence[int] | int) -> tuple[int, ...]:
@@ -93,22 +129,19 @@ def _unit(shape: Shape, unit_position: Sequence[int] | int) -> tuple[int, ...]:
 
 
 def receptive_region(
-    layers: Sequence[Layer], input_size: Sequence[int], layer_index: int, unit_position: Sequence[int]
+    layers: Sequence[Layer | Node], input_size: Sequence[int], layer_index: int, unit_position: Sequence[int]
 ) -> Region:
     """The input cells read by unit `unit_position` of layer `layer_index`'s output.
 
     The unit is a position (h, w) or (l,) of a map, all channels together, or (f,) of flat features.
     """
     result, shapes = _walk(layers, input_size, layer_index)
-    target = shapes[-1]
+    target = shapes[layer_index]
     position = _unit(target, unit_position)
     mask = np.zeros((1, *target[1:]) if len(target) > 1 else target, dtype=bool)
     mask[(0, *position) if len(target) > 1 else position] = True
-    for j in range(layer_index, -1, -1):
-        mask = layers[j].back_project(mask, shapes[j], shapes[j + 1])
-        if len(shapes[j]) > 1 and mask.shape[0] > 1 and (mask == mask[:1]).all():
-            mask = mask[:1]  # every channel alike: keep one
-    support = mask.any(axis=0) if len(shapes[0]) > 1 else mask
+    mask = _back_to_input(as_nodes(layers), shapes, layer_index, mask)
+    support = mask.any(axis=0) if len(shapes[INPUT]) > 1 else mask
     if support.any():
         clipped = tuple(
             (int(idx.min()), int(idx.max()) + 1)
@@ -127,7 +160,7 @@ def receptive_region(
 
 
 def effective_receptive_field(
-    layers: Sequence[Layer],
+    layers: Sequence[Layer | Node],
     input_size: Sequence[int],
     layer_index: int,
     unit_position: Sequence[int],
@@ -144,13 +177,14 @@ def effective_receptive_field(
     import torch
 
     _, shapes = _walk(layers, input_size, layer_index)
-    position = _unit(shapes[-1], unit_position)
+    position = _unit(shapes[layer_index], unit_position)
+    nodes = as_nodes(layers)
     total = None
     for run in range(as_int(runs, "runs")):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed + run)
-            model = to_torch(layers[: layer_index + 1]).eval()
-            x = torch.randn(1, *shapes[0])
+            model = to_torch(nodes, output=layer_index).eval()
+            x = torch.randn(1, *shapes[INPUT])
         x.requires_grad_(True)
         y = model(x)
         grad_out = torch.zeros_like(y)
@@ -175,7 +209,9 @@ REGION_MAX_CELLS = 20_000_000  # values of a map traced channel by channel (grou
 # Measured on 2 cores: VGG-16 up to its last conv (14.7 M weights, 15 G MACs) takes about 1.5 s.
 ERF_MAX_PARAMS = 20_000_000
 ERF_MAX_MACS = 20_000_000_000
-ERF_MAX_ACTIVATION_BYTES = 1_000_000_000
+# Autograd keeps every activation and its gradient: three times this stays under 500 MB per request, and
+# a 100,000-channel link that once held 1.8 GB for 47 s is refused.
+ERF_MAX_ACTIVATION_BYTES = 150_000_000
 
 
 @dataclass(frozen=True)
@@ -288,14 +324,22 @@ def check_region_cost(result: Summary, layer_index: int) -> None:
 
 
 def check_erf_cost(
-    layers: Sequence[Layer], input_size: Sequence[int], layer_index: int, runs: int = 1
+    layers: Sequence[Layer | Node], input_size: Sequence[int], layer_index: int, runs: int = 1
 ) -> None:
     """Refuse an effective receptive field too heavy to compute here: weights, multiply-adds or memory."""
     index = as_int(layer_index, "layer_index")
-    prefix = summarize(list(layers)[: index + 1], input_size)
-    check_region_cost(prefix, index)
+    nodes = as_nodes(layers)
+    result = summarize(nodes, input_size)
+    if not 0 <= index < len(nodes):
+        raise ConvConfigError(
+            f"layer_index must be in 0..{len(nodes) - 1} (got {layer_index})", "layer_index"
+        )
+    check_region_cost(result, index)
+    needed = [result.rows[i] for i in ancestors(nodes, index)]
     runs = max(as_int(runs, "runs"), 1)
-    params, macs, memory = prefix.total_params, prefix.total_macs * runs, prefix.activation_bytes
+    params = sum(r.params or 0 for r in needed)
+    macs = sum(r.macs or 0 for r in needed) * runs
+    memory = sum(r.activation_bytes or 0 for r in needed)
     if params > ERF_MAX_PARAMS or macs > ERF_MAX_MACS or memory > ERF_MAX_ACTIVATION_BYTES:
         raise ConvConfigError(
             f"layers 0..{index} hold {params:,} weights, need {macs:,} multiply-adds"

@@ -1,8 +1,10 @@
-"""Walk a stack over an input shape: one row per layer, torchinfo's totals, and fixes for broken layers.
+"""Walk a network over an input shape: one row per node, torchinfo's totals, and fixes for broken layers.
 
-A layer that cannot take its input does not raise: its row carries the `ConvConfigError` message and,
-where one exists, a `Fix` (the argument and the value that fits); `apply_fix` applies it. Shapes in
-rows include the batch axis N; the input size is one sample's shape.
+A network is a stack of layers or a graph of nodes (`cnnviz.network.layers.graph`); rows follow the
+nodes' order. A layer that cannot take its input does not raise: its row carries the `ConvConfigError`
+message and, where one exists, a `Fix` (the argument and the value that fits); `apply_fix` applies it.
+Rows that depend on a broken row are 'not computed'; rows on other branches still run. Shapes in rows
+include the batch axis N; the input size is one sample's shape.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from cnnviz.conv.args import as_int
 from cnnviz.errors import ConvConfigError
-from cnnviz.network.layers import Fix, Layer, Linear, Network, Shape
+from cnnviz.network.layers import INPUT, Fix, Layer, Linear, Merge, Network, Node, Shape, as_nodes
+from cnnviz.network.layers.graph import readers, replace_node, simplest
 from cnnviz.network.receptive_field import ReceptiveField, input_field
-from cnnviz.network.torch_form import from_module
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -61,6 +63,9 @@ class LayerRow:
     argument: str | None = None
     fix: Fix | None = None
     note: str = ""
+    inputs: tuple[int, ...] = ()  # the nodes this row reads (INPUT, -1: the network's input)
+    input_shapes: tuple[Shape, ...] = ()  # their batched shapes, one per input (a merge has several)
+    frozen_params: int = 0  # parameters that do not train (requires_grad False in a traced module)
 
     @property
     def name(self) -> str:
@@ -69,8 +74,8 @@ class LayerRow:
 
     @property
     def trainable_params(self) -> int | None:
-        """Every parameter of a spec is trainable (no frozen layers)."""
-        return self.params
+        """Parameters that train: every one of a spec's, less any frozen in a traced module."""
+        return None if self.params is None else self.params - self.frozen_params
 
 
 def suggest_fix(layer: Layer, shape: Shape, error: ConvConfigError, depth: int = 2) -> Fix | None:
@@ -168,76 +173,121 @@ def _safe_params(layer: Layer) -> int | None:
         return None
 
 
-def summarize(layers: Sequence[Layer], input_size: Sequence[int], batch_size: int = 1) -> Summary:
-    """Walk `layers` over input (C, H, W) / (C, L) / (F,): one row per layer, never raising for a layer.
+def _merge_fix(layer: Merge, shapes: Sequence[Shape], error: ConvConfigError) -> Fix | None:
+    """The first of a merge's candidate fixes under which the new layers all run."""
+    for fix in layer.merge_fixes(shapes, error):
+        made: list[Shape] = []
+        try:
+            for new, wiring in zip(fix.layers, fix.inputs or (), strict=True):
+                got = [shapes[-1 - j] if j < 0 else made[j] for j in wiring]
+                made.append(new.merged_shape(got) if isinstance(new, Merge) else new.output_shape(got[0]))
+        except (ConvConfigError, IndexError):
+            continue
+        return fix
+    return None
 
-    The first layer that cannot take its input gets status 'error' (message, argument, fix); the rows
-    after it are 'not computed' (their params are still counted when their own arguments are valid).
+
+def _arity_error(layer: Layer, inputs: tuple[int, ...]) -> ConvConfigError | None:
+    if isinstance(layer, Merge) and len(inputs) < 2:
+        return ConvConfigError(
+            f"{layer.kind} merges two or more rows but reads {len(inputs)}: list the rows to merge in its "
+            "inputs, e.g. 3, 7",
+            "inputs",
+        )
+    if not isinstance(layer, Merge) and len(inputs) != 1:
+        return ConvConfigError(
+            f"{layer.kind} reads one input but is given {len(inputs)} ({', '.join(map(str, inputs))}): merge "
+            "them first with an Add or a Concat row",
+            "inputs",
+        )
+    return None
+
+
+def summarize(
+    layers: Sequence[Layer | Node] | Network, input_size: Sequence[int] | None = None, batch_size: int = 1
+) -> Summary:
+    """Walk a stack or graph over input (C, H, W) / (C, L) / (F,): one row per node, never raising for one.
+
+    A node that cannot take its input gets status 'error' (message, argument, fix); the nodes that
+    depend on it are 'not computed' (their params are still counted when their own arguments are valid).
     """
+    if isinstance(layers, Network):
+        input_size = layers.input_size if input_size is None else input_size
+        layers = layers.nodes
+    if input_size is None:
+        raise ConvConfigError(
+            "summarize needs input_size, the shape of one sample: (C, H, W) or (C, L)", "input_size"
+        )
     shape = check_input_size(input_size)
     batch = as_int(batch_size, "batch_size")
     if batch < 1:
         raise ConvConfigError(f"batch_size must be at least 1 (got {batch})", "batch_size")
-    for i, layer in enumerate(layers):
-        if not isinstance(layer, Layer):
-            raise ConvConfigError(
-                f"layer {i} is {layer!r}, not a layer spec such as Conv2d(3, 16, 3)", "layers"
-            )
-    field = _first_field(shape)
+    nodes = as_nodes(layers)
+    shapes: dict[int, Shape] = {INPUT: shape}
+    fields: dict[int, ReceptiveField] = {INPUT: _first_field(shape)}
     rows: list[LayerRow] = []
-    broken = False
-    for i, layer in enumerate(layers):
-        if broken:
-            rows.append(
-                LayerRow(i, layer, "not computed", None, None, _safe_params(layer), None, None, None, None)
-            )
-            continue
-        try:
-            out = layer.output_shape(shape)
-        except ConvConfigError as error:
+    for i, node in enumerate(nodes):
+        layer, inputs = node.layer, node.inputs
+        if any(j not in shapes for j in inputs):
             rows.append(
                 LayerRow(
-                    i,
-                    layer,
-                    "error",
-                    (batch, *shape),
-                    None,
-                    _safe_params(layer),
-                    None,
-                    None,
-                    None,
-                    None,
-                    error=str(error),
-                    argument=error.argument,
-                    fix=suggest_fix(layer, shape, error),
+                    i, layer, "not computed", None, None, _safe_params(layer), None, None, None, None,
+                    inputs=inputs,
                 )
-            )
-            broken = True
+            )  # fmt: skip
             continue
-        field = layer.receptive_field(field, shape, out)
+        got = [shapes[j] for j in inputs]
+        batched = tuple((batch, *g) for g in got)
+        try:
+            problem = _arity_error(layer, inputs)
+            if problem is not None:
+                raise problem
+            out = layer.merged_shape(got) if isinstance(layer, Merge) else layer.output_shape(got[0])
+        except ConvConfigError as error:
+            if isinstance(layer, Merge):
+                fix = _merge_fix(layer, got, error) if len(got) >= 2 else None
+            elif len(got) == 1:
+                fix = suggest_fix(layer, got[0], error)
+            else:
+                fix = None
+            rows.append(
+                LayerRow(
+                    i, layer, "error", batched[0], None, _safe_params(layer), None, None, None, None,
+                    error=str(error), argument=error.argument, fix=fix, inputs=inputs, input_shapes=batched,
+                )
+            )  # fmt: skip
+            continue
+        if isinstance(layer, Merge):
+            field = layer.merged_field([fields[j] for j in inputs], got)
+        else:
+            field = layer.receptive_field(fields[inputs[0]], got[0], out)
         note = ""
-        if isinstance(layer, Linear) and len(shape) > 1:
+        if isinstance(layer, Linear) and len(got[0]) > 1:
             note = (
-                f"Linear acts on the last axis only ({shape[-1]} features) and keeps the others; "
-                f"add Flatten() before it to use all {math.prod(shape)} features"
+                f"Linear acts on the last axis only ({got[0][-1]} features) and keeps the others; "
+                f"add Flatten() before it to use all {math.prod(got[0])} features"
             )
+        if i < len(nodes) - 1 and not readers(nodes, i):
+            note = note or "nothing reads this row's output: connect it or delete it"
+        shapes[i], fields[i] = out, field
         rows.append(
             LayerRow(
                 i,
                 layer,
                 "ok",
-                (batch, *shape),
+                batched[0],
                 (batch, *out),
                 layer.params(),
-                layer.macs(shape, out, batch),
+                layer.macs(got[0], out, batch),
                 layer.mult_adds(out, batch),
                 FLOAT32_BYTES * batch * math.prod(out),
                 field,
                 note=note or field.note,
+                inputs=inputs,
+                input_shapes=batched,
             )
         )
-        shape = out
-    return Summary(tuple(rows), check_input_size(input_size), batch)
+    return Summary(tuple(rows), shape, batch)
 
 
 def _megabytes(n: int) -> str:
@@ -283,6 +333,11 @@ class Summary:
         return next((r for r in self.rows if r.status == "error"), None)
 
     @property
+    def is_stack(self) -> bool:
+        """True when every row reads the row before it."""
+        return all(r.inputs in ((), (r.index - 1,)) for r in self.rows)
+
+    @property
     def output_shape(self) -> Shape | None:
         """(N, ...) of the last layer, the input shape for an empty stack, None when the stack breaks."""
         if not self.ok:
@@ -296,6 +351,11 @@ class Summary:
     @property
     def trainable_params(self) -> int:
         return sum(r.trainable_params or 0 for r in self.rows)
+
+    @property
+    def network_kind(self) -> str:
+        """'stack' or 'network', for messages."""
+        return "stack" if self.is_stack else "network"
 
     @property
     def non_trainable_params(self) -> int:
@@ -337,6 +397,7 @@ class Summary:
         return [
             {
                 "layer": r.name,
+                "inputs": r.inputs,
                 "code": r.layer.code(),
                 "status": r.status,
                 "output_shape": r.output_shape,
@@ -353,7 +414,8 @@ class Summary:
         ]
 
     def __str__(self) -> str:
-        rows = [("Sequential", _shape_text(self.output_shape), *["--"] * 5), *map(_cells, self.rows)]
+        top = "Sequential" if self.is_stack else "Network"
+        rows = [(top, _shape_text(self.output_shape), *["--"] * 5), *map(_cells, self.rows)]
         widths = [max(len(cells[c]) for cells in (_COLUMNS, *rows)) for c in range(len(_COLUMNS))]
         rule = "=" * (sum(widths) + 2 * (len(widths) - 1))
         out = [rule, _aligned(_COLUMNS, widths), rule, _aligned(rows[0], widths)]
@@ -378,7 +440,10 @@ class Summary:
             rule,
         ]
         if not self.ok and self.first_error is not None:
-            out.append(f"The stack breaks at layer {self.first_error.index} ({self.first_error.layer.kind}).")
+            out.append(
+                f"The {'stack' if self.is_stack else 'network'} breaks at layer {self.first_error.index} "
+                f"({self.first_error.layer.kind})."
+            )
         return "\n".join(out)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # IPython shows the table
@@ -392,14 +457,24 @@ def _count(value: int | None) -> str:
     return "--" if not value else f"{value:,}"
 
 
+def _label(row: LayerRow) -> str:
+    """'├─Conv2d: 1-3', with the rows it reads when that is not the row before: '├─Add: 1-8 ← 4, 6'."""
+    reads = (
+        ""
+        if row.inputs in ((), (row.index - 1,))
+        else " ← " + ", ".join("input" if j < 0 else str(j) for j in row.inputs)
+    )
+    return f"├─{row.name}{reads}"
+
+
 def _cells(row: LayerRow) -> tuple[str, ...]:
     """One table line of a row, torchinfo style."""
     if row.status != "ok":
         state = "ERROR" if row.status == "error" else "not computed"
-        return (f"├─{row.name}", state, _count(row.params), "--", "--", "--", "--")
+        return (_label(row), state, _count(row.params), "--", "--", "--", "--")
     field = row.receptive_field.describe() if row.receptive_field else ""
     return (
-        f"├─{row.name}",
+        _label(row),
         _shape_text(row.output_shape),
         _count(row.params),
         _count(row.macs),
@@ -421,48 +496,79 @@ def _shape_text(shape: Shape | None) -> str:
 
 
 def summary(
-    model: Network | Sequence[Layer] | torch.nn.Module,
+    model: Network | Sequence[Layer | Node] | torch.nn.Module,
     input_size: Sequence[int] | None = None,
     *,
     batch_size: int | None = None,
+    input_data: Any = None,
+    depth: int = 3,
+    col_names: Sequence[str] | None = None,
 ) -> Summary:
-    """The Summary of a stack, a Network or an nn.Sequential; `print(...)` it for torchinfo's table.
+    """The Summary of a stack, a graph, a Network or any nn.Module; `print(...)` it for torchinfo's table.
 
-    Unlike torchinfo, `input_size` is one sample's shape (C, H, W) and the batch size is separate.
+    For specs, `input_size` is one sample's shape (C, H, W) and the batch size is separate. For an
+    nn.Module (see `cnnviz.network.module_summary`), torchinfo's conventions also hold: `input_size`
+    with the batch axis, `input_data`, `depth` and `col_names`.
     """
     if isinstance(model, Network):
-        layers: Sequence[Layer] = model.layers
+        nodes: Sequence[Layer | Node] = model.nodes
         input_size = model.input_size if input_size is None else input_size
         batch_size = model.batch_size if batch_size is None else batch_size
     elif isinstance(model, (list, tuple)):
-        layers = model
+        nodes = model
+    elif _is_module(model):
+        from cnnviz.network.module_summary import module_summary
+
+        return module_summary(
+            model, input_size, batch_size=batch_size, input_data=input_data, depth=depth, col_names=col_names
+        )
     else:
-        layers = from_module(model)
+        raise ConvConfigError(
+            f"summary takes a Network, a list of layer specs or an nn.Module (got {type(model).__name__}); "
+            "for a preset, pass preset(name).network",
+            "model",
+        )
     if input_size is None:
         raise ConvConfigError(
             "summary needs input_size, the shape of one sample: (C, H, W) or (C, L)", "input_size"
         )
-    return summarize(layers, input_size, 1 if batch_size is None else batch_size)
+    return summarize(nodes, input_size, 1 if batch_size is None else batch_size)
 
 
-def apply_fix(layers: Sequence[Layer], input_size: Sequence[int], index: int | None = None) -> list[Layer]:
-    """The stack with the fix of row `index` (default: the first failing row) applied."""
-    result = summarize(layers, input_size)
+def _is_module(model: object) -> bool:
+    """True for a torch.nn.Module, checked without importing torch when it was never loaded."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(model, torch.nn.Module)
+
+
+def apply_fix(
+    layers: Sequence[Layer | Node], input_size: Sequence[int], index: int | None = None
+) -> list[Layer] | list[Node]:
+    """The network with the fix of row `index` (default: the first failing row) applied.
+
+    A list of layers for a stack that stays a stack, else a list of nodes.
+    """
+    nodes = as_nodes(layers)
+    result = summarize(nodes, input_size)
     row = result.first_error if index is None else result.rows[index]
     if row is None:
-        return list(layers)
+        return simplest(nodes)
     if row.status != "error":
         raise ConvConfigError(
             f"layer {row.index} ({row.layer.kind}) has no error to fix (status: {row.status})", "index"
         )
     if row.fix is None:
         raise ConvConfigError(f"no automatic fix for layer {row.index}: {row.error}", row.argument)
-    return [*layers[: row.index], *row.fix.layers, *layers[row.index + 1 :]]
+    return simplest(replace_node(nodes, row.index, row.fix.layers, row.fix.inputs))
 
 
-def apply_all_fixes(layers: Sequence[Layer], input_size: Sequence[int], max_steps: int = 50) -> list[Layer]:
-    """Apply fixes one after the other until the stack runs or a row has no fix."""
-    current = list(layers)
+def apply_all_fixes(
+    layers: Sequence[Layer | Node], input_size: Sequence[int], max_steps: int = 50
+) -> list[Layer] | list[Node]:
+    """Apply fixes one after the other until the network runs or a row has no fix."""
+    current = simplest(as_nodes(layers))
     for _ in range(max_steps):
         row = summarize(current, input_size).first_error
         if row is None or row.fix is None:

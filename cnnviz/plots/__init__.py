@@ -30,8 +30,10 @@ from cnnviz.plots.conv import (
 )
 from cnnviz.plots.gif_export import conv_animation_gif
 from cnnviz.plots.network import (
+    diagram_svg,
     erf_figure,
     field_growth_figure,
+    network_diagram_figure,
     params_figure,
     region_figure,
     region_signal_figure,
@@ -73,7 +75,9 @@ __all__ = [
     "conv_walkthrough_figure",
     "conv_walkthrough_spec",
     "curves_figure",
+    "diagram_svg",
     "erf_figure",
+    "network_diagram_figure",
     "feature_maps_figure",
     "field_growth_figure",
     "filters_figure",

@@ -20,6 +20,8 @@ __all__ = [
     "region_signal_figure",
     "erf_figure",
     "params_figure",
+    "network_diagram_figure",
+    "diagram_svg",
 ]
 
 ORANGE = "#e8590c"
@@ -267,3 +269,150 @@ def params_figure(labels: Sequence[str], params: Sequence[int]) -> go.Figure:
         plot_bgcolor="#fbfbfc",
     )  # fmt: skip
     return _readable(fig)
+
+
+# --------------------------------------------------------------------------------------------------
+# The network as a diagram
+# --------------------------------------------------------------------------------------------------
+
+# Colour-blind-safe fills per kind of block (Okabe-Ito, lightened), readable with black text.
+BLOCK_FILL = {
+    "input": "#e9ecef",
+    "conv": "#bcd9f2",
+    "pool": "#f7d8a8",
+    "dense": "#d9c8ec",
+    "merge": "#b9e4d6",
+    "up": "#f6c6d8",
+    "other": "#eeeeee",
+}
+ERROR_FILL, MUTED_FILL = "#ffc9c9", "#f8f9fa"
+BOX_W, BOX_H = 0.9, 0.72  # of a column and a row
+
+
+def _fill(block: object) -> str:
+    status, category = block.status, block.category  # type: ignore[attr-defined]
+    return (
+        ERROR_FILL if status == "error" else MUTED_FILL if status == "not computed" else BLOCK_FILL[category]
+    )
+
+
+def _edge_path(a: object, b: object) -> tuple[list[float], list[float]]:
+    """Points of an arrow from block a's right side to block b's left side; a skip over several columns
+    in the same row arcs above the blocks between."""
+    x0, y0 = a.column + BOX_W / 2, a.row  # type: ignore[attr-defined]
+    x1, y1 = b.column - BOX_W / 2, b.row  # type: ignore[attr-defined]
+    if b.lane != a.lane:  # type: ignore[attr-defined]
+        # down the gap before the target's lane, back to its left edge, then in: no line crosses the boxes
+        gap = b.row - BOX_H / 2 - 0.12 if b.column == 0 else b.row - 0.5  # type: ignore[attr-defined]
+        left = -0.5 + 0.04
+        return [x0, x0 + 0.06, x0 + 0.06, left, left, x1], [y0, y0, gap, gap, y1, y1]
+    if y0 == y1 and b.column - a.column > 1:  # type: ignore[attr-defined]
+        top = y0 - BOX_H / 2 - 0.16
+        return [x0 - 0.1, x0 - 0.1, x1 + 0.1, x1 + 0.1], [y0 - BOX_H / 2, top, top, y1 - BOX_H / 2]
+    mid = (x0 + x1) / 2
+    return [x0, mid, mid, x1], [y0, y0, y1, y1]
+
+
+def network_diagram_figure(diagram: object, selected: int | None = None, title: str = "") -> go.Figure:
+    """Blocks (`cnnviz.network.diagram`) as boxes labelled with their layers over their output shape,
+    arrows for what each reads (skips arc above), the `selected` node's block outlined in orange.
+
+    One scatter point sits in each box so a click on it selects its node (customdata: the node index).
+    """
+    blocks, edges = diagram.blocks, diagram.edges  # type: ignore[attr-defined]
+    fig = go.Figure()
+    xs, ys = [], []
+    for edge in edges:
+        a, b = blocks[edge.source], blocks[edge.target]
+        ex, ey = _edge_path(a, b)
+        xs += [*ex, None]
+        ys += [*ey, None]
+    fig.add_trace(
+        go.Scatter(x=xs, y=ys, mode="lines", line={"color": "#495057", "width": 2}, hoverinfo="skip",
+                   showlegend=False)
+    )  # fmt: skip
+    heads = [(blocks[e.target].column - BOX_W / 2, blocks[e.target].row) for e in edges]
+    fig.add_trace(
+        go.Scatter(
+            x=[h[0] for h in heads], y=[h[1] if blocks[e.target].row == blocks[e.source].row or
+                                        blocks[e.target].column - blocks[e.source].column <= 1 else
+                                        h[1] - BOX_H / 2 for h, e in zip(heads, edges, strict=True)],
+            mode="markers", marker={"symbol": "triangle-right", "size": 11, "color": "#495057"},
+            hoverinfo="skip", showlegend=False,
+        )
+    )  # fmt: skip
+    shapes, notes = [], []
+    for block in blocks:
+        x, y = block.column, block.row
+        chosen = selected is not None and block.index == selected
+        shapes.append(
+            {"type": "rect", "x0": x - BOX_W / 2, "x1": x + BOX_W / 2, "y0": y - BOX_H / 2, "y1": y + BOX_H / 2,
+             "fillcolor": _fill(block), "layer": "below",
+             "line": {"color": ORANGE if chosen else "#c92a2a" if block.status == "error" else "#343a40",
+                      "width": 5 if chosen else 1.5}}
+        )  # fmt: skip
+        head, _, folded = block.title.partition(" · ")
+        lines = [head, *([f"<span style='font-size:0.85em'>{folded}</span>"] if folded else []),
+                 f"<b>{block.shape}</b>"]  # fmt: skip
+        notes.append(
+            {"x": x, "y": y, "text": "<br>".join(lines), "showarrow": False,
+             "font": {"size": 13, "color": "#212529"}, "xanchor": "center", "yanchor": "middle"}
+        )  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=[b.column for b in blocks], y=[b.row for b in blocks], mode="markers",
+            marker={"symbol": "square", "size": 40, "color": "rgba(0,0,0,0.01)"},
+            customdata=[b.index for b in blocks],
+            hovertemplate=[f"{'rows ' + ', '.join(map(str, b.nodes)) if b.nodes else 'the input'}: "
+                           f"{b.title} → {b.shape}<extra></extra>" for b in blocks],
+            showlegend=False, name="blocks",
+        )
+    )  # fmt: skip
+    rows = max(diagram.rows, 1)  # type: ignore[attr-defined]
+    fig.update_xaxes(range=[-0.55, diagram.columns - 0.45], visible=False, fixedrange=True)  # type: ignore[attr-defined]
+    fig.update_yaxes(range=[rows - 0.45, -0.75], visible=False, fixedrange=True)
+    fig.update_layout(
+        shapes=shapes, annotations=notes, height=min(90 + 66 * rows, 410), title=title or None,
+        margin={"l": 4, "r": 4, "t": 36 if title else 6, "b": 4}, plot_bgcolor="white", font=FONT,
+        clickmode="event+select", dragmode=False, hoverlabel_font=FONT,
+    )  # fmt: skip
+    return fig
+
+
+def diagram_svg(diagram: object, column_px: int = 150, row_px: int = 86) -> str:
+    """The same diagram as a standalone SVG file (boxes, arrows, labels): for slides and handouts."""
+    from html import escape
+
+    blocks, edges = diagram.blocks, diagram.edges  # type: ignore[attr-defined]
+    width = column_px * diagram.columns + 20  # type: ignore[attr-defined]
+    height = row_px * max(diagram.rows, 1) + 40  # type: ignore[attr-defined]
+
+    def px(x: float, y: float) -> tuple[float, float]:
+        return 10 + (x + 0.5) * column_px, 30 + (y + 0.25) * row_px
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="sans-serif">',
+           '<defs><marker id="a" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
+           'orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#495057"/></marker></defs>']  # fmt: skip
+    for edge in edges:
+        ex, ey = _edge_path(blocks[edge.source], blocks[edge.target])
+        points = " ".join(f"{a:.1f},{b:.1f}" for a, b in (px(x, y) for x, y in zip(ex, ey, strict=True)))
+        out.append(
+            f'<polyline points="{points}" fill="none" stroke="#495057" stroke-width="2" marker-end="url(#a)"/>'
+        )
+    for block in blocks:
+        x, y = px(block.column - BOX_W / 2, block.row - BOX_H / 2)
+        cx, cy = px(block.column, block.row)
+        out.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{BOX_W * column_px:.1f}" height="{BOX_H * row_px:.1f}" rx="4" '
+            f'fill="{_fill(block)}" stroke="#343a40"/>'
+        )
+        out.append(
+            f'<text x="{cx:.1f}" y="{cy - 4:.1f}" font-size="12" text-anchor="middle">{escape(block.title)}</text>'
+        )
+        out.append(
+            f'<text x="{cx:.1f}" y="{cy + 13:.1f}" font-size="13" font-weight="bold" text-anchor="middle">'
+            f"{escape(block.shape)}</text>"
+        )
+    out.append("</svg>")
+    return "\n".join(out) + "\n"

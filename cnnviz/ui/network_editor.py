@@ -1,5 +1,8 @@
-"""The network builder's widgets: the stack kept in session state, presets, the layer table and its tools,
-the summary table, and the unit picker. Every key starts with `nb_`.
+"""The network builder's widgets: the network kept in session state, presets, the layer table and its tools,
+the diagram, the summary table, and the unit picker. Every key starts with `nb_`.
+
+A network is a stack or a graph: the table's "inputs" column names the rows a layer reads when it is not
+the row before (blank), so a shortcut is an Add row with inputs "5, 2" and the input itself is "input".
 
 The stack the table starts from lives in `st.session_state` as JSON (`nb_network`). A change that replaces
 it (a fix, an import, a move) goes through `request`: it stores the new stack under `nb_pending` and reruns;
@@ -14,6 +17,7 @@ left out of the link while it is exactly the chosen preset's stack. A link that 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NoReturn
@@ -23,12 +27,16 @@ import streamlit as st
 
 from cnnviz.errors import ConvConfigError
 from cnnviz.network.code import layer_from_arguments
+from cnnviz.network.diagram import diagram
 from cnnviz.network.json_form import from_json, to_json
-from cnnviz.network.layers import LAYER_TYPES, MAX_LAYERS, Layer, Network, layer_for
+from cnnviz.network.layers import INPUT, LAYER_TYPES, MAX_LAYERS, Layer, Network, Node, layer_for
+from cnnviz.network.layers.graph import delete_node, insert_after, simplest, swap_layers
 from cnnviz.network.link import MAX_LINK_CHARS, stack_from_link, stack_to_link
 from cnnviz.network.presets import PRESETS, classic_cnn, preset
 from cnnviz.network.regions import FieldStep, default_unit
-from cnnviz.network.summary_table import LayerRow, Summary, format_bytes, format_input_size
+from cnnviz.network.summary_table import LayerRow, Summary, format_bytes, format_count, format_input_size
+from cnnviz.plots.network import network_diagram_figure
+from cnnviz.ui.presentation import chart
 from cnnviz.ui.url_state import BoundValue, url
 
 __all__ = [
@@ -48,6 +56,10 @@ __all__ = [
     "summary_table",
     "field_table",
     "plain",
+    "escape_markdown",
+    "show_problem",
+    "headline",
+    "diagram_view",
     "unit_picker",
 ]
 
@@ -114,7 +126,7 @@ def show_notice() -> None:
     """The message a change left for this run (e.g. 'Applied the fix ...'), once."""
     notice = st.session_state.pop(K_NOTICE, None)
     if notice:
-        st.success(notice, icon=":material/check_circle:")
+        st.success(escape_markdown(notice), icon=":material/check_circle:")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -170,20 +182,24 @@ def preset_controls() -> BoundValue[tuple[Layer, ...]]:
         st.caption(f"{chosen.description} *Lecture {chosen.lecture}.*")
     start_from = _preset_network(settings)
     stack = url.value(
-        K_STACK, start_from.layers, parse=stack_from_link, encode=stack_to_link, label="Network stack"
+        K_STACK,
+        tuple(simplest(start_from.nodes)),
+        parse=stack_from_link,
+        encode=stack_to_link,
+        label="Network stack",
     )
     from_link = stack.revision != state.get(K_STACK_REVISION, 0)
     pending = state.pop(K_PENDING, None)
     if pending is not None:  # a fix, an import, a move
         network = from_json(pending)
         _load(network, state.pop(K_PENDING_ROW, None))
-        remember_stack(stack, network.layers)
+        remember_stack(stack, network.nodes)
     elif state.get(K_LOADED) != settings:  # another preset: picked here, or named by a link
         if K_LOADED in state and not from_link:
             state[K_NOTICE] = _loaded_notice(settings)
-        _load(Network(stack.get() if from_link else start_from.layers, start_from.input_size))
+        _load(Network(stack.get() if from_link else start_from.nodes, start_from.input_size))
         if not from_link:
-            stack.set(start_from.layers)
+            stack.set(tuple(simplest(start_from.nodes)))
     elif from_link:  # a link with another stack on the same preset
         _load(Network(stack.get(), start_from.input_size))
     state[K_LOADED] = settings
@@ -192,8 +208,14 @@ def preset_controls() -> BoundValue[tuple[Layer, ...]]:
     return stack
 
 
-def remember_stack(stack: BoundValue[tuple[Layer, ...]], layers: tuple[Layer, ...]) -> None:
-    """Put the table's layers (every row read) into the link, or say why the link cannot hold them."""
+def remember_stack(
+    stack: BoundValue[tuple[Layer, ...]], layers: tuple[Layer, ...] | tuple[Node, ...]
+) -> None:
+    """Put the table's network (every row read) into the link, or say why the link cannot hold it.
+
+    A stack goes in as its layers, a graph as its nodes (the link text of a stack is as it always was).
+    """
+    layers = tuple(simplest(Network(layers, (1,)).nodes))
     if len(stack_to_link(layers)) > MAX_LINK_CHARS:
         st.caption(
             f"This stack is too long for a link (over {MAX_LINK_CHARS:,} characters): the share link keeps "
@@ -224,23 +246,64 @@ def input_controls() -> tuple[str, int]:
 
 @dataclass(frozen=True)
 class TableRead:
-    """What the table holds: its layers when every row reads, else the rows' problems (row, message)."""
+    """What the table holds: its nodes when every row reads, else the rows' problems (row, message)."""
 
-    layers: tuple[Layer, ...]
+    nodes: tuple[Node, ...]
     problems: tuple[tuple[int, str], ...]
     empty_rows: tuple[int, ...]
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        return tuple(node.layer for node in self.nodes)
 
 
 def _blank(value: object) -> bool:
     return value is None or (isinstance(value, float) and pd.isna(value)) or not str(value).strip()
 
 
+def _inputs_text(node: Node, index: int) -> str:
+    """'' when the node reads the row before, else '5, 2' ('input' for the network's input)."""
+    if node.inputs == (index - 1,):
+        return ""
+    return ", ".join("input" if j == INPUT else str(j) for j in node.inputs)
+
+
+def _read_inputs(text: str, row: int, rows: dict[int, int]) -> tuple[int, ...]:
+    """Typed inputs ('5, 2', 'input, 3') as node indices; `rows` maps table rows to nodes."""
+    if len(text) > 200:
+        raise ConvConfigError("inputs: at most a few row numbers, e.g. 5, 2", "inputs")
+    out = []
+    for part in text.replace(";", ",").split(","):
+        part = part.strip().lower()
+        if part in ("input", "x", "in", "-1"):
+            out.append(INPUT)
+            continue
+        if (
+            not part.isascii()
+            or not part.isdigit()
+            or len(part) > 4
+            or int(part) not in rows
+            or int(part) >= row
+        ):
+            raise ConvConfigError(
+                f"inputs: {part[:20]!r} is not a row above this one; write row numbers such as 5, 2, or "
+                "'input' for the network's input",
+                "inputs",
+            )
+        out.append(rows[int(part)])
+    if not out or len(out) > 16:
+        raise ConvConfigError("inputs: name one to sixteen rows, e.g. 5, 2", "inputs")
+    return tuple(out)
+
+
 def layer_table(network: Network) -> TableRead:
-    """The stack as an editable table, one row per layer: its type and its arguments as in PyTorch."""
+    """The network as an editable table, one row per layer: its type, its arguments as in PyTorch and,
+    in a graph, the rows it reads."""
     frame = pd.DataFrame(
         {
             "type": [layer.kind for layer in network.layers],
             "arguments": [layer.argument_text() for layer in network.layers],
+            "inputs": [_inputs_text(node, i) for i, node in enumerate(network.nodes)],
         },
         dtype="object",
     )
@@ -251,49 +314,54 @@ def layer_table(network: Network) -> TableRead:
             "_index": st.column_config.NumberColumn("#", width=40),
             "type": st.column_config.SelectboxColumn(
                 "type", options=list(LAYER_TYPES), required=True, width=190,
-                help="The torch.nn class",
+                help="The torch.nn class (Add and Concat merge the rows in inputs)",
             ),
             "arguments": st.column_config.TextColumn(
                 "arguments", width="large", max_chars=2000,
                 help="As inside the PyTorch call: in_channels=3, out_channels=16, kernel_size=3, padding=1",
             ),
+            "inputs": st.column_config.TextColumn(
+                "inputs", width="small", max_chars=200,
+                help="The rows this layer reads, e.g. 5, 2 for an Add; blank: the row before; 'input': "
+                "the network's input",
+            ),
         },
     )  # fmt: skip
-    layers: list[Layer] = []
+    nodes: list[Node] = []
     problems: list[tuple[int, str]] = []
     empty: list[int] = []
-    for row, (kind, arguments) in enumerate(zip(edited["type"], edited["arguments"], strict=True)):
-        if _blank(kind) and _blank(arguments):
+    rows: dict[int, int] = {}  # table row -> node index
+    columns = [edited[c] if c in edited else [None] * len(edited) for c in ("type", "arguments", "inputs")]
+    previous = INPUT
+    for row, (kind, arguments, inputs) in enumerate(zip(*columns, strict=True)):
+        if _blank(kind) and _blank(arguments) and _blank(inputs):
             empty.append(row)
             continue
         if _blank(kind):
             problems.append((row, "pick a layer type in the first column"))
             continue
         try:
-            layers.append(layer_from_arguments(str(kind), None if _blank(arguments) else str(arguments)))
+            layer = layer_from_arguments(str(kind), None if _blank(arguments) else str(arguments))
+            wiring = (previous,) if _blank(inputs) else _read_inputs(str(inputs), row, rows)
         except ConvConfigError as exc:
             problems.append((row, str(exc)))
-    if len(layers) > MAX_LAYERS:
-        problems.append((MAX_LAYERS, f"at most {MAX_LAYERS} layers (the table has {len(layers)})"))
-    return TableRead(tuple(layers), tuple(problems), tuple(empty))
-
-
-def _moved(layers: Sequence[Layer], row: int, offset: int) -> list[Layer]:
-    """The stack with layer `row` swapped with its neighbour `offset` (-1 up, +1 down) when there is one."""
-    out = list(layers)
-    other = row + offset
-    if 0 <= other < len(out):
-        out[row], out[other] = out[other], out[row]
-    return out
+            continue
+        rows[row] = len(nodes)
+        previous = len(nodes)
+        nodes.append(Node(layer, wiring))
+    if len(nodes) > MAX_LAYERS:
+        problems.append((MAX_LAYERS, f"at most {MAX_LAYERS} layers (the table has {len(nodes)})"))
+    return TableRead(tuple(nodes), tuple(problems), tuple(empty))
 
 
 def table_tools(network: Network, result: Summary) -> None:
     """Move, duplicate, delete a row, or insert a new layer after it that takes the shape it gets there.
 
-    `result` is the stack's summary: a new layer is sized for the shape the row before it makes.
+    In a graph a move swaps two rows' layers and keeps the wiring; an inserted row reads the row it
+    follows and takes over its readers; a deleted row's readers read what it read.
     """
-    layers = list(network.layers)
-    n = len(layers)
+    nodes = network.nodes
+    n = len(nodes)
     state = st.session_state
     row_box, up, down, duplicate, delete, kind_box, insert = st.columns(
         [1, 0.9, 0.9, 0.9, 0.9, 1.7, 1.3], vertical_alignment="bottom"
@@ -308,40 +376,44 @@ def table_tools(network: Network, result: Summary) -> None:
         "New layer", list(LAYER_TYPES), index=list(LAYER_TYPES).index("ReLU"), key="nb_new_type"
     )
     label = "Insert after" if n else "Add"
+
+    def done(new: tuple[Node, ...], notice: str, select: int | None = None) -> None:
+        request(Network(new, network.input_size, network.batch_size), notice, select)
+
+    def merges(a: int, b: int) -> bool:
+        return (nodes[a].layer.kind in ("Add", "Concat")) != (nodes[b].layer.kind in ("Add", "Concat"))
+
     if up.button("Up", key="nb_up", icon=":material/arrow_upward:", disabled=row <= 0, width="stretch",
                  help="Move the row up"):  # fmt: skip
-        request(
-            Network(_moved(layers, row, -1), network.input_size, network.batch_size),
-            f"Moved row {row} up.",
-            row - 1,
-        )
+        if merges(row, row - 1):
+            st.info("A merge and a layer cannot swap places: edit the inputs instead.")
+        else:
+            done(swap_layers(nodes, row, row - 1), f"Moved row {row} up.", row - 1)
     last = row == n - 1
     if down.button("Down", key="nb_down", icon=":material/arrow_downward:", disabled=row < 0 or last,
                    width="stretch", help="Move the row down"):  # fmt: skip
-        request(
-            Network(_moved(layers, row, 1), network.input_size, network.batch_size),
-            f"Moved row {row} down.",
-            row + 1,
-        )
-    if duplicate.button("Copy", key="nb_duplicate", icon=":material/content_copy:", disabled=row < 0,
+        if merges(row, row + 1):
+            st.info("A merge and a layer cannot swap places: edit the inputs instead.")
+        else:
+            done(swap_layers(nodes, row, row + 1), f"Moved row {row} down.", row + 1)
+    if duplicate.button("Copy", key="nb_duplicate", icon=":material/content_copy:",
+                        disabled=row < 0 or (row >= 0 and nodes[row].layer.kind in ("Add", "Concat")),
                         width="stretch", help="Duplicate the row below itself"):  # fmt: skip
-        new = [*layers[: row + 1], layers[row], *layers[row + 1 :]]
-        request(Network(new, network.input_size, network.batch_size), f"Duplicated row {row}.", row + 1)
+        done(insert_after(nodes, row, nodes[row].layer), f"Duplicated row {row}.", row + 1)
     if delete.button("Delete", key="nb_delete", icon=":material/delete:", disabled=row < 0, width="stretch",
                      help="Delete the row"):  # fmt: skip
-        new = [*layers[:row], *layers[row + 1 :]]
-        request(Network(new, network.input_size, network.batch_size), f"Deleted row {row}.")
+        done(delete_node(nodes, row), f"Deleted row {row}.")
     if insert.button(label, key="nb_insert", icon=":material/add:", type="primary", width="stretch",
                      help="Insert the new layer after the row, sized for what it gets there"):  # fmt: skip
         made = result.rows[row].output_shape if 0 <= row < len(result.rows) else None
         shape = network.input_size if row < 0 else None if made is None else made[1:]
         new_layer = layer_for(kind, shape)
-        new = [*layers[: row + 1], new_layer, *layers[row + 1 :]]
-        request(
-            Network(new, network.input_size, network.batch_size),
-            f"Inserted {new_layer.code()} at row {row + 1}.",
-            row + 1,
-        )
+        if kind in ("Add", "Concat"):
+            st.info(f"{kind} merges rows: add a row in the table and write the rows it reads in its inputs.")
+        else:
+            done(
+                insert_after(nodes, row, new_layer), f"Inserted {new_layer.code()} at row {row + 1}.", row + 1
+            )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -367,6 +439,13 @@ def _shape(row: LayerRow) -> str:
     return "—"
 
 
+def _reads(row: LayerRow) -> str:
+    """'' for a row that reads the row before, else the rows it reads: '5, 2'."""
+    if row.inputs in ((), (row.index - 1,)):
+        return ""
+    return ", ".join("input" if j < 0 else str(j) for j in row.inputs)
+
+
 def summary_frame(result: Summary) -> pd.io.formats.style.Styler:
     """torchinfo's table, one row per layer: output shape, parameters, MACs, activation memory, status.
 
@@ -376,6 +455,7 @@ def summary_frame(result: Summary) -> pd.io.formats.style.Styler:
     frame = pd.DataFrame(
         {
             "layer": [row.layer.code(prefix="") for row in rows],
+            "reads": [_reads(row) for row in rows],
             "output shape": [_shape(row) for row in rows],
             "params": _numbers([row.params for row in rows]),
             "MACs": _numbers([row.macs for row in rows]),
@@ -438,12 +518,88 @@ def field_table(steps: Sequence[FieldStep]) -> None:
     )  # fmt: skip
 
 
-def plain(text: str) -> str:
-    """Text shown through markdown as typed: 'N*240' keeps its '*', '$' starts no formula.
+_MARKDOWN_SPECIAL = set("\\`*$[]<>~|")
+_AUTOLINK = re.compile(r"(?i):(?=//)|(?<=www)\.")
 
-    (Underscores inside words, as in in_features, are not emphasis in markdown and stay as they are.)
-    """
-    return text.replace("*", "\\*").replace("$", "\\$")
+
+def escape_markdown(text: str) -> str:
+    """Text shown through markdown as typed, never as markup: the characters that open links, images,
+    code, formulas, HTML and autolinks are backslash-escaped ('[x](http://...)', '![...](...)',
+    '<https://...>', 'https://...', 'www.x', '$...$'), while 'in_features' and '(got 3)' read as typed.
+    (The page's own local escape until the shared UI exports one.)"""
+    text = "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in str(text))
+    return _AUTOLINK.sub(lambda m: "\\" + m.group(0), text)
+
+
+def plain(text: str) -> str:
+    """User-derived text for st.markdown, st.error and labels: see `escape_markdown`."""
+    return escape_markdown(text)
+
+
+def show_problem(message: object) -> None:
+    """A red box with a message that may quote what someone typed or linked, escaped (never a traceback)."""
+    st.error(escape_markdown(str(message)), icon=":material/error:")
+
+
+_HEADLINE_STYLE = (
+    "<style>.st-key-nb_headline [data-testid=stMetricValue] > div{white-space:normal;overflow:visible;"
+    "text-overflow:clip;font-size:1.7rem;line-height:1.2}</style>"
+)
+
+
+def headline(result: Summary, batch: int) -> None:
+    """Parameters, MACs, activations and output shape: whole numbers, never cut to '138,357,...'."""
+    st.html(_HEADLINE_STYLE)
+    with st.container(key="nb_headline"):
+        params, macs, memory, output = st.columns([1.3, 1, 1, 1.1])
+        params.metric("Parameters", format_count(result.total_params), help=f"{result.total_params:,}",
+                      border=True)  # fmt: skip
+        macs.metric(f"MACs (batch of {batch})", format_count(result.total_macs), help=f"{result.total_macs:,}",
+                    border=True)  # fmt: skip
+        memory.metric("Activations (float32)", format_bytes(result.activation_bytes), border=True)
+        broken = result.first_error
+        output.metric(
+            "Output shape",
+            str(result.output_shape) if broken is None else f"✗ layer {broken.index}",
+            border=True,
+        )
+
+
+K_DIAGRAM = "nb_diagram"
+K_DIAGRAM_PICK = "nb_diagram_pick"  # the block selection last applied to the unit picker
+
+
+def diagram_view(result: Summary, selected: int | None) -> None:
+    """The network as a diagram; a click on a block selects that layer for the receptive-field view."""
+    picture = diagram(result)
+    config = {"displayModeBar": True, "displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+              "toImageButtonOptions": {"format": "png", "filename": "network", "scale": 2}}  # fmt: skip
+    event = chart(
+        network_diagram_figure(picture, selected), key=K_DIAGRAM, config=config, on_select="rerun",
+        selection_mode="points",
+    )  # fmt: skip
+    points = getattr(getattr(event, "selection", None), "points", None) or []
+    picked = None
+    for point in points:  # the block points carry their node in customdata; else go by the point's index
+        data = point.get("customdata")
+        data = data[0] if isinstance(data, (list, tuple)) and data else data
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            picked = int(data)
+        elif isinstance(point.get("point_index"), int) and 0 <= point["point_index"] < len(picture.blocks):
+            picked = picture.blocks[point["point_index"]].index
+        if picked is not None:
+            break
+    state = st.session_state
+    if picked is not None and picked >= 0 and state.get(K_DIAGRAM_PICK) != picked:
+        state[K_DIAGRAM_PICK] = picked
+        row = result.rows[picked] if picked < len(result.rows) else None
+        if row is not None and row.status == "ok":
+            state[K_UNIT_LAYER] = _unit_label(row)
+            state.pop(K_UNIT_FOR, None)
+
+
+def _unit_label(row: LayerRow) -> str:
+    return f"{row.index} · {row.layer.kind} → {_shape(row)}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -462,7 +618,7 @@ def unit_picker(result: Summary) -> tuple[int, tuple[int, ...]] | None:
     state = st.session_state
     by_index = {row.index: row for row in ok}
     maps = [row.index for row in ok if len(row.output_shape or ()) > 2]
-    labels = {f"{i} · {row.layer.kind} → {_shape(row)}": i for i, row in by_index.items()}
+    labels = {_unit_label(row): i for i, row in by_index.items()}
     default = maps[-1] if maps else ok[-1].index
     default_label = next(label for label, i in labels.items() if i == default)
     if state.get(K_UNIT_LAYER) not in labels:

@@ -115,6 +115,7 @@ def test_default_page_shows_convnet_summary_fields_comparison_and_export(at: App
     assert [d.proto.label for d in at.get("download_button")] == [
         "Download model.py",
         "Download network.json",
+        "Download network.svg",
     ]
 
 
@@ -123,7 +124,7 @@ def test_every_preset_loads_with_its_lecture_total(at: AppTest, name: str) -> No
     load(at, name)
     preset = PRESETS[name]
     assert at.text_input(key="nb_input").value == ", ".join(map(str, preset.input_size))
-    assert list(editor(at).value["type"]) == [layer.kind for layer in preset.layers]
+    assert list(editor(at).value["type"]) == [layer.kind for layer in preset.network.layers]
     expected = summarize(preset.layers, preset.input_size)
     assert expected.ok
     assert metric_help(at, "Parameters") == f"{expected.total_params:,}"
@@ -180,7 +181,7 @@ def test_template_too_deep_breaks_and_fix_every_layer_repairs_it(at: AppTest) ->
     at.button(key="nb_fix_all").click().run()
     assert_clean(at)
     assert metric(at, "Output shape") == "(1, 10)"
-    assert at.success[0].value == "Applied every fix the stack needed."
+    assert at.success[0].value == "Applied every fix the network needed."
 
 
 # --------------------------------------------------------------------------------------------------
@@ -289,7 +290,7 @@ def test_a_row_that_does_not_read_is_named_and_kept(at: AppTest) -> None:
     edit(at, edited_rows={0: {"arguments": "in_channels=3, out_channels="}})
     assert_clean(at, errors=1)
     assert at.error[0].value.startswith("Row 0: Conv2d: cannot read")
-    assert "Fix the rows above" in at.info[0].value
+    assert "Fix the rows of the table" in at.info[0].value
     assert not at.metric  # no summary of a stack that is not defined
 
 
@@ -305,7 +306,7 @@ def test_a_row_that_does_not_read_is_named_and_kept(at: AppTest) -> None:
 def test_row_argument_errors_are_clear(at: AppTest, arguments: str, says: str) -> None:
     edit(at, edited_rows={0: {"arguments": arguments}})
     assert_clean(at, errors=1)
-    assert says in at.error[0].value
+    assert says in at.error[0].value.replace("\\", "")  # shown escaped: a backtick stays a backtick
 
 
 def test_a_new_row_without_a_type_asks_for_one_and_an_empty_row_is_skipped(at: AppTest) -> None:
@@ -375,7 +376,7 @@ class Net(nn.Module):
 """
     import_text(at, code)
     assert_clean(at)
-    assert at.success[0].value == "Imported 4 layers, input shape (1, 40)."
+    assert at.success[0].value.startswith("Imported 4 layers, input shape (1, 40).")
     assert at.text_input(key="nb_input").value == "1, 40"
     assert list(editor(at).value["type"]) == ["Conv1d", "ReLU", "Flatten", "Linear"]
     assert metric(at, "Output shape") == "(1, 10)"
@@ -543,3 +544,66 @@ def test_exported_code_runs_in_pytorch_and_json_reads_back(at: AppTest) -> None:
 def test_torchinfo_text_is_offered(at: AppTest) -> None:
     printed = next(c for c in code_blocks(at) if c.startswith("====="))
     assert "Total params: 19,570" in printed
+
+
+# --------------------------------------------------------------------------------------------------
+# Graphs: shortcuts and skips, model classes pasted as written, the diagram, escaped text
+# --------------------------------------------------------------------------------------------------
+
+CODE = Path(__file__).resolve().parents[1] / "network" / "code"
+
+
+@pytest.mark.parametrize(
+    ("file", "size", "params"),
+    [("lecture000_convnet.py", "1, 3, 32, 32", "19,570"), ("resnet18.py", "3, 224, 224", "11,689,512"),
+     ("unet.py", "1, 64, 64", "117,090"), ("lecture004_cnn.txt", "3, 32, 32", "783,114")],
+)  # fmt: skip
+def test_pasted_model_classes_give_their_totals(at: AppTest, file: str, size: str, params: str) -> None:
+    at.text_input(key="nb_input").set_value(size.split(", ", 1)[1] if size.count(",") == 3 else size).run()
+    import_text(at, (CODE / file).read_text())
+    assert_clean(at)
+    assert metric_help(at, "Parameters") == params
+    assert at.success[0].value.startswith("Imported")
+    spec = chart(at, "nb_diagram")
+    assert len(spec["layout"]["shapes"]) >= 3  # one box a block
+
+
+def test_resnet18_preset_draws_its_shortcuts_and_counts_its_mult_adds(at: AppTest) -> None:
+    load(at, "ResNet-18")
+    assert metric(at, "Parameters") == "11,689,512" and metric(at, "Output shape") == "(1, 1000)"
+    spec = chart(at, "nb_diagram")
+    texts = [a["text"] for a in spec["layout"]["annotations"]]
+    assert sum("Add" in t for t in texts) == 8 and any("64×56×56" in t for t in texts)
+    reads = summary_table(at)["reads"].tolist()
+    assert sum(bool(r) for r in reads) >= 8  # every Add names the rows it merges
+
+
+def test_a_shortcut_typed_in_the_inputs_column_breaks_and_the_fix_projects_it(at: AppTest) -> None:
+    # ConvNet: row 2 is a stride-2 conv; an Add of rows 3 and 1 merges (15, 8, 8) with (15, 16, 16)
+    edit(at, added_rows=[{"type": "Add", "arguments": "", "inputs": "3, 1"}])
+    assert_clean(at, errors=1)
+    assert "1x1 convolution" in at.error[0].value
+    at.button(key="nb_fix").click().run()
+    assert_clean(at, errors=0)
+    assert "Conv2d" in kinds(at)[-3] and kinds(at)[-1] == "Add"
+
+
+@pytest.mark.parametrize("key", ["nb_input", "nb_net"])
+def test_a_crafted_link_value_shows_as_text_never_as_a_link_or_image(key: str) -> None:
+    from cnnviz.network import Conv2d
+    from cnnviz.network.link import stack_to_link
+
+    crafted = "![x](https://example.com/a.png)[click](http://www.example.com)"
+    value = (
+        crafted if key == "nb_input" else stack_to_link([Conv2d(3, 4, 3, padding=1, padding_mode=crafted)])
+    )
+    app = AppTest.from_file(PAGE, default_timeout=60)
+    app.query_params[key] = value
+    app.run()
+    assert not app.exception
+    shown = [e.value for e in app.error]
+    assert shown
+    for text in shown:  # every [ is escaped, so nothing opens a link or an image; no bare autolink
+        assert text.count("[") == text.count("\\[") and "https://" not in text and "http://" not in text
+    if key == "nb_net":
+        assert any("example" in text for text in shown)

@@ -355,7 +355,7 @@ def test_network_link_with_a_preset_and_its_own_stack_keeps_the_stack() -> None:
         ({"nb_net": "qq_1-r"}, ["'Network stack'"]),  # unknown layer code
         ({"nb_net": "l_" + "1" * (MAX_LINK_CHARS + 10)}, ["'Network stack'"]),  # oversized
         ({"nb_net": "-".join(["r"] * 400)}, ["'Network stack'"]),  # too many layers
-        ({"nb_preset": "AlexNet", "nb_batch": "-5", "nb_row": "x"}, ["'Preset'", "'Batch size N'", "'Row'"]),
+        ({"nb_preset": "AlexNet v9", "nb_batch": "-5", "nb_row": "x"}, ["'Preset'", "'Batch size N'", "'Row'"]),
         ({"nb_unit_layer": "99 · Linear", "nb_erf_runs": "3"}, ["'Layer'", "'Average over random networks'"]),
     ],
 )

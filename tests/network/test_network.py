@@ -22,8 +22,10 @@ from cnnviz.conv.args import PADDING_MODES, expand
 from cnnviz.conv.counts import conv_macs, conv_transpose_macs, linear_macs
 from cnnviz.errors import ConvConfigError
 from cnnviz.network import (
+    ELU,
     GELU,
     LAYER_TYPES,
+    MERGE_TYPES,
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
     AvgPool1d,
@@ -35,16 +37,34 @@ from cnnviz.network import (
     ConvTranspose1d,
     ConvTranspose2d,
     Dropout,
+    Dropout1d,
+    Dropout2d,
     Flatten,
+    GroupNorm,
+    Hardswish,
+    Identity,
+    LayerNorm,
     LeakyReLU,
     Linear,
+    LocalResponseNorm,
+    LogSoftmax,
     MaxPool1d,
     MaxPool2d,
     Network,
+    PixelShuffle,
+    PReLU,
     ReLU,
+    ReLU6,
     Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
     Summary,
     Tanh,
+    Unflatten,
+    Upsample,
+    ZeroPad1d,
+    ZeroPad2d,
     apply_all_fixes,
     from_json,
     from_module,
@@ -118,10 +138,13 @@ def closed_form_macs(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> int
 
 
 def torchinfo_mult_adds(module: nn.Module, y: torch.Tensor) -> int:
-    """torchinfo's rule: each weight/bias element per sample and output position (convs) or per sample."""
+    """torchinfo's rule: each weight/bias element per sample and output position (convs), per position
+    it is applied at (Linear: every axis but the last), else per sample."""
     params = sum(p.numel() for p in module.parameters())
     if "Conv" in type(module).__name__:
         return params * y.shape[0] * math.prod(y.shape[2:])
+    if "Linear" in type(module).__name__:
+        return params * math.prod(y.shape[:-1])
     return params * y.shape[0]
 
 
@@ -250,7 +273,10 @@ def stacks(draw, kinds=MAP_KINDS, max_layers: int = 6, stop_at_error: bool = Tru
 # --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(LAYER_TYPES))
+TORCH_TYPES = sorted(name for name in LAYER_TYPES if name not in MERGE_TYPES)
+
+
+@pytest.mark.parametrize("name", TORCH_TYPES)
 def test_spec_names_order_and_defaults_are_pytorchs(name: str) -> None:
     spec = LAYER_TYPES[name]
     params = [
@@ -278,7 +304,7 @@ def test_specs_are_frozen_hashable_and_normalise_per_axis_values() -> None:
     assert Linear(240, 60, bias=False).code("torch.nn.") == "torch.nn.Linear(240, 60, bias=False)"
 
 
-@pytest.mark.parametrize("name", sorted(LAYER_TYPES))
+@pytest.mark.parametrize("name", TORCH_TYPES)
 def test_to_torch_builds_the_same_class(name: str) -> None:
     examples = {
         "Conv1d": Conv1d(2, 4, 3),
@@ -301,6 +327,25 @@ def test_to_torch_builds_the_same_class(name: str) -> None:
         "Dropout": Dropout(),
         "Flatten": Flatten(),
         "Linear": Linear(4, 2),
+        "Softmax": Softmax(dim=1),
+        "LogSoftmax": LogSoftmax(dim=-1),
+        "Dropout1d": Dropout1d(0.2),
+        "Dropout2d": Dropout2d(),
+        "Identity": Identity(),
+        "ELU": ELU(0.5),
+        "SiLU": SiLU(),
+        "ReLU6": ReLU6(inplace=True),
+        "Hardswish": Hardswish(),
+        "PReLU": PReLU(4),
+        "Softplus": Softplus(beta=2.0),
+        "LayerNorm": LayerNorm((4, 5), bias=False),
+        "GroupNorm": GroupNorm(2, 4),
+        "LocalResponseNorm": LocalResponseNorm(5, k=2.0),
+        "ZeroPad1d": ZeroPad1d((1, 2)),
+        "ZeroPad2d": ZeroPad2d((0, 1, 0, 1)),
+        "Upsample": Upsample(scale_factor=2.0, mode="bilinear", align_corners=False),
+        "PixelShuffle": PixelShuffle(2),
+        "Unflatten": Unflatten(1, (4, 5)),
     }
     module = to_torch([examples[name]])[0]
     assert type(module) is getattr(nn, name)
@@ -390,17 +435,16 @@ def test_summary_accepts_modules_networks_and_lists() -> None:
         summary(layers)
 
 
-def test_from_module_refuses_what_it_cannot_follow() -> None:
+def test_from_module_reads_sequentials_and_points_a_class_to_summary() -> None:
     class Net(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.net = nn.Sequential(nn.Linear(2, 2))
 
-    with pytest.raises(ConvConfigError, match=r"model\.net") as info:
+    with pytest.raises(ConvConfigError, match=r"cnnviz\.summary") as info:
         from_module(Net())
     assert info.value.argument == "model"
-    with pytest.raises(ConvConfigError, match="Softmax"):
-        from_module(nn.Sequential(nn.Linear(2, 2), nn.Softmax(dim=1)))
+    assert from_module(nn.Sequential(nn.Linear(2, 2), nn.Softmax(dim=1))) == [Linear(2, 2), Softmax(dim=1)]
 
 
 @settings(
@@ -526,7 +570,12 @@ def test_argument_text_names_every_argument_it_writes() -> None:
     assert Linear(240, 60, bias=False).argument_text() == "in_features=240, out_features=60, bias=False"
 
 
-@pytest.mark.parametrize("kind", list(LAYER_TYPES))
+# The per-sample shapes each kind takes, when not any: (C, H, W) = 3, (C, L) = 2, (F,) = 1 axes.
+TAKES = {"LayerNorm": (1, 2, 3), "PixelShuffle": (3,), "GroupNorm": (2, 3), "LocalResponseNorm": (2, 3),
+         "Upsample": (2, 3)}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", [k for k in LAYER_TYPES if k not in MERGE_TYPES])
 @pytest.mark.parametrize("shape", [(6, 12, 12), (6, 20), (24,)])
 def test_layer_for_takes_the_shape_it_is_inserted_at(kind: str, shape) -> None:
     from cnnviz.network.layers import layer_for
@@ -535,10 +584,17 @@ def test_layer_for_takes_the_shape_it_is_inserted_at(kind: str, shape) -> None:
     assert layer.kind == kind
     fits = summarize([layer], shape).ok
     suffix = kind[-2:] if kind[-2:] in ("1d", "2d") else None
-    made_for = {3: ("2d",), 2: ("1d",), 1: ("1d",) if kind == "BatchNorm1d" else ()}[len(shape)]
-    assert fits == (suffix is None or suffix in made_for), (kind, shape)
-    if kind.startswith("Conv") and fits:
-        assert summarize([layer], shape).output_shape == (1, *shape)  # a new conv keeps the shape
+    made_for = {3: ("2d",), 2: ("1d",), 1: ("1d",) if kind in ("BatchNorm1d", "Dropout1d") else ()}[
+        len(shape)
+    ]
+    if kind in TAKES:
+        assert fits == (len(shape) in TAKES[kind]), (kind, shape)
+    elif kind.startswith("Dropout"):
+        assert fits  # dropout keeps any shape, as PyTorch does
+    else:
+        assert fits == (suffix is None or suffix in made_for), (kind, shape)
+    if fits and not kind.startswith(("MaxPool", "AvgPool", "Adaptive", "ZeroPad", "Upsample", "Flatten")):
+        assert summarize([layer], shape).output_shape == (1, *shape)  # a new layer keeps the shape
 
 
 def test_to_json_lines_has_one_layer_a_line_and_reads_back() -> None:

@@ -18,6 +18,21 @@ def test_preset_matches_pytorch_layer_by_layer(name: str) -> None:
     p = preset(name)
     assert p.name == name and p.description and p.lecture[:3] in ("000", "001", "003", "004")
     result = summarize(p.layers, p.input_size, batch_size=2)
+    if not p.network.is_stack:  # a graph: each node's module on the outputs it reads
+        from tests.network.test_graph import torch_forward
+        from tests.network.test_network import torch_module
+
+        nodes = p.network.nodes
+        with torch.no_grad():
+            modules = [
+                None if n.layer.kind in ("Add", "Concat") else torch_module(n.layer).eval() for n in nodes
+            ]
+            got = torch_forward(modules, nodes, torch.zeros(2, *p.input_size))
+        for row, module in zip(result.rows, modules, strict=True):
+            assert row.output_shape == tuple(got[row.index].shape)
+            assert row.params == (sum(q.numel() for q in module.parameters()) if module is not None else 0)
+        assert result.ok and (p.expected_params is None or result.total_params == p.expected_params)
+        return
     modules, inputs, outputs, failed = torch_trace(p.layers, p.input_size, batch=2)
     assert result.ok and failed is None
     for row, module, x, y in zip(result.rows, modules, inputs, outputs, strict=True):
@@ -145,7 +160,7 @@ def test_template_and_preset_arguments_are_checked() -> None:
     with pytest.raises(ConvConfigError, match="0 or more"):
         classic_cnn(-1, 1, 1)
     with pytest.raises(ConvConfigError, match="no preset"):
-        preset("AlexNet")
+        preset("AlexNet v9")
 
 
 def test_resnet_stem_reaches_56() -> None:

@@ -8,7 +8,7 @@ per-sample shapes (no batch axis): (C, H, W), (C, L) or flat (F,). The spec fami
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import MISSING, dataclass, fields, replace
 from typing import TYPE_CHECKING, ClassVar
 
@@ -21,7 +21,7 @@ from cnnviz.network.receptive_field import ReceptiveField
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-__all__ = ["Shape", "Layer", "Fix"]
+__all__ = ["Shape", "Layer", "Fix", "torchinfo_mult_adds"]
 
 Shape = tuple[int, ...]
 
@@ -71,6 +71,22 @@ def _fmt(value: object) -> str:
     return repr(value)
 
 
+def torchinfo_mult_adds(kind: str, params: int, out_shape: Sequence[int]) -> int:
+    """torchinfo's mult-adds of a module's weights and biases for a batched output shape (N, ...).
+
+    Convolutions count each parameter once per sample and output position (N x spatial); Linear once
+    per sample and position it is applied at (every axis but the last, so a Linear over the positions of
+    a map counts each of them, torchinfo >= 1.8.1); every other layer once per sample.
+    """
+    if not params or not out_shape:
+        return 0
+    if "Conv" in kind:
+        return params * out_shape[0] * math.prod(out_shape[2:])
+    if "Linear" in kind:
+        return params * math.prod(out_shape[:-1])
+    return params * out_shape[0]
+
+
 # --------------------------------------------------------------------------------------------------
 # Fixes
 # --------------------------------------------------------------------------------------------------
@@ -89,6 +105,10 @@ class Fix:
     value: object
     layers: tuple[Layer, ...]
     text: str
+    # What each new layer reads, when not a chain: < 0 the replaced node's inputs (-1 its first, -2 its
+    # second, ...), >= 0 the fix's own earlier layers. None: the first reads what the replaced node read,
+    # each next one the layer before it.
+    inputs: tuple[tuple[int, ...], ...] | None = None
 
 
 def _set(layer: Layer, text: str | None = None, **changes: object) -> Fix:
@@ -109,7 +129,17 @@ def _reset(layer: Layer, name: str) -> list[Fix]:
 # Each 1d layer and its 2d twin, by either name: {"Conv1d": {"1d": "Conv1d", "2d": "Conv2d"}, ...}
 _TWINS: dict[str, dict[str, str]] = {
     f"{base}{d}": {"1d": f"{base}1d", "2d": f"{base}2d"}
-    for base in ("Conv", "ConvTranspose", "MaxPool", "AvgPool", "AdaptiveAvgPool", "BatchNorm")
+    for base in (
+        "Conv",
+        "ConvTranspose",
+        "MaxPool",
+        "AvgPool",
+        "AdaptiveAvgPool",
+        "AdaptiveMaxPool",
+        "BatchNorm",
+        "ZeroPad",
+        "Dropout",
+    )
     for d in ("1d", "2d")
 }
 
@@ -165,6 +195,7 @@ class Layer:
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         _SPECS[cls.__name__] = cls
+
     def __post_init__(self) -> None:
         for f in fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
@@ -194,9 +225,8 @@ class Layer:
         return 0
 
     def mult_adds(self, out_shape: Shape, batch: int) -> int:
-        """torchinfo's count (bias included): params x N x output positions for convs, else params x N."""
-        positions = math.prod(out_shape[1:]) if self.kind.startswith("Conv") else 1
-        return self.params() * batch * positions
+        """torchinfo's count (bias included): see `torchinfo_mult_adds`."""
+        return torchinfo_mult_adds(self.kind, self.params(), (batch, *out_shape))
 
     def receptive_field(self, field: ReceptiveField, in_shape: Shape, out_shape: Shape) -> ReceptiveField:
         """The field of this layer's units given the field of its input's units."""

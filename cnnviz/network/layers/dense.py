@@ -139,3 +139,61 @@ class Linear(Layer):
             "" if total == self.in_features else f" and set in_features={total}"
         )
         return [Fix("in_features", total, (Flatten(), replace(self, in_features=total)), text)]
+
+
+@dataclass(frozen=True)
+class Unflatten(Layer):
+    """nn.Unflatten: axis `dim` (counted with the batch axis 0) becomes `unflattened_size`, e.g. (400,) ->
+    (16, 5, 5); one size may be -1 (the rest of the axis)."""
+
+    dim: int
+    unflattened_size: tuple[int, ...]
+
+    positional: ClassVar[int] = 2
+
+    def axis(self, shape: Shape) -> int:
+        ndim = len(shape) + 1
+        d = as_int(self.dim, "dim")
+        if not -ndim <= d < ndim or d % ndim == 0:
+            raise ConvConfigError(
+                f"dim={d} must name one of the input's own axes 1..{ndim - 1} (the batch axis 0 stays)", "dim"
+            )
+        return d % ndim - 1
+
+    def sizes(self, length: int) -> tuple[int, ...]:
+        raw = self.unflattened_size
+        sizes = tuple(as_int(v, "unflattened_size") for v in (raw if isinstance(raw, tuple) else (raw,)))
+        known = math.prod(s for s in sizes if s != -1)
+        if sizes.count(-1) > 1 or any(s < 1 and s != -1 for s in sizes) or not sizes:
+            raise ConvConfigError(
+                f"unflattened_size must be sizes of at least 1, with at most one -1 (got {raw!r})",
+                "unflattened_size",
+            )
+        if -1 in sizes:
+            if known == 0 or length % known:
+                raise ConvConfigError(
+                    f"unflattened_size {raw!r} cannot split an axis of {length}", "unflattened_size"
+                )
+            sizes = tuple(length // known if s == -1 else s for s in sizes)
+        if math.prod(sizes) != length:
+            raise ConvConfigError(
+                f"unflattened_size {sizes} holds {math.prod(sizes):,} values but the axis it splits has "
+                f"{length:,}: pick sizes whose product is {length:,}",
+                "unflattened_size",
+            )
+        return sizes
+
+    def output_shape(self, shape: Shape) -> Shape:
+        a = self.axis(shape)
+        return (*shape[:a], *self.sizes(shape[a]), *shape[a + 1 :])
+
+    def receptive_field(self, field: ReceptiveField, in_shape: Shape, out_shape: Shape) -> ReceptiveField:
+        if field.kind in ("global", "unsupported"):
+            return field
+        return ReceptiveField(
+            "unsupported", None, "Unflatten gives features positions again, but no window in the input"
+        )
+
+    def back_project(self, mask: np.ndarray, in_shape: Shape, out_shape: Shape) -> np.ndarray:
+        full = np.broadcast_to(mask, out_shape) if mask.shape != out_shape else mask
+        return full.reshape(in_shape)

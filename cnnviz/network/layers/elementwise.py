@@ -1,4 +1,4 @@
-"""Specs that keep the shape: BatchNorm1d/2d, ReLU, Tanh, Sigmoid, LeakyReLU, GELU and Dropout."""
+"""Specs that keep the shape: batch norm, activations, dropout, Identity, Softmax and LogSoftmax."""
 
 from __future__ import annotations
 
@@ -7,11 +7,34 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import ClassVar
 
+import numpy as np
+
 from cnnviz.conv.args import as_int
 from cnnviz.errors import ConvConfigError
 from cnnviz.network.layers.base import Fix, Layer, Shape, _channel_mismatch, _describe, _other_dims, _set
+from cnnviz.network.receptive_field import ReceptiveField
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "ReLU", "Tanh", "Sigmoid", "LeakyReLU", "GELU", "Dropout"]
+__all__ = [
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "ReLU",
+    "Tanh",
+    "Sigmoid",
+    "LeakyReLU",
+    "GELU",
+    "Dropout",
+    "Dropout1d",
+    "Dropout2d",
+    "Identity",
+    "ELU",
+    "SiLU",
+    "ReLU6",
+    "Hardswish",
+    "Softplus",
+    "PReLU",
+    "Softmax",
+    "LogSoftmax",
+]
 
 
 class _BatchNorm(Layer):
@@ -137,3 +160,155 @@ class Dropout(Layer):
     def check(self) -> None:
         if isinstance(self.p, bool) or not isinstance(self.p, (int, float)) or not 0 <= self.p <= 1:
             raise ConvConfigError(f"dropout probability p must be between 0 and 1 (got {self.p!r})", "p")
+
+
+@dataclass(frozen=True)
+class Dropout1d(Layer):
+    """nn.Dropout1d: zeroes whole channels of (C, L) maps while training; shape kept."""
+
+    p: float = 0.5
+    inplace: bool = False
+
+    def check(self) -> None:
+        Dropout(self.p).check()
+
+
+@dataclass(frozen=True)
+class Dropout2d(Layer):
+    """nn.Dropout2d: zeroes whole channels of (C, H, W) maps while training; shape kept."""
+
+    p: float = 0.5
+    inplace: bool = False
+
+    def check(self) -> None:
+        Dropout(self.p).check()
+
+
+@dataclass(frozen=True)
+class Identity(Layer):
+    """nn.Identity: passes its input on unchanged (a placeholder, e.g. a shortcut that does nothing)."""
+
+
+@dataclass(frozen=True)
+class ELU(Layer):
+    """nn.ELU: x if x > 0 else alpha * (exp(x) - 1), any shape."""
+
+    alpha: float = 1.0
+    inplace: bool = False
+
+
+@dataclass(frozen=True)
+class SiLU(Layer):
+    """nn.SiLU (swish): x * sigmoid(x), any shape."""
+
+    inplace: bool = False
+
+
+@dataclass(frozen=True)
+class ReLU6(Layer):
+    """nn.ReLU6: min(max(0, x), 6), any shape (MobileNet)."""
+
+    inplace: bool = False
+
+
+@dataclass(frozen=True)
+class Hardswish(Layer):
+    """nn.Hardswish: x * ReLU6(x + 3) / 6, any shape (MobileNetV3)."""
+
+    inplace: bool = False
+
+
+@dataclass(frozen=True)
+class Softplus(Layer):
+    """nn.Softplus: log(1 + exp(beta * x)) / beta, linear above `threshold`; any shape."""
+
+    beta: float = 1.0
+    threshold: float = 20.0
+
+
+@dataclass(frozen=True)
+class PReLU(Layer):
+    """nn.PReLU: ReLU with a learned negative slope, one for all channels or one per channel."""
+
+    num_parameters: int = 1
+    init: float = 0.25
+
+    def check(self) -> None:
+        if as_int(self.num_parameters, "num_parameters") < 1:
+            raise ConvConfigError(
+                f"num_parameters must be at least 1 (got {self.num_parameters})", "num_parameters"
+            )
+
+    def output_shape(self, shape: Shape) -> Shape:
+        self.check()
+        if self.num_parameters not in (1, shape[0]):
+            raise ConvConfigError(
+                f"PReLU has num_parameters={self.num_parameters} slopes but its input has {shape[0]} "
+                f"channels ({_describe(shape)}): use 1 (one slope for all) or {shape[0]}",
+                "num_parameters",
+            )
+        return shape
+
+    def params(self) -> int:
+        return as_int(self.num_parameters, "num_parameters")
+
+    def fix_candidates(self, shape: Shape, error: ConvConfigError) -> list[Fix]:
+        return [_set(self, num_parameters=shape[0]), _set(self, num_parameters=1)]
+
+
+def _softmax_axis(dim: int | None, shape: Shape) -> int:
+    """The per-sample axis a softmax runs over (-1: the batch axis, as PyTorch's implicit choice can be)."""
+    ndim = len(shape) + 1
+    if dim is None:  # PyTorch's legacy implicit dim (it warns): 0 for 0, 1 or 3 axes, else 1
+        return -1 if ndim in (0, 1, 3) else 0
+    d = as_int(dim, "dim")
+    if not -ndim <= d < ndim:
+        raise ConvConfigError(
+            f"dim={d} is out of range for input (N, {', '.join(map(str, shape))}): use {-ndim}..{ndim - 1}, "
+            "usually dim=1 (the classes or channels)",
+            "dim",
+        )
+    return d % ndim - 1
+
+
+class _SoftmaxBase(Layer):
+    """Softmax and LogSoftmax: normalise along one axis; shape kept, values along that axis mixed."""
+
+    def output_shape(self, shape: Shape) -> Shape:
+        _softmax_axis(self.dim, shape)
+        return shape
+
+    def receptive_field(self, field: ReceptiveField, in_shape: Shape, out_shape: Shape) -> ReceptiveField:
+        axis = _softmax_axis(self.dim, in_shape)
+        if field.kind != "local" or axis <= 0:
+            return field  # over channels (or the batch): each position still reads its own window
+        return ReceptiveField(
+            "unsupported", None, f"{self.kind} over a spatial axis mixes every position along it"
+        )
+
+    def back_project(self, mask: np.ndarray, in_shape: Shape, out_shape: Shape) -> np.ndarray:
+        axis = _softmax_axis(self.dim, in_shape)
+        if axis < 0:
+            return mask
+        if in_shape[axis] == 1:  # over one value: the output is constant (1, or 0 for LogSoftmax)
+            return np.zeros_like(mask)
+        if axis == 0 and len(in_shape) > 1:
+            return mask.any(axis=0, keepdims=True)
+        return np.broadcast_to(mask.any(axis=axis, keepdims=True), mask.shape).copy()
+
+    def fix_candidates(self, shape: Shape, error: ConvConfigError) -> list[Fix]:
+        return [_set(self, dim=1)]
+
+
+@dataclass(frozen=True)
+class Softmax(_SoftmaxBase):
+    """nn.Softmax: exp(x) / sum(exp(x)) along `dim` (counted with the batch axis: dim=1 is the classes)."""
+
+    dim: int | None = None
+
+
+@dataclass(frozen=True)
+class LogSoftmax(_SoftmaxBase):
+    """nn.LogSoftmax: log of Softmax along `dim`, as the negative log-likelihood loss expects."""
+
+    dim: int | None = None
