@@ -7,32 +7,33 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from cnnviz.errors import ConvConfigError
-from cnnviz.network.code import read_import, to_pytorch_code
-from cnnviz.network.diagram import diagram
-from cnnviz.network.json_form import to_json, to_json_lines
-from cnnviz.network.layers import Network
-from cnnviz.network.mlp_compare import Baseline, comparable_mlps
-from cnnviz.network.regions import (
+from cnnviz import (
+    Baseline,
+    ConvConfigError,
+    Network,
     Region,
-    check_erf_cost,
-    check_region_cost,
-    describe_region,
-    effective_receptive_field,
-    field_steps,
-    receptive_region,
-    sample_image,
-    sample_signal,
-)
-from cnnviz.network.summary_table import (
     Summary,
     apply_all_fixes,
     apply_fix,
+    check_erf_cost,
+    check_region_cost,
+    comparable_mlps,
+    describe_region,
+    diagram,
+    effective_receptive_field,
+    field_sample_image,
+    field_sample_signal,
+    field_steps,
     format_count,
     parse_input_size,
+    read_import,
+    receptive_region,
     summarize,
+    to_json,
+    to_json_lines,
+    to_pytorch_code,
 )
-from cnnviz.plots.network import (
+from cnnviz.plots import (
     diagram_svg,
     erf_figure,
     field_growth_figure,
@@ -72,8 +73,10 @@ def region_picture(key: str, _network: Network, layer: int, unit: tuple[int, ...
     region = region_of(key, _network, layer, unit)
     size = _network.input_size
     if len(size) == 3:
-        return region_figure(sample_image(size[1], size[2]), region.mask, region.clipped, region.unclipped)
-    return region_signal_figure(sample_signal(size[-1]), region.mask, region.clipped, region.unclipped)
+        return region_figure(
+            field_sample_image(size[1], size[2]), region.mask, region.clipped, region.unclipped
+        )
+    return region_signal_figure(field_sample_signal(size[-1]), region.mask, region.clipped, region.unclipped)
 
 
 @st.cache_data(max_entries=16, show_spinner="Backpropagating through random weights…")

@@ -15,11 +15,12 @@ Where each part lives (all under `cnnviz/network/`):
     layers/            every spec by name (LAYER_TYPES); the specs themselves in layers/conv, pool,
                        elementwise, norm, resample, dense, merge (base: layers/base); Node and Network
                        and the graph edits in layers/graph
-    summary_table      summarize / summary, LayerRow, Summary, suggest_fix, apply_fix
+    summary_table      summarize, LayerRow, Summary, suggest_fix, apply_fix
     receptive_field    the field of stacked sliding windows (size, stride, padding), exact connectivity
     regions            receptive_region (exact input cells), effective_receptive_field (gradients)
     torch_form         to_torch, from_module (torch imported only inside them; torch_graph: GraphModule)
-    module_summary     the summary of any nn.Module, traced with forward hooks on the meta device
+    module_summary     summary: of a stack, a graph or any nn.Module (traced with forward hooks on the
+                       meta device)
     json_form          to_json / from_json, layer_to_dict / layer_from_dict
     code               to_pytorch_code / from_pytorch_code (read with `ast`, never executed)
     link               a stack as short URL-safe text
@@ -28,8 +29,9 @@ Where each part lives (all under `cnnviz/network/`):
 
 from __future__ import annotations
 
-from cnnviz.network.code import from_pytorch_code, to_pytorch_code
-from cnnviz.network.json_form import from_json, layer_from_dict, layer_to_dict, to_json
+from cnnviz.network.code import from_pytorch_code, read_import, to_pytorch_code
+from cnnviz.network.diagram import Diagram, diagram
+from cnnviz.network.json_form import from_json, layer_from_dict, layer_to_dict, to_json, to_json_lines
 from cnnviz.network.layers import (
     ELU,
     GELU,
@@ -81,19 +83,46 @@ from cnnviz.network.layers import (
     ZeroPad1d,
     ZeroPad2d,
 )
-from cnnviz.network.regions import Region, effective_receptive_field, receptive_region
+from cnnviz.network.mlp_compare import Baseline, comparable_mlps
+from cnnviz.network.module_summary import summary
+from cnnviz.network.regions import (
+    Region,
+    check_erf_cost,
+    check_region_cost,
+    describe_region,
+    effective_receptive_field,
+    field_sample_image,
+    field_sample_signal,
+    field_steps,
+    receptive_region,
+)
 from cnnviz.network.summary_table import (
     LayerRow,
     Summary,
     apply_all_fixes,
     apply_fix,
+    format_count,
+    parse_input_size,
     suggest_fix,
     summarize,
-    summary,
 )
 from cnnviz.network.torch_form import from_module, to_torch
 
 __all__ = [
+    "read_import",
+    "Diagram",
+    "diagram",
+    "to_json_lines",
+    "Baseline",
+    "comparable_mlps",
+    "check_erf_cost",
+    "check_region_cost",
+    "describe_region",
+    "field_sample_image",
+    "field_sample_signal",
+    "field_steps",
+    "format_count",
+    "parse_input_size",
     "Shape",
     "Layer",
     "Conv1d",

@@ -69,7 +69,7 @@ from cnnviz.network.summary_table import (
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-__all__ = ["COLUMNS", "ModuleRow", "ModelSummary", "module_summary", "torchinfo_module_mult_adds"]
+__all__ = ["COLUMNS", "ModuleRow", "ModelSummary", "module_summary", "summary", "torchinfo_module_mult_adds"]
 
 # torchinfo's column names, in its order; the default shows the first two it shows.
 COLUMNS = ("input_size", "output_size", "num_params", "params_percent", "kernel_size", "groups", "mult_adds",
@@ -799,3 +799,49 @@ def _format(s: ModelSummary) -> str:
     if s.network is None and s.note:
         out.append(f"No network graph (so no receptive fields): {s.note}.")
     return "\n".join(out)
+
+
+def summary(
+    model: Network | Sequence[Layer | Node] | torch.nn.Module,
+    input_size: Sequence[int] | None = None,
+    *,
+    batch_size: int | None = None,
+    input_data: Any = None,
+    depth: int = 3,
+    col_names: Sequence[str] | None = None,
+) -> Summary:
+    """The Summary of a stack, a graph, a Network or any nn.Module; `print(...)` it for torchinfo's table.
+
+    For specs, `input_size` is one sample's shape (C, H, W) and the batch size is separate. For an
+    nn.Module (see `cnnviz.network.module_summary`), torchinfo's conventions also hold: `input_size`
+    with the batch axis, `input_data`, `depth` and `col_names`.
+    """
+    if isinstance(model, Network):
+        nodes: Sequence[Layer | Node] = model.nodes
+        input_size = model.input_size if input_size is None else input_size
+        batch_size = model.batch_size if batch_size is None else batch_size
+    elif isinstance(model, (list, tuple)):
+        nodes = model
+    elif _is_module(model):
+        return module_summary(
+            model, input_size, batch_size=batch_size, input_data=input_data, depth=depth, col_names=col_names
+        )
+    else:
+        raise ConvConfigError(
+            f"summary takes a Network, a list of layer specs or an nn.Module (got {type(model).__name__}); "
+            "for a preset, pass preset(name).network",
+            "model",
+        )
+    if input_size is None:
+        raise ConvConfigError(
+            "summary needs input_size, the shape of one sample: (C, H, W) or (C, L)", "input_size"
+        )
+    return summarize(nodes, input_size, 1 if batch_size is None else batch_size)
+
+
+def _is_module(model: object) -> bool:
+    """True for a torch.nn.Module, checked without importing torch when it was never loaded."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(model, torch.nn.Module)

@@ -31,8 +31,8 @@ __all__ = [
     "default_unit",
     "check_region_cost",
     "check_erf_cost",
-    "sample_image",
-    "sample_signal",
+    "field_sample_image",
+    "field_sample_signal",
     "REGION_MAX_SIDE",
     "ERF_MAX_PARAMS",
     "ERF_MAX_MACS",
@@ -351,7 +351,7 @@ def check_erf_cost(
         )
 
 
-def sample_image(height: int, width: int) -> np.ndarray:
+def field_sample_image(height: int, width: int) -> np.ndarray:
     """A synthetic picture, (height, width, 3) uint8: sky, sun, hill, house and a striped field.
 
     Shapes at several scales, so a receptive field visibly covers more of the scene as it grows.
@@ -375,7 +375,7 @@ def sample_image(height: int, width: int) -> np.ndarray:
     return np.round(255 * np.clip(img, 0, 1)).astype(np.uint8)
 
 
-def sample_signal(length: int) -> np.ndarray:
+def field_sample_signal(length: int) -> np.ndarray:
     """A synthetic 1D signal, (length,) float64: two bumps and a step, like an MNIST-1D pattern."""
     t = (np.arange(length) + 0.5) / length
     return np.exp(-(((t - 0.25) / 0.06) ** 2)) - 0.7 * np.exp(-(((t - 0.6) / 0.04) ** 2)) + 0.4 * (t > 0.8)

@@ -21,14 +21,13 @@ from cnnviz.network.layers.graph import readers, replace_node, simplest
 from cnnviz.network.receptive_field import ReceptiveField, input_field
 
 if TYPE_CHECKING:  # pragma: no cover
-    import torch
+    pass
 
 __all__ = [
     "FLOAT32_BYTES",
     "LayerRow",
     "Summary",
     "summarize",
-    "summary",
     "suggest_fix",
     "apply_fix",
     "apply_all_fixes",
@@ -493,54 +492,6 @@ def _aligned(cells: tuple[str, ...], widths: list[int]) -> str:
 
 def _shape_text(shape: Shape | None) -> str:
     return "--" if shape is None else "[" + ", ".join(map(str, shape)) + "]"
-
-
-def summary(
-    model: Network | Sequence[Layer | Node] | torch.nn.Module,
-    input_size: Sequence[int] | None = None,
-    *,
-    batch_size: int | None = None,
-    input_data: Any = None,
-    depth: int = 3,
-    col_names: Sequence[str] | None = None,
-) -> Summary:
-    """The Summary of a stack, a graph, a Network or any nn.Module; `print(...)` it for torchinfo's table.
-
-    For specs, `input_size` is one sample's shape (C, H, W) and the batch size is separate. For an
-    nn.Module (see `cnnviz.network.module_summary`), torchinfo's conventions also hold: `input_size`
-    with the batch axis, `input_data`, `depth` and `col_names`.
-    """
-    if isinstance(model, Network):
-        nodes: Sequence[Layer | Node] = model.nodes
-        input_size = model.input_size if input_size is None else input_size
-        batch_size = model.batch_size if batch_size is None else batch_size
-    elif isinstance(model, (list, tuple)):
-        nodes = model
-    elif _is_module(model):
-        from cnnviz.network.module_summary import module_summary
-
-        return module_summary(
-            model, input_size, batch_size=batch_size, input_data=input_data, depth=depth, col_names=col_names
-        )
-    else:
-        raise ConvConfigError(
-            f"summary takes a Network, a list of layer specs or an nn.Module (got {type(model).__name__}); "
-            "for a preset, pass preset(name).network",
-            "model",
-        )
-    if input_size is None:
-        raise ConvConfigError(
-            "summary needs input_size, the shape of one sample: (C, H, W) or (C, L)", "input_size"
-        )
-    return summarize(nodes, input_size, 1 if batch_size is None else batch_size)
-
-
-def _is_module(model: object) -> bool:
-    """True for a torch.nn.Module, checked without importing torch when it was never loaded."""
-    import sys
-
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(model, torch.nn.Module)
 
 
 def apply_fix(

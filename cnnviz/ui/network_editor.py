@@ -17,7 +17,6 @@ left out of the link while it is exactly the chosen preset's stack. A link that 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NoReturn
@@ -36,6 +35,7 @@ from cnnviz.network.presets import PRESETS, classic_cnn, preset
 from cnnviz.network.regions import FieldStep, default_unit
 from cnnviz.network.summary_table import LayerRow, Summary, format_bytes, format_count, format_input_size
 from cnnviz.plots.network import network_diagram_figure
+from cnnviz.ui.messages import escape_markdown
 from cnnviz.ui.presentation import chart
 from cnnviz.ui.url_state import BoundValue, url
 
@@ -516,19 +516,6 @@ def field_table(steps: Sequence[FieldStep]) -> None:
         frame, key="nb_fields", hide_index=True, width="stretch", row_height=ROW_PX,
         height=_table_height(len(steps), 11),
     )  # fmt: skip
-
-
-_MARKDOWN_SPECIAL = set("\\`*$[]<>~|")
-_AUTOLINK = re.compile(r"(?i):(?=//)|(?<=www)\.")
-
-
-def escape_markdown(text: str) -> str:
-    """Text shown through markdown as typed, never as markup: the characters that open links, images,
-    code, formulas, HTML and autolinks are backslash-escaped ('[x](http://...)', '![...](...)',
-    '<https://...>', 'https://...', 'www.x', '$...$'), while 'in_features' and '(got 3)' read as typed.
-    (The page's own local escape until the shared UI exports one.)"""
-    text = "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in str(text))
-    return _AUTOLINK.sub(lambda m: "\\" + m.group(0), text)
 
 
 def plain(text: str) -> str:

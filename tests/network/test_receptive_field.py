@@ -407,12 +407,14 @@ def test_region_and_erf_limits_refuse_heavy_work_with_the_reason() -> None:
 
 
 def test_sample_input_is_deterministic_and_sized() -> None:
-    from cnnviz.network.regions import default_unit, sample_image, sample_signal
+    from cnnviz.network.regions import default_unit, field_sample_image, field_sample_signal
 
-    image = sample_image(20, 30)
+    image = field_sample_image(20, 30)
     assert image.shape == (20, 30, 3) and image.dtype == np.uint8
-    assert np.array_equal(image, sample_image(20, 30)) and len(np.unique(image.reshape(-1, 3), axis=0)) > 4
-    assert sample_signal(40).shape == (40,)
+    assert (
+        np.array_equal(image, field_sample_image(20, 30)) and len(np.unique(image.reshape(-1, 3), axis=0)) > 4
+    )
+    assert field_sample_signal(40).shape == (40,)
     assert (
         default_unit((15, 8, 6)) == (4, 3) and default_unit((15, 9)) == (4,) and default_unit((60,)) == (30,)
     )

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from cnnviz.network import Conv1d, Conv2d, MaxPool2d, ReLU, effective_receptive_field, receptive_region
-from cnnviz.network.regions import sample_image, sample_signal
+from cnnviz.network.regions import field_sample_image, field_sample_signal
 from cnnviz.plots.network import (
     erf_figure,
     field_growth_figure,
@@ -62,7 +62,7 @@ def test_growth_figure_draws_each_axis_when_they_differ() -> None:
 def test_region_figure_shows_the_picture_the_mask_and_the_window_into_the_padding() -> None:
     layers = [Conv2d(3, 4, 3, padding=1), MaxPool2d(2), ReLU()]
     region = receptive_region(layers, (3, 12, 10), 1, (0, 0))
-    image = sample_image(12, 10)
+    image = field_sample_image(12, 10)
     fig = sent(region_figure(image, region.mask, region.clipped, region.unclipped))
     picture, mask = fig["data"]
     png = Image.open(io.BytesIO(base64.b64decode(picture["source"].split(",", 1)[1])))
@@ -80,14 +80,16 @@ def test_region_figure_shows_the_picture_the_mask_and_the_window_into_the_paddin
 
 def test_region_figure_of_a_big_input_stays_small_on_the_wire() -> None:
     region = receptive_region([Conv2d(3, 8, 7, stride=2, padding=3)], (3, 224, 224), 0, (56, 56))
-    payload = region_figure(sample_image(224, 224), region.mask, region.clipped, region.unclipped).to_json()
+    payload = region_figure(
+        field_sample_image(224, 224), region.mask, region.clipped, region.unclipped
+    ).to_json()
     assert len(payload) < 150_000
 
 
 def test_signal_figure_marks_the_positions_read() -> None:
     layers = [Conv1d(1, 1, 3, dilation=2, padding=2)]
     region = receptive_region(layers, (1, 20), 0, (0,))
-    fig = sent(region_signal_figure(sample_signal(20), region.mask, region.clipped, region.unclipped))
+    fig = sent(region_signal_figure(field_sample_signal(20), region.mask, region.clipped, region.unclipped))
     read = fig["data"][1]
     assert list(decode(read["x"])) == list(np.flatnonzero(region.mask)) == [0, 2]
     assert fig["layout"]["xaxis"]["range"][0] < -2.5  # the window starts two cells into the padding
