@@ -13,7 +13,8 @@ small rule measured side by side with `bench/bench_filter.py` (see "Choosing a b
   product of a column and a row: a vertical then a horizontal 1D pass, kh + kw taps, not kh * kw.
 * "direct": the sum over kernel taps of shifted image slices times the tap's weight (numpy). Cost
   grows with the non-zero taps only, so it beats OpenCV's DFT on a few taps spread wide by dilation.
-* "separable": the same two 1D passes as OpenCV's, in numpy (kept as a reference and a fallback).
+* "separable": the same two 1D passes in numpy, over the non-zero taps only: faster than OpenCV's
+  once dilation spreads a rank-1 kernel wider than ~45 pixels.
 * "fft": the correlation theorem with `scipy.fft` (kept as a reference; OpenCV's DFT is faster).
 
 OpenCV's border modes are mapped exactly onto PyTorch's padding modes (zeros = BORDER_CONSTANT,
@@ -581,16 +582,21 @@ def _opencv(
 # ---------------------------------------------------------------------------------------------
 # Choosing a backend
 #
-# Measured side by side (bench/bench_filter.py, one thread, CPU time) on a 2048x2048 RGB image:
+# Measured side by side (bench/bench_filter.py and bench/bench_image_page.py, one thread, CPU time):
 # OpenCV is the fastest of cnnviz's own paths, scipy and torch at every kernel size, dense or
-# separable, except for a few taps spread wide by dilation. There filter2D, seeing a kernel of 130+
-# cells, uses its DFT: about 150 ms for spans 12..29, 175 ms at 57 and 250 ms at 113 (about
-# 140 + 0.9 * span ms), whatever the taps; the direct numpy sum costs about 22 + 3 * taps ms. So:
-#   1. rank 1 (more than one cell)         -> "opencv_separable"
-#   2. fewer than 130 cells                -> "opencv" (its direct sum; zero taps are skipped)
-#   3. at most 40 + span / 3 non-zero taps -> "direct" (a 3x3 or 5x5 kernel with dilation >= 3-6)
-#   4. otherwise                           -> "opencv" (its DFT)
+# separable, except where dilation spreads a few taps wide. There filter2D, seeing a kernel of 130+
+# cells, uses its DFT: on a 2048x2048 RGB image about 150 ms for spans 12..29, 175 ms at 57 and
+# 250 ms at 113 (about 140 + 0.9 * span ms), whatever the taps; the direct numpy sum costs about
+# 22 + 3 * taps ms. And sepFilter2D passes over the dilation gaps too, its cost climbing steeply
+# past a span of ~45 (12 MP photo, 15x15 Gaussian: 216 ms at span 43, 482 ms at 57, 1.7 s at 113),
+# while the numpy separable passes skip them (290-314 ms for the same). So:
+#   1. rank 1 (more than one cell), span at most 45 -> "opencv_separable"
+#   2. rank 1, wider span                          -> "separable" (numpy: only the non-zero taps)
+#   3. fewer than 130 cells                        -> "opencv" (its direct sum; zero taps are skipped)
+#   4. at most 40 + span / 3 non-zero taps         -> "direct" (a 3x3 or 5x5 kernel, dilation >= 3-6)
+#   5. otherwise                                   -> "opencv" (its DFT)
 # The costs of all of them grow in proportion to the pixels, so the rule holds for any photo size.
+_OPENCV_SEPARABLE_MAX_SPAN = 45
 _DIRECT_BASE_TAPS = 40
 _DIRECT_TAPS_PER_SPAN = 1 / 3
 
@@ -601,7 +607,7 @@ def choose_backend(kernel: np.ndarray, factors: Factors | None = None) -> str:
     `factors` are the kernel's separable factors (see `separable_factors`), or None if it has none.
     """
     if factors is not None and kernel.size > 1:
-        return "opencv_separable"
+        return "opencv_separable" if max(kernel.shape) <= _OPENCV_SEPARABLE_MAX_SPAN else "separable"
     if kernel.size < _OPENCV_DFT_CELLS:
         return "opencv"
     taps = int(np.count_nonzero(kernel))

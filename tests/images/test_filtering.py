@@ -265,7 +265,7 @@ def test_separable_matches_torch(
             dilation=dilation,
         )
     if result is not None and backend == "auto" and kernel.size > 1:
-        assert result.backend == "opencv_separable"
+        assert result.backend == "opencv_separable"  # spans up to 3 * 5 + 1 here
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
@@ -547,6 +547,11 @@ def test_auto_choice_follows_the_measured_rule():
     rng = np.random.default_rng(0)
     g = np.exp(-(np.linspace(-2, 2, 31) ** 2))
     assert choose_backend(np.outer(g, g), (g, g)) == "opencv_separable"
+    # a rank-1 kernel dilated wider than 45: numpy's 1D passes skip the gaps, OpenCV's do not
+    for dilation, expected in ((3, "opencv_separable"), (4, "separable")):  # spans 43 and 57
+        wide = _dilated(np.outer(g[:15], g[:15]), dilation)
+        middle = wide.shape[0] // 2
+        assert choose_backend(wide, (wide[:, middle], wide[middle])) == expected
     for side in (3, 5, 7, 11, 15, 31):  # dense: OpenCV, direct below 130 cells, its DFT above
         assert choose_backend(rng.standard_normal((side, side))) == "opencv"
     # a few taps spread wide by dilation: numpy's direct sum beats OpenCV's DFT
