@@ -16,13 +16,13 @@ outside the timing; each contender is given the best way its library offers:
 
 Every library runs on the same number of threads, the one cnnviz uses per filter call on the
 server (printed). Times are CPU seconds of this process (time.process_time), so that other work on
-the machine counts as little as it can; the best of up to 7 rounds in which the contenders take
-turns, after a warm-up (a contender whose first call takes over a second is timed once). A ratio is
-the other library's time over cnnviz's (> 1: cnnviz faster); "vs fastest" is cnnviz's time over
-the fastest library's, which must be at most 1.00. Where cnnviz runs OpenCV itself, the two times
-can only differ by cnnviz's argument checks (~0.1 ms) and by chance: the fastest OpenCV call is
-timed a second time ("repeat"), and a "vs fastest" no further above 1.00 than that repeat is from
-the first timing is a tie, within what this benchmark can resolve.
+the machine counts as little as it can: the best of up to 7 rounds in which the contenders take
+turns in a random order (each called twice, the second call timed), after a warm-up (a contender whose first call takes over a second is timed
+once). A ratio is the other library's time over cnnviz's (> 1: cnnviz faster); "vs fastest" is
+cnnviz's time over the fastest library's, which must be at most 1.00. Where cnnviz runs OpenCV
+itself, the two can only differ by cnnviz's argument checks (~25 us a call) and by chance: the
+fastest OpenCV call is timed a second time ("repeat"), and a "vs fastest" no further above 1.00
+than that repeat is from the first timing is a tie, within what this benchmark can resolve.
 
 A second table is the cost of the whole `filter_image` call (uint8 photo in, display image out, as
 the server does it) against the photo's size, from 0.3 to 12 megapixels: it should grow in
@@ -33,6 +33,7 @@ Run from the repository root or anywhere: python bench/bench_filter.py
 
 from __future__ import annotations
 
+import random
 import sys
 import time
 from collections.abc import Callable
@@ -176,17 +177,26 @@ def cpu_seconds(call: Callable[[], object]) -> tuple[float, object]:
 
 
 def best_times(calls: dict[str, Callable[[], object]]) -> tuple[dict[str, float], dict[str, object]]:
-    """Best CPU time of each call over ROUNDS rounds taken in turn, and what each returned first."""
+    """Best CPU time of each call over ROUNDS rounds, and what each returned first.
+
+    In every round the contenders take turns in a new (seeded) random order, and each is called twice
+    in a row with only the second call timed: what ran before (torch's large buffers, the display
+    mapping) leaves the allocator and caches in some state, and that state should be the contender's own."""
     times: dict[str, list[float]] = {name: [] for name in calls}
     first = {}
     for name, call in calls.items():
         elapsed, first[name] = cpu_seconds(call)  # warm-up
         if elapsed > SLOW_SECONDS:
             times[name].append(elapsed)
+    order = list(calls)
+    shuffle = random.Random(len(order))
     for _ in range(ROUNDS):
-        for name, call in calls.items():
+        shuffle.shuffle(order)
+        for name in order:
+            call = calls[name]
             if len(times[name]) == 1 and times[name][0] > SLOW_SECONDS:
                 continue
+            call()
             times[name].append(cpu_seconds(call)[0])
     return {name: min(t) for name, t in times.items()}, first
 

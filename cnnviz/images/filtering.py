@@ -5,7 +5,8 @@ flipped), with the same stride, padding, padding modes and dilation, applied to 
 on its own (like a depthwise convolution with `groups=3`) or to the luminance of the photo.
 
 Five interchangeable backends compute the same numbers; `choose_backend` picks one per kernel by a
-small rule measured side by side with `bench/bench_filter.py` (see "Choosing a backend"):
+small rule measured side by side with `bench/bench_filter.py` and `bench/bench_image_page.py`
+(see "Choosing a backend"):
 
 * "opencv": `cv2.filter2D`. Below 130 kernel cells it sums the non-zero taps directly (dilation gaps
   are free); from 130 cells on it switches by itself to a DFT, whose cost hardly depends on the kernel.
@@ -19,7 +20,8 @@ small rule measured side by side with `bench/bench_filter.py` (see "Choosing a b
 
 OpenCV's border modes are mapped exactly onto PyTorch's padding modes (zeros = BORDER_CONSTANT,
 reflect = BORDER_REFLECT_101, replicate = BORDER_REPLICATE); circular padding, and padding wider
-than the kernel needs, is made first with `cv2.copyMakeBorder` (filter2D refuses BORDER_WRAP).
+than the kernel needs, is made first with `cv2.copyMakeBorder` (sepFilter2D, and filter2D on small
+kernels, refuse BORDER_WRAP).
 Where the padding is smaller than the kernel, its anchor (the kernel cell over the output pixel)
 is put at (left, top) padding, so asymmetric padding and 'same' with even kernels (PyTorch puts
 the odd cell after) come out as in PyTorch; OpenCV's default anchor (k // 2) would put it before.
@@ -519,7 +521,7 @@ _OPENCV_DFT_CELLS_UINT8 = 50
 # filter2D of uint8 straight into float32 beats converting to float32 first only for the few taps of a
 # 3x3 kernel (12-megapixel photo, one thread: 3x3 50-72 ms vs 77-87 ms; 5x5 145 ms vs 96 ms).
 # sepFilter2D of uint8 is always faster (3x3 42 ms vs 85 ms, 11x11 86 ms vs 130 ms).
-_UINT8_MAX_TAPS = 9
+_UINT8_MAX_TAPS = 9  # also the taps up to which filter2D beats sepFilter2D on a float image
 
 
 def _opencv_source(colour: np.ndarray, keep_uint8: bool) -> tuple[np.ndarray, float]:
@@ -590,27 +592,34 @@ def _opencv(
 # 22 + 3 * taps ms. And sepFilter2D passes over the dilation gaps too, its cost climbing steeply
 # past a span of ~45 (12 MP photo, 15x15 Gaussian: 216 ms at span 43, 482 ms at 57, 1.7 s at 113),
 # while the numpy separable passes skip them (290-314 ms for the same). So:
-#   1. rank 1 (more than one cell), span at most 45 -> "opencv_separable"
-#   2. rank 1, wider span                          -> "separable" (numpy: only the non-zero taps)
-#   3. fewer than 130 cells                        -> "opencv" (its direct sum; zero taps are skipped)
-#   4. at most 40 + span / 3 non-zero taps         -> "direct" (a 3x3 or 5x5 kernel, dilation >= 3-6)
-#   5. otherwise                                   -> "opencv" (its DFT)
+# For a float image, a rank-1 kernel of at most 9 taps (3x3, dilated or not) runs as fast or faster
+# through filter2D, which skips the gaps (2048x2048 RGB, 3x3 Gaussian, dilation 1..4: 13-14 ms
+# against 13.5-22 ms); for a uint8 photo sepFilter2D stays ahead (12 MP: 38-51 ms against 66-75 ms).
+#   1. rank 1, float image, at most 9 taps in under 130 cells -> "opencv"
+#   2. rank 1 (more than one cell), span at most 45           -> "opencv_separable"
+#   3. rank 1, wider span                                     -> "separable" (numpy: non-zero taps only)
+#   4. fewer than 130 cells                                   -> "opencv" (its direct sum, gaps skipped)
+#   5. at most 40 + span / 3 non-zero taps                    -> "direct" (3x3 or 5x5, dilation >= 3-6)
+#   6. otherwise                                              -> "opencv" (its DFT)
 # The costs of all of them grow in proportion to the pixels, so the rule holds for any photo size.
 _OPENCV_SEPARABLE_MAX_SPAN = 45
 _DIRECT_BASE_TAPS = 40
 _DIRECT_TAPS_PER_SPAN = 1 / 3
 
 
-def choose_backend(kernel: np.ndarray, factors: Factors | None = None) -> str:
+def choose_backend(kernel: np.ndarray, factors: Factors | None = None, *, uint8: bool = False) -> str:
     """The fastest backend for a (dilated) (kh, kw) kernel, by the measured rule above.
 
-    `factors` are the kernel's separable factors (see `separable_factors`), or None if it has none.
+    `factors` are the kernel's separable factors (see `separable_factors`), or None if it has none;
+    `uint8` says the image is uint8 (0..255), which OpenCV reads as it is, else it is float.
     """
+    taps = int(np.count_nonzero(kernel))
     if factors is not None and kernel.size > 1:
+        if not uint8 and kernel.size < _OPENCV_DFT_CELLS and taps <= _UINT8_MAX_TAPS:
+            return "opencv"
         return "opencv_separable" if max(kernel.shape) <= _OPENCV_SEPARABLE_MAX_SPAN else "separable"
     if kernel.size < _OPENCV_DFT_CELLS:
         return "opencv"
-    taps = int(np.count_nonzero(kernel))
     if taps <= _DIRECT_BASE_TAPS + _DIRECT_TAPS_PER_SPAN * max(kernel.shape):
         return "direct"
     return "opencv"
@@ -719,7 +728,9 @@ def correlate_image(
 
     dilated = _dilate(weights, geometry.dilation)
     factors = _pick_factors(weights, geometry.dilation, backend)
-    chosen = choose_backend(dilated, factors) if backend == "auto" else backend
+    chosen = (
+        choose_backend(dilated, factors, uint8=colour.dtype == np.uint8) if backend == "auto" else backend
+    )
     if chosen in ("opencv", "opencv_separable"):
         full = _opencv(
             colour, dilated, factors if chosen == "opencv_separable" else None, geometry.padding, padding_mode
