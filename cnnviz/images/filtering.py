@@ -1,24 +1,34 @@
-"""Apply a 2D kernel to a photo, exactly as PyTorch would, and fast enough for a live page.
+"""Apply a 2D kernel to a photo, exactly as PyTorch would, and as fast as the fastest library for it.
 
 The arithmetic is PyTorch's `torch.nn.functional.conv2d`: a cross-correlation (the kernel is not
 flipped), with the same stride, padding, padding modes and dilation, applied to each colour channel
 on its own (like a depthwise convolution with `groups=3`) or to the luminance of the photo.
 
-Three interchangeable backends compute the same numbers; `filter_image` picks the fastest for the
-kernel and image size from a cost model measured on a 2-core machine (see `choose_backend`):
+Five interchangeable backends compute the same numbers; `choose_backend` picks one per kernel by a
+small rule measured side by side with `bench/bench_filter.py` and `bench/bench_image_page.py`
+(see "Choosing a backend"):
 
-* "direct": the sum over kernel taps of shifted image slices times the tap's weight, in row
-  chunks spread over threads. Cost grows with the number of non-zero taps (dilation gaps are
-  free), so it wins for small kernels.
-* "separable": a rank-1 kernel (Gaussian, box, Sobel...) is the outer product of a column and a
-  row, so a vertical then a horizontal 1D pass replace the 2D one: kh+kw taps, not kh*kw.
-* "fft": the correlation theorem (multiply the image spectrum by the conjugate kernel spectrum),
-  with `scipy.fft` on all threads. Cost hardly depends on the kernel size, so it wins for big ones.
+* "opencv": `cv2.filter2D`. Below 130 kernel cells it sums the non-zero taps directly (dilation gaps
+  are free); from 130 cells on it switches by itself to a DFT, whose cost hardly depends on the kernel.
+* "opencv_separable": `cv2.sepFilter2D` for a rank-1 kernel (Gaussian, box, Sobel...), the outer
+  product of a column and a row: a vertical then a horizontal 1D pass, kh + kw taps, not kh * kw.
+* "direct": the sum over kernel taps of shifted image slices times the tap's weight (numpy). Cost
+  grows with the non-zero taps only, so it beats OpenCV's DFT on a few taps spread wide by dilation.
+* "separable": the same two 1D passes in numpy, over the non-zero taps only: faster than OpenCV's
+  once dilation spreads a rank-1 kernel wider than ~45 pixels.
+* "fft": the correlation theorem with `scipy.fft` (kept as a reference; OpenCV's DFT is faster).
 
-Everything runs in float32 on the 0..1 scale (uint8 input is divided by 255), because that halves
-the memory traffic of float64 and matches what PyTorch computes in.
-The signed result is then mapped to a displayable uint8 image ("clip", "normalize" or "abs") and a
-one-sentence note says which mapping was applied to which range of values.
+OpenCV's border modes are mapped exactly onto PyTorch's padding modes (zeros = BORDER_CONSTANT,
+reflect = BORDER_REFLECT_101, replicate = BORDER_REPLICATE); circular padding, and padding wider
+than the kernel needs, is made first with `cv2.copyMakeBorder` (sepFilter2D, and filter2D on small
+kernels, refuse BORDER_WRAP).
+Where the padding is smaller than the kernel, its anchor (the kernel cell over the output pixel)
+is put at (left, top) padding, so asymmetric padding and 'same' with even kernels (PyTorch puts
+the odd cell after) come out as in PyTorch; OpenCV's default anchor (k // 2) would put it before.
+
+Everything runs in float32 on the 0..1 scale (uint8 input counts as value / 255), as PyTorch
+computes. The signed result is then mapped to a displayable uint8 image ("clip", "normalize" or
+"abs") and a one-sentence note says which mapping was applied to which range of values.
 
 Alpha is never filtered: an RGBA (or grey+alpha) image is filtered on its colour channels only and
 the result is opaque, because a transparency mask blurred or edge-detected means nothing and the
@@ -27,14 +37,15 @@ output may not even have the input's size. The note says so.
 
 from __future__ import annotations
 
+import functools
 import math
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
+import cv2
 import numpy as np
 import scipy.fft
 
@@ -47,27 +58,104 @@ __all__ = [
     "OUTPUT_MAPPINGS",
     "LUMA_WEIGHTS",
     "FilterResult",
+    "choose_backend",
+    "correlate_image",
     "filter_image",
+    "filter_threads",
+    "separable_factors",
+    "set_filter_threads",
     "to_float01",
     "to_luminance",
-    "separable_factors",
-    "choose_backend",
 ]
 
-BACKENDS: tuple[str, ...] = ("auto", "direct", "separable", "fft")
+BACKENDS: tuple[str, ...] = ("auto", "opencv", "opencv_separable", "direct", "separable", "fft")
 FILTER_MODES: tuple[str, ...] = ("per_channel", "luminance")
 OUTPUT_MAPPINGS: tuple[str, ...] = ("clip", "normalize", "abs")
 # ITU-R BT.601 luma weights for R, G, B (the ones PIL's convert("L") uses).
 LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)
 
-# A kernel counts as separable when the rest of its singular values, taken together (Frobenius
-# norm), is below this fraction of the largest. Dropping that rest changes an output of a 0..1 image
-# by at most sqrt(kh*kw) times as much (3e-5 of the kernel's scale for 31x31): far below one grey
-# level, while kernels built as an outer product in float32 still pass.
+# A kernel counts as separable when what is left after taking off its best outer product (see
+# `separable_factors`) is, in Frobenius norm, below this fraction of the kernel's. Dropping that rest
+# changes an output of a 0..1 image by at most sqrt(kh*kw) times as much (3e-5 of the kernel's scale
+# for 31x31): far below one grey level, while kernels built as an outer product in float32 still pass.
 _SEPARABLE_RTOL = 1e-6
 
-Backend = Literal["auto", "direct", "separable", "fft"]
+Backend = Literal["auto", "opencv", "opencv_separable", "direct", "separable", "fft"]
 Factors = tuple[np.ndarray, np.ndarray]  # (column (kh,), row (kw,)) of a rank-1 kernel
+
+
+# ---------------------------------------------------------------------------------------------
+# Threads
+#
+# One thread per filter call, for every backend (OpenCV's pool, the numpy row bands, scipy.fft).
+# The app is a multi-user server on a 2-core machine: Streamlit runs each session's rerun in its
+# own thread, OpenCV, numpy and scipy.fft release the GIL while they compute, and training runs in
+# worker processes that hold cores of their own. Splitting one filter over both cores only halves
+# its time when the machine is otherwise idle; in class, with other students' reruns and training
+# runs competing, the extra thread queues behind them and slows everyone else, and two filters at
+# once already use both cores on one thread each. One thread keeps each request's cost predictable
+# (a 3x3 filter of a 12-megapixel photo: about 50 ms) and the total work minimal, as the server's
+# `torch.set_num_threads(1)` does for training. `set_filter_threads` changes it for a one-user run.
+_threads = 1
+cv2.setNumThreads(_threads)
+
+
+def filter_threads() -> int:
+    """How many threads one filter call uses (1 unless `set_filter_threads` said otherwise)."""
+    return _threads
+
+
+def set_filter_threads(count: int) -> None:
+    """Use `count` threads (>= 1) in every backend from now on, OpenCV's included (process-wide)."""
+    global _threads, _POOL
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ConvConfigError(f"the filter needs at least one thread (got {count!r})", "threads")
+    with _POOL_LOCK:
+        _threads = count
+        cv2.setNumThreads(count)
+        if _POOL is not None:
+            _POOL.shutdown(wait=False)
+        _POOL = None
+
+
+def _thread_count() -> int:
+    return _threads
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="cnnviz-filter")
+        return _POOL
+
+
+# Large arrays are processed in row chunks of about this many values: small enough for the
+# temporaries to stay in cache, large enough that the Python loop around them costs little.
+_CHUNK_VALUES = 1 << 17
+
+# Below this many multiply-adds a second thread costs more than it saves.
+_MIN_WORK_PER_THREAD = 2_000_000
+
+
+def _row_bands(out_rows: int, work: float) -> list[tuple[int, int]]:
+    """Split output rows into one band per thread when there is enough work to share."""
+    n = min(_thread_count(), out_rows, max(1, int(work // _MIN_WORK_PER_THREAD)))
+    edges = np.linspace(0, out_rows, n + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+
+def _run_bands(band_job: Callable[[int, int], None], bands: list[tuple[int, int]]) -> None:
+    if len(bands) == 1:
+        band_job(*bands[0])
+        return
+    # numpy and scipy.fft release the GIL inside their loops, so the threads really run in parallel.
+    for future in [_pool().submit(band_job, a, b) for a, b in bands]:
+        future.result()
 
 
 @dataclass(frozen=True)
@@ -76,9 +164,10 @@ class FilterResult:
 
     raw:         float32, (H', W') for a 2D image or in luminance mode, else (H', W', C) with C the
                  input's colour channels (3, or 1 for (H, W, 1) and grey+alpha); the signed
-                 correlation on the 0..1 scale of the input, before any display mapping.
+                 correlation on the 0..1 scale of the input, before any display mapping. It may be
+                 a view into a larger array (cropped or strided), to save a copy.
     display:     uint8, same shape as `raw`: `raw` mapped to 0..255 by the chosen output mapping.
-    backend:     which backend computed `raw`: "direct", "separable" or "fft".
+    backend:     which backend computed `raw` (one of `BACKENDS` other than "auto").
     note:        one sentence for the student on the display mapping and the value range
                  (plus one on the alpha channel when the input had one).
     output_size: (H', W').
@@ -95,7 +184,8 @@ class FilterResult:
 # Input conversion
 
 
-def _check_image(image: np.ndarray) -> np.ndarray:
+def _check_image(image: np.ndarray, finite: bool = True) -> np.ndarray:
+    """The image as an array, if its shape and dtype can be filtered (and, if `finite`, no NaN or inf)."""
     image = np.asarray(image)
     if image.ndim not in (2, 3):
         raise ConvConfigError(
@@ -119,7 +209,7 @@ def _check_image(image: np.ndarray) -> np.ndarray:
             "Convert it, e.g. image.astype(np.float32) / image.max().",
             "image",
         )
-    if image.dtype != np.uint8 and not np.isfinite(image).all():
+    if finite and image.dtype != np.uint8 and not np.isfinite(image).all():
         raise ConvConfigError("image contains NaN or infinite values; replace them first", "image")
     return image
 
@@ -177,7 +267,7 @@ def _check_kernel(kernel: np.ndarray) -> np.ndarray:
         )
     if kernel.size == 0:
         raise ConvConfigError(f"kernel is empty (shape {kernel.shape}); give it at least one cell", "kernel")
-    if not (np.issubdtype(kernel.dtype, np.number) and not np.iscomplexobj(kernel)):
+    if kernel.dtype.kind not in "iuf":  # integers or floats; not bool, complex, text or objects
         raise ConvConfigError(f"kernel must hold real numbers (got dtype {kernel.dtype})", "kernel")
     kernel = kernel.astype(np.float64)
     if not np.isfinite(kernel).all():
@@ -275,78 +365,34 @@ def _dilate(kernel: np.ndarray, dilation: tuple[int, ...]) -> np.ndarray:
 def separable_factors(kernel: np.ndarray) -> Factors | None:
     """(column (kh,), row (kw,)) with kernel == outer(column, row) if the kernel has rank 1, else None.
 
-    Found by SVD: rank 1 means all singular values but the first are (numerically) zero.
+    Rank 1 means every row is a multiple of one row: then the kernel equals the outer product of its
+    column and row through its largest cell (the pivot), divided by the pivot. What is left over after
+    taking that product off must be (numerically) zero. A few microseconds, where an SVD takes ~100.
     """
     kernel = np.asarray(kernel, np.float64)
     if kernel.ndim != 2 or kernel.size == 0:
         return None
-    u, s, vt = np.linalg.svd(kernel)
-    if s[0] == 0.0:  # all-zero kernel: trivially separable
+    i, j = np.unravel_index(int(np.argmax(np.abs(kernel))), kernel.shape)
+    pivot = float(kernel[i, j])
+    if pivot == 0.0:  # all-zero kernel: trivially separable
         return np.zeros(kernel.shape[0]), np.zeros(kernel.shape[1])
-    if math.sqrt(float(np.sum(s[1:] ** 2))) > _SEPARABLE_RTOL * s[0]:
+    column, row = kernel[:, j].copy(), kernel[i, :] / pivot
+    rest = kernel - np.outer(column, row)
+    if math.sqrt(float(np.vdot(rest, rest))) > _SEPARABLE_RTOL * math.sqrt(float(np.vdot(kernel, kernel))):
         return None
-    root = math.sqrt(s[0])
-    return u[:, 0] * root, vt[0] * root
+    return column, row
 
 
 # ---------------------------------------------------------------------------------------------
-# Threads
-
-
-def _thread_count() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(max_workers=_thread_count(), thread_name_prefix="cnnviz-filter")
-        return _POOL
-
-
-# Large arrays are processed in row chunks of about this many values: small enough for the
-# temporaries to stay in cache, large enough that the Python loop around them costs little.
-_CHUNK_VALUES = 1 << 17
-
-# Below this many multiply-adds a second thread costs more than it saves.
-_MIN_WORK_PER_THREAD = 2_000_000
-
-
-def _row_bands(out_rows: int, work: float) -> list[tuple[int, int]]:
-    """Split output rows into one band per thread when there is enough work to share."""
-    n = min(_thread_count(), out_rows, max(1, int(work // _MIN_WORK_PER_THREAD)))
-    edges = np.linspace(0, out_rows, n + 1).round().astype(int)
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
-
-
-def _run_bands(band_job: Callable[[int, int], None], bands: list[tuple[int, int]]) -> None:
-    if len(bands) == 1:
-        band_job(*bands[0])
-        return
-    # numpy and scipy.fft release the GIL inside their loops, so the threads really run in parallel.
-    for future in [_pool().submit(band_job, a, b) for a, b in bands]:
-        future.result()
-
-
-# ---------------------------------------------------------------------------------------------
-# Backends: each takes the padded (Hp, Wp, C) float32 image and the dilated kernel, and returns
-# the stride-1 "valid" correlation, (Hp - sh + 1, Wp - sw + 1, C) float32.
+# The numpy and scipy backends: each takes the padded (Hp, Wp, C) float32 image and the dilated
+# kernel, and returns the stride-1 "valid" correlation, (Hp - sh + 1, Wp - sw + 1, C) float32.
 #
 # The two sliding-window backends add up shifted copies of the image, one kernel tap at a time:
 # seen as a 2D (rows, Wp*C) array, the pixels under tap (i, j) for output rows a..b are the plain
 # slice [a+i : b+i, j*C : j*C + W'*C], so each tap is one vectorised multiply-add and all colour
-# channels go together. Rows are processed in cache-sized chunks, and the chunks are shared
-# between threads (numpy releases the GIL). On the reference machine this ran a 3x3 kernel on a
-# 2048x2048 RGB image in 0.045 s, against 0.065 s for `scipy.ndimage.correlate` given the same
-# row bands and threads (0.11 s on one thread); sums are in float32, as in PyTorch.
+# channels go together. Rows are processed in cache-sized chunks, shared between threads when more
+# than one is allowed (numpy releases the GIL). On one thread, a 2048x2048 RGB image costs about
+# 22 ms plus 3 ms per non-zero tap, padding included; sums are in float32, as in PyTorch.
 
 
 def _valid_shape(padded: np.ndarray, span: tuple[int, ...]) -> tuple[int, int, int]:
@@ -449,55 +495,134 @@ def _fft(padded: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
+# The OpenCV backends
+#
+# cv2.filter2D / sepFilter2D correlate (no flip) and return an image of the input's size: output
+# pixel y reads the input from y - anchor on. PyTorch's output r reads from r - top (top padding),
+# so anchor = top gives output r at y = r, for every r the padding allows, as long as the padding
+# leaves the anchor inside the kernel: top + bottom <= span - 1 (likewise for the width). The few
+# border pixels OpenCV makes past the image follow the border mode, and exactly PyTorch's modes
+# (reflect without repeating the edge is BORDER_REFLECT_101). The outputs PyTorch does not make
+# (rows from out_h on) are cut off. Wider padding, and circular padding (filter2D and
+# sepFilter2D refuse BORDER_WRAP, copyMakeBorder does not), is made first, then only the windows
+# fully inside are kept, with the anchor at (0, 0).
+
+_BORDERS = {
+    "zeros": cv2.BORDER_CONSTANT,
+    "reflect": cv2.BORDER_REFLECT_101,
+    "replicate": cv2.BORDER_REPLICATE,
+    "circular": cv2.BORDER_WRAP,
+}
+
+# cv2.filter2D runs its DFT from this many kernel cells on, for a float32 image into float32
+# (130), and already from 50 for a uint8 image into float32 (OpenCV's `dftFilter2D`, filter.dispatch.cpp).
+_OPENCV_DFT_CELLS = 130
+_OPENCV_DFT_CELLS_UINT8 = 50
+# filter2D of uint8 straight into float32 beats converting to float32 first only for the few taps of a
+# 3x3 kernel (12-megapixel photo, one thread: 3x3 50-72 ms vs 77-87 ms; 5x5 145 ms vs 96 ms).
+# sepFilter2D of uint8 is always faster (3x3 42 ms vs 85 ms, 11x11 86 ms vs 130 ms).
+_UINT8_MAX_TAPS = 9  # also the taps up to which filter2D beats sepFilter2D on a float image
+
+
+def _opencv_source(colour: np.ndarray, keep_uint8: bool) -> tuple[np.ndarray, float]:
+    """(The image as OpenCV takes it, the factor turning its values into 0..1): uint8 kept or float32.
+
+    (H, W, 1) becomes (H, W); a view that is not C-contiguous (the colour channels of RGBA) is copied.
+    """
+    image = colour[:, :, 0] if colour.shape[2] == 1 else colour
+    if colour.dtype == np.uint8:
+        if keep_uint8:
+            return np.ascontiguousarray(image), 1.0 / 255.0
+        return np.multiply(image, np.float32(1.0 / 255.0), dtype=np.float32), 1.0
+    return np.ascontiguousarray(image, dtype=np.float32), 1.0
+
+
+def _opencv(
+    colour: np.ndarray,
+    kernel: np.ndarray,
+    factors: Factors | None,
+    pads: tuple[tuple[int, int], ...],
+    padding_mode: str,
+) -> np.ndarray:
+    """Stride-1 correlation with OpenCV: (H1, W1, C) float32, a view cropped from OpenCV's output.
+
+    `kernel` is the dilated (span_h, span_w) kernel; with `factors` (its dilated column and row),
+    sepFilter2D runs the two 1D passes instead of filter2D.
+    """
+    (top, bottom), (left, right) = pads
+    span_h, span_w = kernel.shape
+    h, w = colour.shape[:2]
+    out_h, out_w = h + top + bottom - span_h + 1, w + left + right - span_w + 1
+    if factors is not None:
+        keep_uint8 = True
+    else:
+        keep_uint8 = kernel.size < _OPENCV_DFT_CELLS_UINT8 and np.count_nonzero(kernel) <= _UINT8_MAX_TAPS
+    source, scale = _opencv_source(colour, keep_uint8)
+    if padding_mode != "circular" and top + bottom < span_h and left + right < span_w:
+        anchor, border = (left, top), _BORDERS[padding_mode]
+    else:
+        source = cv2.copyMakeBorder(source, top, bottom, left, right, _BORDERS[padding_mode], value=0)
+        anchor, border = (0, 0), cv2.BORDER_CONSTANT  # the border only reaches the outputs cut off
+    if factors is not None:
+        column, row = factors
+        full = cv2.sepFilter2D(
+            source,
+            cv2.CV_32F,
+            (row * scale if scale != 1.0 else row).astype(np.float32),
+            column.astype(np.float32),
+            anchor=anchor,
+            borderType=border,
+        )
+    else:
+        full = cv2.filter2D(
+            source, cv2.CV_32F, (kernel * scale).astype(np.float32), anchor=anchor, borderType=border
+        )
+    cropped = full[:out_h, :out_w]
+    return cropped[:, :, None] if cropped.ndim == 2 else cropped
+
+
+# ---------------------------------------------------------------------------------------------
 # Choosing a backend
 #
-# Cost model fitted (least squares on relative error, best-of-3..9 timings) to each backend alone
-# on this project's reference machine (2 cores, numpy 2.4, scipy 1.17, float32): 256x256, 1024x1024,
-# 2048x2048 and 3000x4000 images, 1 and 3 channels, kernels 1x1..31x31. "cell" = one padded pixel
-# of one channel; work split over `par` row bands runs `par` times faster.
-# Measured crossover on a 2048x2048 RGB image with a dense random kernel: direct 5x5 0.09 s,
-# 7x7 0.16-0.21 s, 9x9 0.25 s against about 0.16 s for the FFT at any kernel size, so "auto" moves
-# to the FFT above about 56 non-zero taps (from 8x8 on), also on a 12-megapixel photo; images too
-# small to share between threads switch sooner (7x7 at 256x256, 5x5 at 64x64). A separable kernel
-# stays on the two 1D passes up to about 31x31 (Gaussian 31x31 on 2048x2048x3: 0.16 s vs 0.17 s).
-_DIRECT_CALL, _DIRECT_CELL, _DIRECT_TAP = 2e-5, 0.6e-9, 0.53e-9
-_SEPARABLE_CALL, _SEPARABLE_CELL, _SEPARABLE_TAP = 2e-5, 0.8e-9, 0.44e-9
-_FFT_CALL, _FFT_CELL_LOG = 5e-5, 6.9e-10  # per transform cell per channel per log2(cells)
+# Measured side by side (bench/bench_filter.py and bench/bench_image_page.py, one thread, CPU time):
+# OpenCV is the fastest of cnnviz's own paths, scipy and torch at every kernel size, dense or
+# separable, except where dilation spreads a few taps wide. There filter2D, seeing a kernel of 130+
+# cells, uses its DFT: on a 2048x2048 RGB image about 150 ms for spans 12..29, 175 ms at 57 and
+# 250 ms at 113 (about 140 + 0.9 * span ms), whatever the taps; the direct numpy sum costs about
+# 22 + 3 * taps ms. And sepFilter2D passes over the dilation gaps too, its cost climbing steeply
+# past a span of ~45 (12 MP photo, 15x15 Gaussian: 216 ms at span 43, 482 ms at 57, 1.7 s at 113),
+# while the numpy separable passes skip them (290-314 ms for the same). So:
+# For a float image, a rank-1 kernel of at most 9 taps (3x3, dilated or not) runs as fast or faster
+# through filter2D, which skips the gaps (2048x2048 RGB, 3x3 Gaussian, dilation 1..4: 13-14 ms
+# against 13.5-22 ms); for a uint8 photo sepFilter2D stays ahead (12 MP: 38-51 ms against 66-75 ms).
+#   1. rank 1, float image, at most 9 taps in under 130 cells -> "opencv"
+#   2. rank 1 (more than one cell), span at most 45           -> "opencv_separable"
+#   3. rank 1, wider span                                     -> "separable" (numpy: non-zero taps only)
+#   4. fewer than 130 cells                                   -> "opencv" (its direct sum, gaps skipped)
+#   5. at most 40 + span / 3 non-zero taps                    -> "direct" (3x3 or 5x5, dilation >= 3-6)
+#   6. otherwise                                              -> "opencv" (its DFT)
+# The costs of all of them grow in proportion to the pixels, so the rule holds for any photo size.
+_OPENCV_SEPARABLE_MAX_SPAN = 45
+_DIRECT_BASE_TAPS = 40
+_DIRECT_TAPS_PER_SPAN = 1 / 3
 
 
-def _estimate_seconds(
-    backend: str, padded_shape: tuple[int, int, int], kernel: np.ndarray, factors: Factors | None
-) -> float:
-    """Predicted wall time of one backend on a padded (Hp, Wp, C) image, from the fitted model."""
-    hp, wp, c = padded_shape
-    cells = hp * wp * c
-    out_rows = hp - kernel.shape[0] + 1
-    if backend == "direct":
-        taps = max(1, int(np.count_nonzero(kernel)))
-        par = len(_row_bands(out_rows, cells * taps))
-        return _DIRECT_CALL + cells * (_DIRECT_CELL + _DIRECT_TAP * taps) / par
-    if backend == "separable":
-        if factors is None:
-            return math.inf
-        taps = factors[0].size + factors[1].size
-        par = len(_row_bands(out_rows, cells * taps))
-        return _SEPARABLE_CALL + cells * (_SEPARABLE_CELL + _SEPARABLE_TAP * taps) / par
-    n1, n2 = scipy.fft.next_fast_len(hp), scipy.fft.next_fast_len(wp, real=True)
-    return _FFT_CALL + _FFT_CELL_LOG * n1 * n2 * c * math.log2(n1 * n2)
+def choose_backend(kernel: np.ndarray, factors: Factors | None = None, *, uint8: bool = False) -> str:
+    """The fastest backend for a (dilated) (kh, kw) kernel, by the measured rule above.
 
-
-def choose_backend(
-    padded_shape: tuple[int, int, int], kernel: np.ndarray, factors: Factors | None = None
-) -> str:
-    """The backend predicted fastest for a padded (Hp, Wp, C) image and a (dilated) kernel.
-
-    `factors` are the kernel's separable factors (see `separable_factors`), or None if it has none.
+    `factors` are the kernel's separable factors (see `separable_factors`), or None if it has none;
+    `uint8` says the image is uint8 (0..255), which OpenCV reads as it is, else it is float.
     """
-
-    def estimate(backend: str) -> float:
-        return _estimate_seconds(backend, padded_shape, kernel, factors)
-
-    return min(("direct", "separable", "fft"), key=estimate)
+    taps = int(np.count_nonzero(kernel))
+    if factors is not None and kernel.size > 1:
+        if not uint8 and kernel.size < _OPENCV_DFT_CELLS and taps <= _UINT8_MAX_TAPS:
+            return "opencv"
+        return "opencv_separable" if max(kernel.shape) <= _OPENCV_SEPARABLE_MAX_SPAN else "separable"
+    if kernel.size < _OPENCV_DFT_CELLS:
+        return "opencv"
+    if taps <= _DIRECT_BASE_TAPS + _DIRECT_TAPS_PER_SPAN * max(kernel.shape):
+        return "direct"
+    return "opencv"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -509,35 +634,30 @@ def _fmt(value: float) -> str:
 
 
 def _map_to_uint8(raw: np.ndarray, offset: float, scale: float, absolute: bool) -> np.ndarray:
-    """round(255 * clip(scale * (f(raw) - offset), 0, 1)) as uint8, f = abs or identity.
+    """clip(255 * scale * (f(raw) - offset), 0, 255) rounded to the nearest uint8, f = abs or identity.
 
-    Done in row chunks spread over the threads, because on a 12-megapixel photo this mapping
-    would otherwise cost as much as the 3x3 filter itself.
+    One OpenCV pass (saturating conversion) over the values seen as one (H', W' * C) plane; on a
+    12-megapixel photo it takes about half the time of the same arithmetic in numpy chunks.
     """
-    out = np.empty(raw.shape, np.uint8)
-    row_values = max(1, raw[0].size)
-    chunk = max(1, _CHUNK_VALUES // row_values)
-
-    def rows(a: int, b: int) -> None:
-        for start in range(a, b, chunk):
-            part = raw[start : min(b, start + chunk)]
-            tmp = np.abs(part) if absolute else part.copy()
-            if offset:
-                tmp -= np.float32(offset)
-            if scale != 1.0:
-                tmp *= np.float32(scale)
-            np.clip(tmp, np.float32(0.0), np.float32(1.0), out=tmp)
-            tmp *= np.float32(255.0)
-            tmp += np.float32(0.5)  # truncating v + 0.5 rounds half up
-            out[start : start + tmp.shape[0]] = tmp
-
-    _run_bands(rows, _row_bands(raw.shape[0], raw.size * 4))
-    return out
+    plane = raw.reshape(raw.shape[0], -1)  # a view, unless raw is strided (then numpy copies)
+    alpha, beta = 255.0 * scale, -255.0 * scale * offset
+    if absolute or offset:
+        # |alpha * x + beta|: the abs mapping has beta = 0; normalize has x >= offset, so abs is a no-op.
+        out = cv2.convertScaleAbs(plane, alpha=alpha, beta=beta)
+    else:
+        out = cv2.addWeighted(plane, alpha, plane, 0.0, beta, dtype=cv2.CV_8U)
+    return out.reshape(raw.shape)
 
 
 def _display(raw: np.ndarray, output: str) -> tuple[np.ndarray, str]:
     """Map the signed raw result to uint8 and describe, in one sentence, what was done."""
     lo, hi = float(raw.min()), float(raw.max())
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ConvConfigError(
+            "the result does not fit in float32 (some values overflowed to infinity): the kernel's "
+            "weights are too large. Scale them down, e.g. divide every cell by the same number.",
+            "kernel",
+        )
     seen = f"(min {_fmt(lo)}, max {_fmt(hi)})"
     if output == "clip":
         if lo >= 0.0 and hi <= 1.0:
@@ -550,7 +670,7 @@ def _display(raw: np.ndarray, output: str) -> tuple[np.ndarray, str]:
         note = f"Absolute values were shown, 0 as black and 1 as white {seen}{clipped}."
         return _map_to_uint8(raw, 0.0, 1.0, absolute=True), note
     # normalize: min-max stretch. A (numerically) constant result has nothing to stretch; the
-    # tolerance keeps float32 rounding noise of the FFT backend from being blown up to full range.
+    # tolerance keeps float32 rounding noise (of a DFT, say) from being blown up to full range.
     span = hi - lo
     if span <= 1e-6 * max(1.0, abs(lo), abs(hi)):
         note = (
@@ -565,13 +685,68 @@ def _display(raw: np.ndarray, output: str) -> tuple[np.ndarray, str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Public entry point
+# Public entry points
 
 
 def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
     if value not in allowed:
         raise ConvConfigError(f"{name} must be one of {', '.join(map(repr, allowed))} (got {value!r})", name)
     return value
+
+
+def correlate_image(
+    image: np.ndarray,
+    kernel: np.ndarray,
+    *,
+    mode: str = "per_channel",
+    stride: IntOrTuple = 1,
+    padding: Padding = "same",
+    padding_mode: str = "zeros",
+    dilation: IntOrTuple = 1,
+    backend: Backend = "auto",
+) -> tuple[np.ndarray, str]:
+    """The float result of `filter_image` alone, and the backend that computed it: (raw, backend).
+
+    raw is float32 (H', W', C) (C = 1 in luminance mode or for a grey image), possibly a view.
+    Arguments as in `filter_image`, checked the same way, except that NaN or infinity in a float
+    image is not looked for (that takes a pass over the photo): it spreads as in PyTorch.
+    """
+    image = _check_image(image, finite=False)
+    weights = _check_kernel(kernel)
+    _choice(mode, FILTER_MODES, "mode")
+    _choice(padding_mode, PADDING_MODES, "padding_mode")
+    _choice(backend, BACKENDS, "backend")
+
+    geometry = _geometry(weights.shape, stride, padding, dilation)
+    colour, _ = _color_channels(image)
+    if mode == "luminance":
+        colour = _luma(colour)[:, :, None]
+    size = (colour.shape[0], colour.shape[1])
+    _check_padding_fits(geometry, size, padding_mode)
+    padded_size = tuple(n + sum(pads) for n, pads in zip(size, geometry.padding, strict=True))
+    _check_kernel_fits(geometry, size, padded_size)
+
+    dilated = _dilate(weights, geometry.dilation)
+    factors = _pick_factors(weights, geometry.dilation, backend)
+    chosen = (
+        choose_backend(dilated, factors, uint8=colour.dtype == np.uint8) if backend == "auto" else backend
+    )
+    if chosen in ("opencv", "opencv_separable"):
+        full = _opencv(
+            colour, dilated, factors if chosen == "opencv_separable" else None, geometry.padding, padding_mode
+        )
+    else:
+        padded = _pad(colour, geometry.padding, padding_mode)
+        if chosen == "direct":
+            full = _direct(padded, dilated)
+        elif chosen == "separable":
+            assert factors is not None
+            full = _separable(padded, *factors)
+        else:
+            full = _fft(padded, dilated)
+    sh, sw = geometry.stride
+    # Stride s keeps every s-th window of the stride-1 result, starting with the first (PyTorch).
+    return (full[::sh, ::sw] if (sh, sw) != (1, 1) else full), chosen
 
 
 def filter_image(
@@ -599,47 +774,56 @@ def filter_image(
     padding_mode: "zeros", "reflect", "replicate" or "circular", as in nn.Conv2d.
     output: how the signed result becomes uint8 for display: "clip" (to 0..1), "normalize"
             (min-max stretch to 0..1; a constant result is shown mid grey) or "abs" (|x|, then clip).
-    backend: "auto" picks the fastest; "direct", "separable" (rank-1 kernels only) or "fft" force one.
+    backend: "auto" picks the fastest (`choose_backend`); any other name in `BACKENDS` forces one
+            ("opencv_separable" and "separable" need a rank-1 kernel).
     """
     image = _check_image(image)
-    weights = _check_kernel(kernel)
-    _choice(mode, FILTER_MODES, "mode")
-    _choice(padding_mode, PADDING_MODES, "padding_mode")
     _choice(output, OUTPUT_MAPPINGS, "output")
-    _choice(backend, BACKENDS, "backend")
-
-    geometry = resolve_geometry(2, weights.shape, stride, padding, dilation)
-    colour, dropped_alpha = _color_channels(image)
-    if mode == "luminance":
-        colour = _luma(colour)[:, :, None]
-    size = (colour.shape[0], colour.shape[1])
-    _check_padding_fits(geometry, size, padding_mode)
-    padded_size = tuple(n + sum(pads) for n, pads in zip(size, geometry.padding, strict=True))
-    _check_kernel_fits(geometry, size, padded_size)
-
-    dilated = _dilate(weights, geometry.dilation)
-    factors = _pick_factors(weights, geometry.dilation, backend)
-    padded = _pad(colour, geometry.padding, padding_mode)
-    chosen = choose_backend(padded.shape, dilated, factors) if backend == "auto" else backend
-    if chosen == "direct":
-        full = _direct(padded, dilated)
-    elif chosen == "separable":
-        assert factors is not None
-        full = _separable(padded, *factors)
-    else:
-        full = _fft(padded, dilated)
-
-    sh, sw = geometry.stride
-    # Stride s keeps every s-th window of the stride-1 result, starting with the first (PyTorch).
-    raw = np.ascontiguousarray(full[::sh, ::sw]) if (sh, sw) != (1, 1) else full
+    raw, chosen = correlate_image(
+        image,
+        kernel,
+        mode=mode,
+        stride=stride,
+        padding=padding,
+        padding_mode=padding_mode,
+        dilation=dilation,
+        backend=backend,
+    )
     if image.ndim == 2 or mode == "luminance":
         raw = raw[:, :, 0]
     display, note = _display(raw, output)
-    if dropped_alpha:
+    if _color_channels(image)[1]:
         note += " The alpha channel was not filtered; the result is opaque."
     return FilterResult(
         raw=raw, display=display, backend=chosen, note=note, output_size=(raw.shape[0], raw.shape[1])
     )
+
+
+def _plain(value: object) -> bool:
+    """An int (not a bool), a str, or tuples of them: safe as a cache key (True == 1 and 1.0 == 1 are not)."""
+    if type(value) in (int, str):
+        return True
+    return type(value) is tuple and all(_plain(v) for v in value)
+
+
+@functools.lru_cache(maxsize=256)
+def _resolved(
+    kernel_shape: tuple[int, int], stride: IntOrTuple, padding: Padding, dilation: IntOrTuple
+) -> ConvGeometry:
+    return resolve_geometry(2, kernel_shape, stride, padding, dilation)
+
+
+def _geometry(
+    kernel_shape: tuple[int, int], stride: IntOrTuple, padding: Padding, dilation: IntOrTuple
+) -> ConvGeometry:
+    """`resolve_geometry` for a 2D kernel, remembered for plain settings (ints, strings, tuples).
+
+    Resolving checks every value through the number ABCs and costs more than the rest of a call's
+    checks together (~50 us); a page asks for the same few settings again and again. Errors raise anew.
+    """
+    if _plain((stride, padding, dilation)):
+        return _resolved(kernel_shape, stride, padding, dilation)
+    return resolve_geometry(2, kernel_shape, stride, padding, dilation)
 
 
 def _check_kernel_fits(geometry: ConvGeometry, size: tuple[int, int], padded_size: tuple[int, ...]) -> None:
@@ -658,13 +842,13 @@ def _check_kernel_fits(geometry: ConvGeometry, size: tuple[int, int], padded_siz
 
 def _pick_factors(weights: np.ndarray, dilation: tuple[int, ...], backend: str) -> Factors | None:
     """Separable factors of the dilated kernel when the backend may use them, else None."""
-    if backend not in ("auto", "separable"):
+    if backend not in ("auto", "separable", "opencv_separable"):
         return None
     factors = separable_factors(weights)
     if factors is None:
-        if backend == "separable":
+        if backend != "auto":
             raise ConvConfigError(
-                "backend='separable' needs a kernel that is the outer product of one column and one row "
+                f"backend={backend!r} needs a kernel that is the outer product of one column and one row "
                 "(rank 1, like a Gaussian, box or Sobel kernel); this one is not. Use backend='auto'.",
                 "backend",
             )

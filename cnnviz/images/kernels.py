@@ -17,7 +17,18 @@ from cnnviz.conv.args import resolve_geometry
 from cnnviz.conv.kernels import gaussian_kernel, kernel_preset
 from cnnviz.conv.ops import source_index
 from cnnviz.errors import ConvConfigError
-from cnnviz.images.filtering import FilterResult, _display, filter_image, to_float01, to_luminance
+from cnnviz.images.filtering import (
+    OUTPUT_MAPPINGS,
+    FilterResult,
+    _check_image,
+    _choice,
+    _color_channels,
+    _display,
+    correlate_image,
+    filter_image,
+    to_float01,
+    to_luminance,
+)
 
 __all__ = [
     "result_extent",
@@ -185,14 +196,24 @@ def custom_kernel(values: np.ndarray) -> ImageKernel:
 
 def apply_image_kernel(image: np.ndarray, kernel: ImageKernel, **options: object) -> FilterResult:
     """`filter_image` with this kernel (same keyword options); a two-kernel operation returns the
-    pixel-wise hypot of both raw results, mapped for display by the same `output` option."""
-    first = filter_image(image, kernel.matrix, **options)  # type: ignore[arg-type]
+    pixel-wise sqrt(first² + second²) of both raw results, mapped for display once, by the same `output`."""
     if kernel.second is None:
-        return first
-    second = filter_image(image, kernel.second, **options)  # type: ignore[arg-type]
-    raw = np.hypot(first.raw, second.raw, dtype=np.float32)
-    display, note = _display(raw, str(options.get("output", "clip")))
-    return FilterResult(raw, display, first.backend, note, first.output_size)
+        return filter_image(image, kernel.matrix, **options)  # type: ignore[arg-type]
+    geometry = {name: value for name, value in options.items() if name != "output"}
+    output = str(options.get("output", "clip"))
+    image = _check_image(image)  # as filter_image checks it (NaN and inf included), once for both kernels
+    _choice(output, OUTPUT_MAPPINGS, "output")
+    first, backend = correlate_image(image, kernel.matrix, **geometry)  # type: ignore[arg-type]
+    second, _ = correlate_image(image, kernel.second, **geometry)  # type: ignore[arg-type]
+    raw = np.square(first)  # (H', W', C) float32; np.hypot is ~10x slower for the same numbers
+    raw += np.square(second)
+    np.sqrt(raw, out=raw)
+    if image.ndim == 2 or options.get("mode") == "luminance":
+        raw = raw[:, :, 0]
+    display, note = _display(raw, output)
+    if _color_channels(image)[1]:
+        note += " The alpha channel was not filtered; the result is opaque."
+    return FilterResult(raw, display, backend, note, (raw.shape[0], raw.shape[1]))
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,28 @@
 """Turn an uploaded file into a safe (H, W, 3) uint8 RGB array, and make sample images to try kernels on.
 
-An upload is untrusted: only the decoders for PNG, JPEG, WebP, GIF, BMP and TIFF may run, the pixel
-count is checked from the header before any pixel is decoded, and every failure becomes a
-`ConvConfigError` whose message a student can act on. Whatever the file's mode (palette, alpha,
-grey, 16-bit, CMYK, animated, rotated by EXIF), the result is plain RGB, with one note per change.
+An upload is untrusted, so `load_image` is one boundary: whatever the file holds, it returns a
+picture or raises `ConvConfigError` with a sentence a student can act on, never another exception.
+
+* Only the decoders for PNG, JPEG, WebP, GIF, BMP and TIFF may run.
+* The work is bounded before any pixel is decoded: the header's size and mode say how much memory
+  decoding and converting will take (`decode_budget`); a picture that would need more than
+  `MEMORY_BUDGET` is refused. Only the first frame of an animation or a multi-page TIFF is decoded.
+* Conversions run on numpy arrays, in place or in row chunks, with the decoded picture released as
+  soon as its pixels are copied out, so the peak stays near the decoded size plus one copy.
+* Whatever the file's mode (palette, alpha, grey, 16-bit, float, CMYK, animated, rotated by EXIF),
+  the result is plain RGB, with one note per change.
 """
 
 from __future__ import annotations
 
 import io
 import math
-import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont
 
 from cnnviz.errors import ConvConfigError
 
@@ -24,9 +31,11 @@ __all__ = [
     "COMPUTE_PIXELS",
     "MAX_FILE_BYTES",
     "MAX_PIXELS",
+    "MEMORY_BUDGET",
     "SAMPLES",
     "UPLOAD_TYPES",
     "LoadedImage",
+    "decode_budget",
     "downscale",
     "encode_png",
     "encode_preview",
@@ -40,16 +49,20 @@ ALLOWED_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 UPLOAD_TYPES: tuple[str, ...] = ("png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff")
 # Largest file accepted (bytes): the app's server.maxUploadSize is 25 MB.
 MAX_FILE_BYTES = 25 * 1024 * 1024
-# Largest picture decoded at all (a 40 MP photo is ~120 MB as RGB). Checked from the header,
-# before any pixel is decoded, so a small file claiming a huge size never allocates memory.
+# Largest picture decoded at all (a 40 MP photo is ~120 MB as RGB), whatever its mode.
 MAX_PIXELS = 40_000_000
+# Most memory one upload may take while it is decoded and converted, estimated from the header
+# (`decode_budget`). Measured peaks of the worst legal file of every format and mode stay below
+# ~1.25 times the estimate, so no upload raises the server's memory by more than ~500 MB.
+MEMORY_BUDGET = 450 * 1024 * 1024
 # Larger pictures are downscaled to about this many pixels before filtering (keeps a filter < 1 s).
 COMPUTE_PIXELS = 12_000_000
 
-# Pillow warns (DecompressionBombWarning) above Image.MAX_IMAGE_PIXELS and only raises above twice
-# that; a warning must never let a bomb through, so it is an error in this process. The global
-# MAX_IMAGE_PIXELS is left alone: the stricter MAX_PIXELS check below runs per call.
-warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+# Pillow's own bomb guard (a warning above Image.MAX_IMAGE_PIXELS, ~89 MP, an error above twice that)
+# is left as it is: MAX_PIXELS and MEMORY_BUDGET are stricter and are checked from the header before
+# any pixel is decoded, so no process-wide warning filter is needed.
+
+_MB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -68,59 +81,42 @@ class LoadedImage:
     scale: float = 1.0
 
 
-def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB"
+# ---------------------------------------------------------------------------------------------
+# The budget, from the header alone
+#
+# Bytes per pixel while a picture is decoded and converted: Pillow's decoded image (1 byte for 1, L
+# and P; 2 for 16-bit grey; 4 for every other mode, RGB included), plus the 8-bit result the pixels
+# are converted into, band by band (1 byte for grey modes, 3 for colour), plus what the decoder
+# holds itself: libwebp keeps the decoded canvas (4 bytes) and Pillow the frame's bytes (4 more)
+# until the file is closed.
+_PILLOW_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+_GREY_MODES = ("1", "L", "LA", "La", "I", "F", "I;16", "I;16L", "I;16B", "I;16N")
+_DECODER_BYTES = {"WEBP": 8}
 
 
-def load_image(data: bytes, name: str = "upload", *, compute_pixels: int = COMPUTE_PIXELS) -> LoadedImage:
-    """Decode an uploaded file safely into RGB uint8; raise `ConvConfigError` with a reason if it cannot be."""
-    if len(data) == 0:
-        raise ConvConfigError(f"{name} is empty (0 bytes): upload the picture again", "image")
-    if len(data) > MAX_FILE_BYTES:
-        raise ConvConfigError(
-            f"{name} is {_mb(len(data))}; the limit is {_mb(MAX_FILE_BYTES)}. "
-            "Save a smaller version (e.g. as JPEG) and upload that.",
-            "image",
-        )
-    try:
-        image = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _too_big(name, None) from exc
-    except UnidentifiedImageError as exc:
-        raise ConvConfigError(
-            f"{name} is not a picture this page can read: use PNG, JPEG, WebP, GIF, BMP or TIFF "
-            "(renaming a file does not change what is inside).",
-            "image",
-        ) from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise _broken(name) from exc
-    with image:
-        width, height = image.size
-        if width * height > MAX_PIXELS:
-            raise _too_big(name, (width, height))
-        notes: list[str] = []
-        try:
-            frames = int(getattr(image, "n_frames", 1))
-            if frames > 1:
-                image.seek(0)
-                notes.append(f"Animated {image.format} with {frames} frames: only the first frame is used.")
-            image.load()
-            orientation = image.getexif().get(0x0112, 1)  # EXIF Orientation: 1 is upright
-            rgb = _to_rgb(ImageOps.exif_transpose(image) or image, notes)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise _too_big(name, (width, height)) from exc
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise _broken(name) from exc
-    if orientation not in (1, None):
-        notes.append("Rotated upright as the camera's EXIF orientation tag asks.")
-    original = (rgb.height, rgb.width)
-    small, scale = downscale(rgb, compute_pixels)
-    if scale < 1.0:
-        notes.append(
-            f"Downscaled from {rgb.width}×{rgb.height} to {small.width}×{small.height} pixels "
-            f"(computations use at most {compute_pixels / 1e6:.0f} MP); your file is unchanged."
-        )
-    return LoadedImage(np.asarray(small, dtype=np.uint8).copy(), notes, original, scale)
+def decode_budget(size: tuple[int, int], mode: str, fmt: str | None) -> int:
+    """Bytes of memory decoding and converting a (width, height) picture of this mode and format takes
+    at its peak (first frame only), estimated before decoding; see `MEMORY_BUDGET`."""
+    per_pixel = (
+        _PILLOW_BYTES.get(mode, 4) + (1 if mode in _GREY_MODES else 3) + _DECODER_BYTES.get(fmt or "", 0)
+    )
+    return size[0] * size[1] * per_pixel
+
+
+def _mb(n: float) -> str:
+    return f"{n / _MB:.1f} MB"
+
+
+def _file_too_large(name: str, size: int) -> ConvConfigError:
+    # "26.2 MB; the limit is 25.0 MB" reads as true only when the two numbers differ as shown.
+    said, limit = _mb(size), _mb(MAX_FILE_BYTES)
+    if said == limit:
+        said, limit = f"{size:,} bytes", f"{MAX_FILE_BYTES:,} bytes ({limit})"
+    return ConvConfigError(
+        f"{name} is {said}, more than the {limit} an upload may have. "
+        "Save a smaller version (e.g. as JPEG) and upload that.",
+        "image",
+    )
 
 
 def _too_big(name: str, size: tuple[int, int] | None) -> ConvConfigError:
@@ -132,6 +128,19 @@ def _too_big(name: str, size: tuple[int, int] | None) -> ConvConfigError:
     )
 
 
+def _over_budget(name: str, size: tuple[int, int], mode: str, fmt: str | None, need: int) -> ConvConfigError:
+    per_pixel = need / (size[0] * size[1])
+    largest = MEMORY_BUDGET / per_pixel / 1e6
+    kind = _MODE_NAMES.get(mode, mode)
+    return ConvConfigError(
+        f"{name} is {size[0]}×{size[1]} pixels; decoding a {fmt or 'picture'} of this kind ({kind}) "
+        f"would take about {need / _MB:.0f} MB of the server's memory, more than one upload may use "
+        f"({MEMORY_BUDGET / _MB:.0f} MB). Pictures like it can have at most {largest:.0f} megapixels: "
+        "resize it (or save it as an 8-bit JPEG or PNG) and upload again.",
+        "image",
+    )
+
+
 def _broken(name: str) -> ConvConfigError:
     return ConvConfigError(
         f"{name} could not be decoded: the file is truncated or damaged. Export it again and re-upload.",
@@ -139,45 +148,312 @@ def _broken(name: str) -> ConvConfigError:
     )
 
 
-def _to_rgb(image: Image.Image, notes: list[str]) -> Image.Image:
-    """Any Pillow mode as 8-bit RGB: 16-bit rescaled, alpha composited on white, CMYK converted."""
-    mode = image.mode
-    if mode == "RGB":
-        return image
-    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        values = np.asarray(image, dtype=np.float64)
-        if mode.startswith("I;16") or (values.size and values.max() > 255 and values.max() <= 65535):
-            # Pillow's convert("L") clamps 16-bit values at 255 (all white); rescale the full range.
-            grey = np.round(values * (255.0 / 65535.0))
-            notes.append("16-bit grey picture rescaled to 8 bits (0..65535 -> 0..255).")
-        else:
-            lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
-            grey = (values - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(values)
-            notes.append(f"{mode} picture stretched from {lo:g}..{hi:g} to 0..255.")
-        return Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8)).convert("RGB")
-    if mode == "P" and "transparency" in image.info:
-        image, mode = image.convert("RGBA"), "RGBA"
-    if mode in ("RGBA", "LA", "PA", "La", "RGBa"):
-        rgba = image.convert("RGBA")
-        if rgba.getextrema()[3][0] < 255:
-            notes.append("Transparent areas are shown on white (transparency is not filtered).")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
-    if mode == "CMYK":
-        notes.append("CMYK (print) colours converted to RGB.")
-    elif mode in ("1", "L"):
-        notes.append("Grey picture: the three colour channels are equal.")
-    return image.convert("RGB")
+_MODE_NAMES = {
+    "1": "black and white",
+    "L": "grey",
+    "P": "palette colours",
+    "RGB": "RGB colour",
+    "RGBA": "RGB colour with transparency",
+    "LA": "grey with transparency",
+    "I;16": "16-bit grey",
+    "I;16B": "16-bit grey",
+    "I": "32-bit integer values",
+    "F": "32-bit float values",
+    "CMYK": "CMYK print colours",
+}
 
 
-def downscale(image: Image.Image, max_pixels: int) -> tuple[Image.Image, float]:
-    """The image shrunk (aspect kept) to at most `max_pixels`, and the scale applied (1.0: unchanged)."""
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_image(data: bytes, name: str = "upload", *, compute_pixels: int = COMPUTE_PIXELS) -> LoadedImage:
+    """Decode an uploaded file safely into RGB uint8; raise `ConvConfigError` with a reason if it cannot be."""
+    if len(data) == 0:
+        raise ConvConfigError(f"{name} is empty (0 bytes): upload the picture again", "image")
+    if len(data) > MAX_FILE_BYTES:
+        raise _file_too_large(name, len(data))
+    try:
+        return _load(data, name, compute_pixels)
+    except ConvConfigError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _too_big(name, None) from exc
+    except MemoryError as exc:
+        raise ConvConfigError(
+            f"{name} could not be decoded within the server's memory: resize it and upload again.", "image"
+        ) from exc
+    except Exception as exc:  # noqa: BLE001 - the one boundary: a damaged file can make Pillow raise anything
+        raise _broken(name) from exc
+
+
+def _load(data: bytes, name: str, compute_pixels: int) -> LoadedImage:
+    try:
+        image = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS))
+    except Image.UnidentifiedImageError as exc:
+        raise ConvConfigError(
+            f"{name} is not a picture this page can read: use PNG, JPEG, WebP, GIF, BMP or TIFF "
+            "(renaming a file does not change what is inside).",
+            "image",
+        ) from exc
+    notes: list[str] = []
+    with image:
+        size, mode, fmt = image.size, image.mode, image.format
+        if size[0] < 1 or size[1] < 1:
+            raise _broken(name)
+        if size[0] * size[1] > MAX_PIXELS:
+            raise _too_big(name, size)
+        need = decode_budget(size, mode, fmt)
+        if need > MEMORY_BUDGET:
+            raise _over_budget(name, size, mode, fmt, need)
+        frames = _frame_count(image)
+        if frames > 1 and fmt == "TIFF":
+            notes.append(f"TIFF with {frames} pages: only the first page is used.")
+        elif frames > 1:
+            notes.append(f"Animated {fmt} with {frames} frames: only the first frame is used.")
+        orientation = _orientation(image)
+        image.load()  # the first frame only: the file is opened there and never seeks further
+        if image.size != size:  # a first frame that disagrees with its header
+            raise _broken(name)
+        pixels = _to_8bit(image, notes)  # (H, W) grey or (H, W, 3) RGB uint8; the image is released
+    del image  # and with it the decoder (libwebp keeps its canvas until then)
+    height, width = pixels.shape[:2]
+    small, scale = downscale(pixels, compute_pixels)
+    del pixels
+    if scale < 1.0:
+        notes.append(
+            f"Downscaled from {width}×{height} to {small.shape[1]}×{small.shape[0]} pixels "
+            f"(computations use at most {compute_pixels / 1e6:.0f} MP); your file is unchanged."
+        )
+    upright = _transpose(small, orientation)
+    if orientation != 1:
+        notes.append("Rotated upright as the camera's EXIF orientation tag asks.")
+    original = (height, width) if orientation < 5 else (width, height)
+    if upright.ndim == 2:
+        rgb = np.repeat(upright[:, :, None], 3, axis=2)
+    else:
+        rgb = np.ascontiguousarray(upright)
+    return LoadedImage(rgb, notes, original, scale)
+
+
+def _frame_count(image: Image.Image) -> int:
+    """Frames in the file, as its header or frame index says (1 when a damaged index cannot tell), with
+    the image left on the first frame.
+
+    For GIF and TIFF, Pillow counts by walking the frames' headers (not decoding them); the walk is
+    bounded by the file size. A damaged TIFF page or GIF block makes it raise anything from TypeError
+    to IndexError: the first frame may still be fine, so the count is given up, not the picture."""
+    try:
+        frames = int(getattr(image, "n_frames", 1))
+    except Exception:  # noqa: BLE001 - see above
+        frames = 1
+    if image.tell() != 0:
+        image.seek(0)  # if even that fails, the file is damaged (the boundary in load_image says so)
+    return max(1, frames)
+
+
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation tag if it is a real rotation or mirror (2..8), else 1 (upright).
+
+    Values outside 1..8 (0, 9, 65535, text) and damaged EXIF blocks are ignored, not guessed at."""
+    try:
+        value = image.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - damaged EXIF: the pixels are still fine
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 8:
+        return 1
+    return value
+
+
+def _transpose(array: np.ndarray, orientation: int) -> np.ndarray:
+    """The (H, W[, C]) array turned the way EXIF orientation 1..8 asks (a view; see the EXIF 2.3 spec)."""
+    if orientation == 2:  # mirrored left-right
+        return array[:, ::-1]
+    if orientation == 3:  # upside down
+        return array[::-1, ::-1]
+    if orientation == 4:  # mirrored top-bottom
+        return array[::-1]
+    if orientation == 5:  # mirrored along the main diagonal
+        return array.swapaxes(0, 1)
+    if orientation == 6:  # turned a quarter anticlockwise: turn it clockwise
+        return np.rot90(array, -1)
+    if orientation == 7:  # mirrored along the other diagonal
+        return array[::-1, ::-1].swapaxes(0, 1)
+    if orientation == 8:  # turned a quarter clockwise: turn it anticlockwise
+        return np.rot90(array, 1)
+    return array
+
+
+# ---------------------------------------------------------------------------------------------
+# Any mode to 8 bits, memory-lean
+#
+# The pixels come out of Pillow in bands of rows (`_bands`), each converted straight into the 8-bit
+# result, so the peak is Pillow's decoded image plus the result: `np.asarray` on the whole image
+# would hold two more full copies for a moment (Pillow's tobytes joins its chunks into one string).
+
+# Pixels per band: a few MB of temporaries (uint32 or float64 arithmetic) whatever the width.
+_BAND_PIXELS = 1 << 18
+
+
+def _band_rows(width: int) -> int:
+    return max(1, _BAND_PIXELS // max(1, width))
+
+
+def _bands(image: Image.Image) -> Iterator[tuple[slice, np.ndarray]]:
+    """(rows, pixels of those rows as numpy) for the whole loaded image, one band of rows at a time."""
     width, height = image.size
+    step = _band_rows(width)
+    for top in range(0, height, step):
+        bottom = min(height, top + step)
+        yield slice(top, bottom), np.asarray(image.crop((0, top, width, bottom)))
+
+
+def _to_8bit(image: Image.Image, notes: list[str]) -> np.ndarray:
+    """The loaded first frame as (H, W) grey or (H, W, 3) RGB uint8: 16-bit rescaled, float and 32-bit
+    stretched, alpha composited on white, palettes looked up, other colour models converted by Pillow."""
+    mode = image.mode
+    width, height = image.size
+    out = np.empty((height, width) if mode in _GREY_MODES else (height, width, 3), np.uint8)
+    if mode in ("1", "L"):
+        notes.append("Grey picture: the three colour channels are equal.")
+    if mode in ("1", "L", "RGB"):
+        for rows, band in _bands(image):
+            out[rows] = band  # bool (mode 1) becomes 0/1 here
+        if mode == "1":
+            out *= np.uint8(255)
+    elif mode == "P":
+        table, see_through = _palette_table(image)
+        if see_through:
+            notes.append(_TRANSPARENT_NOTE)
+        for rows, band in _bands(image):
+            out[rows] = table[band]
+    elif mode.startswith("I;16"):
+        notes.append("16-bit grey picture rescaled to 8 bits (0..65535 -> 0..255).")
+        for rows, band in _bands(image):
+            out[rows] = _rescale_16(band)
+    elif mode in ("I", "F"):
+        _stretch(image, out, notes)
+    elif mode in ("RGBA", "LA"):
+        see_through = False
+        for rows, band in _bands(image):
+            out[rows], clear = _on_white(band)
+            see_through = see_through or clear
+        if see_through:
+            notes.append(_TRANSPARENT_NOTE)
+    else:  # CMYK, YCbCr, LAB, HSV, RGBa, La, PA...: Pillow's own conversion, band by band
+        target = "L" if out.ndim == 2 else ("RGBA" if "A" in mode or "a" in mode else "RGB")
+        if mode == "CMYK":
+            notes.append("CMYK (print) colours converted to RGB.")
+        elif target != "RGBA":
+            notes.append(f"{_MODE_NAMES.get(mode, mode)} colours converted to RGB.")
+        see_through = False
+        step = _band_rows(width)
+        for top in range(0, height, step):
+            rows = slice(top, min(height, top + step))
+            band = _convert(image.crop((0, rows.start, width, rows.stop)), target)
+            if target == "RGBA":
+                out[rows], clear = _on_white(band)
+                see_through = see_through or clear
+            else:
+                out[rows] = band
+        if see_through:
+            notes.append(_TRANSPARENT_NOTE)
+    image.close()  # releases Pillow's copy of the pixels and the file
+    return out
+
+
+_TRANSPARENT_NOTE = "Transparent areas are shown on white (transparency is not filtered)."
+
+
+def _convert(band: Image.Image, mode: str) -> np.ndarray:
+    try:
+        return np.asarray(band.convert(mode))
+    except ValueError as exc:
+        raise ConvConfigError(
+            f"this picture stores its colours as {_MODE_NAMES.get(band.mode, band.mode)}, which cannot be "
+            "converted to RGB here. Save it as an RGB PNG or JPEG and upload that.",
+            "image",
+        ) from exc
+
+
+def _palette_table(image: Image.Image) -> tuple[np.ndarray, bool]:
+    """(256, 3) uint8: each palette index's colour composited on white, and whether any is see-through.
+
+    The table comes from Pillow's own conversion of one strip holding every index, so palettes,
+    transparency indices and alpha tables mean exactly what they mean in Pillow."""
+    strip = Image.frombytes("P", (256, 1), bytes(range(256)))
+    if image.palette is not None:
+        strip.putpalette(image.getpalette(image.palette.mode) or [], image.palette.mode)
+    if "transparency" in image.info:
+        strip.info["transparency"] = image.info["transparency"]
+    table, see_through = _on_white(np.asarray(strip.convert("RGBA")))
+    return table[0], see_through
+
+
+def _rescale_16(values: np.ndarray) -> np.ndarray:
+    """16-bit grey 0..65535 to 0..255 as round(v * 255 / 65535) (Pillow's convert("L") would clamp at 255)."""
+    return ((values.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+
+
+def _stretch(image: Image.Image, out: np.ndarray, notes: list[str]) -> None:
+    """32-bit integer or float values stretched from their lowest to their highest finite value to 0..255.
+
+    Integers within 0..65535 that exceed 255 are 16-bit data stored wide, rescaled as such. NaN and
+    -inf are shown black, +inf white, and a note says how many there were. Two passes over the bands:
+    the range first, then the values."""
+    mode = image.mode
+    lo, hi, bad = math.inf, -math.inf, 0
+    for _, band in _bands(image):
+        if mode == "F":
+            good = np.isfinite(band)
+            bad += int(band.size - np.count_nonzero(good))
+            band = band[good]
+        if band.size:
+            lo, hi = min(lo, float(band.min())), max(hi, float(band.max()))
+    if mode == "I" and 0 <= lo and 255 < hi <= 65535:
+        notes.append("16-bit grey picture rescaled to 8 bits (0..65535 -> 0..255).")
+        for rows, band in _bands(image):
+            out[rows] = _rescale_16(band)
+        return
+    if lo > hi:
+        notes.append(f"{mode} picture has no finite values: NaN and -inf are shown black, +inf white.")
+        lo = hi = 0.0
+    else:
+        notes.append(f"{mode} picture stretched from {lo:g}..{hi:g} to 0..255.")
+        if bad:
+            notes.append(f"{bad:,} pixels are not finite numbers: NaN and -inf are shown black, +inf white.")
+    scale = 255.0 / (hi - lo) if hi > lo else 0.0
+    for rows, band in _bands(image):
+        values = band.astype(np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):  # inf * 0 for a flat picture: replaced below
+            grey = (values - lo) * scale
+        if mode == "F":
+            grey[np.isnan(values) | np.isneginf(values)] = 0.0
+            grey[np.isposinf(values)] = 255.0
+        np.clip(np.round(grey), 0.0, 255.0, out=grey)
+        out[rows] = grey
+
+
+def _on_white(pixels: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(..., 2) grey+alpha or (..., 4) RGBA composited on white as Pillow's alpha_composite does,
+    round(colour * a / 255 + 255 * (1 - a / 255)); and whether any pixel was see-through."""
+    colours = pixels.shape[-1] - 1
+    alpha = pixels[..., colours:].astype(np.uint32)
+    blended = (pixels[..., :colours].astype(np.uint32) * alpha + 255 * (255 - alpha) + 127) // 255
+    out = blended[..., 0] if colours == 1 else blended
+    return out.astype(np.uint8), bool((alpha < 255).any())
+
+
+def downscale(pixels: np.ndarray, max_pixels: int) -> tuple[np.ndarray, float]:
+    """The (H, W[, 3]) uint8 array shrunk (aspect kept) to at most `max_pixels`, and the scale applied.
+
+    Area averaging (cv2.INTER_AREA): every source pixel counts, so fine detail does not alias."""
+    height, width = pixels.shape[:2]
     if width * height <= max_pixels:
-        return image, 1.0
+        return pixels, 1.0
     factor = math.sqrt(max_pixels / (width * height))
     size = (max(1, int(width * factor)), max(1, int(height * factor)))
-    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0), size[1] / height
+    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA), size[1] / height
 
 
 def preview(array: np.ndarray, max_side: int = 1024) -> np.ndarray:

@@ -14,27 +14,37 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import cv2
 import hypothesis.strategies as st
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812
-from hypothesis import event, given, settings
+from hypothesis import event, given
+from hypothesis.control import currently_in_test_context
 from torch import nn
 
 import cnnviz.images.filtering as filtering
 from cnnviz.errors import ConvConfigError
 from cnnviz.images.filtering import (
+    BACKENDS,
     LUMA_WEIGHTS,
     FilterResult,
     choose_backend,
+    correlate_image,
     filter_image,
+    filter_threads,
     separable_factors,
+    set_filter_threads,
     to_float01,
     to_luminance,
 )
+from tests.oracle import examples
 
 TORCH_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate", "circular": "circular"}
+PADDING_MODES = list(TORCH_MODE)
+DENSE_BACKENDS = ["auto", "opencv", "direct", "fft"]
+SEPARABLE_BACKENDS = ["opencv_separable", "separable"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,13 +100,15 @@ def tolerance(kernel: np.ndarray, x01: np.ndarray) -> float:
 
 @contextlib.contextmanager
 def tiny_chunks() -> Iterator[None]:
-    """Force many chunks and every thread even on tiny images, so band and chunk edges get tested."""
-    saved = filtering._CHUNK_VALUES, filtering._MIN_WORK_PER_THREAD
+    """Force many chunks and two threads even on tiny images, so band and chunk edges get tested."""
+    saved = filtering._CHUNK_VALUES, filtering._MIN_WORK_PER_THREAD, filter_threads()
     filtering._CHUNK_VALUES, filtering._MIN_WORK_PER_THREAD = 7, 1
+    set_filter_threads(2)
     try:
         yield
     finally:
-        filtering._CHUNK_VALUES, filtering._MIN_WORK_PER_THREAD = saved
+        filtering._CHUNK_VALUES, filtering._MIN_WORK_PER_THREAD = saved[:2]
+        set_filter_threads(saved[2])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -104,9 +116,9 @@ def tiny_chunks() -> Iterator[None]:
 
 
 @st.composite
-def images(draw, max_side: int = 24) -> np.ndarray:
-    h = draw(st.integers(1, max_side))
-    w = draw(st.integers(1, max_side))
+def images(draw, max_side: int = 24, min_side: int = 1) -> np.ndarray:
+    h = draw(st.integers(min_side, max_side))
+    w = draw(st.integers(min_side, max_side))
     channels = draw(st.sampled_from([None, 1, 2, 3, 4]))
     shape = (h, w) if channels is None else (h, w, channels)
     seed = draw(st.integers(0, 2**32 - 1))
@@ -118,9 +130,9 @@ def images(draw, max_side: int = 24) -> np.ndarray:
 
 
 @st.composite
-def kernels(draw, max_side: int = 5, rank1: bool = False) -> np.ndarray:
-    kh = draw(st.integers(1, max_side))
-    kw = draw(st.integers(1, max_side))
+def kernels(draw, max_side: int = 5, min_side: int = 1, rank1: bool = False) -> np.ndarray:
+    kh = draw(st.integers(min_side, max_side))
+    kw = draw(st.integers(min_side, max_side))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     if rank1:
         return np.outer(rng.standard_normal(kh), rng.standard_normal(kw)).astype(np.float32)
@@ -153,6 +165,10 @@ def torch_result_or_error(x01, kernel, **geometry):
 
 def check_against_torch(image, kernel, backend, **geometry) -> FilterResult | None:
     """filter_image equals PyTorch where PyTorch computes, and raises ConvConfigError where it refuses."""
+    if geometry.get("padding") == "same" and geometry.get("stride") not in (1, (1, 1)):
+        with pytest.raises(ConvConfigError, match="stride 1"):
+            filter_image(image, kernel, backend=backend, **geometry)
+        return None
     x01 = colour01(image)
     expected = torch_result_or_error(x01, kernel, **geometry)
     if expected is None:
@@ -169,54 +185,46 @@ def check_against_torch(image, kernel, backend, **geometry) -> FilterResult | No
     np.testing.assert_allclose(result.raw, expected, rtol=0, atol=tolerance(kernel, x01))
     if backend != "auto":
         assert result.backend == backend
+    if currently_in_test_context():
+        event(f"backend {result.backend}")
     return result
 
 
 # ---------------------------------------------------------------------------------------------
-# Property tests against PyTorch
+# Property tests against PyTorch: several thousand configurations in all
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
-@settings(max_examples=300, deadline=None)
+@examples(1500)
 @given(
     image=images(),
-    kernel=kernels(),
-    backend=st.sampled_from(["auto", "direct", "fft"]),
+    kernel=kernels(max_side=6),
+    backend=st.sampled_from(["auto", "opencv"]),
     stride=pair_or_int,
     dilation=dilations,
     padding=paddings,
-    padding_mode=st.sampled_from(["zeros", "reflect", "replicate", "circular"]),
-    small_chunks=st.booleans(),
+    padding_mode=st.sampled_from(PADDING_MODES),
 )
-def test_matches_torch(image, kernel, backend, stride, dilation, padding, padding_mode, small_chunks):
-    if padding == "same" and stride not in (1, (1, 1)):
-        with pytest.raises(ConvConfigError, match="stride 1"):
-            filter_image(image, kernel, stride=stride, padding=padding, backend=backend)
-        return
-    with tiny_chunks() if small_chunks else contextlib.nullcontext():
-        check_against_torch(
-            image,
-            kernel,
-            backend,
-            stride=stride,
-            padding=padding,
-            padding_mode=padding_mode,
-            dilation=dilation,
-        )
+def test_opencv_matches_torch(image, kernel, backend, stride, dilation, padding, padding_mode):
+    """Sizes from one pixel, even and odd kernels, every padding (asymmetric, 'same'), stride, dilation."""
+    check_against_torch(
+        image, kernel, backend, stride=stride, padding=padding, padding_mode=padding_mode, dilation=dilation
+    )
 
 
-@settings(max_examples=100, deadline=None)
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@examples(300)
 @given(
     image=images(),
-    kernel=kernels(rank1=True),
-    backend=st.sampled_from(["separable", "auto"]),
+    kernel=kernels(),
+    backend=st.sampled_from(["direct", "fft"]),
     stride=pair_or_int,
     dilation=dilations,
-    padding=st.one_of(st.just("valid"), side, st.tuples(side, side)),
-    padding_mode=st.sampled_from(["zeros", "reflect", "replicate", "circular"]),
+    padding=paddings,
+    padding_mode=st.sampled_from(PADDING_MODES),
     small_chunks=st.booleans(),
 )
-def test_separable_matches_torch(
+def test_numpy_backends_match_torch(
     image, kernel, backend, stride, dilation, padding, padding_mode, small_chunks
 ):
     with tiny_chunks() if small_chunks else contextlib.nullcontext():
@@ -231,21 +239,92 @@ def test_separable_matches_torch(
         )
 
 
-@pytest.mark.parametrize("backend", ["direct", "separable", "fft", "auto"])
-@pytest.mark.parametrize("kernel_shape", [(3, 3), (7, 7), (4, 6), (15, 2)])
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@examples(600)
+@given(
+    image=images(),
+    kernel=kernels(max_side=6, rank1=True),
+    backend=st.sampled_from(["auto", *SEPARABLE_BACKENDS]),
+    stride=pair_or_int,
+    dilation=dilations,
+    padding=paddings,
+    padding_mode=st.sampled_from(PADDING_MODES),
+    small_chunks=st.booleans(),
+)
+def test_separable_matches_torch(
+    image, kernel, backend, stride, dilation, padding, padding_mode, small_chunks
+):
+    with tiny_chunks() if small_chunks else contextlib.nullcontext():
+        result = check_against_torch(
+            image,
+            kernel,
+            backend,
+            stride=stride,
+            padding=padding,
+            padding_mode=padding_mode,
+            dilation=dilation,
+        )
+    if result is not None and backend == "auto" and kernel.size > 1:
+        few_taps = np.count_nonzero(kernel) <= 9 and image.dtype != np.uint8  # see choose_backend's rule
+        assert result.backend == ("opencv" if few_taps else "opencv_separable")  # spans up to 16 here
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@examples(400)
+@given(
+    image=images(max_side=6),
+    kernel=kernels(max_side=11, min_side=3),
+    backend=st.sampled_from(["auto", "opencv", "direct"]),
+    dilation=st.integers(1, 2),
+    padding=st.one_of(st.just("same"), st.integers(0, 12), st.tuples(st.integers(0, 12), st.integers(0, 12))),
+    padding_mode=st.sampled_from(PADDING_MODES),
+)
+def test_kernels_larger_than_the_image(image, kernel, backend, dilation, padding, padding_mode):
+    """A 1..6 pixel image under kernels up to 21 cells wide: computed where PyTorch allows, refused elsewhere."""
+    check_against_torch(
+        image, kernel, backend, stride=1, padding=padding, padding_mode=padding_mode, dilation=dilation
+    )
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@examples(150)
+@given(
+    image=images(max_side=48, min_side=20),
+    kernel=kernels(max_side=16, min_side=12),
+    stride=st.integers(1, 2),
+    dilation=st.integers(1, 2),
+    padding=st.one_of(st.just("same"), st.just("valid"), st.tuples(st.integers(0, 15), st.integers(0, 15))),
+    padding_mode=st.sampled_from(PADDING_MODES),
+)
+def test_opencv_dft_path_matches_torch(image, kernel, stride, dilation, padding, padding_mode):
+    """Kernels of 144+ cells, where cv2.filter2D switches to its DFT (uint8 images: from 50 cells)."""
+    check_against_torch(
+        image,
+        kernel,
+        "opencv",
+        stride=stride,
+        padding=padding,
+        padding_mode=padding_mode,
+        dilation=dilation,
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("kernel_shape", [(3, 3), (7, 7), (4, 6), (15, 2), (13, 13)])
 def test_larger_photo_every_backend(backend, kernel_shape):
-    """A photo large enough for several threads and chunks, non-square, with an even kernel."""
+    """A photo large enough for many chunks, non-square, with even kernels and a DFT-sized one."""
     rng = np.random.default_rng(7)
     image = rng.integers(0, 256, (301, 517, 3), dtype=np.uint8)
     column, row = rng.standard_normal(kernel_shape[0]), rng.standard_normal(kernel_shape[1])
-    kernel = np.outer(column, row) if backend == "separable" else rng.standard_normal(kernel_shape)
+    separable = backend in SEPARABLE_BACKENDS
+    kernel = np.outer(column, row) if separable else rng.standard_normal(kernel_shape)
     for padding, mode, stride in (("same", "reflect", 1), ((2, (0, 3)), "circular", (2, 3))):
         check_against_torch(
             image, kernel, backend, stride=stride, padding=padding, padding_mode=mode, dilation=(1, 2)
         )
 
 
-@pytest.mark.parametrize("backend", ["direct", "separable", "fft"])
+@pytest.mark.parametrize("backend", SEPARABLE_BACKENDS + ["direct", "opencv", "fft"])
 def test_big_gaussian_same_size(backend):
     """A 31x31 Gaussian preset with 'same' replicate padding keeps the size and a flat image flat."""
     g = np.exp(-0.5 * (np.arange(31) - 15.0) ** 2 / 5.0**2)
@@ -258,12 +337,94 @@ def test_big_gaussian_same_size(backend):
 
 
 # ---------------------------------------------------------------------------------------------
+# OpenCV's conventions pinned to PyTorch's with worked examples
+
+
+def test_same_padding_puts_the_odd_cell_last_like_torch():
+    """An even 4x4 kernel with a 1 at its top-left: 'same' pads (1, 2), so output (r, c) reads input (r-1, c-1).
+
+    OpenCV's default anchor (k // 2 = 2) would read (r-2, c-2)."""
+    image = np.arange(36, dtype=np.float32).reshape(6, 6) / 36
+    kernel = np.zeros((4, 4))
+    kernel[0, 0] = 1.0
+    raw = filter_image(image, kernel, padding="same", backend="opencv").raw
+    expected = np.zeros((6, 6), np.float32)
+    expected[1:, 1:] = image[:-1, :-1]
+    np.testing.assert_array_equal(raw, expected)
+
+
+@pytest.mark.parametrize(
+    ("padding_mode", "left_values"),
+    [("zeros", [0, 0]), ("reflect", [0.3, 0.2]), ("replicate", [0.1, 0.1]), ("circular", [0.3, 0.4])],
+)
+def test_border_modes_read_the_cells_torch_reads(padding_mode, left_values):
+    """Row 0.1 0.2 0.3 0.4 padded by 2 on the left, read by a kernel [1, 0, 0]: the two padded cells show.
+
+    PyTorch's reflect mirrors without the edge (OpenCV's BORDER_REFLECT_101, not BORDER_REFLECT)."""
+    row = np.array([[0.1, 0.2, 0.3, 0.4]], np.float32)
+    for backend in ("opencv", "direct"):
+        raw = filter_image(
+            row,
+            np.array([[1.0, 0.0, 0.0]]),
+            padding=((0, 0), (2, 0)),
+            padding_mode=padding_mode,
+            backend=backend,
+        ).raw
+        np.testing.assert_allclose(raw[0, :2], left_values, atol=1e-7)
+        np.testing.assert_allclose(raw[0, 2:], row[0, :2], atol=1e-7)
+
+
+def test_one_pixel_image_with_a_big_kernel_and_same_padding():
+    pixel = np.array([[[51, 102, 204]]], np.uint8)
+    kernel = np.arange(49, dtype=np.float64).reshape(7, 7)
+    result = filter_image(pixel, kernel, padding="same", padding_mode="zeros")
+    np.testing.assert_allclose(result.raw[0, 0], kernel[3, 3] * pixel[0, 0] / 255, rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# No extra work around OpenCV: the caller's array goes straight in
+
+
+def _spy(monkeypatch, name: str) -> list[np.ndarray]:
+    seen: list[np.ndarray] = []
+    original = getattr(cv2, name)
+
+    def spy(source, *args, **kwargs):
+        seen.append(source)
+        return original(source, *args, **kwargs)
+
+    monkeypatch.setattr(filtering.cv2, name, spy)
+    return seen
+
+
+def test_opencv_gets_the_callers_float32_photo_without_a_copy(monkeypatch):
+    image = np.random.default_rng(0).random((64, 80, 3), dtype=np.float32)
+    seen = _spy(monkeypatch, "filter2D")
+    raw, backend = correlate_image(image, np.random.default_rng(1).standard_normal((5, 5)), padding="same")
+    assert backend == "opencv" and seen[0] is image
+    assert raw.base is not None and raw.shape == image.shape  # 'same': OpenCV's own output, uncut
+
+
+def test_opencv_gets_uint8_photos_as_they_are_where_that_is_faster(monkeypatch):
+    """uint8 goes in as it is for separable kernels and 3x3 ones (OpenCV scales the kernel by 1/255)."""
+    photo = np.random.default_rng(0).integers(0, 256, (50, 60, 3), dtype=np.uint8)
+    separable, dense = _spy(monkeypatch, "sepFilter2D"), _spy(monkeypatch, "filter2D")
+    correlate_image(photo, np.ones((9, 9)) / 81)
+    correlate_image(photo, np.array([[0.0, -1.0, 0.0], [-1.0, 5.0, -1.0], [0.0, -1.0, 0.0]]))
+    correlate_image(photo, np.random.default_rng(1).standard_normal((5, 5)))
+    assert separable[0] is photo and dense[0] is photo
+    assert dense[1].dtype == np.float32  # a dense 5x5 runs faster on float32
+
+
+# ---------------------------------------------------------------------------------------------
 # Luminance, alpha, conversions
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
-@settings(max_examples=60, deadline=None)
-@given(image=images(), kernel=kernels(max_side=4), backend=st.sampled_from(["auto", "direct", "fft"]))
+@examples(100)
+@given(
+    image=images(), kernel=kernels(max_side=4), backend=st.sampled_from(["auto", "opencv", "direct", "fft"])
+)
 def test_luminance_is_weighted_sum_then_conv(image, kernel, backend):
     x01 = colour01(image)
     if x01.shape[2] == 3:
@@ -338,7 +499,7 @@ def test_normalize_constant_is_mid_grey():
     assert "constant" in result.note and "mid grey" in result.note
 
 
-@pytest.mark.parametrize("backend", ["direct", "separable", "fft"])
+@pytest.mark.parametrize("backend", SEPARABLE_BACKENDS + ["direct", "opencv", "fft"])
 def test_normalize_does_not_amplify_rounding_noise(backend):
     """An edge kernel on a flat photo is 0 everywhere; FFT rounding noise must not become contrast."""
     sobel = np.outer([1.0, 2.0, 1.0], [-1.0, 0.0, 1.0])
@@ -361,7 +522,7 @@ def test_result_is_frozen():
 
 
 # ---------------------------------------------------------------------------------------------
-# Backend choice and separability
+# Backend choice, separability and threads
 
 
 def test_separable_factors():
@@ -372,30 +533,76 @@ def test_separable_factors():
     assert separable_factors(np.eye(3)) is None
 
 
-def test_separable_backend_refuses_full_rank_kernel():
+@pytest.mark.parametrize("backend", SEPARABLE_BACKENDS)
+def test_separable_backends_refuse_full_rank_kernel(backend):
     with pytest.raises(ConvConfigError, match="rank 1") as info:
-        filter_image(np.zeros((8, 8)), np.eye(3), backend="separable")
+        filter_image(np.zeros((8, 8)), np.eye(3), backend=backend)
     assert info.value.argument == "backend"
 
 
-def test_auto_choice_follows_kernel_size():
-    photo = (2050, 2050, 3)
+def _dilated(kernel: np.ndarray, d: int) -> np.ndarray:
+    return filtering._dilate(kernel, (d, d))
+
+
+def test_auto_choice_follows_the_measured_rule():
     rng = np.random.default_rng(0)
-    assert choose_backend(photo, rng.standard_normal((3, 3))) == "direct"
-    assert choose_backend((2078, 2078, 3), rng.standard_normal((31, 31))) == "fft"
-    g = np.exp(-(np.linspace(-2, 2, 9) ** 2))
-    assert choose_backend((2056, 2056, 3), np.outer(g, g), (g, g)) == "separable"
-    # dilation gaps are free for the direct backend: a dilated 3x3 stays direct
-    dilated = np.zeros((9, 9))
-    dilated[::4, ::4] = rng.standard_normal((3, 3))
-    assert choose_backend((2056, 2056, 3), dilated) == "direct"
+    g = np.exp(-(np.linspace(-2, 2, 31) ** 2))
+    assert choose_backend(np.outer(g, g), (g, g)) == "opencv_separable"
+    # 3x3 rank 1: filter2D on a float image (it skips dilation gaps), sepFilter2D on a uint8 photo
+    small = _dilated(np.outer(g[:3], g[:3]), 2)
+    assert choose_backend(small, (small[:, 2], small[2])) == "opencv"
+    assert choose_backend(small, (small[:, 2], small[2]), uint8=True) == "opencv_separable"
+    # a rank-1 kernel dilated wider than 45: numpy's 1D passes skip the gaps, OpenCV's do not
+    for dilation, expected in ((3, "opencv_separable"), (4, "separable")):  # spans 43 and 57
+        wide = _dilated(np.outer(g[:15], g[:15]), dilation)
+        middle = wide.shape[0] // 2
+        assert choose_backend(wide, (wide[:, middle], wide[middle])) == expected
+    for side in (3, 5, 7, 11, 15, 31):  # dense: OpenCV, direct below 130 cells, its DFT above
+        assert choose_backend(rng.standard_normal((side, side))) == "opencv"
+    # a few taps spread wide by dilation: numpy's direct sum beats OpenCV's DFT
+    assert choose_backend(_dilated(rng.standard_normal((3, 3)), 2)) == "opencv"  # 5x5, still direct in OpenCV
+    assert choose_backend(_dilated(rng.standard_normal((3, 3)), 8)) == "direct"  # 17x17, 9 taps
+    assert choose_backend(_dilated(rng.standard_normal((5, 5)), 3)) == "direct"  # 13x13, 25 taps
+    assert choose_backend(_dilated(rng.standard_normal((7, 7)), 2)) == "opencv"  # 13x13, 49 taps
+    assert choose_backend(_dilated(rng.standard_normal((15, 15)), 8)) == "opencv"  # 113x113, 225 taps
 
 
 def test_auto_reports_the_backend_it_ran():
     rng = np.random.default_rng(1)
     image = rng.random((200, 300, 3), dtype=np.float32)
-    assert filter_image(image, rng.standard_normal((3, 3))).backend == "direct"
-    assert filter_image(image, rng.standard_normal((25, 25))).backend == "fft"
+    assert filter_image(image, rng.standard_normal((3, 3))).backend == "opencv"
+    assert filter_image(image, np.ones((3, 5))).backend == "opencv_separable"
+    photo = rng.integers(0, 256, (200, 300, 3), dtype=np.uint8)
+    assert filter_image(image, np.ones((3, 3))).backend == "opencv"
+    assert filter_image(photo, np.ones((3, 3))).backend == "opencv_separable"
+    assert filter_image(image, rng.standard_normal((3, 3)), dilation=8).backend == "direct"
+
+
+def test_one_thread_per_filter_call_by_default():
+    assert filter_threads() == 1 and cv2.getNumThreads() == 1
+
+
+def test_more_threads_give_the_same_numbers():
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    kernels_ = [rng.standard_normal((5, 5)), np.ones((7, 7)) / 49, rng.standard_normal((13, 13))]
+    one = [filter_image(image, k, backend=b).raw for k in kernels_ for b in ("opencv", "direct", "fft")]
+    set_filter_threads(2)
+    try:
+        assert cv2.getNumThreads() == 2
+        two = [filter_image(image, k, backend=b).raw for k in kernels_ for b in ("opencv", "direct", "fft")]
+    finally:
+        set_filter_threads(1)
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    with pytest.raises(ConvConfigError, match="at least one thread"):
+        set_filter_threads(0)
+
+
+def test_result_overflowing_float32_is_refused_with_a_message():
+    with pytest.raises(ConvConfigError, match="overflowed") as info:
+        filter_image(np.ones((8, 8), np.float32), np.full((3, 3), 1e38))
+    assert info.value.argument == "kernel"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -462,7 +669,9 @@ def test_unknown_choices(argument, value):
 
 
 def test_import_does_not_pull_ui_libraries():
-    code = "import sys, cnnviz.images.filtering; print(any(m in sys.modules for m in ('streamlit', 'plotly')))"
+    code = (
+        "import sys, cnnviz.images.filtering; print(any(m in sys.modules for m in ('streamlit', 'plotly')))"
+    )
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     assert out.stdout.strip() == "False"

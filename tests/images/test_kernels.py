@@ -194,3 +194,16 @@ def test_result_extent_centres_output_pixels_over_their_windows() -> None:
     y0, x0, h, w = result_extent((9, 9), (4, 4), 2, 0, 1, (3, 3))
     assert (y0, x0, h, w) == (0.5, 0.5, 8, 8)
     assert y0 - 0.5 + 2 / 2 == 1.0  # centre of the first output pixel
+
+
+def test_gradient_magnitude_checks_its_input_and_names_the_alpha_it_left_out() -> None:
+    rng = np.random.default_rng(4)
+    rgba = rng.integers(0, 256, (20, 30, 4), dtype=np.uint8)
+    magnitude = image_kernel("gradient magnitude (sobel)")
+    result = apply_image_kernel(rgba, magnitude, output="abs")
+    assert result.raw.shape == (20, 30, 3) and "alpha channel was not filtered" in result.note
+    np.testing.assert_array_equal(result.raw, apply_image_kernel(rgba[:, :, :3], magnitude).raw)
+    with pytest.raises(ConvConfigError, match="NaN"):
+        apply_image_kernel(np.full((8, 8), np.nan), magnitude)
+    with pytest.raises(ConvConfigError, match="output"):
+        apply_image_kernel(rgba, magnitude, output="loud")

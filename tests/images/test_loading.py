@@ -6,12 +6,24 @@ import io
 import struct
 import zlib
 
+import hypothesis.strategies as st
 import numpy as np
 import pytest
-from PIL import Image
+from hypothesis import given
+from PIL import Image, ImageOps
 
 from cnnviz.errors import ConvConfigError
-from cnnviz.images.loading import MAX_FILE_BYTES, SAMPLES, encode_png, load_image, preview, sample_image
+from cnnviz.images.loading import (
+    MAX_FILE_BYTES,
+    MEMORY_BUDGET,
+    SAMPLES,
+    decode_budget,
+    encode_png,
+    load_image,
+    preview,
+    sample_image,
+)
+from tests.oracle import examples
 
 
 def _save(image: Image.Image, fmt: str, **kwargs: object) -> bytes:
@@ -42,6 +54,13 @@ def test_png_header_claiming_a_huge_size_is_refused_before_decoding() -> None:
         load_image(_png_claiming(100_000, 100_000), "bomb.png")
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_claim_between_pillows_warning_and_error_is_refused_before_decoding() -> None:
+    """100 MP: Pillow only warns (it raises from 179 MP on); the header check refuses it."""
+    with pytest.raises(ConvConfigError, match="claims 10000×10000 = 100 MP"):
+        load_image(_png_claiming(10_000, 10_000), "bomb.png")
+
+
 def test_solid_image_just_above_the_pixel_limit_is_refused() -> None:
     data = _save(Image.new("L", (8000, 5001)), "PNG")  # 40.008 MP, a few kB compressed
     with pytest.raises(ConvConfigError, match="40 megapixel"):
@@ -65,9 +84,17 @@ def test_text_renamed_png_is_refused() -> None:
         load_image(b"hello, this is a text file\n" * 10, "notes.png")
 
 
-def test_oversized_file_is_refused() -> None:
-    with pytest.raises(ConvConfigError, match="limit is 25.0 MB"):
+def test_file_one_byte_over_the_limit_is_refused_with_sizes_that_differ() -> None:
+    """'is 25.0 MB; the limit is 25.0 MB' was not true-looking: in bytes the two sizes differ."""
+    with pytest.raises(ConvConfigError) as info:
         load_image(b"\0" * (MAX_FILE_BYTES + 1), "huge.png")
+    assert "26,214,401 bytes, more than the 26,214,400 bytes (25.0 MB)" in str(info.value)
+
+
+def test_file_well_over_the_limit_is_refused_in_megabytes() -> None:
+    with pytest.raises(ConvConfigError) as info:
+        load_image(b"\0" * (MAX_FILE_BYTES + 3 * 1024 * 1024), "huge.png")
+    assert "huge.png is 28.0 MB, more than the 25.0 MB an upload may have" in str(info.value)
 
 
 def test_formats_outside_the_list_are_not_decoded() -> None:
@@ -152,3 +179,161 @@ def test_preview_bounds_the_long_side_and_png_round_trips() -> None:
 def test_every_sample_is_rgb_uint8(name: str) -> None:
     array = sample_image(name).array
     assert array.ndim == 3 and array.shape[2] == 3 and array.dtype == np.uint8 and array.std() > 10
+
+
+def test_animated_webp_and_png_use_the_first_frame() -> None:
+    frames = [Image.new("RGB", (8, 8), c) for c in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    for fmt, options in (("WEBP", {"lossless": True}), ("PNG", {})):
+        data = _save(frames[0], fmt, save_all=True, append_images=frames[1:], duration=100, **options)
+        loaded = load_image(data, f"anim.{fmt.lower()}")
+        assert loaded.array[4, 4].tolist() == [255, 0, 0]
+        assert any("3 frames" in n for n in loaded.notes)
+
+
+def test_multi_page_tiff_uses_the_first_page() -> None:
+    pages = [Image.new("RGB", (8, 8), c) for c in ((255, 0, 0), (0, 255, 0))]
+    loaded = load_image(_save(pages[0], "TIFF", save_all=True, append_images=pages[1:]), "scan.tiff")
+    assert loaded.array[0, 0].tolist() == [255, 0, 0]
+    assert any("2 pages" in n for n in loaded.notes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Attacks that used to escape load_image as TypeError, KeyError or IndexError
+
+
+def _tiff_with_second_page_missing_its_width() -> bytes:
+    """A 3-page little-endian TIFF whose second page has no ImageWidth tag (256 renamed 255)."""
+    pages = [Image.new("RGB", (8, 8), c) for c in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    data = bytearray(_save(pages[0], "TIFF", save_all=True, append_images=pages[1:]))
+    assert data[:4] == b"II*\x00"
+    first = struct.unpack_from("<I", data, 4)[0]
+    count = struct.unpack_from("<H", data, first)[0]
+    second = struct.unpack_from("<I", data, first + 2 + 12 * count)[0]
+    for entry in range(struct.unpack_from("<H", data, second)[0]):
+        at = second + 2 + 12 * entry
+        if struct.unpack_from("<H", data, at)[0] == 256:
+            struct.pack_into("<H", data, at, 255)
+    return bytes(data)
+
+
+def test_tiff_whose_later_page_is_damaged_still_gives_its_first_page() -> None:
+    data = _tiff_with_second_page_missing_its_width()
+    with pytest.raises(TypeError):  # what Pillow does when counting the pages: the attack is real
+        Image.open(io.BytesIO(data)).n_frames  # noqa: B018
+    loaded = load_image(data, "scan.tiff")
+    assert loaded.array.shape == (8, 8, 3) and loaded.array[0, 0].tolist() == [255, 0, 0]
+
+
+def _gif_with_a_cut_second_control_block() -> bytes:
+    """An animated GIF whose second graphic control block says it holds 1 byte (it needs 4)."""
+    frames = [Image.new("RGB", (8, 8), c) for c in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    data = _save(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100)
+    second = data.find(b"\x21\xf9\x04", data.find(b"\x21\xf9\x04") + 1)
+    assert second > 0
+    return data[:second] + b"\x21\xf9\x01\x01" + data[second + 4 :]
+
+
+def test_damaged_gif_frame_after_the_first_still_gives_the_first() -> None:
+    data = _gif_with_a_cut_second_control_block()
+    with pytest.raises(IndexError):  # Pillow, counting frames
+        Image.open(io.BytesIO(data)).n_frames  # noqa: B018
+    loaded = load_image(data, "anim.gif")
+    assert loaded.array[0, 0].tolist() == [255, 0, 0]
+
+
+def _exif(entries: list[tuple[int, int, int, bytes]]) -> bytes:
+    """A little-endian EXIF block with one IFD of (tag, type, count, 4-byte value) entries."""
+    body = b"II*\x00" + struct.pack("<IH", 8, len(entries))
+    for tag, kind, count, value in entries:
+        body += struct.pack("<HHI", tag, kind, count) + value
+    return b"Exif\x00\x00" + body + struct.pack("<I", 0)
+
+
+def test_exif_rational_holding_text_does_not_break_loading() -> None:
+    """XResolution (a rational) stored as the text 'abc', next to orientation 6: Pillow's exif_transpose
+    raised TypeError writing it back; the rotation alone is applied here."""
+    exif = _exif([(0x0112, 3, 1, struct.pack("<HH", 6, 0)), (282, 2, 4, b"abc\x00")])
+    loaded = load_image(_save(Image.new("RGB", (8, 6), (200, 10, 10)), "JPEG", exif=exif), "phone.jpg")
+    assert loaded.array.shape == (8, 6, 3)
+    assert any("Rotated upright" in n for n in loaded.notes)
+
+
+@pytest.mark.parametrize("orientation", [0, 1, 9, 65535])
+def test_orientation_that_is_no_rotation_rotates_nothing_and_says_nothing(orientation: int) -> None:
+    exif = _exif([(0x0112, 3, 1, struct.pack("<HH", orientation, 0))])
+    loaded = load_image(_save(Image.new("RGB", (8, 6), (200, 10, 10)), "JPEG", exif=exif), "phone.jpg")
+    assert loaded.array.shape == (6, 8, 3)
+    assert not any("Rotated" in n for n in loaded.notes)
+
+
+def test_orientation_given_as_text_is_ignored() -> None:
+    exif = _exif([(0x0112, 2, 4, b"six\x00")])
+    loaded = load_image(_save(Image.new("RGB", (8, 6)), "JPEG", exif=exif), "phone.jpg")
+    assert loaded.array.shape == (6, 8, 3) and loaded.notes == []
+
+
+@examples(40)
+@given(
+    orientation=st.integers(1, 8), height=st.integers(1, 9), width=st.integers(1, 9), seed=st.integers(0, 99)
+)
+def test_every_orientation_turns_the_picture_as_pillow_does(orientation, height, width, seed) -> None:
+    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored = Image.fromarray(pixels)
+    loaded = load_image(_save(stored, "PNG", exif=exif.tobytes()), "turned.png")
+    stored.info["exif"] = exif.tobytes()
+    stored.getexif()[0x0112] = orientation
+    expected = np.asarray(ImageOps.exif_transpose(stored))
+    np.testing.assert_array_equal(loaded.array, expected)
+    assert loaded.original_size == expected.shape[:2]
+
+
+def test_float_tiff_with_infinities_and_nan_is_stretched_over_its_finite_values() -> None:
+    values = np.array([[0.5, 1.5, np.inf, -np.inf, np.nan, 1.0]], np.float32)
+    loaded = load_image(_save(Image.fromarray(values), "TIFF"), "depth.tiff")
+    assert loaded.array[0, :, 0].tolist() == [0, 255, 255, 0, 0, 128]
+    assert "F picture stretched from 0.5..1.5 to 0..255." in loaded.notes
+    assert any("3 pixels are not finite" in n for n in loaded.notes)
+    assert not any("nan" in n for n in loaded.notes)
+
+
+def test_float_tiff_with_no_finite_value_says_so() -> None:
+    values = np.array([[np.nan, np.inf]], np.float32)
+    loaded = load_image(_save(Image.fromarray(values), "TIFF"), "depth.tiff")
+    assert loaded.array[0, :, 0].tolist() == [0, 255]
+    assert any("no finite values" in n for n in loaded.notes)
+
+
+def test_32_bit_integers_are_stretched_and_16_bit_data_stored_wide_is_rescaled() -> None:
+    wide = load_image(_save(Image.fromarray(np.array([[0, 65535, 257 * 10]], np.int32)), "TIFF"), "a.tiff")
+    assert wide.array[0, :, 0].tolist() == [0, 255, 10]
+    signed = load_image(_save(Image.fromarray(np.array([[-10, 0, 10]], np.int32)), "TIFF"), "b.tiff")
+    assert signed.array[0, :, 0].tolist() == [0, 128, 255]
+
+
+def test_tiny_webp_claiming_40_megapixels_with_alpha_is_refused_before_decoding() -> None:
+    """A 1.5 KB lossless WebP of one colour at 8000x5000 with alpha used to take 0.8-1.2 GB to decode."""
+    data = _save(Image.new("RGBA", (8000, 5000), (10, 200, 30, 128)), "WEBP", lossless=True)
+    assert len(data) < 2000
+    with pytest.raises(ConvConfigError, match="at most 31 megapixels") as info:
+        load_image(data, "tiny.webp")
+    assert "memory" in str(info.value)
+    assert decode_budget((8000, 5000), "RGBA", "WEBP") > MEMORY_BUDGET
+
+
+def test_budget_counts_bytes_per_pixel_by_mode_and_format() -> None:
+    size = (1000, 1000)
+    assert decode_budget(size, "L", "PNG") == 2_000_000  # Pillow 1 + grey result 1
+    assert decode_budget(size, "I;16", "PNG") == 3_000_000  # 2 + 1
+    assert decode_budget(size, "RGB", "JPEG") == 7_000_000  # Pillow keeps RGB in 4 bytes, + 3
+    assert decode_budget(size, "RGBA", "WEBP") == 15_000_000  # + libwebp's canvas and Pillow's frame bytes
+    assert decode_budget((8000, 5000), "RGBA", "PNG") < MEMORY_BUDGET  # 40 MP of any other kind fits
+
+
+def test_77_kb_16_bit_png_at_40_megapixels_loads_within_its_budget() -> None:
+    """Used to take 1.2 GB (float64 copies of the whole picture); now 3 bytes per pixel."""
+    data = _save(Image.fromarray(np.full((5000, 8000), 1000, np.uint16)), "PNG")
+    assert len(data) < 100_000
+    loaded = load_image(data, "depth.png")
+    assert loaded.array.shape == (2738, 4381, 3) and int(loaded.array[0, 0, 0]) == 4
