@@ -23,6 +23,8 @@ from cnnviz.network.layers.elementwise import (
 from cnnviz.network.layers.pool import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
     AvgPool1d,
     AvgPool2d,
     MaxPool1d,
@@ -43,6 +45,8 @@ __all__ = [
     "AvgPool2d",
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
     "ReLU",
@@ -73,6 +77,8 @@ LAYER_TYPES: dict[str, type[Layer]] = {
         AvgPool2d,
         AdaptiveAvgPool1d,
         AdaptiveAvgPool2d,
+        AdaptiveMaxPool1d,
+        AdaptiveMaxPool2d,
         BatchNorm1d,
         BatchNorm2d,
         ReLU,
@@ -117,7 +123,7 @@ def layer_for(kind: str, shape: Shape | None) -> Layer:
         return cls(channels, channels, kernel_size=3, padding=1)
     if kind in ("MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d"):
         return cls(2)
-    if kind in ("AdaptiveAvgPool1d", "AdaptiveAvgPool2d"):
+    if kind in ("AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"):
         return cls(1)
     if kind in ("BatchNorm1d", "BatchNorm2d"):
         return cls(channels)

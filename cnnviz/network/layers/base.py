@@ -109,7 +109,15 @@ def _reset(layer: Layer, name: str) -> list[Fix]:
 # Each 1d layer and its 2d twin, by either name: {"Conv1d": {"1d": "Conv1d", "2d": "Conv2d"}, ...}
 _TWINS: dict[str, dict[str, str]] = {
     f"{base}{d}": {"1d": f"{base}1d", "2d": f"{base}2d"}
-    for base in ("Conv", "ConvTranspose", "MaxPool", "AvgPool", "AdaptiveAvgPool", "BatchNorm")
+    for base in (
+        "Conv",
+        "ConvTranspose",
+        "MaxPool",
+        "AvgPool",
+        "AdaptiveAvgPool",
+        "AdaptiveMaxPool",
+        "BatchNorm",
+    )
     for d in ("1d", "2d")
 }
 
