@@ -362,7 +362,10 @@ def _torch_bytes(obj) -> bytes:
         (lambda: b"\x89PNG\r\n\x1a\n" + bytes(200), "not a saved cnnviz training run"),
         (lambda: _torch_bytes({"hello": torch.zeros(3)}), "not a saved cnnviz training run"),
         (lambda: _torch_bytes([1, 2, 3]), "not a saved cnnviz training run"),
-        (lambda: _torch_bytes({"format": "cnnviz.training.trainer-run", "x": NotAllowed()}), "not a saved cnnviz"),
+        (
+            lambda: _torch_bytes({"format": "cnnviz.training.trainer-run", "x": NotAllowed()}),
+            "not a saved cnnviz",
+        ),
         (lambda: _saved_state()[:-100], "not a saved cnnviz training run"),
         (lambda: _saved_state(version=99), "format version 99"),
         (lambda: _saved_state(config={"dataset": "digits", "model": "vgg"}), "unknown model 'vgg'"),
