@@ -1,9 +1,9 @@
 """Train a small network one step or one epoch at a time, and look inside it while it learns.
 
 `Trainer` is the engine behind live training: seeded (same `TrainConfig`, same numbers), cheap to
-advance in slices, and able to answer "what does it see" at any step (`snapshot`, `predict`). It holds no
-lock and starts no thread: `cnnviz.training.runs` runs it in the background for a page. `save_run` / `load_run`
-store a run as bytes that `torch.load(..., weights_only=True)` can read.
+advance a step at a time, and able to answer "what does it see" at any step (`snapshot`, `predict`). It
+holds no lock and starts no thread: `cnnviz.training.worker` runs it in a process of its own for a page.
+`save_run` / `load_run` store a run as bytes that `torch.load(..., weights_only=True)` can read.
 
 Train accuracy and loss in `Metrics` are running averages over the minibatches since the previous record
 (what a training loop sees for free); test loss and accuracy are a full pass over the test set.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import math
 import time
+import warnings
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -303,10 +304,18 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _shared_tensor(a: np.ndarray) -> torch.Tensor:
+    """A tensor over the cached, read-only array `a`, without a copy: the trainer never writes into its
+    data (a shuffle makes a new tensor), and worker processes keep sharing the pages they inherited."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(a)
+
+
 class Trainer:
     """Seeded minibatch training of one model on one data set; advance with `step`, `run_epoch`, `train_for`.
 
-    Not thread-safe: one thread at a time (cnnviz.training.runs.TrainingRun holds a lock around it).
+    Not thread-safe: one thread at a time (each run's worker process owns its trainer).
     """
 
     def __init__(self, config: TrainConfig, dataset: Dataset | None = None) -> None:
@@ -327,11 +336,10 @@ class Trainer:
         self.config = config
         self.dataset = data
         self.model = build_model(config.dataset, config.model, config.seed)
-        # Copies: the cached arrays are read-only and shared, and a tensor would alias them.
-        self._x = torch.tensor(data.x_train)
-        self._y = torch.tensor(data.y_train)
-        self._x_test = torch.tensor(data.x_test)
-        self._y_test = torch.tensor(data.y_test)
+        self._x = _shared_tensor(data.x_train)
+        self._y = _shared_tensor(data.y_train)
+        self._x_test = _shared_tensor(data.x_test)
+        self._y_test = _shared_tensor(data.y_test)
         self._gen = torch.Generator().manual_seed(config.seed)
         self._params = list(self.model.parameters())
         self.optimizer = self._make_optimizer()
@@ -487,14 +495,15 @@ class Trainer:
         self._last_eval = ev
         return ev
 
-    def first_layer_filters(self) -> tuple[np.ndarray, str]:
-        """A copy of the first weighted layer's weights and its name (layout: see `Snapshot.filters`)."""
+    def first_layer_filters(self, limit: int | None = None) -> tuple[np.ndarray, str]:
+        """A copy of the first weighted layer's weights (the first `limit` units, None: all) and its name
+        (layout: see `Snapshot.filters`)."""
         for layer in self.model:
             if isinstance(layer, (nn.Conv1d, nn.Conv2d)):
-                return layer.weight.detach().numpy().copy(), repr(layer)
+                return layer.weight.detach()[:limit].numpy().copy(), repr(layer)
             if isinstance(layer, nn.Linear):
-                w = layer.weight.detach().numpy().reshape(-1, *self.dataset.input_shape)
-                return np.ascontiguousarray(self.dataset.unpermute(w)), repr(layer)
+                w = layer.weight.detach()[:limit].numpy().reshape(-1, *self.dataset.input_shape)
+                return np.array(self.dataset.unpermute(w), order="C"), repr(layer)  # a copy, not a view
         raise TrainingError("this model has no Linear or Conv layer to show")
 
     def feature_maps(self, x: np.ndarray) -> tuple[FeatureMap, ...]:
@@ -547,8 +556,9 @@ class Trainer:
             feature_maps=self.feature_maps(x_model),
         )
 
-    def snapshot(self, sample_index: int = 0, worst_k: int = 8) -> Snapshot:
-        """Filters, feature maps of test sample `sample_index`, confusion matrix, `worst_k` worst samples."""
+    def snapshot(self, sample_index: int = 0, worst_k: int = 8, max_filters: int | None = None) -> Snapshot:
+        """Filters (the first `max_filters`, None: all), feature maps of test sample `sample_index`,
+        confusion matrix, `worst_k` worst samples."""
         n_test = len(self.dataset.y_test)
         if not 0 <= sample_index < n_test:
             raise TrainingError(
@@ -571,7 +581,7 @@ class Trainer:
             )
             for i in worst_idx
         )
-        filters, filters_layer = self.first_layer_filters()
+        filters, filters_layer = self.first_layer_filters(max_filters)
         x_model = self.dataset.x_test[sample_index]
         return Snapshot(
             step=self.step_count,

@@ -18,7 +18,9 @@ __all__ = ["DISCONNECT_GRACE", "SessionLiveness", "session_liveness"]
 
 # A dropped connection (a laptop lid, a flaky network) reconnects to the same session within this many
 # seconds; a closed tab never does. Streamlit itself keeps a disconnected session for 120 s
-# (server.disconnectedSessionTTL), which is already the whole wall-time cap of a run.
+# (server.disconnectedSessionTTL), which is already the whole wall-time cap of a run. The scheduler asks
+# about every queued run twice a second, so the grace counts from the moment the tab went, and a queued
+# run starts only while its session is connected.
 DISCONNECT_GRACE = 20.0
 
 
@@ -42,8 +44,12 @@ class SessionLiveness:
         self._lock = threading.Lock()
         self._lost_at: float | None = None  # when the session was first seen disconnected
 
+    def connected(self) -> bool:
+        """True while the session is connected right now (a queued run starts only then)."""
+        return self._is_connected(self.session_id) is True
+
     def __call__(self) -> bool:
-        connected = self._is_connected(self.session_id) is True
+        connected = self.connected()
         now = self._clock()
         with self._lock:
             if connected:

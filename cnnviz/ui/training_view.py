@@ -1,8 +1,8 @@
 """Widgets for the live-training page: settings, run buttons, and a timed fragment that draws the run.
 
 The run itself lives in the process-wide `RunScheduler` under this session's key (a uuid kept in
-`st.session_state`), so it survives reruns and page switches. Nothing here trains: the scheduler's worker
-thread does, and the fragment only polls `RunState` copies and draws them.
+`st.session_state`), so it survives reruns and page switches. Nothing here trains: a worker process does,
+and the fragment only polls `RunState` copies and draws them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import streamlit as st
 from cnnviz.plots.training import accuracy_figure, confusion_figure, filters_figure, loss_figure
 from cnnviz.training.datasets import DATASETS
 from cnnviz.training.models import MODEL_SPECS, model_names
-from cnnviz.training.runs import RunScheduler, RunState, RunStatus, TrainingRun
+from cnnviz.training.runs import RunScheduler, RunState, RunStatus, TrainingRun, shared_scheduler
 from cnnviz.training.trainer import OPTIMIZERS, TrainConfig, TrainingError, recommended_config
 from cnnviz.ui.layout import show_error
 from cnnviz.ui.presentation import chart
@@ -28,11 +28,14 @@ __all__ = [
     "LIVE_VIEWS",
     "VIEWS",
     "LiveSettings",
+    "capacity_text",
     "lr_control",
     "live_view",
+    "next_run_caption",
     "remember_link",
     "restore_link",
     "run_buttons",
+    "scheduler",
     "session_key",
     "settings_controls",
     "status_text",
@@ -51,6 +54,31 @@ VIEWS: dict[str, str] = {
 }
 LIVE_VIEWS = ("filters", "maps", "worst")  # drawn in the timed fragment, from the run's snapshots
 _PLOT_CONFIG = {"displayModeBar": False}
+
+
+def scheduler() -> RunScheduler:
+    """The server's scheduler: every session's runs, one training per core."""
+    return shared_scheduler()
+
+
+def capacity_text(runs: RunScheduler) -> str:
+    """How many runs this server trains at once, and how many train and wait now."""
+    active, waiting = runs.counts()
+    n = runs.capacity
+    return (
+        f"This server trains **{n} run{'s' if n != 1 else ''} at once** (one per core); "
+        f"now {active} training, {waiting} waiting."
+    )
+
+
+def next_run_caption(settings: LiveSettings, runs: RunScheduler) -> None:
+    """What Start will train, and how the server shares its cores."""
+    spec = MODEL_SPECS[settings.dataset][settings.model]
+    st.caption(
+        f"Next run: **{spec.title}** on **{DATASETS[settings.dataset].title}**, {spec.params:,} parameters. "
+        f"{capacity_text(runs)} A run trains for at most two minutes, keeps going while you visit other "
+        "pages and stops when you close the tab."
+    )
 
 
 def session_key(prefix: str) -> str:
@@ -233,13 +261,14 @@ def settings_controls(prefix: str) -> LiveSettings:
     return LiveSettings(dataset, model, bool(permute), optimizer, lr, batch, epochs, seed)
 
 
-def status_text(state: RunState | None) -> str:
+def status_text(state: RunState | None, capacity: int | None = None) -> str:
     """One line for people: what the run is doing, how far it is, and its place in the queue."""
     if state is None:
         return "No run yet: choose the settings in the sidebar and press **Start**."
     if state.status is RunStatus.QUEUED:
         where = f"number {state.queue_position} in the queue" if state.queue_position else "waiting to start"
-        return f"**Queued**: {where}. Other people's runs are using the CPU; yours starts when a slot frees."
+        held = f"this server trains {capacity} runs at once, " if capacity else ""
+        return f"**Queued**: {where}. Other people's runs are training: {held}yours starts when one ends."
     progress = f"step {state.step}"
     if state.total_steps:
         progress += f" of {state.total_steps}"
@@ -330,9 +359,9 @@ def view_selector(prefix: str) -> str:
     )
 
 
-def _draw(state: RunState, run: TrainingRun, prefix: str, view: str) -> None:
+def _draw(state: RunState, run: TrainingRun, prefix: str, view: str, capacity: int) -> None:
     with st.container(key=f"{prefix}_status"):
-        st.markdown(status_text(state))
+        st.markdown(status_text(state, capacity))
         st.caption(f"{len(state.metrics)} points on the curves")
     if state.total_steps:
         st.progress(min(1.0, state.step / state.total_steps))
@@ -413,7 +442,7 @@ def live_view(scheduler: RunScheduler, key: str, prefix: str, view: str, every: 
             # The buttons above show the status of the last full run: refresh them when it changes.
             shown["status"] = state.status
             st.rerun(scope="app")
-        _draw(state, run, prefix, view if view in LIVE_VIEWS else "")
+        _draw(state, run, prefix, view if view in LIVE_VIEWS else "", scheduler.capacity)
         remember_link(prefix)  # the test sample is chosen in here
 
     _live()

@@ -99,7 +99,7 @@ def test_feature_maps_follow_the_chosen_test_sample(at: AppTest) -> None:
     at.number_input(key=f"{P}_sample").set_value(5).run()
     assert not at.exception
     assert f"test sample 5: {int(data.y_test[5])}" in [c.value for c in at.caption]
-    expected = run.with_trainer(lambda t: t.sample_view(5)).feature_maps[0].values  # (8, 8, 8)
+    expected = run.sample_view(5).feature_maps[0].values  # (8, 8, 8)
     z = decode_array(_charts(at)[titles[0]]["data"][0]["z"])
     assert np.allclose(z[:8, :8], expected[0], atol=1e-6)  # the mosaic's first tile is channel 0
     assert np.allclose(z[:8, 9:17], expected[1], atol=1e-6)  # one NaN column between tiles

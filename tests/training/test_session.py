@@ -37,6 +37,17 @@ def test_alive_while_connected_and_for_the_grace_after_a_disconnect() -> None:
     assert not alive()
 
 
+def test_connected_is_the_session_right_now_while_alive_keeps_the_grace() -> None:
+    registry, clock = Registry(), Clock()
+    alive = SessionLiveness("abc", registry.is_connected, grace=20.0, clock=clock)
+    assert alive.connected() and alive()
+    registry.connected.clear()
+    clock.now += 5
+    assert not alive.connected() and alive()  # a queued run waits; a training one goes on
+    registry.connected.add("abc")
+    assert alive.connected()
+
+
 def test_a_reconnect_within_the_grace_resets_it() -> None:
     registry, clock = Registry(), Clock()
     alive = SessionLiveness("abc", registry.is_connected, grace=20.0, clock=clock)

@@ -6,6 +6,11 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -400,12 +405,22 @@ def test_load_rejects_non_bytes():
 
 
 # ==================================================================================================
-# TrainingRun: the background worker
+# TrainingRun: a run in a worker process
 # ==================================================================================================
 
 
+def test_a_run_trains_in_a_worker_process_not_in_this_one(cleanup):
+    run = TrainingRun(long_config())
+    cleanup.append(run)
+    run.start()
+    state = run.wait_for(lambda s: s.step >= 5)
+    assert state.status is RunStatus.RUNNING and state.step >= 5
+    assert run.process is not None and run.process.is_alive() and run.process.pid != os.getpid()
+    assert run.stop() and run.state().status is RunStatus.STOPPED
+
+
 def test_pause_step_resume_stop(cleanup):
-    run = TrainingRun(long_config(), slice_seconds=0.02)
+    run = TrainingRun(long_config())
     cleanup.append(run)
     assert run.state().status is RunStatus.QUEUED
     run.start()
@@ -438,7 +453,7 @@ def test_pause_step_resume_stop(cleanup):
 
 
 def test_set_lr_reaches_the_trainer_mid_run(cleanup):
-    run = TrainingRun(long_config(schedule="constant"), slice_seconds=0.02)
+    run = TrainingRun(long_config(schedule="constant"))
     cleanup.append(run)
     run.start()
     run.wait_for(lambda s: s.step >= 5)
@@ -446,7 +461,8 @@ def test_set_lr_reaches_the_trainer_mid_run(cleanup):
     run.set_lr(0.0005)
     assert run.state().lr == 0.0005
     run.step()
-    assert run.with_trainer(lambda t: (t.base_lr, t.optimizer.param_groups[0]["lr"])) == (0.0005, 0.0005)
+    trainer = load_run(run.save())  # the worker's trainer, as it is now
+    assert (trainer.base_lr, trainer.optimizer.param_groups[0]["lr"]) == (0.0005, 0.0005)
     run.set_lr(0.002)
     run.resume()
     run.wait_for(lambda s: s.metrics and s.metrics[-1].lr == 0.002, timeout=20)
@@ -503,17 +519,67 @@ def test_a_paused_abandoned_run_stops_too(cleanup):
     assert run.join(timeout=20) and run.status is RunStatus.STOPPED
 
 
-def test_a_failing_run_reports_failed_and_exits(cleanup, monkeypatch):
-    def explode(self, seconds, max_steps=None):
+def test_a_killed_worker_fails_its_run_with_a_message_and_frees_the_slot(cleanup):
+    scheduler = RunScheduler(max_active=1, abandon_after=None)
+    cleanup.append(scheduler)
+    first = scheduler.submit("doomed", long_config())
+    waiting = scheduler.submit("next", long_config(seed=1))
+    first.wait_for(lambda s: s.step > 0)
+    assert waiting.state().status is RunStatus.QUEUED
+    os.kill(first.process.pid, signal.SIGKILL)  # out of memory, a crash: the worker is gone mid-run
+    assert first.join(timeout=20)
+    state = first.state()
+    assert state.status is RunStatus.FAILED and "stopped unexpectedly" in state.message, state.message
+    assert state.step > 0 and state.metrics == first.state().metrics  # what it had reported stays
+    started = waiting.wait_for(lambda s: s.step > 0, timeout=30)  # the slot went to the queue
+    assert started.status is RunStatus.RUNNING
+    assert waiting.process.pid != first.process.pid
+
+
+def test_a_worker_that_fails_reports_why_and_takes_the_next_job(monkeypatch):
+    """The worker's loop, run here: an unexpected exception ends the run with a message, not a dead worker."""
+    from cnnviz.training import worker
+
+    def explode(self):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(Trainer, "train_for", explode)
-    run = TrainingRun(long_config())
-    cleanup.append(run)
-    run.start()
-    assert run.join(timeout=20)
-    state = run.state()
-    assert state.status is RunStatus.FAILED and "RuntimeError: boom" in state.message
+    monkeypatch.setattr(Trainer, "step", explode)
+    server, ours = multiprocessing.Pipe()
+    job = worker.Job(recommended_config("digits", "convnet", epochs=1))
+    thread = threading.Thread(target=lambda: worker._Worker(ours, job).run())
+    thread.start()
+    messages = []
+    while not messages or messages[-1][0] != "ended":
+        assert server.poll(30)
+        messages.append(server.recv())
+    thread.join(10)
+    kinds = [m[0] for m in messages]
+    assert kinds[0] == "ready" and "progress" in kinds
+    _, status, message, saved = messages[-1]
+    assert status == "failed" and message == "training failed: RuntimeError: boom"
+    assert load_run(saved).step_count == 0  # its last good state still comes back
+
+
+def test_pause_takes_effect_before_the_next_step_with_both_cores_busy(cleanup):
+    """Two busy processes hold both cores; a paused run takes no further step, and says so at once."""
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        run = TrainingRun(long_config())
+        cleanup.append(run)
+        run.start()
+        run.wait_for(lambda s: s.step >= 10, timeout=60)
+        started = time.monotonic()
+        assert run.pause(timeout=5.0)
+        took = time.monotonic() - started
+        paused_at = run.state().step
+        time.sleep(0.5)
+        assert run.state().step == paused_at
+        assert load_run(run.save()).step_count == paused_at  # the worker itself took no further step
+        assert took < 2.0, took
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
 
 
 def test_runs_with_the_same_config_give_the_same_numbers(cleanup):
