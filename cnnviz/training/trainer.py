@@ -11,10 +11,12 @@ Train accuracy and loss in `Metrics` are running averages over the minibatches s
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -304,6 +306,20 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     return a
 
 
+@contextlib.contextmanager
+def _onednn(enabled: bool) -> Iterator[None]:
+    """oneDNN (mkldnn) kernels on or off inside the block, as before it afterwards (a process-wide flag)."""
+    before = torch.backends.mkldnn.enabled
+    if before == enabled:
+        yield
+        return
+    torch.backends.mkldnn.enabled = enabled
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = before
+
+
 def _shared_tensor(a: np.ndarray) -> torch.Tensor:
     """A tensor over the cached, read-only array `a`, without a copy: the trainer never writes into its
     data (a shuffle makes a new tensor), and worker processes keep sharing the pages they inherited."""
@@ -336,6 +352,16 @@ class Trainer:
         self.config = config
         self.dataset = data
         self.model = build_model(config.dataset, config.model, config.seed)
+        # The fastest kernels for these small models, chosen per kind by measurement (ms per step, one
+        # thread): 1-D convs train faster on PyTorch's own kernels than on oneDNN's (MNIST-1D 0.83 vs 1.03;
+        # the test pass, one batch of 1,000, stays on oneDNN: 1.6 vs 4.5 ms), 2-D convs faster on oneDNN
+        # with weights in channels-last layout (digits 1.16 vs 1.33, shapes 2.59 vs 2.91). Same values,
+        # another memory layout; the choice depends on the model only, so a config still gives the same
+        # numbers everywhere.
+        kinds = {type(m) for m in self.model.modules()}
+        self._onednn = nn.Conv1d not in kinds
+        if nn.Conv2d in kinds:
+            self.model = self.model.to(memory_format=torch.channels_last)
         self._x = _shared_tensor(data.x_train)
         self._y = _shared_tensor(data.y_train)
         self._x_test = _shared_tensor(data.x_test)
@@ -360,10 +386,14 @@ class Trainer:
         self._last_eval: Evaluation | None = None
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
+        # fused: one kernel updates every parameter (PyTorch's CPU implementation of the same update),
+        # instead of a Python loop of small ops per tensor; 5-30 % faster on these small models.
         c = self.config
         if c.optimizer == "sgd":
-            return torch.optim.SGD(self._params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
-        return torch.optim.Adam(self._params, lr=c.lr, weight_decay=c.weight_decay)
+            return torch.optim.SGD(
+                self._params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay, fused=True
+            )
+        return torch.optim.Adam(self._params, lr=c.lr, weight_decay=c.weight_decay, fused=True)
 
     # -- progress ------------------------------------------------------------------------------------
 
@@ -404,19 +434,20 @@ class Trainer:
         bs = self.config.batch_size
         xb = self._xs[self._batch * bs : (self._batch + 1) * bs]
         yb = self._ys[self._batch * bs : (self._batch + 1) * bs]
-        logits = self.model(xb)
-        loss = F.cross_entropy(logits, yb)
-        loss_value = loss.item()
-        if not math.isfinite(loss_value):  # diverged: keep the last good weights and say why
-            raise TrainingError(
-                f"the loss became {loss_value} at step {self.step_count + 1}: the learning rate "
-                f"{lr:.3g} is too high for this model; lower it and train again",
-                argument="lr",
-            )
-        for p in self._params:  # = optimizer.zero_grad(set_to_none=True), minus its profiler hook
-            p.grad = None
-        loss.backward()
-        self.optimizer.step()
+        with _onednn(self._onednn):
+            logits = self.model(xb)
+            loss = F.cross_entropy(logits, yb)
+            loss_value = loss.item()
+            if not math.isfinite(loss_value):  # diverged: keep the last good weights and say why
+                raise TrainingError(
+                    f"the loss became {loss_value} at step {self.step_count + 1}: the learning rate "
+                    f"{lr:.3g} is too high for this model; lower it and train again",
+                    argument="lr",
+                )
+            for p in self._params:  # = optimizer.zero_grad(set_to_none=True), minus its profiler hook
+                p.grad = None
+            loss.backward()
+            self.optimizer.step()
 
         n = len(yb)
         correct = int((logits.argmax(1) == yb).sum())
@@ -478,7 +509,7 @@ class Trainer:
         if self._last_eval is not None and self._last_eval.step == self.step_count:
             return self._last_eval
         self.model.eval()
-        with torch.inference_mode():
+        with torch.inference_mode(), _onednn(True):
             logits = self.model(self._x_test)
             losses = F.cross_entropy(logits, self._y_test, reduction="none")
             probs = torch.softmax(logits, dim=1)
