@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from cnnviz.errors import ConvConfigError
-from cnnviz.network.layers import AdaptiveMaxPool2d, Conv2d, Flatten, Layer, Linear, MaxPool2d, ReLU
+from cnnviz.network.layers import AdaptiveMaxPool2d, Conv1d, Conv2d, Flatten, Layer, Linear, MaxPool2d, ReLU
 from cnnviz.network.mlp_compare import mlp
 from cnnviz.network.presets import PRESETS
 from cnnviz.network.summary_table import Summary, summarize
@@ -75,6 +75,18 @@ _DIGITS_CONVNET = (
 )
 # Lecture 001: lengths 40 -> 19 -> 9 -> 4, 15 channels, valid padding; 60 + 690 + 690 + 610 weights.
 _MNIST1D = PRESETS["MNIST-1D ConvNet"]
+# Greydanus, "Scaling down deep learning" (2020), the MNIST-1D paper's CNN (its models.ConvBase): three
+# Conv1d of 25 channels, kernels 5, 3, 3, stride 2, padding 1; lengths 40 -> 19 -> 10 -> 5, 125 features.
+_MNIST1D_PAPER_CNN = (
+    Conv1d(1, 25, 5, stride=2, padding=1),
+    ReLU(),
+    Conv1d(25, 25, 3, stride=2, padding=1),
+    ReLU(),
+    Conv1d(25, 25, 3, stride=2, padding=1),
+    ReLU(),
+    Flatten(),
+    Linear(125, 10),
+)
 # (1, 28, 28) -> (8, 14, 14) -> (16, 7, 7) -> (32, 4, 4) -> global max (32,) -> 4
 _SHAPES_CONVNET = (
     Conv2d(1, 8, 5, stride=2, padding=2),
@@ -121,6 +133,15 @@ for _spec in (
         "Lecture 001: three Conv1d(k=3, stride 2) of 15 channels, lengths 40, 19, 9, 4, then Linear(60, 10).",
         _MNIST1D.input_size,
         _MNIST1D.layers,
+    ),
+    ModelSpec(
+        "mnist1d",
+        "cnn",
+        "Paper CNN",
+        "Greydanus's MNIST-1D CNN (the paper reports 94 %): three Conv1d of 25 channels (kernels 5, 3, 3, "
+        "stride 2), lengths 40, 19, 10, 5, then Linear(125, 10).",
+        (1, 40),
+        _MNIST1D_PAPER_CNN,
     ),
     ModelSpec(
         "shapes",

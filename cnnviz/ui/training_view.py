@@ -147,11 +147,17 @@ def _default_model(models: list[str]) -> str:
     return _DEFAULT_MODEL if _DEFAULT_MODEL in models else models[-1]
 
 
+# Short runs for a class: a recipe's epochs are capped at 20, except the paper recipe's, which runs whole
+# (60 epochs, about 10 s) to reach the paper's 94 %.
+PAGE_EPOCHS = 20
+_WHOLE_RECIPES = {("mnist1d", "cnn")}
+
+
 def _recipe_values(dataset: str, model: str) -> dict[str, Any]:
-    """The recommended recipe for `dataset` and `model`, by widget name (short runs: at most 20 epochs)."""
+    """The recommended recipe for `dataset` and `model`, by widget name (short runs: see PAGE_EPOCHS)."""
     recipe = recommended_config(dataset, model)
-    return {"optimizer": recipe.optimizer, "lr": recipe.lr, "batch": recipe.batch_size,
-            "epochs": min(recipe.epochs, 20)}  # fmt: skip
+    epochs = recipe.epochs if (dataset, model) in _WHOLE_RECIPES else min(recipe.epochs, PAGE_EPOCHS)
+    return {"optimizer": recipe.optimizer, "lr": recipe.lr, "batch": recipe.batch_size, "epochs": epochs}
 
 
 def _load_recipe(prefix: str, dataset: str, model: str, keep: tuple[str, ...] = ()) -> None:

@@ -20,6 +20,7 @@ PARAMS = {
     ("digits", "convnet"): 3_818,
     ("mnist1d", "mlp"): 78_858,
     ("mnist1d", "convnet"): 2_050,
+    ("mnist1d", "cnn"): 5_210,
     ("shapes", "mlp"): 234_372,
     ("shapes", "convnet"): 6_148,
 }
@@ -46,7 +47,7 @@ def test_every_model_is_its_layer_specs_in_torch_and_the_builder_counts_it(datas
     classes = {"digits": 10, "mnist1d": 10, "shapes": 4}[dataset]
     assert x.shape == (3, classes)
     assert all(p.device.type == "cpu" and p.dtype == torch.float32 for p in model.parameters())
-    assert any(isinstance(m, (nn.Conv1d, nn.Conv2d)) for m in model) == (name == "convnet")
+    assert any(isinstance(m, (nn.Conv1d, nn.Conv2d)) for m in model) == (name != "mlp")
 
 
 def test_mnist1d_convnet_is_lecture_001s_network_defined_once():
@@ -69,6 +70,16 @@ def test_mnist1d_convnet_is_lecture_001s_network_defined_once():
     assert [r.params for r in rows if r.params] == [60, 690, 690, 610]
     assert [conv_params(1, 15, 3), conv_params(15, 15, 3), linear_params(60, 10)] == [60, 690, 610]
     assert spec.params == PRESETS["MNIST-1D ConvNet"].expected_params == 2_050
+
+
+def test_mnist1d_paper_cnn_is_greydanus_convbase():
+    """Greydanus's models.ConvBase for length 40: Conv1d(1,25,5,s2,p1), two Conv1d(25,25,3,s2,p1), ReLUs,
+    Linear(125, 10)."""
+    spec = get_model_spec("mnist1d", "cnn")
+    rows = spec.summary().rows
+    assert [r.output_shape[1:] for r in rows if r.layer.kind == "Conv1d"] == [(25, 19), (25, 10), (25, 5)]
+    assert [r.params for r in rows if r.params] == [150, 1_900, 1_900, 1_260]
+    assert spec.params == 5_210
 
 
 def test_digits_mlp_is_lecture_000s_mlp_on_64_inputs():
@@ -101,6 +112,7 @@ WEIGHTS = {
     ("mnist1d", "mlp", 0): "5fc6b9c1939d293c",
     ("mnist1d", "convnet", 0): "147c2124daede447",
     ("mnist1d", "convnet", 7): "4c69c7d88e6640ac",
+    ("mnist1d", "cnn", 0): "b084022915c36537",
     ("shapes", "mlp", 0): "e7c42c034a37efa9",
     ("shapes", "convnet", 0): "f54c447d5358c1bb",
     ("shapes", "convnet", 7): "70ae508d74858ae7",
