@@ -328,8 +328,11 @@ def test_save_load_round_trip_continues_exactly():
     assert all(torch.equal(a, b) for a, b in zip(t.model.parameters(), u.model.parameters(), strict=True))
 
 
+SAVED = {"epochs": 2, "eval_every": 1}  # a test pass every step: the 3 steps taken may record 3 points
+
+
 def _saved_state(**overrides):
-    t = Trainer(recommended_config("digits", "convnet", epochs=2))
+    t = Trainer(recommended_config("digits", "convnet", **SAVED))
     t.train_for(10.0, max_steps=3)
     state = torch.load(io.BytesIO(save_run(t)), weights_only=True)
     state.update(overrides)
@@ -374,13 +377,18 @@ def _torch_bytes(obj) -> bytes:
         (lambda: _saved_state()[:-100], "not a saved cnnviz training run"),
         (lambda: _saved_state(version=99), "format version 99"),
         (lambda: _saved_state(config={"dataset": "digits", "model": "vgg"}), "unknown model 'vgg'"),
-        (lambda: _saved_state(config={"dataset": "digits", "model": "mlp", "epochs": 2}), "another model"),
+        (
+            lambda: _saved_state(config={"dataset": "digits", "model": "mlp", "epochs": 2, "eval_every": 1}),
+            "another model",
+        ),
         (lambda: _saved_state(progress={"step": 10**6, "batch": 0}), "does not fit"),
         (lambda: _saved_state(history=[{"step": "x"}]), "metrics record is damaged"),
         (lambda: _saved_state(history=[{**GOOD_METRICS, "test_acc": "0.9"}]), "expected a number"),
         (lambda: _saved_state(history=[{**GOOD_METRICS, "step": 1.5}]), "expected a whole number"),
         (
-            lambda: _saved_state(config=recommended_config("digits", "convnet", optimizer="sgd").to_dict()),
+            lambda: _saved_state(
+                config=recommended_config("digits", "convnet", optimizer="sgd", **SAVED).to_dict()
+            ),
             "not sgd's",
         ),
         (lambda: _saved_state(generator=torch.zeros(3)), "damaged"),
