@@ -282,49 +282,65 @@ def status_text(state: RunState | None, capacity: int | None = None) -> str:
     return f"**{state.status.value.capitalize()}** ({state.message}): {progress}"
 
 
+_NOT_NOW = {
+    "pause": "The run is not training, so there is nothing to pause.",
+    "resume": "The run is not paused.",
+    "step": "The run has ended: start a new one to take more steps.",
+}
+
+
+def _press(scheduler: RunScheduler, key: str, settings: LiveSettings, prefix: str, action: str) -> None:
+    """A run button's callback: it runs before the page's rerun, so that one rerun shows the new status
+    (a click costs one script run, not two). A message to show is kept for the rerun."""
+    run = scheduler.get(key)
+    try:
+        if action == "start":
+            scheduler.submit(key, settings.config(), alive=session_liveness())
+        elif run is None:
+            return
+        elif action == "stop":
+            run.stop()
+        elif not getattr(run, action)():
+            st.session_state[f"{prefix}_note"] = _NOT_NOW[action]
+    except TrainingError as exc:
+        st.session_state[f"{prefix}_note"] = exc
+
+
 def run_buttons(scheduler: RunScheduler, key: str, settings: LiveSettings, prefix: str) -> None:
     """Start / Pause / Resume / Step / Stop for this session's run; errors are shown, not raised."""
     run = scheduler.get(key)
     status = run.status if run is not None else None
     live = status is not None and not status.done
     cols = st.columns(5)
-    start = cols[0].button("Start", key=f"{prefix}_start", type="primary", icon=":material/play_arrow:")
-    pause = cols[1].button(
-        "Pause", key=f"{prefix}_pause", disabled=status is not RunStatus.RUNNING, icon=":material/pause:"
+    buttons = (
+        ("start", "Start", False, ":material/play_arrow:", None),
+        ("pause", "Pause", status is not RunStatus.RUNNING, ":material/pause:", None),
+        ("resume", "Resume", status is not RunStatus.PAUSED, ":material/resume:", None),
+        (
+            "step",
+            "Step",
+            status not in (RunStatus.RUNNING, RunStatus.PAUSED),
+            ":material/skip_next:",
+            "Pause and take exactly one minibatch step.",
+        ),
+        ("stop", "Stop", not live, ":material/stop:", None),
     )
-    resume = cols[2].button(
-        "Resume", key=f"{prefix}_resume", disabled=status is not RunStatus.PAUSED, icon=":material/resume:"
-    )
-    step = cols[3].button(
-        "Step",
-        key=f"{prefix}_step",
-        disabled=status not in (RunStatus.RUNNING, RunStatus.PAUSED),
-        icon=":material/skip_next:",
-        help="Pause and take exactly one minibatch step.",
-    )
-    stop = cols[4].button("Stop", key=f"{prefix}_stop", disabled=not live, icon=":material/stop:")
-    if not (start or pause or resume or step or stop):
-        return
-    try:
-        if start:
-            scheduler.submit(key, settings.config(), alive=session_liveness())
-        elif run is None:
-            return
-        elif pause and not run.pause():
-            st.info("The run is not training, so there is nothing to pause.")
-            return
-        elif resume and not run.resume():
-            st.info("The run is not paused.")
-            return
-        elif step and not run.step():
-            st.info("The run has ended: start a new one to take more steps.")
-            return
-        elif stop:
-            run.stop()
-    except TrainingError as exc:
-        show_error(exc)
-        return
-    st.rerun()  # draw the buttons again for the run's new status
+    for col, (action, label, disabled, icon, help_text) in zip(cols, buttons, strict=True):
+        col.button(
+            label,
+            key=f"{prefix}_{action}",
+            type="primary" if action == "start" else "secondary",
+            disabled=disabled,
+            icon=icon,
+            help=help_text,
+            on_click=_press,
+            args=(scheduler, key, settings, prefix, action),
+        )
+    note = st.session_state.pop(f"{prefix}_note", None)
+    if isinstance(note, TrainingError):
+        show_error(note)
+    elif note:
+        st.info(note)
 
 
 def lr_control(scheduler: RunScheduler, key: str, prefix: str) -> None:
