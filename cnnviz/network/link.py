@@ -40,6 +40,8 @@ KIND_CODES: dict[str, str] = {
     "AvgPool2d": "a2",
     "AdaptiveAvgPool1d": "g1",
     "AdaptiveAvgPool2d": "g2",
+    "AdaptiveMaxPool1d": "gm1",
+    "AdaptiveMaxPool2d": "gm2",
     "BatchNorm1d": "b1",
     "BatchNorm2d": "b2",
     "ReLU": "r",

@@ -28,17 +28,29 @@ __all__ = [
     "loss_figure",
     "probabilities_figure",
     "samples_figure",
+    "thinned",
 ]
 
+MAX_POINTS = 2_000  # points a curve draws: a longer history is thinned evenly (first and last kept)
 TRAIN_COLOR = "#1f77b4"
 TEST_COLOR = "#ff7f0e"
 _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 
 
+def thinned(metrics: Sequence[Metrics], limit: int = MAX_POINTS) -> Sequence[Metrics]:
+    """At most `limit` points of a curve, evenly spaced, the first and the last kept: a figure's size and
+    drawing time stay bounded however long a (loaded) run's history is."""
+    if len(metrics) <= limit:
+        return metrics
+    keep = np.unique(np.linspace(0, len(metrics) - 1, limit).round().astype(int))
+    return [metrics[i] for i in keep]
+
+
 def curves_figure(metrics: Sequence[Metrics], kind: str = "loss", height: int = 300) -> go.Figure:
-    """Train and test `kind` ("loss" or "accuracy") against epochs, one line each."""
+    """Train and test `kind` ("loss" or "accuracy") against epochs, one line each (see `thinned`)."""
     if kind not in ("loss", "accuracy"):
         raise ValueError(f"kind must be 'loss' or 'accuracy' (got {kind!r})")
+    metrics = thinned(metrics)
     epochs = [m.epoch for m in metrics]
     if kind == "loss":
         train, test = [m.train_loss for m in metrics], [m.test_loss for m in metrics]
@@ -344,6 +356,7 @@ def compare_figure(curves: Sequence[tuple[str, Sequence[Metrics]]], height: int 
     )
     palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
     for i, (label, metrics) in enumerate(curves):
+        metrics = thinned(metrics)
         color = palette[i % len(palette)]
         epochs = [m.epoch for m in metrics]
         fig.add_trace(

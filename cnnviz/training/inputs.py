@@ -7,6 +7,8 @@ The data sets hold bright ink on a dark background with values in [0, 1] (digits
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from PIL import Image
 
@@ -14,6 +16,7 @@ from cnnviz.errors import ConvConfigError
 
 __all__ = [
     "INK_LEVELS",
+    "MAX_TEXT",
     "grid_cell",
     "grid_from_input",
     "grid_text",
@@ -118,17 +121,34 @@ def grid_text(x: np.ndarray, input_shape: tuple[int, ...]) -> str:
     return "\n".join("".join("." if v == 0 else str(int(v)) for v in row) for row in grid)
 
 
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?", re.ASCII)
+_INK = "0123456789"  # ASCII digits only: '²' or '٣' pass str.isdigit() but are no ink level
+MAX_TEXT = 20_000  # characters: a 14x14 grid is about 210, 40 values about 250
+
+
 def parse_grid_text(text: str, input_shape: tuple[int, ...]) -> np.ndarray:
-    """The inverse of `grid_text`: one float32 sample of `input_shape`; a ConvConfigError says what is off."""
+    """The inverse of `grid_text`: one float32 sample of `input_shape`; a ConvConfigError says what is off.
+
+    Signals: numbers (plain decimals, optionally with an exponent) separated by commas or spaces. Images:
+    one line per row, each cell "." or an ASCII digit 0 to 9.
+    """
+    if not isinstance(text, str):
+        raise ConvConfigError(f"the drawing is text (got {type(text).__name__})", argument="input")
+    if len(text) > MAX_TEXT:
+        raise ConvConfigError(
+            f"the drawing is {len(text):,} characters long; it needs far fewer (at most {MAX_TEXT:,})",
+            argument="input",
+        )
     if len(input_shape) == 2:
         parts = [p for p in text.replace(",", " ").split() if p]
-        try:
-            values = np.array([float(p) for p in parts])
-        except ValueError:
-            raise ConvConfigError(
-                "write the signal as numbers separated by commas or spaces", argument="input"
-            ) from None
-        return input_from_grid(values, input_shape)
+        for i, part in enumerate(parts):
+            if not _NUMBER.fullmatch(part):
+                shown = part if len(part) <= 12 else part[:12] + "..."
+                raise ConvConfigError(
+                    f"value {i + 1} is {shown!r}: write the signal as numbers separated by commas or spaces",
+                    argument="input",
+                )
+        return input_from_grid(np.array([float(p) for p in parts]), input_shape)
     c = grid_cell(input_shape)
     h, w = input_shape[1] // c, input_shape[2] // c
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
@@ -143,11 +163,11 @@ def parse_grid_text(text: str, input_shape: tuple[int, ...]) -> np.ndarray:
         for col, ch in enumerate(line):
             if ch == ".":
                 continue
-            if not ch.isdigit():
+            if ch not in _INK:
                 raise ConvConfigError(
                     f"row {r + 1}, column {col + 1} holds {ch!r}: use . or 0 for background and 1 to "
                     f"{INK_LEVELS} for ink",
                     argument="input",
                 )
-            grid[r, col] = int(ch)
+            grid[r, col] = _INK.index(ch)
     return input_from_grid(grid, input_shape)

@@ -1,111 +1,104 @@
 """The networks trained live: an MLP baseline and a small conv net for each data set in `cnnviz.training.datasets`.
 
-Each is a `torch.nn.Sequential` built from a named spec, so a page can list them, count their
-parameters and walk their layers. Initialisation is seeded with a private `torch.Generator` and matches
-PyTorch's defaults in distribution (uniform in +-1/sqrt(fan_in)), so it neither reads nor moves torch's
-global random state: two sessions building models at once get the same weights for the same seed.
+Each is a stack of the layer specs the network builder uses (`cnnviz.network.layers`), so the page can show
+its summary, count its parameters and draw its receptive fields with the builder's own code, and the
+lectures' networks are defined once, in `cnnviz.network.presets`. `build_model` turns a stack into a
+`torch.nn.Sequential` through `Layer.to_torch()` and draws its weights with a private, seeded
+`torch.Generator`, matching PyTorch's defaults in distribution (uniform in +-1/sqrt(fan_in)), so it neither
+reads nor moves torch's global random state: two sessions building models at once get the same weights
+for the same seed.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
 
 from cnnviz.errors import ConvConfigError
+from cnnviz.network.layers import AdaptiveMaxPool2d, Conv1d, Conv2d, Flatten, Layer, Linear, MaxPool2d, ReLU
+from cnnviz.network.mlp_compare import mlp
+from cnnviz.network.presets import PRESETS
+from cnnviz.network.summary_table import Summary, summarize
+from cnnviz.network.torch_form import to_torch
 
 __all__ = [
     "MODEL_SPECS",
-    "LayerRow",
     "ModelSpec",
     "build_model",
-    "conv_layer_indices",
     "get_model_spec",
     "init_parameters",
-    "layer_summary",
     "model_names",
-    "parameter_count",
 ]
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A network for one data set: `build()` returns fresh (uninitialised) layers for (N, *input_shape)."""
+    """A network for one data set: its layer specs for one sample of `input_shape`."""
 
     dataset: str
     name: str  # "mlp" or "convnet"
     title: str
     description: str
     input_shape: tuple[int, ...]
-    build: Callable[[], list[nn.Module]]
-    params: int  # pinned by tests: the count the description promises
+    layers: tuple[Layer, ...]
+
+    def summary(self) -> Summary:
+        """The network builder's table of this network: shapes, parameters, MACs, receptive fields."""
+        return summarize(self.layers, self.input_shape)
+
+    @property
+    def params(self) -> int:
+        """Trainable parameters, as the builder counts them."""
+        return self.summary().total_params
 
 
-def _digits_mlp() -> list[nn.Module]:
-    # Lecture 000's baseline widths (512, 120, 84) and ReLU placement, on 8x8 = 64 inputs.
-    return [
-        nn.Flatten(),
-        nn.Linear(64, 512),
-        nn.ReLU(),
-        nn.Linear(512, 120),
-        nn.ReLU(),
-        nn.Linear(120, 84),
-        nn.Linear(84, 10),
-    ]
+def _on_inputs(layers: tuple[Layer, ...], features: int) -> tuple[Layer, ...]:
+    """`layers` with its first Linear reading `features` inputs: a lecture's MLP on another data set."""
+    first = next(i for i, layer in enumerate(layers) if isinstance(layer, Linear))
+    return (*layers[:first], replace(layers[first], in_features=features), *layers[first + 1 :])
 
 
-def _digits_convnet() -> list[nn.Module]:
-    # (1, 8, 8) -> (8, 8, 8) -> (16, 8, 8) -> pool (16, 4, 4) -> 256 -> 10
-    return [
-        nn.Conv2d(1, 8, 3, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(8, 16, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(256, 10),
-    ]
-
-
-def _mnist1d_mlp() -> list[nn.Module]:
-    return [nn.Flatten(), nn.Linear(40, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10)]
-
-
-def _mnist1d_convnet() -> list[nn.Module]:
-    # Lecture 001: lengths 40 -> 19 -> 9 -> 4, 15 channels, valid padding; 60 + 690 + 690 + 610 weights.
-    return [
-        nn.Conv1d(1, 15, 3, stride=2),
-        nn.ReLU(),
-        nn.Conv1d(15, 15, 3, stride=2),
-        nn.ReLU(),
-        nn.Conv1d(15, 15, 3, stride=2),
-        nn.ReLU(),
-        nn.Flatten(),
-        nn.Linear(60, 10),
-    ]
-
-
-def _shapes_mlp() -> list[nn.Module]:
-    return [nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 4)]
-
-
-def _shapes_convnet() -> list[nn.Module]:
-    # (1, 28, 28) -> (8, 14, 14) -> (16, 7, 7) -> (32, 4, 4) -> global max (32,) -> 4
-    return [
-        nn.Conv2d(1, 8, 5, stride=2, padding=2),
-        nn.ReLU(),
-        nn.Conv2d(8, 16, 3, stride=2, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(16, 32, 3, stride=2, padding=1),
-        nn.ReLU(),
-        nn.AdaptiveMaxPool2d(1),
-        nn.Flatten(),
-        nn.Linear(32, 4),
-    ]
-
+# Lecture 000's baseline (preset "CIFAR-10 MLP": widths 512, 120, 84 and its ReLU placement) on 8x8 = 64 inputs.
+_DIGITS_MLP = _on_inputs(PRESETS["CIFAR-10 MLP"].layers, 64)
+# (1, 8, 8) -> (8, 8, 8) -> (16, 8, 8) -> pool (16, 4, 4) -> 256 -> 10
+_DIGITS_CONVNET = (
+    Conv2d(1, 8, 3, padding=1),
+    ReLU(),
+    Conv2d(8, 16, 3, padding=1),
+    ReLU(),
+    MaxPool2d(2),
+    Flatten(),
+    Linear(256, 10),
+)
+# Lecture 001: lengths 40 -> 19 -> 9 -> 4, 15 channels, valid padding; 60 + 690 + 690 + 610 weights.
+_MNIST1D = PRESETS["MNIST-1D ConvNet"]
+# Greydanus, "Scaling down deep learning" (2020), the MNIST-1D paper's CNN (its models.ConvBase): three
+# Conv1d of 25 channels, kernels 5, 3, 3, stride 2, padding 1; lengths 40 -> 19 -> 10 -> 5, 125 features.
+_MNIST1D_PAPER_CNN = (
+    Conv1d(1, 25, 5, stride=2, padding=1),
+    ReLU(),
+    Conv1d(25, 25, 3, stride=2, padding=1),
+    ReLU(),
+    Conv1d(25, 25, 3, stride=2, padding=1),
+    ReLU(),
+    Flatten(),
+    Linear(125, 10),
+)
+# (1, 28, 28) -> (8, 14, 14) -> (16, 7, 7) -> (32, 4, 4) -> global max (32,) -> 4
+_SHAPES_CONVNET = (
+    Conv2d(1, 8, 5, stride=2, padding=2),
+    ReLU(),
+    Conv2d(8, 16, 3, stride=2, padding=1),
+    ReLU(),
+    Conv2d(16, 32, 3, stride=2, padding=1),
+    ReLU(),
+    AdaptiveMaxPool2d(1),
+    Flatten(),
+    Linear(32, 4),
+)
 
 MODEL_SPECS: dict[str, dict[str, ModelSpec]] = {}
 for _spec in (
@@ -115,8 +108,7 @@ for _spec in (
         "MLP",
         "Flatten 64 pixels, then Linear 512, 120, 84, 10 (lecture 000's widths).",
         (1, 8, 8),
-        _digits_mlp,
-        105_854,
+        _DIGITS_MLP,
     ),
     ModelSpec(
         "digits",
@@ -124,8 +116,7 @@ for _spec in (
         "ConvNet",
         "Two 3x3 convs (8, 16 channels), 2x2 max pool, Linear(256, 10).",
         (1, 8, 8),
-        _digits_convnet,
-        3_818,
+        _DIGITS_CONVNET,
     ),
     ModelSpec(
         "mnist1d",
@@ -133,17 +124,24 @@ for _spec in (
         "MLP",
         "Flatten 40 samples, then Linear 256, 256, 10.",
         (1, 40),
-        _mnist1d_mlp,
-        78_858,
+        tuple(mlp(40, (256, 256), 10)),
     ),
     ModelSpec(
         "mnist1d",
         "convnet",
         "ConvNet",
         "Lecture 001: three Conv1d(k=3, stride 2) of 15 channels, lengths 40, 19, 9, 4, then Linear(60, 10).",
+        _MNIST1D.input_size,
+        _MNIST1D.layers,
+    ),
+    ModelSpec(
+        "mnist1d",
+        "cnn",
+        "Paper CNN",
+        "Greydanus's MNIST-1D CNN (the paper reports 94 %): three Conv1d of 25 channels (kernels 5, 3, 3, "
+        "stride 2), lengths 40, 19, 10, 5, then Linear(125, 10).",
         (1, 40),
-        _mnist1d_convnet,
-        2_050,
+        _MNIST1D_PAPER_CNN,
     ),
     ModelSpec(
         "shapes",
@@ -151,8 +149,7 @@ for _spec in (
         "MLP",
         "Flatten 784 pixels, then Linear 256, 128, 4.",
         (1, 28, 28),
-        _shapes_mlp,
-        234_372,
+        tuple(mlp(784, (256, 128), 4)),
     ),
     ModelSpec(
         "shapes",
@@ -161,8 +158,7 @@ for _spec in (
         "Three stride-2 convs (8, 16, 32 channels), global max pool, "
         "Linear(32, 4): finds a shape wherever it is.",
         (1, 28, 28),
-        _shapes_convnet,
-        6_148,
+        _SHAPES_CONVNET,
     ),
 ):
     MODEL_SPECS.setdefault(_spec.dataset, {})[_spec.name] = _spec
@@ -210,37 +206,6 @@ def build_model(dataset: str, name: str, seed: int = 0) -> nn.Sequential:
     spec = get_model_spec(dataset, name)
     # Built on the meta device, so construction draws nothing from torch's global generator.
     with torch.device("meta"):
-        model = nn.Sequential(*spec.build())
+        model = to_torch(spec.layers)
     model = model.to_empty(device="cpu")
     return init_parameters(model, seed)
-
-
-def parameter_count(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-def conv_layer_indices(model: nn.Sequential) -> list[int]:
-    """Positions of the Conv1d/Conv2d layers in `model`."""
-    return [i for i, m in enumerate(model) if isinstance(m, (nn.Conv1d, nn.Conv2d))]
-
-
-@dataclass(frozen=True)
-class LayerRow:
-    """One row of a model summary: position, the layer as PyTorch prints it, output shape, parameters."""
-
-    index: int
-    layer: str
-    output_shape: tuple[int, ...]
-    params: int
-
-
-def layer_summary(model: nn.Sequential, input_shape: tuple[int, ...]) -> list[LayerRow]:
-    """The torchinfo-style table of `model` for one sample of `input_shape` ((C, H, W) or (C, L))."""
-    rows: list[LayerRow] = []
-    with torch.no_grad():
-        h = torch.zeros(1, *input_shape)
-        for i, layer in enumerate(model):
-            h = layer(h)
-            rows.append(LayerRow(i, repr(layer), tuple(h.shape[1:]), parameter_count(layer)))
-    return rows

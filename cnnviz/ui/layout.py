@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover
 from cnnviz.ui.messages import config_errors_shown, show_error
 from cnnviz.ui.pages import MAIN_SCRIPT, REPO_ROOT, discover_pages
 from cnnviz.ui.presentation import PRESENT_KEY, PRESENT_STYLE
+from cnnviz.ui.training_session import keep_alive
 from cnnviz.ui.url_state import begin_run, notes_slot, share_slot, url
 
 __all__ = [
@@ -82,6 +83,7 @@ def page_header(title: str, why: str, root: Path | None = None) -> DeltaGenerato
     with st.sidebar.container():
         st.markdown("**About**")
         st.caption(ABOUT)
+    keep_alive()  # a training run lives while its tab is open, on whatever page
     if present:
         st.html(PRESENT_STYLE)
     if nav is not None:

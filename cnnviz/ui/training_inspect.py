@@ -68,7 +68,7 @@ def _sample_view(run: TrainingRun, state: RunState, index: int) -> SampleView | 
     if snap is not None and snap.sample_index == index:
         return SampleView(snap.step, index, snap.sample, snap.sample_label, snap.feature_maps)
     run.set_sample(index)  # later snapshots follow the new choice
-    return run.with_trainer(lambda t: t.sample_view(index))
+    return run.sample_view(index)
 
 
 def feature_maps_view(run: TrainingRun, state: RunState, prefix: str) -> None:

@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.training.runs import RunState, RunStatus, TrainingRun, shared_scheduler
+from cnnviz.training.trainer import recommended_config
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "7_Live_training.py")
 P = "lt"
@@ -80,6 +81,19 @@ def test_choosing_a_model_loads_its_recommended_settings(at: AppTest) -> None:
     assert at.number_input(key=f"{P}_batch").value == 64
     at.selectbox(key=f"{P}_dataset").set_value("mnist1d").run()
     assert at.selectbox(key=f"{P}_optimizer").value == "adam"
+    assert not at.exception
+
+
+def test_the_paper_cnn_loads_its_whole_recipe_the_others_a_short_one(at: AppTest) -> None:
+    at.selectbox(key=f"{P}_dataset").set_value("mnist1d").run()
+    assert at.radio(key=f"{P}_model").options == ["MLP", "ConvNet", "Paper CNN"]
+    assert at.number_input(key=f"{P}_epochs").value == 20  # the lecture conv net's 30, capped for a class
+    at.radio(key=f"{P}_model").set_value("cnn").run()
+    paper = recommended_config("mnist1d", "cnn")
+    assert at.number_input(key=f"{P}_epochs").value == paper.epochs == 60  # whole: it reaches 94 %
+    assert at.number_input(key=f"{P}_lr").value == pytest.approx(paper.lr)
+    assert at.selectbox(key=f"{P}_optimizer").value == "sgd"
+    assert any("5,210 parameters" in c.value for c in at.caption)
     assert not at.exception
 
 

@@ -99,7 +99,7 @@ def test_feature_maps_follow_the_chosen_test_sample(at: AppTest) -> None:
     at.number_input(key=f"{P}_sample").set_value(5).run()
     assert not at.exception
     assert f"test sample 5: {int(data.y_test[5])}" in [c.value for c in at.caption]
-    expected = run.with_trainer(lambda t: t.sample_view(5)).feature_maps[0].values  # (8, 8, 8)
+    expected = run.sample_view(5).feature_maps[0].values  # (8, 8, 8)
     z = decode_array(_charts(at)[titles[0]]["data"][0]["z"])
     assert np.allclose(z[:8, :8], expected[0], atol=1e-6)  # the mosaic's first tile is channel 0
     assert np.allclose(z[:8, 9:17], expected[1], atol=1e-6)  # one NaN column between tiles
@@ -154,6 +154,7 @@ def test_try_it_predicts_the_drawing_and_refills_it_from_another_sample(at: AppT
         ("........\n..99....\n", "needs 8 rows of 8 cells"),
         ("........\n" * 7 + ".......\n", "row 8 has 7 cells"),
         ("........\n" * 7 + "...x....\n", "row 8, column 4 holds 'x'"),
+        ("........\n" * 7 + "...²....\n", "row 8, column 4 holds '²'"),  # isdigit() is True for it
     ],
 )
 def test_a_bad_drawing_is_an_error_and_no_prediction(at: AppTest, text: str, message: str) -> None:
@@ -243,6 +244,7 @@ def test_load_a_saved_run_waits_paused_and_a_bad_file_is_an_error(at: AppTest) -
     saved, step = run.save(), run.state().step
     _view(at, "load")
     assert at.button(key=f"{P}_load").disabled
+    assert any("at most 25 MB" in c.value for c in at.caption)  # the upload limit, and what load_run takes
 
     at.file_uploader(key=f"{P}_run_file").set_value(("junk.pt", b"junk" * 100, "application/octet-stream"))
     at.run()

@@ -34,7 +34,9 @@ def _stop_runs() -> Iterator[None]:
     _apps.clear()
     yield
     scheduler = shared_scheduler()
-    runs = [scheduler.get(a.session_state[f"{P}_session"]) for a in _apps if f"{P}_session" in a.session_state]
+    runs = [
+        scheduler.get(a.session_state[f"{P}_session"]) for a in _apps if f"{P}_session" in a.session_state
+    ]
     scheduler.shutdown(timeout=10)
     for run in runs:
         if run is not None:
@@ -72,8 +74,8 @@ def _settings(at: AppTest) -> dict[str, Any]:
 
 def _recipe(dataset: str, model: str) -> dict[str, Any]:
     recipe = recommended_config(dataset, model)
-    return {"optimizer": recipe.optimizer, "lr": recipe.lr, "batch": recipe.batch_size,
-            "epochs": min(recipe.epochs, 20)}  # fmt: skip
+    epochs = recipe.epochs if (dataset, model) == ("mnist1d", "cnn") else min(recipe.epochs, 20)
+    return {"optimizer": recipe.optimizer, "lr": recipe.lr, "batch": recipe.batch_size, "epochs": epochs}
 
 
 def _notes(at: AppTest) -> list[str]:
@@ -164,6 +166,14 @@ def test_a_link_setting_the_data_set_and_a_value_keeps_the_value_and_loads_the_r
     config = run.config
     assert (config.dataset, config.model, config.optimizer, config.lr) == ("mnist1d", "convnet", "sgd", 0.2)
     run.stop()
+
+
+def test_a_link_to_the_paper_cnn_opens_its_whole_recipe() -> None:
+    at = _open({f"{P}_dataset": "mnist1d", f"{P}_model": "cnn"})
+    settings = _settings(at)
+    assert (settings["dataset"], settings["model"]) == ("mnist1d", "cnn")
+    assert {k: settings[k] for k in ("optimizer", "lr", "batch", "epochs")} == _recipe("mnist1d", "cnn")
+    assert settings["epochs"] == 60 and not _notes(at)
 
 
 def test_a_new_link_in_the_same_session_loads_its_recipe() -> None:

@@ -9,6 +9,8 @@ The page's fragment redraws twice a second while a run is live, so these steps w
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,6 +201,36 @@ def test_run_pause_step_resume_and_leave_and_come_back(tab: Page, screenshots_di
     click(page, "stop")
     expect_status(page, "Stopped")
     clean(page)
+
+
+def test_pause_shows_within_two_seconds_and_stops_the_steps_while_both_cores_are_busy(tab: Page) -> None:
+    """Two busy processes hold both cores while the run trains in its worker: Pause is answered at once
+    (the page's server never waits for training) and no step is taken after it."""
+    page = tab
+    set_number(page, f"{P}_batch", 4)
+    set_number(page, f"{P}_epochs", 200)
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        click(page, "start")
+        expect_status(page, "Running", timeout_ms=120_000)
+        wait_points_above(page, 1, timeout_s=120)
+        started = time.monotonic()
+        click(page, "pause")
+        paused_line = expect_status(page, "Paused", timeout_ms=10_000)
+        latency = time.monotonic() - started
+        print(f"\nPause shown {latency:.2f} s after the click, both cores busy ({paused_line.strip()})")
+        assert latency < 2.0, latency
+        paused_step = step_now(page)
+        page.wait_for_timeout(2_000)  # four fragment refreshes
+        assert step_now(page) == paused_step  # no further step
+        assert "Paused" in status(page)
+        clean(page)
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
+    click(page, "stop")
+    expect_status(page, "Stopped")
 
 
 def test_a_bad_saved_run_is_refused_and_try_it_asks_for_a_run(tab: Page, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import warnings
 from dataclasses import MISSING, fields
 
 import hypothesis.strategies as st
+import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -28,6 +29,8 @@ from cnnviz.network import (
     MERGE_TYPES,
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
     AvgPool1d,
     AvgPool2d,
     BatchNorm1d,
@@ -225,6 +228,10 @@ def map_layer(draw, shape, kinds):
         if ndim == 2 and draw(st.booleans()):
             return AdaptiveAvgPool2d((draw(st.one_of(st.none(), st.integers(1, 4))), draw(st.integers(1, 4))))
         return (AdaptiveAvgPool1d, AdaptiveAvgPool2d)[pick](draw(st.integers(1, 4)))
+    if kind == "adaptivemax":
+        if ndim == 2 and draw(st.booleans()):
+            return AdaptiveMaxPool2d((draw(st.integers(1, 4)), draw(st.one_of(st.none(), st.integers(1, 4)))))
+        return (AdaptiveMaxPool1d, AdaptiveMaxPool2d)[pick](draw(st.integers(1, 4)))
     if kind == "bn":
         return (BatchNorm1d, BatchNorm2d)[pick](
             channels, affine=draw(st.booleans()), bias=draw(st.booleans())
@@ -247,7 +254,19 @@ def flat_layer(draw, shape):
     return draw(st.sampled_from(ACTIVATIONS))
 
 
-MAP_KINDS = ("conv", "conv", "convT", "maxpool", "avgpool", "adaptive", "bn", "act", "flatten", "linear")
+MAP_KINDS = (
+    "conv",
+    "conv",
+    "convT",
+    "maxpool",
+    "avgpool",
+    "adaptive",
+    "adaptivemax",
+    "bn",
+    "act",
+    "flatten",
+    "linear",
+)
 
 
 @st.composite
@@ -317,6 +336,8 @@ def test_to_torch_builds_the_same_class(name: str) -> None:
         "AvgPool2d": AvgPool2d(2),
         "AdaptiveAvgPool1d": AdaptiveAvgPool1d(3),
         "AdaptiveAvgPool2d": AdaptiveAvgPool2d(3),
+        "AdaptiveMaxPool1d": AdaptiveMaxPool1d(3),
+        "AdaptiveMaxPool2d": AdaptiveMaxPool2d(3),
         "BatchNorm1d": BatchNorm1d(4),
         "BatchNorm2d": BatchNorm2d(4),
         "ReLU": ReLU(),
@@ -350,6 +371,41 @@ def test_to_torch_builds_the_same_class(name: str) -> None:
     module = to_torch([examples[name]])[0]
     assert type(module) is getattr(nn, name)
     assert from_module(module) == [examples[name]]
+
+
+@settings(max_examples=80, deadline=None, derandomize=True, database=None)
+@given(ndim=st.sampled_from([1, 2]), data=st.data())
+def test_adaptive_max_pool_is_the_largest_value_of_each_window_torch_reads(ndim: int, data) -> None:
+    """AdaptiveMaxPool1d/2d: PyTorch's output shape, and each output the largest input cell of the window
+    the spec says it reads (the same windows as AdaptiveAvgPool's)."""
+    spatial = tuple(data.draw(st.integers(1, 9)) for _ in range(ndim))
+    channels = data.draw(st.integers(1, 3))
+    size = data.draw(st.integers(1, 6))
+    if ndim == 2 and data.draw(st.booleans()):  # one size per axis, None keeping that axis
+        size = (size, data.draw(st.one_of(st.none(), st.integers(1, 6))))
+    spec = (AdaptiveMaxPool1d, AdaptiveMaxPool2d)[ndim - 1](size)
+    twin = (AdaptiveAvgPool1d, AdaptiveAvgPool2d)[ndim - 1](spec.output_size)
+    in_shape = (channels, *spatial)
+    x = torch.randn(1, *in_shape, generator=torch.Generator().manual_seed(data.draw(st.integers(0, 999))))
+    y = spec.to_torch()(x)[0]
+    out_shape = spec.output_shape(in_shape)
+    assert out_shape == tuple(y.shape) == twin.output_shape(in_shape)
+    for position in np.ndindex(*out_shape[1:]):
+        mask = np.zeros((1, *out_shape[1:]), dtype=bool)
+        mask[(0, *position)] = True
+        window = spec.back_project(mask, in_shape, out_shape)[0]
+        assert np.array_equal(window, twin.back_project(mask, in_shape, out_shape)[0])
+        for c in range(channels):
+            assert float(x[0, c].numpy()[window].max()) == float(y[(c, *position)])
+    assert summarize([spec], in_shape).total_params == 0
+
+
+def test_adaptive_max_pool_refuses_return_indices_and_offers_the_default() -> None:
+    layer = AdaptiveMaxPool2d(2, return_indices=True)
+    row = summarize([layer], (3, 8, 8)).rows[0]
+    assert row.status != "ok" and "return_indices" in row.error
+    assert row.fix is not None and row.fix.layers == (AdaptiveMaxPool2d(2),)
+    assert summarize([AdaptiveMaxPool1d(4)], (3, 8, 8)).rows[0].fix.layers == (AdaptiveMaxPool2d(4),)
 
 
 # --------------------------------------------------------------------------------------------------

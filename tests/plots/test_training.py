@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from cnnviz.plots.training import (
+    MAX_POINTS,
     accuracy_figure,
     compare_figure,
     confusion_figure,
@@ -15,6 +16,7 @@ from cnnviz.plots.training import (
     loss_figure,
     probabilities_figure,
     samples_figure,
+    thinned,
 )
 from cnnviz.training.trainer import Metrics
 
@@ -61,6 +63,17 @@ def test_curves_accept_no_metrics_and_reject_unknown_kinds() -> None:
 def test_many_points_draw_lines_without_markers() -> None:
     assert loss_figure(_metrics(100)).data[0].mode == "lines"
     assert loss_figure(_metrics(3)).data[0].mode == "lines+markers"
+
+
+def test_a_long_history_is_drawn_thinned_evenly_keeping_its_ends() -> None:
+    metrics = _metrics(20_000)  # a loaded run's many points: the figure stays a few hundred kilobytes
+    for fig in (loss_figure(metrics), accuracy_figure(metrics), compare_figure([("run", metrics)])):
+        xs = list(fig.data[0].x)
+        assert len(xs) == MAX_POINTS
+        assert xs[0] == metrics[0].epoch and xs[-1] == metrics[-1].epoch and xs == sorted(xs)
+    gaps = np.diff([m.step for m in thinned(metrics)])
+    assert gaps.max() - gaps.min() <= 10  # evenly spaced (steps 10 apart, rounding moves one)
+    assert thinned(_metrics(7)) == _metrics(7)
 
 
 def test_2d_filters_become_a_grid_on_one_symmetric_scale() -> None:

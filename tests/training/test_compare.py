@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from cnnviz.training.compare import comparison_rows, record_run
-from cnnviz.training.models import build_model, parameter_count
+from cnnviz.training.models import build_model
 from cnnviz.training.trainer import Trainer, TrainingError, recommended_config
 
 
@@ -26,7 +26,7 @@ def trained() -> Trainer:
 def test_a_record_counts_the_models_parameters_like_torch(dataset, model) -> None:
     config = recommended_config(dataset, model, permute_pixels=True)
     record = record_run(7, config, (), 0, "stopped", 1.25)
-    assert record.params == parameter_count(build_model(dataset, model))
+    assert record.params == sum(p.numel() for p in build_model(dataset, model).parameters())
     assert record.final is None
     assert (
         record.label.startswith("#7 ") and "shuffled" in record.label and f"lr {config.lr:g}" in record.label

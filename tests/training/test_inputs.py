@@ -120,3 +120,62 @@ def test_ink_levels_outside_0_to_9_name_the_cell() -> None:
     grid[2, 5] = 12
     with pytest.raises(ConvConfigError, match="row 2, column 5 holds 12"):
         input_from_grid(grid, (1, 8, 8))
+
+
+SHAPES = [(1, 8, 8), (1, 28, 28), (1, 40)]
+
+
+def parses_cleanly(text: str, shape: tuple[int, ...]) -> None:
+    """parse_grid_text gives one finite float32 sample of `shape` in range, or a ConvConfigError."""
+    try:
+        x = parse_grid_text(text, shape)
+    except ConvConfigError as exc:
+        assert exc.argument == "input" and len(str(exc)) < 300
+        return
+    assert x.shape == shape and x.dtype == np.float32 and np.isfinite(x).all()
+    if len(shape) == 3:
+        assert x.min() >= 0 and x.max() <= 1
+    else:
+        assert np.abs(x).max(initial=0) <= 1000
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("odd", ["²", "³", "٣", "৫", "Ⅷ", "½", "𝟗", "\x00", "\u200b", "-1", "+1"])
+def test_digits_that_are_not_ascii_digits_are_refused_naming_the_cell(odd: str, shape) -> None:
+    """'²'.isdigit() is True but int('²') fails: every cell that is not . or 0-9 is named, never a crash."""
+    text = grid_text(
+        load_dataset({3: "digits" if shape[1] == 8 else "shapes", 2: "mnist1d"}[len(shape)]).x_test[0], shape
+    )
+    if len(shape) == 3:
+        lines = text.splitlines()
+        lines[2] = odd[0] + lines[2][1:]
+        with pytest.raises(ConvConfigError, match="row 3, column 1 holds"):
+            parse_grid_text("\n".join(lines), shape)
+    else:
+        parses_cleanly(text.replace(text.split(",")[0], odd, 1), shape)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(text=st.text(max_size=400), shape=st.sampled_from(SHAPES))
+def test_any_text_parses_to_a_sample_or_a_clean_error(text: str, shape) -> None:
+    parses_cleanly(text, shape)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(
+    shape=st.sampled_from(SHAPES),
+    sample=st.integers(0, 300),
+    edits=st.lists(st.tuples(st.floats(0, 1), st.text(max_size=3)), min_size=1, max_size=4),
+)
+def test_edited_real_grids_parse_to_a_sample_or_a_clean_error(shape, sample: int, edits) -> None:
+    name = {(1, 8, 8): "digits", (1, 28, 28): "shapes", (1, 40): "mnist1d"}[shape]
+    text = grid_text(load_dataset(name).x_test[sample], shape)
+    for where, insert in edits:
+        i = int(where * len(text))
+        text = text[:i] + insert + text[i + 1 :]
+    parses_cleanly(text, shape)
+
+
+def test_an_oversized_drawing_is_refused_before_it_is_read() -> None:
+    with pytest.raises(ConvConfigError, match="characters long"):
+        parse_grid_text("9" * 1_000_000, (1, 8, 8))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 import pytest
 import torch
 
@@ -89,8 +90,8 @@ def test_a_run_stops_frees_its_model_and_its_thread_when_the_session_ends(cleanu
     state = run.state()
     assert state.status is RunStatus.STOPPED and state.message == "stopped: its browser session ended"
     assert run.thread not in threading.enumerate()
-    with pytest.raises(TrainingError, match="not started"):
-        run.with_trainer(lambda t: t)  # the model and its tensors are released
+    with pytest.raises(TrainingError, match="model is gone"):
+        run.predict(np.zeros((1, 8, 8), dtype=np.float32))  # no one can look: its state was not kept
 
 
 def test_a_paused_run_of_an_ended_session_stops_too(cleanup):
@@ -166,3 +167,78 @@ def test_scheduler_submits_a_paused_run(cleanup):
     run = scheduler.submit("carol", long_config(), alive=FakeSession(), paused=True)
     state = run.wait_for(lambda s: s.snapshot is not None)
     assert state.status is RunStatus.PAUSED and state.step == 0 and state.message == "paused"
+
+
+class Registry:
+    """Stands in for Streamlit's table of connected sessions."""
+
+    def __init__(self, *connected: str) -> None:
+        self.connected = set(connected)
+
+    def is_connected(self, session_id: str) -> bool:
+        return session_id in self.connected
+
+
+class SessionLiveness:
+    """A session's liveness as the page's heartbeat gives it: connected while `registry` lists the session,
+    alive until `grace` seconds after it last did (the scheduler only calls these two)."""
+
+    def __init__(self, name: str, is_connected, grace: float = 20.0) -> None:
+        self.name, self.is_connected, self.grace = name, is_connected, grace
+        self.lost_at: float | None = None
+
+    def connected(self) -> bool:
+        return bool(self.is_connected(self.name))
+
+    def __call__(self) -> bool:
+        if self.connected():
+            self.lost_at = None
+            return True
+        self.lost_at = self.lost_at if self.lost_at is not None else time.monotonic()
+        return time.monotonic() - self.lost_at < self.grace
+
+
+def wait_until(condition, timeout: float = 20.0) -> bool:
+    """Poll `condition()` (no page call, no run poll) until it holds or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_a_queued_run_whose_session_went_is_never_started_and_dropped_by_itself(cleanup):
+    """Bob closes his tab while his run waits: when the slot frees, the run after his starts, his waits
+    out the reconnect grace and is then dropped, with no page asking; it never trains."""
+    registry = Registry("alice", "bob", "carol")
+    scheduler = RunScheduler(max_active=1, abandon_after=None, watch_every=0.1)
+    cleanup.append(scheduler)
+    sessions = {name: SessionLiveness(name, registry.is_connected, grace=1.0) for name in registry.connected}
+    alice = scheduler.submit("alice", long_config(), alive=sessions["alice"])
+    bob = scheduler.submit("bob", long_config(), alive=sessions["bob"])
+    carol = scheduler.submit("carol", long_config(), alive=sessions["carol"])
+    alice.wait_for(lambda s: s.step > 0)
+    registry.connected.discard("bob")  # the tab closed; the grace starts now, not when a slot frees
+    time.sleep(0.3)
+    alice.stop()
+    assert wait_until(lambda: carol.status is RunStatus.RUNNING)  # bob's place is skipped
+    assert bob.status is RunStatus.QUEUED and bob.thread is None
+    assert wait_until(lambda: bob.status is RunStatus.STOPPED, timeout=5.0)
+    assert bob.thread is None and bob.state().step == 0  # never started
+    assert "while it waited" in bob.state().message
+
+
+def test_a_queued_run_whose_session_reconnects_keeps_its_place(cleanup):
+    registry = Registry("alice", "bob")
+    scheduler = RunScheduler(max_active=1, abandon_after=None, watch_every=0.1)
+    cleanup.append(scheduler)
+    alice = scheduler.submit("alice", long_config(), alive=SessionLiveness("alice", registry.is_connected))
+    bob = scheduler.submit("bob", long_config(), alive=SessionLiveness("bob", registry.is_connected, 5.0))
+    alice.wait_for(lambda s: s.step > 0)
+    registry.connected.discard("bob")  # a flaky network
+    alice.stop()
+    time.sleep(0.5)
+    assert bob.status is RunStatus.QUEUED and bob.state().queue_position == 1  # waits, not started
+    registry.connected.add("bob")  # back within the grace
+    assert wait_until(lambda: bob.status is RunStatus.RUNNING)

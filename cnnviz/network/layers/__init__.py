@@ -38,6 +38,8 @@ from cnnviz.network.layers.norm import GroupNorm, LayerNorm, LocalResponseNorm
 from cnnviz.network.layers.pool import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
     AvgPool1d,
     AvgPool2d,
     MaxPool1d,
@@ -59,6 +61,8 @@ __all__ = [
     "AvgPool2d",
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
     "ReLU",
@@ -116,6 +120,8 @@ LAYER_TYPES: dict[str, type[Layer]] = {
         AvgPool2d,
         AdaptiveAvgPool1d,
         AdaptiveAvgPool2d,
+        AdaptiveMaxPool1d,
+        AdaptiveMaxPool2d,
         BatchNorm1d,
         BatchNorm2d,
         ReLU,
@@ -170,7 +176,7 @@ def layer_for(kind: str, shape: Shape | None) -> Layer:
         return cls(channels, channels, kernel_size=3, padding=1)
     if kind in ("MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d"):
         return cls(2)
-    if kind in ("AdaptiveAvgPool1d", "AdaptiveAvgPool2d"):
+    if kind in ("AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"):
         return cls(1)
     if kind in ("BatchNorm1d", "BatchNorm2d"):
         return cls(channels)

@@ -1,4 +1,5 @@
-"""Pooling specs: MaxPool1d/2d, AvgPool1d/2d and AdaptiveAvgPool1d/2d (no parameters, channels kept)."""
+"""Pooling specs: MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d and AdaptiveMaxPool1d/2d (no parameters,
+channels kept)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ __all__ = [
     "AvgPool2d",
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
 ]
 
 
@@ -206,7 +209,7 @@ class AvgPool2d(_Pooling):
 
 
 class _AdaptivePooling(Layer):
-    """Adaptive average pooling: output o reads [floor(o*n/m), ceil((o+1)*n/m)) per axis."""
+    """Adaptive pooling (average or max): output o reads [floor(o*n/m), ceil((o+1)*n/m)) per axis."""
 
     positional: ClassVar[int] = 1
 
@@ -228,9 +231,16 @@ class _AdaptivePooling(Layer):
 
     def check(self) -> None:
         self.sizes((1,) * self.ndim)
+        if getattr(self, "return_indices", False):
+            raise ConvConfigError(
+                f"return_indices=True makes {self.kind} return (values, indices), which the next layer "
+                "cannot take: keep it False in a stack",
+                "return_indices",
+            )
 
     def output_shape(self, shape: Shape) -> Shape:
         _expect_maps(self, shape)
+        self.check()
         return (shape[0], *self.sizes(shape[1:]))
 
     def receptive_field(self, field: ReceptiveField, in_shape: Shape, out_shape: Shape) -> ReceptiveField:
@@ -260,7 +270,7 @@ class _AdaptivePooling(Layer):
             return _other_dims(self, shape)
         if error.argument == "output_size":
             return [_set(self, output_size=1)]
-        return []
+        return super().fix_candidates(shape, error)
 
 
 @dataclass(frozen=True)
@@ -277,5 +287,25 @@ class AdaptiveAvgPool2d(_AdaptivePooling):
     """nn.AdaptiveAvgPool2d: (C, H, W) -> (C, *output_size)."""
 
     output_size: int | tuple[int | None, ...]
+
+    ndim: ClassVar[int] = 2
+
+
+@dataclass(frozen=True)
+class AdaptiveMaxPool1d(_AdaptivePooling):
+    """nn.AdaptiveMaxPool1d: (C, L) -> (C, output_size), the largest value of each window."""
+
+    output_size: int | tuple[int | None, ...]
+    return_indices: bool = False
+
+    ndim: ClassVar[int] = 1
+
+
+@dataclass(frozen=True)
+class AdaptiveMaxPool2d(_AdaptivePooling):
+    """nn.AdaptiveMaxPool2d: (C, H, W) -> (C, *output_size), the largest value of each window."""
+
+    output_size: int | tuple[int | None, ...]
+    return_indices: bool = False
 
     ndim: ClassVar[int] = 2

@@ -1,0 +1,28 @@
+"""What every training worker needs before its first step, loaded once: torch (one thread) and the data sets.
+
+Only the workers' fork server imports this module (see `cnnviz.training.worker`): importing it does the
+work, once per server, so that each worker forked afterwards starts with torch imported and every data
+set generated (shared copy-on-write), instead of spending seconds on them per run. Nothing here runs a
+torch operation, so no thread pool exists yet when the workers are forked.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before numpy and torch load: one thread per worker process (each run has its own core).
+for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import torch  # noqa: E402
+
+from cnnviz.training import trainer as _trainer  # noqa: E402, F401  (the worker's code, imported once)
+from cnnviz.training.datasets import DATASETS, load_dataset  # noqa: E402
+
+torch.set_num_threads(1)
+
+for _dataset in DATASETS:
+    try:
+        load_dataset(_dataset)
+    except Exception:  # a worker that needs this set generates it itself and reports why not
+        pass
