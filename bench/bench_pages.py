@@ -49,6 +49,13 @@ GOAL_MS = 50.0  # a control change may take this much server time above the bare
 HOME = "Home"  # the table's name for app.py (its URL name is "")
 
 
+def nodelay_env(folder: Path) -> dict[str, str]:
+    """The environment of a server whose TCP connections run without Nagle (NODELAY_SITECUSTOMIZE)."""
+    (folder / "sitecustomize.py").write_text(NODELAY_SITECUSTOMIZE, encoding="utf-8")
+    paths = [str(folder), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
 @dataclass(frozen=True)
 class Control:
     """The widget a benchmark changes on a page: its key, the BackMsg value field, the values it cycles."""
@@ -368,11 +375,7 @@ def main(argv: list[str] | None = None) -> Report:
         (folder / "bare.py").write_text(BARE_SCRIPT, encoding="utf-8")
         (folder / ".streamlit").mkdir()
         shutil.copy(ROOT / ".streamlit" / "config.toml", folder / ".streamlit" / "config.toml")
-        env = None
-        if args.tcp_nodelay:
-            (folder / "sitecustomize.py").write_text(NODELAY_SITECUSTOMIZE, encoding="utf-8")
-            paths = [str(folder), *filter(None, [os.environ.get("PYTHONPATH")])]
-            env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+        env = nodelay_env(folder) if args.tcp_nodelay else None
         port, bare_port = free_port(), free_port()
         app = start_server(port, folder / "app.log", env=env)
         try:
