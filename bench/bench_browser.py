@@ -85,9 +85,14 @@ PROBE_JS = """(() => {
       inMain = inMain || touches(main, m);
       inFigure = inFigure || touches(figure, m);
     }
+    if (!inMain && !inFigure) return;
     const now = performance.now();
-    if (inMain) { S.lastMain = now; afterPaint((t) => { S.paintMain = Math.max(S.paintMain, t); }); }
-    if (inFigure) { S.lastFigure = now; afterPaint((t) => { S.paintFigure = Math.max(S.paintFigure, t); }); }
+    S.lastMain = now;  // the figure is part of the main area
+    if (inFigure) S.lastFigure = now;
+    afterPaint((t) => {
+      S.paintMain = Math.max(S.paintMain, t);
+      if (inFigure) S.paintFigure = Math.max(S.paintFigure, t);
+    });
   });
   const start = () => {
     observer.observe(document.documentElement, {subtree: true, childList: true, attributes: true,

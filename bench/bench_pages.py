@@ -5,16 +5,19 @@ title and one number box). For every page (Home and each file in pages/) the ben
 representative control (`CONTROLS` below: a change that makes the page do its real work) N times, cycling
 its values, over the app's own websocket protocol (the `Session` of bench/load_test.py: each full run's
 reply is checked to be the page asked for, by its hash and title). Each page change is followed by a change
-of the bare app's number box, so both feel the same machine at the same moment. A change is timed from
-sending the BackMsg to the run's `script_finished`; a control drawn inside a fragment reruns only that
-fragment, as in a browser. "Above floor" is the page's median minus the bare app's median: the page's own
-work. First load is a new session: GET the page's URL, open the websocket, first run to `script_finished`
-(median of --loads, after every page was loaded once; that cold first load is shown too, in page order, so
-the first page also pays the app's imports). CPU is the server process's CPU time per change (from /proc),
-which a busy machine inflates less than wall time.
+of the bare app's number box, so both feel the same machine at the same moment; each comes after --think
+seconds of quiet, as between a person's clicks (back to back, Streamlit's sockets add a ~40 ms TCP stall
+to most runs: see NODELAY_SITECUSTOMIZE and --tcp-nodelay). A change is timed from sending the BackMsg to
+the run's `script_finished`; a control drawn inside a fragment reruns only that fragment, as in a browser.
+"Above floor" is the page's median minus the bare app's median: the page's own work. First load is a new
+session: GET the page's URL, open the websocket, first run to `script_finished` (median of --loads, after
+every page was loaded once; that cold first load is shown too, in page order, so the first page also pays
+the app's imports). CPU is the server process's CPU time per change (from /proc), which a busy machine
+inflates less than wall time.
 
     python bench/bench_pages.py                     # every page, 20 changes each
     python bench/bench_pages.py --pages Home,Pooling -n 5 --json
+    python bench/bench_pages.py --tcp-nodelay        # diagnostic: both servers without Nagle's algorithm
 """
 
 from __future__ import annotations
@@ -46,14 +49,11 @@ from bench.load_test import (  # noqa: E402
 )
 
 GOAL_MS = 50.0  # a control change may take this much server time above the bare app's
+# Quiet before each change. Back-to-back changes (no pause) meet Nagle's algorithm on Streamlit's sockets
+# (see NODELAY_SITECUSTOMIZE) on almost every run; a person pauses between clicks, and after a pause longer
+# than the client's delayed-ACK timer (40 ms on Linux) a run starts on a quiet connection.
+THINK_S = 0.2
 HOME = "Home"  # the table's name for app.py (its URL name is "")
-
-
-def nodelay_env(folder: Path) -> dict[str, str]:
-    """The environment of a server whose TCP connections run without Nagle (NODELAY_SITECUSTOMIZE)."""
-    (folder / "sitecustomize.py").write_text(NODELAY_SITECUSTOMIZE, encoding="utf-8")
-    paths = [str(folder), *filter(None, [os.environ.get("PYTHONPATH")])]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,13 @@ socket.socket.accept = _accept_without_nagle
 BARE_CONTROL = Control("n", "int_value", (1, 2, 3, 4), "the bare app's only widget")
 
 
+def nodelay_env(folder: Path) -> dict[str, str]:
+    """The environment of a server whose TCP connections run without Nagle (NODELAY_SITECUSTOMIZE)."""
+    (folder / "sitecustomize.py").write_text(NODELAY_SITECUSTOMIZE, encoding="utf-8")
+    paths = [str(folder), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
 @dataclass
 class Row:
     """One page's figures (milliseconds); `note` says what could not be measured, and why."""
@@ -173,6 +180,7 @@ class Report:
 
     changes_per_page: int
     loads_per_page: int
+    think_s: float
     tcp_nodelay: bool
     goal_above_floor_ms: float
     cpu_count: int
@@ -186,15 +194,16 @@ class Report:
         head = (
             f"Control change: server round trip over the websocket, median of {self.changes_per_page} "
             f"(p90), next to a bare one-widget app in the same run; goal: under {self.goal_above_floor_ms:g} "
-            f"ms above the bare floor.\nFirst load: new session to script_finished, median of "
-            f"{self.loads_per_page}; cold: the server's first visit of that page (in this order).\n"
+            f"ms above the bare floor; {self.think_s:g} s of quiet before each change.\n"
+            f"First load: new session to script_finished, median of {self.loads_per_page}; cold: the "
+            "server's first visit of that page (in this order).\n"
             f"Load average {fmt_load(self.load_average_start)} at the start, {fmt_load(self.load_average_end)} "
             f"at the end, {self.cpu_count} cores; {self.seconds:.0f} s.\n"
             + (
                 "Diagnostic run: both servers with TCP_NODELAY (no ~40 ms Nagle / delayed-ACK stall)."
                 if self.tcp_nodelay
-                else "As deployed: Nagle is on for Streamlit's sockets, so a round trip may include a ~40 ms "
-                "TCP stall (see --tcp-nodelay)."
+                else "As deployed: Nagle is on for Streamlit's sockets, so first loads (and changes made "
+                "back to back) include a ~40 ms TCP stall (see --tcp-nodelay)."
             )
         )
         columns = (
@@ -265,11 +274,25 @@ async def change(session: Session, control: Control, value: object) -> float:
     return await session.run([(control.key, control.kind, value)], fragment_id=fragment, auto_rerun=False)
 
 
-async def measure(
-    base: str, bare_base: str, page: str, title: str, n: int, loads: int, pid: int, bare_pid: int,
-    cold_ms: float,
-) -> Row:  # fmt: skip
-    """One page's row: `loads` first loads and `n` control changes, each next to the bare app's."""
+@dataclass(frozen=True)
+class Server:
+    """A running app: its URL and its process (for CPU time)."""
+
+    base: str
+    pid: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much to measure: changes and first loads per page, and the pause before each change."""
+
+    changes: int
+    loads: int
+    think: float
+
+
+async def measure(app: Server, bare_app: Server, page: str, title: str, plan: Plan, cold_ms: float) -> Row:
+    """One page's row: first loads and control changes, each next to the bare app's."""
     control = CONTROLS.get(page)
     row = Row(page=page, title=title, control=control.key if control else "-", cold_load_ms=cold_ms)
     if control is None:
@@ -278,11 +301,11 @@ async def measure(
     sessions: list[Session] = []
     try:
         page_loads, bare_loads = [], []
-        for _ in range(loads):
-            session, took = await timed_open(base, url_name(page), title)
+        for _ in range(plan.loads):
+            session, took = await timed_open(app.base, url_name(page), title)
             sessions.append(session)
             page_loads.append(took * 1000)
-            bare, took = await timed_open(bare_base, "", BARE_TITLE)
+            bare, took = await timed_open(bare_app.base, "", BARE_TITLE)
             sessions.append(bare)
             bare_loads.append(took * 1000)
         row.first_load_ms, row.bare_first_load_ms = percentile(page_loads, 50), percentile(bare_loads, 50)
@@ -293,20 +316,22 @@ async def measure(
         seen: set[object] = set()
         new_values: list[float] = []
         page_cpu = bare_cpu = 0.0
-        for i in range(n):
+        for i in range(plan.changes):
             value = control.values[i % len(control.values)]
-            before = cpu_seconds(pid)
+            await asyncio.sleep(plan.think)
+            before = cpu_seconds(app.pid)
             took = await change(session, control, value) * 1000
-            page_cpu += cpu_seconds(pid) - before
+            page_cpu += cpu_seconds(app.pid) - before
             row.samples_ms.append(took)
             if control.kind == "trigger_value" or value not in seen:
                 new_values.append(took)
             seen.add(value)
-            before = cpu_seconds(bare_pid)
+            await asyncio.sleep(plan.think)
+            before = cpu_seconds(bare_app.pid)
             took = await change(bare, BARE_CONTROL, BARE_CONTROL.values[i % len(BARE_CONTROL.values)])
-            bare_cpu += cpu_seconds(bare_pid) - before
+            bare_cpu += cpu_seconds(bare_app.pid) - before
             row.bare_samples_ms.append(took * 1000)
-        row.changes = n
+        row.changes = n = plan.changes
         row.change_p50_ms, row.change_p90_ms = percentile(row.samples_ms, 50), percentile(row.samples_ms, 90)
         row.new_value_p50_ms = percentile(new_values, 50)
         row.bare_p50_ms = percentile(row.bare_samples_ms, 50)
@@ -327,28 +352,28 @@ async def measure(
     return row
 
 
-async def bench(base: str, bare_base: str, pages: dict[str, str], n: int, loads: int, pid: int,
-                bare_pid: int) -> list[Row]:  # fmt: skip
+async def bench(app: Server, bare_app: Server, pages: dict[str, str], plan: Plan) -> list[Row]:
     """Cold loads of every page (and the bare app), then each page's row."""
     cold: dict[str, float] = {}
     for page, title in {"": BARE_TITLE, **pages}.items():
-        target = bare_base if page == "" else base
+        target = bare_app.base if page == "" else app.base
         try:
             session, took = await timed_open(target, url_name(page), title)
             await session.ws.close()
             cold[page] = took * 1000
         except Exception:  # measured again (and reported) in its row
             cold[page] = 0.0
-    return [
-        await measure(base, bare_base, page, title, n, loads, pid, bare_pid, cold[page])
-        for page, title in pages.items()
-    ]
+    return [await measure(app, bare_app, page, title, plan, cold[page]) for page, title in pages.items()]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--changes", type=int, default=20, help="control changes per page (default 20)")
     parser.add_argument("--loads", type=int, default=3, help="first loads per page (default 3)")
+    parser.add_argument(
+        "--think", type=float, default=THINK_S,
+        help=f"seconds of quiet before each change, as between a person's clicks (default {THINK_S:g})",
+    )  # fmt: skip
     parser.add_argument("--pages", help=f"comma-separated page names (default all: {HOME} and pages/)")
     parser.add_argument(
         "--tcp-nodelay", action="store_true",
@@ -356,8 +381,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
-    if args.changes < 1 or args.loads < 1:
-        parser.error("--changes and --loads must be at least 1")
+    if args.changes < 1 or args.loads < 1 or args.think < 0:
+        parser.error("--changes and --loads must be at least 1, --think at least 0")
     return args
 
 
@@ -382,14 +407,17 @@ def main(argv: list[str] | None = None) -> Report:
             bare = start_server(bare_port, folder / "bare.log", script=folder / "bare.py", env=env)
             try:
                 load_start, start = list(os.getloadavg()), time.monotonic()
-                rows = asyncio.run(bench(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}", pages,
-                                         args.changes, args.loads, app.pid, bare.pid))  # fmt: skip
+                servers = (
+                    Server(f"http://127.0.0.1:{port}", app.pid),
+                    Server(f"http://127.0.0.1:{bare_port}", bare.pid),
+                )
+                rows = asyncio.run(bench(*servers, pages, Plan(args.changes, args.loads, args.think)))
             finally:
                 stop_server(bare)
         finally:
             stop_server(app)
     report = Report(
-        changes_per_page=args.changes, loads_per_page=args.loads, tcp_nodelay=args.tcp_nodelay,
+        changes_per_page=args.changes, loads_per_page=args.loads, think_s=args.think, tcp_nodelay=args.tcp_nodelay,
         goal_above_floor_ms=GOAL_MS,
         cpu_count=os.cpu_count() or 1, load_average_start=load_start, load_average_end=list(os.getloadavg()),
         seconds=time.monotonic() - start, rows=rows,
