@@ -265,7 +265,7 @@ def act(page: Any, control: Control, value: object) -> None:
         box.fill(str(value))
         page.evaluate(arm)
         box.press("Enter")
-    elif control.kind in ("bool_value",):
+    elif control.kind == "bool_value":
         page.evaluate(arm)
         widget.locator("label").first.click()
     elif control.kind == "trigger_value":
