@@ -64,20 +64,27 @@ class WrongPageError(RuntimeError):
     """The server answered with another page than the one asked for."""
 
 
+def header_title(path: Path) -> str | None:
+    """The title a script's first `page_header("...")` call shows, or None when it makes no such call."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", getattr(node.func, "attr", None)) == "page_header"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            return node.args[0].value
+    return None
+
+
 def page_titles(pages_dir: Path = ROOT / "pages") -> dict[str, str]:
     """Each page's URL name ("5_Pooling.py" -> "Pooling") and the title its `page_header(...)` call shows."""
     titles = {}
     for path in sorted(pages_dir.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (
-                isinstance(node, ast.Call)
-                and getattr(node.func, "id", getattr(node.func, "attr", None)) == "page_header"
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, str)
-            ):
-                titles[re.sub(r"^\d+[_ -]*", "", path.stem)] = node.args[0].value
-                break
+        title = header_title(path)
+        if title is not None:
+            titles[re.sub(r"^\d+[_ -]*", "", path.stem)] = title
     return titles
 
 
@@ -210,6 +217,8 @@ class Session:
     def __init__(self, ws: ClientConnection, page: str, title: str) -> None:
         self.ws, self.page, self.title = ws, page, title
         self.widget_ids: dict[str, str] = {}  # user key -> widget id
+        self.widget_fragments: dict[str, str] = {}  # user key -> the fragment that drew it ("" for none)
+        self.options: dict[str, list[str]] = {}  # user key -> a select box's or radio's option labels
         self.page_script_hash = ""  # unknown until the first reply names it, as in a browser opening a URL
         self.exceptions = 0
         self.titles: set[str] = set()  # every h1 a full run of this session showed
@@ -218,11 +227,17 @@ class Session:
         self.auto_rerun: tuple[float, str] | None = None  # (interval s, fragment id) a live view asked for
 
     async def run(
-        self, states: list[tuple[str, str, object]] = (), fragment_id: str = "", timeout: float = RECV_TIMEOUT
+        self,
+        states: list[tuple[str, str, object]] = (),
+        fragment_id: str = "",
+        timeout: float = RECV_TIMEOUT,
+        auto_rerun: bool = True,
     ) -> float:
         """Ask for a run with these widget states (key, kind, value); seconds until it finished.
 
-        A full run must answer with this session's page (its script hash) and title, else `WrongPageError`.
+        With `fragment_id` only that fragment reruns: a live view's timer (`auto_rerun`), or a widget drawn
+        inside the fragment (`auto_rerun=False`, as a browser sends it). A full run must answer with this
+        session's page (its script hash) and title, else `WrongPageError`.
         """
         msg = BackMsg()
         rerun = msg.rerun_script
@@ -230,7 +245,7 @@ class Session:
         rerun.page_script_hash = self.page_script_hash
         if fragment_id:
             rerun.fragment_id = fragment_id
-            rerun.is_auto_rerun = True
+            rerun.is_auto_rerun = auto_rerun
         for key, kind, value in states:
             state = rerun.widget_states.widgets.add()
             state.id = self.widget_ids[key]
@@ -249,7 +264,7 @@ class Session:
                 ran_hash = forward.navigation.page_script_hash
                 pages = {p.url_pathname: p.page_script_hash for p in forward.navigation.app_pages}
             elif kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
-                heading = self._note_element(forward.delta.new_element)
+                heading = self._note_element(forward.delta.new_element, forward.delta.fragment_id)
                 if heading is not None:
                     headings.append(heading)
             elif kind == "auto_rerun":
@@ -269,7 +284,8 @@ class Session:
         """Raise `WrongPageError` unless the run was this session's page and drew its title; keep its hash."""
         self.titles.update(headings)
         self.app_pages = pages or self.app_pages
-        wanted = pages.get(self.page)
+        one_script_app = not pages and not ran_hash and self.page == ""  # it sends no page list: one page
+        wanted = "" if one_script_app else pages.get(self.page)
         if wanted is None:
             raise WrongPageError(f"{self.page}: the server lists no such page (it has {sorted(pages)})")
         if ran_hash != wanted:
@@ -281,8 +297,8 @@ class Session:
             )
         self.page_script_hash = ran_hash
 
-    def _note_element(self, element: object) -> str | None:
-        """Remember widget ids by key and the progress bar; count exceptions; return an h1's text."""
+    def _note_element(self, element: object, fragment_id: str = "") -> str | None:
+        """Remember widget ids (and fragments) by key and the progress bar; count exceptions; return an h1."""
         which = element.WhichOneof("type")
         if which == "exception":
             self.exceptions += 1
@@ -293,7 +309,11 @@ class Session:
             self.progress = element.progress.value / 100
         widget_id = getattr(getattr(element, which), "id", "")
         if isinstance(widget_id, str) and widget_id.startswith("$$ID-"):
-            self.widget_ids[widget_id.split("-", 2)[2]] = widget_id
+            key = widget_id.split("-", 2)[2]
+            self.widget_ids[key] = widget_id
+            self.widget_fragments[key] = fragment_id
+            if which in ("selectbox", "radio"):
+                self.options[key] = list(getattr(element, which).options)
         return None
 
 
@@ -472,14 +492,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(port: int, log: Path) -> subprocess.Popen[bytes]:
-    """`streamlit run app.py` on a loopback port, healthy or an exception."""
+def start_server(
+    port: int, log: Path, script: str | Path = "app.py", env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`streamlit run app.py` (or another script) on a loopback port, healthy or an exception.
+
+    It runs in the repository, so the repository's .streamlit/config.toml applies to any script."""
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+            [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", "127.0.0.1",
              "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
              "--browser.gatherUsageStats", "false"],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            env=env,
         )  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
