@@ -34,10 +34,8 @@ def _read(frame: pd.DataFrame, label: str) -> np.ndarray:
     for r in range(rows):
         for c in range(cols):
             cell = frame.iat[r, c]
-            try:
-                values[r, c] = parse_number("" if cell is None or cell != cell else cell, label)
-            except ConvConfigError as exc:
-                raise ConvConfigError(f"{label}, row {r}, column {c}: {exc}", label) from None
+            text = "" if cell is None or cell != cell else cell
+            values[r, c] = parse_number(text, f"{label.capitalize()}, row {r}, column {c}")
     return values
 
 

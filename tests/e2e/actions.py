@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 RUN_TIMEOUT_MS = 90_000
@@ -88,3 +88,41 @@ def set_number(page: Page, key: str, value: int) -> None:
     field = page.locator(f".st-key-{key} input")
     field.fill(str(value))
     rerun_after(page, lambda: field.press("Enter"))
+
+
+def typed_grid(page: Page, key: str, rows: int, cols: int) -> Locator:
+    """The data editor of the typed grid `key` (`cnnviz.ui.grids.typed_grid`) at its current shape."""
+    return page.locator(f"[class*='st-key-{key}_editor_{rows}x{cols}_']")
+
+
+def grid_cell(grid: Locator, rows: int, cols: int, row: int, col: int) -> tuple[float, float]:
+    """Centre of a data-editor cell: the header row and the index column are as large as a cell."""
+    box = grid.locator('[data-testid="stDataFrameResizable"]').bounding_box()
+    assert box is not None
+    return (
+        box["x"] + (col + 1.5) * box["width"] / (cols + 1),
+        box["y"] + (row + 1.5) * box["height"] / (rows + 1),
+    )
+
+
+# Streamlit's data editor hands an edit to its form 150 ms after the cell closes (a debounce in its
+# frontend); a submit before then sends the grid as it was. Nothing in the page shows the hand-over, so
+# this is the one wait on time rather than on a condition: a person's pause before reaching "Apply".
+_EDIT_HANDOVER_MS = 400
+
+
+def edit_cell(page: Page, at: tuple[float, float], keys: str) -> None:
+    """Type `keys` into a data-editor cell (keys='' empties it). Inside a form this runs nothing."""
+    page.mouse.dblclick(*at)  # opens the cell's editor, a text box over the canvas
+    editor = page.locator(".gdg-input")
+    expect(editor).to_be_visible()
+    editor.fill(keys)
+    expect(editor).to_have_value(keys)
+    editor.press("Enter")
+    expect(editor).to_have_count(0)
+    page.wait_for_timeout(_EDIT_HANDOVER_MS)
+
+
+def apply_grid(page: Page, key: str) -> None:
+    """Press the typed grid's "Apply" button and wait for the rerun it causes."""
+    rerun_after(page, page.locator(f".st-key-{key}_apply button").click)

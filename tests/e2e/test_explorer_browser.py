@@ -10,7 +10,16 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.actions import choose, open_page, rerun_after, set_number
+from tests.e2e.actions import (
+    apply_grid,
+    choose,
+    edit_cell,
+    grid_cell,
+    open_page,
+    rerun_after,
+    set_number,
+    typed_grid,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -79,32 +88,6 @@ def _cell_pixel(page: Page, key: str, axes: str, row: int, col: int) -> tuple[fl
     )
 
 
-def _grid_cell(grid: Locator, rows: int, cols: int, row: int, col: int) -> tuple[float, float]:
-    """Centre of a data-editor cell: the header row and the index column are as large as a cell."""
-    box = grid.locator('[data-testid="stDataFrameResizable"]').bounding_box()
-    assert box is not None
-    return (
-        box["x"] + (col + 1.5) * box["width"] / (cols + 1),
-        box["y"] + (row + 1.5) * box["height"] / (rows + 1),
-    )
-
-
-def _type_into_cell(page: Page, at: tuple[float, float], keys: str) -> None:
-    """Type into a data-editor cell (or empty it with keys=''), and wait for the rerun it causes."""
-    if keys:
-        page.mouse.dblclick(*at)  # opens the cell's editor, an <input> over the canvas
-        editor = page.locator("input.gdg-input")
-        expect(editor).to_be_visible()
-        editor.fill(keys)
-        expect(editor).to_have_value(keys)
-        rerun_after(page, lambda: editor.press("Enter"))
-    else:
-        page.mouse.click(*at)
-        # The grid is a canvas: no element shows the selection, so give the click a moment to land.
-        page.wait_for_timeout(400)
-        rerun_after(page, lambda: page.keyboard.press("Delete"))
-
-
 def _titles(page: Page, key: str) -> Locator:
     return page.locator(f"{_figure(page, key)} .annotation-text")
 
@@ -155,7 +138,7 @@ def test_every_sidebar_control_changes_the_convolution(tab: Page, screenshots_di
     choose(page, "cx_k_kind", "box blur")
     equation = page.locator('[data-testid="stMain"] [data-testid="stCode"]').first
     set_number(page, "cx_bias", 2)
-    expect(equation).to_contain_text("+ 2.00 =")
+    expect(equation).to_contain_text("+ 2 =")
 
     set_number(page, "cx_s_h", 2)
     set_number(page, "cx_s_w", 2)
@@ -198,26 +181,37 @@ def test_every_sidebar_control_changes_the_convolution(tab: Page, screenshots_di
 def test_typed_grids_take_numbers_and_explain_an_empty_cell(tab: Page, screenshots_dir: Path) -> None:
     page = tab
     choose(page, "cx_k_kind", "typed")
-    kernel = page.locator(".st-key-cx_typed_k_3x3")
+    kernel = typed_grid(page, "cx_typed_k", 3, 3)
     expect(kernel).to_be_visible()
     # The typed kernel starts as the identity; a 2 in its top-left corner adds 2x the input's (0, 0)
-    # to output (0, 0).
-    _type_into_cell(page, _grid_cell(kernel, 3, 3, 0, 0), "2")
+    # to output (0, 0). Typing alone runs nothing: the grid takes effect with "Apply".
     equation = page.locator('[data-testid="stMain"] [data-testid="stCode"]').first
-    expect(equation).to_contain_text("×2.00")
+    expect(equation).not_to_contain_text("×2 ")
+    edit_cell(page, grid_cell(kernel, 3, 3, 0, 0), "2")
+    expect(equation).not_to_contain_text("×2 ")
+    apply_grid(page, "cx_typed_k")
+    expect(equation).to_contain_text("×2 ")
 
     choose(page, "cx_in_kind", "typed")
-    grid = page.locator(".st-key-cx_typed_in_7x7")
+    grid = typed_grid(page, "cx_typed_in", 7, 7)
     expect(grid).to_be_visible()
-    corner = _grid_cell(grid, 7, 7, 0, 0)
-    _type_into_cell(page, corner, "7")
-    expect(equation).to_contain_text("7.00×2.00")
-    _type_into_cell(page, corner, "")
-    expect(page.locator(ERROR)).to_contain_text("Every cell of the input must hold a number")
+    corner = grid_cell(grid, 7, 7, 0, 0)
+    edit_cell(page, corner, "7")
+    apply_grid(page, "cx_typed_in")
+    expect(equation).to_contain_text("7×2 ")
+    # A fraction is read as the number it is, and printed as one.
+    edit_cell(page, corner, "1/3")
+    apply_grid(page, "cx_typed_in")
+    expect(equation).to_contain_text("(1/3)×2 ")
+    edit_cell(page, corner, "")
+    apply_grid(page, "cx_typed_in")
+    expect(page.locator(ERROR)).to_contain_text("Input, row 0, column 0: a cell is empty")
     page.screenshot(path=str(screenshots_dir / "explorer-typed-error.png"))
-    _type_into_cell(page, corner, "1")
+    expect(equation).to_contain_text("(1/3)×2 ")  # the last applied grid stays in use
+    edit_cell(page, corner, "1")
+    apply_grid(page, "cx_typed_in")
     expect(page.locator(ERROR)).to_have_count(0)
-    expect(equation).to_contain_text("1.00×2.00")
+    expect(equation).to_contain_text("1×2 ")
     _no_errors(page)
 
 

@@ -10,9 +10,19 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.actions import RUN_TIMEOUT_MS, choose, rerun_after, set_number, settle
+from tests.e2e.actions import (
+    RUN_TIMEOUT_MS,
+    apply_grid,
+    choose,
+    edit_cell,
+    grid_cell,
+    rerun_after,
+    set_number,
+    settle,
+    typed_grid,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -71,26 +81,6 @@ def cell_pixel(page: Page, axes: str, row: int, col: int) -> tuple[float, float]
     return x, y
 
 
-def grid_cell(grid: Locator, rows: int, cols: int, row: int, col: int) -> tuple[float, float]:
-    """Centre of a data-editor cell: the header row and the index column are as large as a cell."""
-    box = grid.locator('[data-testid="stDataFrameResizable"]').bounding_box()
-    assert box is not None
-    return (
-        box["x"] + (col + 1.5) * box["width"] / (cols + 1),
-        box["y"] + (row + 1.5) * box["height"] / (rows + 1),
-    )
-
-
-def type_into_cell(page: Page, at: tuple[float, float], text: str) -> None:
-    """Double-click a data-editor cell, type `text`, press Enter and wait for the rerun."""
-    page.mouse.dblclick(*at)
-    editor = page.locator("input.gdg-input")
-    expect(editor).to_be_visible()
-    editor.fill(text)
-    expect(editor).to_have_value(text)
-    rerun_after(page, lambda: editor.press("Enter"))
-
-
 def figure_marks(page: Page) -> list[list[float]]:
     """The x and y of every outline: the window, the picked output cell and the marked input cell."""
     return page.evaluate(
@@ -128,9 +118,10 @@ def test_explorer_link_reopens_the_same_controls_grid_and_clicked_cells(
         set_number(page, "cx_bias", 1)
         choose(page, "cx_pad_mode", "replicate")
         choose(page, "cx_k_kind", "typed")
-        kernel = page.locator(".st-key-cx_typed_k_3x3")
+        kernel = typed_grid(page, "cx_typed_k", 3, 3)
         expect(kernel).to_be_visible()
-        type_into_cell(page, grid_cell(kernel, 3, 3, 0, 0), "5")
+        edit_cell(page, grid_cell(kernel, 3, 3, 0, 0), "5")
+        apply_grid(page, "cx_typed_k")
         thumb = page.locator(".st-key-cx_eq_dx input[type=range]")
         rerun_after(page, lambda: thumb.press("ArrowRight"))
 
@@ -194,7 +185,7 @@ def test_explorer_tampered_link_shows_notes_and_defaults(
     assert box_value(page, "cx_in_h") == "7" and box_value(page, "cx_row") == "0"
     assert selected(page, "cx_pad_mode") == "zeros"
     # The kernel grid is back to the identity it starts as (a link gives the editor a new key suffix).
-    expect(page.locator("[class*='st-key-cx_typed_k_3x3']")).to_be_visible()
+    expect(typed_grid(page, "cx_typed_k", 3, 3)).to_be_visible()
     expect(page.locator('[data-testid="stMain"] [data-testid="stCode"]').first).to_contain_text("×1")
     expect(page.get_by_text("output[0, 0] = sum of products + bias")).to_be_visible()
     assert query(page) == {"cx_k_kind": "typed"}  # the rejected values leave the link
