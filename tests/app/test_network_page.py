@@ -588,22 +588,34 @@ def test_a_shortcut_typed_in_the_inputs_column_breaks_and_the_fix_projects_it(at
     assert "Conv2d" in kinds(at)[-3] and kinds(at)[-1] == "Add"
 
 
-@pytest.mark.parametrize("key", ["nb_input", "nb_net"])
-def test_a_crafted_link_value_shows_as_text_never_as_a_link_or_image(key: str) -> None:
+CRAFTED = "![x](https://example.com/a.png)[click](http://www.example.com)<a href=x>y</a> me@example.com"
+
+
+def _crafted_stack() -> str:
     from cnnviz.network import Conv2d
     from cnnviz.network.link import stack_to_link
 
-    crafted = "![x](https://example.com/a.png)[click](http://www.example.com)"
-    value = (
-        crafted if key == "nb_input" else stack_to_link([Conv2d(3, 4, 3, padding=1, padding_mode=crafted)])
-    )
+    return stack_to_link([Conv2d(3, 4, 3, padding=1, padding_mode=CRAFTED)])
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("nb_input", CRAFTED), ("nb_input", "3, 32, " + CRAFTED), ("nb_net", None), ("nb_net", CRAFTED),
+     ("nb_preset", CRAFTED), ("nb_batch", CRAFTED), ("nb_unit_layer", CRAFTED)],
+    ids=["input", "input-after-numbers", "stack-layer-argument", "stack-text", "preset", "batch", "unit"],
+)  # fmt: skip
+def test_a_crafted_link_value_shows_as_text_never_as_a_link_or_image(key: str, value: str | None) -> None:
+    """Every message, note, caption and markdown text of the page, rendered as Markdown, holds no live link,
+    remote image, HTML or bare URL, wherever the link's value is quoted back."""
+    from tests.app.helpers import live_markdown, shown_messages
+
     app = AppTest.from_file(PAGE, default_timeout=60)
-    app.query_params[key] = value
+    app.query_params[key] = _crafted_stack() if value is None else value
     app.run()
     assert not app.exception
-    shown = [e.value for e in app.error]
-    assert shown
-    for text in shown:  # every [ is escaped, so nothing opens a link or an image; no bare autolink
-        assert text.count("[") == text.count("\\[") and "https://" not in text and "http://" not in text
-    if key == "nb_net":
-        assert any("example" in text for text in shown)
+    # The bad value is named in an error or a note about the link, quoting it as text.
+    assert app.error or [w for w in app.warning if "link's value" in w.value]
+    if value is None:
+        assert any("example" in e.value for e in app.error)
+    for text in shown_messages(app):
+        assert not live_markdown(text), text
