@@ -168,7 +168,7 @@ with top:
                 fixed = apply_fix(network.nodes, input_size, broken.index)
                 editor.request(
                     Network(fixed, input_size, batch),
-                    f"Fixed layer {broken.index}: {editor.plain(broken.fix.text)}.",
+                    f"Fixed layer {broken.index}: {broken.fix.text}.",
                 )
             if fix_all.button("Fix every layer that breaks", key="nb_fix_all", icon=":material/auto_fix_high:",
                               width="stretch"):  # fmt: skip
@@ -210,7 +210,8 @@ if local:
     windowless = next((step for step in steps if step.size is None), None)
     if windowless is not None:
         st.caption(
-            f"From layer {windowless.index} ({windowless.kind}) on, no single window: {windowless.note}."
+            f"From layer {windowless.index} ({windowless.kind}) on, no single window: "
+            + editor.plain(f"{windowless.note}.")
         )
 else:
     st.info("No layer here slides a window over positions, so every unit depends on the whole input.")

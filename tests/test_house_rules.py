@@ -5,7 +5,8 @@
 - `cnnviz/conv/` reaches nothing else in cnnviz but `cnnviz.errors`; plots never reach ui; only
   `cnnviz/ui/` imports streamlit;
 - a page (and the home page) imports only the public API `cnnviz`, `cnnviz.ui` and `cnnviz.plots`;
-- nothing in the app imports Streamlit's private modules.
+- nothing in the app imports Streamlit's private modules;
+- text from a variable reaches a message or markdown escaped, unless it is listed as the app's own words.
 """
 
 from __future__ import annotations
@@ -153,3 +154,71 @@ def test_ruff_is_quiet(command: list[str]) -> None:
         [sys.executable, "-m", "ruff", *command], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+# --- Text reaching Markdown: what a visitor typed, linked or uploaded goes through escape_markdown.
+
+MESSAGE_CALLS = {"error", "warning", "info", "success", "caption", "markdown", "toast"}
+ESCAPES = {"escape_markdown", "plain", "show_error", "show_warning", "show_problem"}
+# Message texts passed as a variable that were read and hold only the app's own words and numbers
+# (file, source of the argument). Anything new here must be checked for visitor text first.
+FIXED_TEXT = {
+    ("cnnviz/ui/grids.py", "caption"),
+    ("cnnviz/ui/image_picker.py", "UPLOAD_NOTE"),
+    ("cnnviz/ui/layout.py", "why"),
+    ("cnnviz/ui/layout.py", "ABOUT"),
+    ("cnnviz/ui/training_inspect.py", "caption"),
+    ("cnnviz/ui/training_view.py", "DATASETS[dataset].description"),
+    ("cnnviz/ui/training_view.py", "MODEL_SPECS[dataset][model].description"),
+    ("cnnviz/ui/training_view.py", "status_text(state, capacity)"),
+    ("cnnviz/ui/training_view.py", "status_text(None)"),
+    ("cnnviz/ui/training_view.py", "note"),  # one of _NOT_NOW's sentences
+    ("cnnviz/ui/url_state.py", "text"),  # built from escaped parts and a code span
+    ("pages/1_Convolution_explorer.py", "note"),
+    ("pages/2_Convolution_1D.py", "note"),
+    ("pages/4_Image_kernels.py", "note"),  # load_image's notes: modes, sizes, counts
+    ("pages/4_Image_kernels.py", "shown['note']"),
+    ("pages/4_Image_kernels.py", "kernel.description"),
+    ("pages/4_Image_kernels.py", "label"),
+    ("pages/4_Image_kernels.py", "line"),
+    ("pages/5_Pooling.py", "note"),
+    ("pages/9_Transposed_convolution.py", "note"),
+    ("app.py", "lesson.goal"),
+    ("app.py", "page.summary"),
+}
+
+
+def _message_arguments(path: Path) -> list[str]:
+    """The source of every variable (not literal, f-string or sum) passed as a message's text, unescaped."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        func = node.func
+        called = {func.attr} if isinstance(func, ast.Attribute) else set()
+        if isinstance(func, ast.IfExp):  # (st.success if ok else st.error)(text)
+            called = {getattr(f, "attr", "") for f in (func.body, func.orelse)}
+        if not called & MESSAGE_CALLS:
+            continue
+        text = node.args[0]
+        if isinstance(text, (ast.Constant, ast.JoinedStr, ast.BinOp, ast.IfExp)):
+            continue
+        if isinstance(text, ast.Call) and getattr(text.func, "attr", getattr(text.func, "id", "")) in ESCAPES:
+            continue
+        found.append(ast.unparse(text))
+    return found
+
+
+def test_message_text_from_variables_is_escaped_or_known_to_be_the_apps_own() -> None:
+    """`st.error(state.message)` once showed a loaded file's text as live Markdown."""
+    unknown = []
+    for path in sorted((PACKAGE / "ui").glob("*.py")) + PAGES:
+        relative = path.relative_to(REPO_ROOT).as_posix()
+        if relative == "cnnviz/ui/messages.py":
+            continue
+        unknown += [
+            (relative, text) for text in _message_arguments(path) if (relative, text) not in FIXED_TEXT
+        ]
+    assert not unknown, (
+        f"pass these through escape_markdown (or check and list them in FIXED_TEXT): {unknown}"
+    )

@@ -242,6 +242,9 @@ def _is_sequential(node: ast.AST) -> bool:
 
 MAX_CODE_CHARS = 200_000  # a full ResNet written out is about 6,000
 MAX_NESTING = 60  # brackets inside brackets: lecture code nests 4 or 5 deep
+# Calls (opening parentheses) in one paste: the builder's largest network (MAX_LAYERS layers) exported as
+# code has about 2 a layer. 200,000 characters of "nn.ReLU()," would be 18,000 layers, seconds to read.
+MAX_CALLS = 10 * MAX_LAYERS
 
 
 def _check_size(text: str) -> str:
@@ -250,6 +253,13 @@ def _check_size(text: str) -> str:
         raise ConvConfigError(f"expected PyTorch code as text (got {type(text).__name__})", "code")
     if len(text) > MAX_CODE_CHARS:
         raise ConvConfigError(f"the code is too long (over {MAX_CODE_CHARS:,} characters)", "code")
+    calls = text.count("(")
+    if calls > MAX_CALLS:
+        raise ConvConfigError(
+            f"the code makes {calls:,} calls; a network of the builder's {MAX_LAYERS} layers takes far "
+            f"fewer (at most {MAX_CALLS:,}): paste one model",
+            "code",
+        )
     depth = deepest = 0
     for char in text:
         if char in "([{":

@@ -527,6 +527,11 @@ def matrix_figure(matrix: np.ndarray, title: str = "", numbers: bool | None = No
     return fig
 
 
+def _plotly_text(text: str) -> str:
+    """`text` (e.g. an uploaded file's name) shown literally: Plotly reads <a href>, <b> and entities in it."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def synced_images_figure(
     left: bytes,
     right: bytes,
@@ -546,7 +551,12 @@ def synced_images_figure(
     from plotly.subplots import make_subplots
 
     fig = make_subplots(
-        rows=1, cols=2, shared_xaxes=True, shared_yaxes=True, subplot_titles=titles, horizontal_spacing=0.02
+        rows=1,
+        cols=2,
+        shared_xaxes=True,
+        shared_yaxes=True,
+        horizontal_spacing=0.02,
+        subplot_titles=[_plotly_text(t) for t in titles],
     )
     for col, (data, (y0, x0, height, width)) in enumerate(((left, left_extent), (right, right_extent)), 1):
         with Image.open(io.BytesIO(data)) as probe:

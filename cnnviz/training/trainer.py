@@ -688,9 +688,9 @@ class Trainer:
             "history": [asdict(m) for m in self.history],
         }
 
-    def _restore_optimizer(self, saved: object) -> None:
+    def _restore_optimizer(self, saved: object, step: int) -> None:
         """Put a saved optimizer state's buffers into this trainer's optimizer (see `_optimizer_buffers`)."""
-        buffers = _optimizer_buffers(saved, self.config.optimizer, self._params)
+        buffers = _optimizer_buffers(saved, self.config, self._params, step)
         self.optimizer.state.clear()
         for param, entry in zip(self._params, buffers, strict=True):
             if entry:
@@ -705,7 +705,7 @@ class Trainer:
             raise TrainingError("the saved progress does not fit its configuration")
         history = _history_from_list(state["history"], step, self.steps_per_epoch, self.config.eval_every)
         self.model.load_state_dict(state["model"], strict=True)
-        self._restore_optimizer(state["optimizer"])
+        self._restore_optimizer(state["optimizer"], step)
         self._gen.set_state(state["generator"])
         if batch:
             order = state["order"]
@@ -730,28 +730,93 @@ class Trainer:
 
 
 _OPTIMIZER_STATE = {"adam": {"step", "exp_avg", "exp_avg_sq"}, "sgd": {"momentum_buffer"}}
+# What a saved optimizer's one parameter group may hold, by what each value must be. The names are torch's
+# for Adam and SGD (some torch versions leave a few out); the values are checked, then ignored: the
+# hyper-parameters come from the run's config, never from the file.
+_GROUP_NUMBERS = {"lr", "eps", "weight_decay", "momentum", "dampening", "initial_lr"}
+_GROUP_FLAGS = {"amsgrad", "maximize", "capturable", "differentiable", "nesterov", "decoupled_weight_decay"}
+_GROUP_MAYBE_FLAGS = {"foreach", "fused"}  # None: torch picks
+_GROUP_KEYS = {
+    "adam": {"params", "lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "foreach", "capturable",
+             "differentiable", "fused", "decoupled_weight_decay", "initial_lr"},
+    "sgd": {"params", "lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize", "foreach",
+            "differentiable", "fused", "initial_lr"},
+}  # fmt: skip
+
+
+def _check_param_group(group: object, optimizer: str, n_params: int) -> None:
+    """The saved optimizer's parameter group: a dict of `_GROUP_KEYS[optimizer]` only, every parameter
+    index once in order, and finite non-negative numbers, booleans and betas where torch keeps them."""
+    if not isinstance(group, dict) or not all(isinstance(k, str) for k in group):
+        raise TrainingError("the saved optimizer state is damaged")
+    unknown = sorted(set(group) - _GROUP_KEYS[optimizer])
+    other = next(
+        (name for name, keys in _GROUP_KEYS.items() if name != optimizer and set(group) <= keys), None
+    )
+    if unknown and other is not None:
+        raise TrainingError(f"the saved optimizer state is {other}'s, not {optimizer}'s")
+    if unknown:
+        raise TrainingError(
+            f"the saved optimizer settings hold {_short(unknown[0], 30)}, which {optimizer} does not have"
+        )
+    if "params" not in group or "lr" not in group:
+        raise TrainingError("the saved optimizer settings are incomplete (no params or lr)")
+    params = group["params"]
+    if not (
+        isinstance(params, list) and all(type(i) is int for i in params) and params == list(range(n_params))
+    ):
+        raise TrainingError("the saved optimizer state does not fit the model's weights")
+    for name, value in group.items():
+        if name in _GROUP_NUMBERS:
+            ok = _type_ok(value, float) and _finite(value) and value >= 0
+        elif name in _GROUP_FLAGS:
+            ok = isinstance(value, bool)
+        elif name in _GROUP_MAYBE_FLAGS:
+            ok = value is None or isinstance(value, bool)
+        elif name == "betas":
+            ok = (
+                isinstance(value, (tuple, list))
+                and len(value) == 2
+                and all(_type_ok(b, float) and _finite(b) and 0 <= b < 1 for b in value)
+            )
+        else:  # params, checked above
+            continue
+        if not ok:
+            raise TrainingError(
+                f"the saved optimizer setting {name!r} is {_short(value, 30)}, not a value {optimizer} takes"
+            )
 
 
 def _optimizer_buffers(
-    saved: object, optimizer: str, params: list[torch.Tensor]
+    saved: object, config: TrainConfig, params: list[torch.Tensor], step: int
 ) -> list[dict[str, torch.Tensor]]:
-    """Each parameter's optimizer buffers from a saved optimizer state, checked against the model: the
-    keys `optimizer` keeps, float32 tensors of the parameter's shape (Adam's step count: one finite
-    number). The hyper-parameters come from the config, never from the file."""
-    if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict):
+    """Each parameter's optimizer buffers from a saved optimizer state, read strictly against the model and
+    the run's own progress; anything else is a TrainingError saying what does not fit.
+
+    The state is {"state", "param_groups"} and nothing else; one parameter group (`_check_param_group`);
+    state keyed by parameter index, either empty (no step taken yet, or SGD without momentum) or one entry
+    per parameter with exactly the keys `config.optimizer` keeps: float32 tensors of the parameter's shape,
+    every value finite, and Adam's step count equal to the steps the run has taken."""
+    optimizer = config.optimizer
+    if not isinstance(saved, dict) or set(saved) != {"state", "param_groups"}:
         raise TrainingError("the saved optimizer state is damaged")
-    groups = saved.get("param_groups")
-    if not (isinstance(groups, list) and len(groups) == 1 and isinstance(groups[0], dict)):
+    state, groups = saved["state"], saved["param_groups"]
+    if not isinstance(state, dict) or not (isinstance(groups, list) and len(groups) == 1):
         raise TrainingError("the saved optimizer state is damaged")
-    if groups[0].get("params") != list(range(len(params))) or set(saved["state"]) - set(range(len(params))):
+    _check_param_group(groups[0], optimizer, len(params))
+    if not all(type(k) is int and 0 <= k < len(params) for k in state):
         raise TrainingError("the saved optimizer state does not fit the model's weights")
+    keeps_state = step > 0 and (optimizer == "adam" or config.momentum != 0)
+    filled = sum(1 for entry in state.values() if entry)
+    if filled != (len(params) if keeps_state else 0):  # every parameter is updated at every step
+        raise TrainingError(
+            f"the saved optimizer state holds buffers for {filled} of the model's {len(params)} weights, "
+            f"which a run of {step:,} steps does not leave"
+        )
     keys = _OPTIMIZER_STATE[optimizer]
-    filled = sum(1 for entry in saved["state"].values() if entry)
-    if 0 < filled < len(params):  # every parameter is updated at every step, or none yet
-        raise TrainingError("the saved optimizer state does not fit the model's weights")
     buffers = []
     for i, param in enumerate(params):
-        entry = saved["state"].get(i, {})
+        entry = state.get(i, {})
         if not isinstance(entry, dict) or (entry and set(entry) != keys):
             raise TrainingError(f"the saved optimizer state is not {optimizer}'s")
         for name, value in entry.items():
@@ -762,6 +827,11 @@ def _optimizer_buffers(
                 raise TrainingError("the saved optimizer state does not fit the model's weights")
             if not bool(torch.isfinite(value).all()):
                 raise TrainingError("the saved optimizer state holds a value that is not a finite number")
+            if name == "step" and float(value) != step:
+                raise TrainingError(
+                    f"the saved optimizer has counted {_short(float(value), 20)} steps, but the run has "
+                    f"taken {step:,}"
+                )
         buffers.append({name: value.clone() for name, value in entry.items()})
     return buffers
 

@@ -19,6 +19,7 @@ from cnnviz.training.models import MODEL_SPECS, model_names
 from cnnviz.training.runs import RunScheduler, RunState, RunStatus, TrainingRun, shared_scheduler
 from cnnviz.training.trainer import OPTIMIZERS, TrainConfig, TrainingError, recommended_config
 from cnnviz.ui.layout import show_error
+from cnnviz.ui.messages import escape_markdown
 from cnnviz.ui.presentation import chart
 from cnnviz.ui.training_inspect import cached_figure, feature_maps_view, worst_samples_view
 from cnnviz.ui.training_session import session_liveness
@@ -388,7 +389,7 @@ def _draw(state: RunState, run: TrainingRun, prefix: str, view: str, capacity: i
     if state.total_steps:
         st.progress(min(1.0, state.step / state.total_steps))
     if state.status is RunStatus.FAILED:
-        st.error(state.message, icon=":material/error:")
+        st.error(escape_markdown(state.message), icon=":material/error:")  # may quote a loaded file
     if state.metrics:
         last = state.metrics[-1]
         m1, m2, m3, m4 = st.columns(4)

@@ -4,6 +4,7 @@ typing into a grid, and reopening a link in a fresh session. The fixtures are in
 from __future__ import annotations
 
 import json
+import re
 
 from streamlit.testing.v1 import AppTest
 
@@ -104,3 +105,22 @@ def type_into_grid(at: AppTest, grid_key: str, cells: dict[tuple[int, int], obje
     at.session_state[editor] = {"edited_rows": edited, "added_rows": [], "deleted_rows": []}
     at.button(key=f"{grid_key}_apply").click()
     return at.run()
+
+
+# Streamlit renders message text as GitHub-flavoured Markdown. What makes a live link or a remote image:
+# an unescaped [ or ] (links, images, references), < (HTML, <autolinks>), a bare URL or e-mail address.
+_CODE_SPAN = re.compile(r"(?<!\\)`[^`]*`")
+_LIVE = re.compile(r"(?<!\\)[\[\]<]|(?<!\\):(?=//)|(?i:\bwww)(?!\\)\.|(?<![\\\w])[\w.+-]+(?<!\\)@")
+
+
+def live_markdown(text: str) -> list[str]:
+    """What in `text` Markdown would turn into a link, an image or HTML (code spans are shown literally)."""
+    return _LIVE.findall(_CODE_SPAN.sub("", text))
+
+
+MESSAGE_KINDS = ("error", "warning", "info", "success", "caption", "markdown", "toast")
+
+
+def shown_messages(at: AppTest) -> list[str]:
+    """Every message box, caption and markdown text on the page, as the Markdown Streamlit renders."""
+    return [element.value for kind in MESSAGE_KINDS for element in getattr(at, kind, [])]

@@ -339,3 +339,38 @@ def test_shift_sliders_follow_the_input_size(at: AppTest) -> None:
         "input shifted by (0, 0)" in a["text"] for a in _chart(at, "equivariance")["layout"]["annotations"]
     )
     assert any("All 5 output cells agree" in s.value for s in at.success)
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [("1e308", "is too large"), ("-1.7e308", "is too large"), ("9e15", "is too large"),
+     ("1e308*10", "is not a number"), ("1e309", "is not a finite number")],
+)  # fmt: skip
+def test_typed_values_near_the_float_limit_are_a_message_and_the_last_grid_stays(
+    at: AppTest, typed: str, says: str
+) -> None:
+    """Products and sums of values near 1e308 overflow to inf: such a value is refused where it is typed."""
+    from tests.app.helpers import type_into_grid
+
+    at.selectbox(key=f"{P}_in_kind").set_value("typed").run()
+    before = _output_grid(at)
+    type_into_grid(at, f"{P}_typed_in", {(2, 3): typed})
+    assert not at.exception
+    (error,) = at.error
+    assert error.value.startswith("input, row 2, column 3:") and says in error.value
+    np.testing.assert_array_equal(_output_grid(at), before)
+    assert np.isfinite(_output_grid(at)).all()
+    # The page keeps serving: the next change runs cleanly.
+    at.number_input(key=f"{P}_bias").set_value(1.0).run()
+    assert not at.exception and not at.error
+    np.testing.assert_allclose(_output_grid(at), before + 1.0)
+
+
+def test_a_link_with_a_typed_value_near_the_float_limit_gives_a_note() -> None:
+    from tests.app.helpers import notes, run
+
+    at = run(PAGE, {f"{P}_in_kind": "typed", f"{P}_typed_in": ";".join([",".join(["1e308"] * 7)] * 7)})
+    assert not at.error
+    (note,) = notes(at)
+    assert "Typed input values" in note
+    assert np.isfinite(_output_grid(at)).all()

@@ -172,3 +172,23 @@ def test_zoom_both_together_shares_the_axes() -> None:
     spec = json.loads(charts[0].proto.spec)
     assert [t["type"] for t in spec["data"]] == ["image", "image"]
     assert spec["layout"]["xaxis2"]["matches"] == "x" and spec["layout"]["yaxis2"]["matches"] == "y"
+
+
+def test_an_uploaded_files_name_is_shown_literally_in_the_figure_titles(at: AppTest) -> None:
+    """Plotly reads <a href> in a title: a file named like a link must show as its characters."""
+    import json
+
+    from tests.app.helpers import live_markdown, shown_messages
+
+    name = '<a href="https:example.com">click</a>.png'
+    _upload(at, name, _png(np.zeros((20, 30, 3), np.uint8)))
+    at.toggle(key=f"{P}_synced").set_value(True).run()
+    assert not at.exception and not at.error
+    titles = [
+        a["text"]
+        for chart in at.get("plotly_chart")
+        for a in json.loads(chart.proto.spec)["layout"].get("annotations", [])
+        if "click" in str(a.get("text"))
+    ]
+    assert titles == ['&lt;a href="https:example.com"&gt;click&lt;/a&gt;.png']
+    assert all(not live_markdown(text) for text in shown_messages(at))

@@ -588,22 +588,84 @@ def test_a_shortcut_typed_in_the_inputs_column_breaks_and_the_fix_projects_it(at
     assert "Conv2d" in kinds(at)[-3] and kinds(at)[-1] == "Add"
 
 
-@pytest.mark.parametrize("key", ["nb_input", "nb_net"])
-def test_a_crafted_link_value_shows_as_text_never_as_a_link_or_image(key: str) -> None:
+CRAFTED = "![x](https://example.com/a.png)[click](http://www.example.com)<a href=x>y</a> me@example.com"
+
+
+def _crafted_stack() -> str:
     from cnnviz.network import Conv2d
     from cnnviz.network.link import stack_to_link
 
-    crafted = "![x](https://example.com/a.png)[click](http://www.example.com)"
-    value = (
-        crafted if key == "nb_input" else stack_to_link([Conv2d(3, 4, 3, padding=1, padding_mode=crafted)])
-    )
+    return stack_to_link([Conv2d(3, 4, 3, padding=1, padding_mode=CRAFTED)])
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("nb_input", CRAFTED), ("nb_input", "3, 32, " + CRAFTED), ("nb_net", None), ("nb_net", CRAFTED),
+     ("nb_preset", CRAFTED), ("nb_batch", CRAFTED), ("nb_unit_layer", CRAFTED)],
+    ids=["input", "input-after-numbers", "stack-layer-argument", "stack-text", "preset", "batch", "unit"],
+)  # fmt: skip
+def test_a_crafted_link_value_shows_as_text_never_as_a_link_or_image(key: str, value: str | None) -> None:
+    """Every message, note, caption and markdown text of the page, rendered as Markdown, holds no live link,
+    remote image, HTML or bare URL, wherever the link's value is quoted back."""
+    from tests.app.helpers import live_markdown, shown_messages
+
     app = AppTest.from_file(PAGE, default_timeout=60)
-    app.query_params[key] = value
+    app.query_params[key] = _crafted_stack() if value is None else value
     app.run()
     assert not app.exception
-    shown = [e.value for e in app.error]
-    assert shown
-    for text in shown:  # every [ is escaped, so nothing opens a link or an image; no bare autolink
-        assert text.count("[") == text.count("\\[") and "https://" not in text and "http://" not in text
-    if key == "nb_net":
-        assert any("example" in text for text in shown)
+    # The bad value is named in an error or a note about the link, quoting it as text.
+    assert app.error or [w for w in app.warning if "link's value" in w.value]
+    if value is None:
+        assert any("example" in e.value for e in app.error)
+    for text in shown_messages(app):
+        assert not live_markdown(text), text
+
+
+def test_a_link_with_100000_channels_and_the_effective_field_is_refused_quickly() -> None:
+    """A shared link may ask for any stack: the effective field's cost is checked before PyTorch runs it."""
+    import time
+
+    from cnnviz.network import Conv2d, ReLU
+    from cnnviz.network.link import stack_to_link
+
+    app = AppTest.from_file(PAGE, default_timeout=60)
+    app.query_params["nb_net"] = stack_to_link(
+        [Conv2d(3, 100_000, 3, padding=1), ReLU(), Conv2d(100_000, 8, 3)]
+    )
+    app.query_params["nb_erf"] = "true"
+    start = time.perf_counter()
+    app.run()
+    took = time.perf_counter() - start
+    assert_clean(app, errors=1)
+    assert "more than this page computes" in app.error[0].value
+    assert metric(app, "Parameters") == "10,000,008" and took < 5.0
+    app.select_slider(key="nb_erf_runs").set_value(1).run()  # still refused with a single run
+    assert_clean(app, errors=1)
+    assert not has_chart(app, "nb_erf_chart")
+
+
+HOSTILE_PASTES = {
+    # the box keeps its first 200,000 characters, as the browser does: 18,182 layers, refused unread
+    "a-million-layers": ("nn.ReLU(),\n" * 1_000_000, "the code makes 18,182 calls"),
+    "deep-json": ('{"layers": ' + "[" * 5000 + "]" * 5000 + "}", "nests 5001 deep"),
+    "5000-digit-integer": (
+        '{"input_size": [3, 32, 32], "layers": [{"type": "Linear", "in_features": ' + "9" * 5000 + "}]}",
+        "more than 18 digits",
+    ),
+    "not-for-the-table": ("nn.Dropout(p=1e999)", "table cannot hold"),
+}
+
+
+@pytest.mark.parametrize(("pasted", "says"), HOSTILE_PASTES.values(), ids=HOSTILE_PASTES.keys())
+def test_hostile_pastes_are_a_message_and_the_stack_is_unchanged(at: AppTest, pasted: str, says: str) -> None:
+    import time
+
+    start = time.perf_counter()
+    import_text(at, pasted)
+    assert time.perf_counter() - start < 5.0
+    assert_clean(at, errors=1)
+    assert (
+        at.error[0].value.startswith("Nothing imported, the stack is unchanged:")
+        and says in at.error[0].value
+    )
+    assert metric(at, "Parameters") == "19,570"

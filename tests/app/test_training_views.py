@@ -262,3 +262,20 @@ def test_load_a_saved_run_waits_paused_and_a_bad_file_is_an_error(at: AppTest) -
     # A run saved at its last epoch has nothing left to train: it ends at once, its numbers intact.
     assert state.step == step and state.metrics == run.state().metrics
     assert state.status in (RunStatus.PAUSED, RunStatus.FINISHED)
+
+
+def test_a_failed_runs_message_is_shown_as_text(at: AppTest) -> None:
+    """A run's failure message can quote a loaded file (a key, a value): it must not become a link."""
+    from cnnviz.training.trainer import recommended_config
+    from tests.app.helpers import live_markdown
+
+    key = at.session_state[f"{P}_session"]
+    run = TrainingRun(recommended_config("digits", "convnet"), name=key)
+    run._end(RunStatus.FAILED, "damaged ([click](http://www.example.com) ![x](https://example.com/a.png))")
+    scheduler = shared_scheduler()
+    with scheduler._lock:
+        scheduler._runs[key] = run  # as if its worker had failed
+    at.run()
+    assert not at.exception
+    (error,) = [e.value for e in at.error if "damaged" in e.value]
+    assert "example.com" in error and not live_markdown(error), error
