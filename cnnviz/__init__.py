@@ -90,6 +90,7 @@ from cnnviz.conv import (
     unread_cells,
     unread_input_reason,
     validate_conv,
+    window_centres,
     window_positions,
 )
 from cnnviz.errors import ConvConfigError
@@ -497,6 +498,7 @@ __all__ = [
     "output_padding_to_invert",
     "outputs_reading_input",
     "unread_input_reason",
+    "window_centres",
     "pad",
     "padding_for_output_size",
     "parse_grid",

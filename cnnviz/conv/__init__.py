@@ -93,6 +93,7 @@ from cnnviz.conv.shapes import (
     pool_output_size,
     transpose_padding_for_output_size,
     unread_cells,
+    window_centres,
 )
 
 __all__ = [
@@ -150,6 +151,7 @@ __all__ = [
     "output_padding_to_invert",
     "outputs_reading_input",
     "unread_input_reason",
+    "window_centres",
     "pad",
     "padding_for_output_size",
     "parse_grid",

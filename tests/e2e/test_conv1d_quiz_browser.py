@@ -115,7 +115,9 @@ def _expect_equation_total(page: Page, value: float) -> None:
     """The one-output equation ends in `= value` (two decimals, as the page writes numbers)."""
     codes = page.locator('[data-testid="stMain"] [data-testid="stCode"]')
     equation = codes.filter(has_text="×").filter(has_not_text="Conv1d").first
-    expect(equation).to_contain_text(re.compile(re.escape(f"= {number_text(value, fractions=False)}") + r"\s*$"))
+    expect(equation).to_contain_text(
+        re.compile(re.escape(f"= {number_text(value, fractions=False)}") + r"\s*$")
+    )
 
 
 def _picked(page: Page) -> int:
@@ -134,11 +136,11 @@ def test_conv1d_every_control(conv1d_tab: Page, screenshots_dir: Path) -> None:
     # The animation: play walks the window to the last output; pause holds it still.
     anim = page.locator(".st-key-c1_animation")
     label = anim.locator(".slider-group > .slider-label")
-    expect(label).to_have_text("output cell (row, col): 0,0")
+    expect(label).to_have_text("output position: 0")
     anim.scroll_into_view_if_needed()
     anim.locator(".updatemenu-button", has_text="play").click()
     last = conv_output_size(len(lecture), 3, 1, 1, 1) - 1
-    expect(label).to_have_text(f"output cell (row, col): 0,{last}", timeout=30_000)
+    expect(label).to_have_text(f"output position: {last}", timeout=30_000)
     anim.locator(".updatemenu-button", has_text="pause").click()
     held = label.text_content()
     page.wait_for_timeout(800)
