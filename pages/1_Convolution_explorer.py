@@ -18,6 +18,7 @@ from cnnviz import (
     explain_conv_output,
     outputs_reading_input,
     pytorch_snippet,
+    unread_input_reason,
 )
 from cnnviz.plots import (
     PrebuiltFigure,
@@ -253,10 +254,16 @@ if cells:
         "(more than one only when padding copies it)."
     )
 else:
-    st.warning(
-        f"No output reads input cell ({in_row}, {in_col}): the stride skips it. "
-        "A stride larger than the kernel's span leaves input cells unread."
+    reason = unread_input_reason(
+        w.input.shape,
+        (in_row, in_col),
+        w.kernel.shape,
+        settings.stride,
+        settings.padding,
+        settings.dilation,
+        settings.padding_mode,
     )
+    st.warning(f"No output reads input cell ({in_row}, {in_col}): {reason}.")
 
 # --- Equivariance -------------------------------------------------------------------------------------
 st.subheader("Shift the input, and the output shifts too", anchor=False)

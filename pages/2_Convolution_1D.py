@@ -21,8 +21,9 @@ from cnnviz import (
     explain_conv_output,
     parse_numbers,
     pytorch_snippet,
+    window_centres,
 )
-from cnnviz.plots import conv_walkthrough_figure, matrix_figure, signal_figure
+from cnnviz.plots import conv1d_signals_figure, conv_walkthrough_figure, matrix_figure
 from cnnviz.ui import chart, page_header, show_error, url
 
 P = "c1"
@@ -148,7 +149,14 @@ def compute(
 @st.cache_data(max_entries=32, show_spinner=False)
 def animation(w: ConvWalkthrough) -> go.Figure:
     return conv_walkthrough_figure(
-        w.padded, w.is_padding, w.kernel, w.output, w.geometry, padding_offset=w.padding_offset, cell_px=48
+        w.padded,
+        w.is_padding,
+        w.kernel,
+        w.output,
+        w.geometry,
+        padding_offset=w.padding_offset,
+        cell_px=48,
+        one_d=True,
     )
 
 
@@ -182,7 +190,9 @@ with right:
 
 st.subheader("Input and output", anchor=False)
 chart(
-    signal_figure([("input", w.input[0]), ("output", w.output[0])]),
+    conv1d_signals_figure(
+        w.input[0], w.output[0], window_centres(w.input.shape[1], kernel.size, stride, padding, dilation)
+    ),
     key=f"{P}_signals",
     config={"displayModeBar": False},
 )
@@ -215,15 +225,21 @@ conv_count = conv_params(1, 1, kernel.size, bias=True)
 dense_count = dense_equivalent_params(1, n_in, 1, n_out, bias=True)
 a, b = st.columns([3, 2])
 chart(
-    matrix_figure(matrix, f"{n_out} outputs × {n_in} inputs"),
+    matrix_figure(
+        matrix,
+        f"{n_out} outputs × {n_in} inputs",
+        rows_are="output position (one per row)",
+        columns_are="one column per input position",
+    ),
     where=a,
     key=f"{P}_matrix",
     config={"displayModeBar": False},
 )
 with b:
     st.markdown(
-        f"Each row is one output: the same {kernel.size} weights, shifted by the stride ({stride}) "
-        f"from row to row; everything else is zero. A fully connected layer with the same sizes has a "
+        f"Each output position is one line of the matrix, each input sample one place along it: the "
+        f"same {kernel.size} weights, moved {stride} sample{'s' if stride != 1 else ''} along from one "
+        f"output to the next; everything else is zero. A fully connected layer with the same sizes has a "
         f"weight in every cell."
     )
     st.metric("convolution parameters", f"{conv_count:,}")

@@ -25,6 +25,7 @@ from cnnviz import (
     image_kernel,
     preview,
     result_extent,
+    size_text,
 )
 from cnnviz.plots import synced_images_figure
 from cnnviz.ui import chart, image_picker, page_header, show_error, typed_grid, upload_link_note, url
@@ -173,8 +174,12 @@ except ConvConfigError as exc:
 height, width = image.shape[:2]
 out_h, out_w = shown["display"].shape[:2]
 left, right, matrix_col = st.columns([5, 5, 3])
-left.image(original_view(image, picked.key)[1], caption=f"{picked.label}: {width}×{height}", width="stretch")
-right.image(shown["preview"], caption=f"{kernel.name}: {out_w}×{out_h}", width="stretch")
+left.image(
+    original_view(image, picked.key)[1],
+    caption=f"{picked.label}: {size_text(height, width)}",
+    width="stretch",
+)
+right.image(shown["preview"], caption=f"{kernel.name}: {size_text(out_h, out_w)}", width="stretch")
 with matrix_col:
     st.markdown(f"**{kernel.name}**")
     st.caption(kernel.description)
@@ -283,8 +288,8 @@ diff_col, hist_col = st.columns([1, 1])
 with diff_col:
     if shown["difference"] is None:
         st.caption(
-            f"No difference image: the result ({out_w}×{out_h}) is not the size of the input "
-            f"({width}×{height}). Use stride 1 and 'same' padding to compare pixel by pixel."
+            f"No difference image: the result ({size_text(out_h, out_w)}) is not the size of the input "
+            f"({size_text(height, width)}). Use stride 1 and 'same' padding to compare pixel by pixel."
         )
     else:
         st.image(

@@ -32,6 +32,7 @@ from cnnviz.conv.explain import (
     Tap,
     explain_conv_output,
     outputs_reading_input,
+    unread_input_reason,
     window_positions,
 )
 from cnnviz.conv.formulas import (
@@ -61,6 +62,7 @@ from cnnviz.conv.numbers import (
     parse_grid,
     parse_number,
     parse_numbers,
+    size_text,
 )
 from cnnviz.conv.ops import (
     avg_pool1d,
@@ -91,6 +93,7 @@ from cnnviz.conv.shapes import (
     pool_output_size,
     transpose_padding_for_output_size,
     unread_cells,
+    window_centres,
 )
 
 __all__ = [
@@ -147,11 +150,14 @@ __all__ = [
     "numbers_text",
     "output_padding_to_invert",
     "outputs_reading_input",
+    "unread_input_reason",
+    "window_centres",
     "pad",
     "padding_for_output_size",
     "parse_grid",
     "parse_number",
     "parse_numbers",
+    "size_text",
     "pool2d_output_size",
     "pool_ops",
     "pool_output_shape",

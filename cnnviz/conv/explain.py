@@ -17,7 +17,14 @@ from cnnviz.conv.numbers import number_text
 from cnnviz.conv.ops import _as_float_array, _batched, source_index, validate_conv
 from cnnviz.errors import ConvConfigError
 
-__all__ = ["Tap", "OutputExplanation", "explain_conv_output", "outputs_reading_input", "window_positions"]
+__all__ = [
+    "Tap",
+    "OutputExplanation",
+    "explain_conv_output",
+    "outputs_reading_input",
+    "unread_input_reason",
+    "window_positions",
+]
 
 
 @dataclass(frozen=True)
@@ -200,3 +207,64 @@ def outputs_reading_input(
     return [
         (tuple(o for o, _ in combo), tuple(a for _, a in combo)) for combo in itertools.product(*per_axis)
     ]
+
+
+def unread_input_reason(
+    input_size: tuple[int, ...] | int,
+    position: tuple[int, ...] | int,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple = 1,
+    padding: Padding = 0,
+    dilation: IntOrTuple = 1,
+    padding_mode: str = "zeros",
+    axis_names: tuple[str, ...] = ("row", "column"),
+) -> str | None:
+    """Why no output reads input cell `position` (None when some output reads it).
+
+    Per axis that misses the cell: past the last window (the floor in the size formula drops it),
+    between two windows (only when the stride is larger than the kernel's span d(k-1)+1), or inside a
+    window but in the gaps a dilation leaves between taps.
+    """
+    if outputs_reading_input(input_size, position, kernel_size, stride, padding, dilation, padding_mode):
+        return None
+    sizes = (input_size,) if isinstance(input_size, (int, np.integer)) else tuple(input_size)
+    pos = (position,) if isinstance(position, (int, np.integer)) else tuple(position)
+    ndim = len(sizes)
+    ks = (kernel_size,) * ndim if isinstance(kernel_size, (int, np.integer)) else tuple(kernel_size)
+    geometry, out = validate_conv(
+        (1, 1, *sizes), (1, 1, *ks), None, stride, padding, dilation, 1, padding_mode
+    )
+    names = axis_names[-ndim:] if ndim <= len(axis_names) else tuple(f"axis {i}" for i in range(ndim))
+    reasons = []
+    for name, n, p, o_len, k, s, (before, _), d, span in zip(
+        names,
+        sizes,
+        pos,
+        out,
+        geometry.kernel_size,
+        geometry.stride,
+        geometry.padding,
+        geometry.dilation,
+        geometry.span,
+        strict=False,
+    ):
+        if any(
+            source_index(o * s - before + a * d, n, padding_mode) == p for o in range(o_len) for a in range(k)
+        ):
+            continue  # this axis reads the coordinate; another axis misses it
+        starts = [o * s - before for o in range(o_len)]
+        if p > starts[-1] + span - 1:
+            reasons.append(
+                f"along the {name}s the last window ends at {name} {starts[-1] + span - 1}, and the "
+                f"stride ({s}) leaves no room for another (the floor in the size formula drops the rest)"
+            )
+        elif not any(start <= p <= start + span - 1 for start in starts):
+            reasons.append(
+                f"along the {name}s the stride ({s}) is larger than the kernel's span "
+                f"d(k-1)+1 = {span}, so the windows leave gaps between them"
+            )
+        else:
+            reasons.append(
+                f"along the {name}s it falls in the gaps that dilation {d} leaves between the kernel's taps"
+            )
+    return "; ".join(reasons)

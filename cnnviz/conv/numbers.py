@@ -25,6 +25,7 @@ __all__ = [
     "parse_grid",
     "parse_number",
     "parse_numbers",
+    "size_text",
 ]
 
 MAX_NUMBER_TEXT = 40  # characters of one typed number or fraction ("-1.2345678901234567e-100" fits)
@@ -189,3 +190,8 @@ def _exact_text(value: float) -> str:
     if fraction is not None and len(text) > 8 and float(Fraction(fraction)) == value:
         return f"{fraction.numerator}/{fraction.denominator}"
     return text
+
+
+def size_text(height: int, width: int) -> str:
+    """A 2D size as the app writes it everywhere: height × width, PyTorch's (H, W) order ('3×5')."""
+    return f"{int(height)}×{int(width)}"

@@ -36,6 +36,7 @@ __all__ = [
     "conv_transpose_output_shape",
     "pool_output_shape",
     "unread_cells",
+    "window_centres",
     "padding_for_output_size",
     "transpose_padding_for_output_size",
     "output_padding_to_invert",
@@ -105,6 +106,20 @@ def unread_cells(n: int, kernel_size: int, stride: int = 1, padding: Padding = 0
     unread_padded = n + b + a - 1 - last_read
     # The last window may end inside the left padding: then every input cell is unread, but no more.
     return min(n, max(0, unread_padded - a))
+
+
+def window_centres(
+    n: int, kernel_size: int, stride: int = 1, padding: Padding = 0, dilation: int = 1
+) -> list[float]:
+    """Where each output of a 1D convolution over `n` inputs sits, in input positions: its window's centre.
+
+    Output i reads inputs i*s - p_before + j*d for taps j = 0..k-1, so its centre is
+    i*s - p_before + d(k-1)/2 ('same' puts the odd cell after, as PyTorch does: p_before is the smaller).
+    """
+    geometry = resolve_geometry(1, kernel_size, stride, padding, dilation)
+    o = conv_geometry_output((n,), geometry)[0]
+    (before, _), s, span = geometry.padding[0], geometry.stride[0], geometry.span[0]
+    return [i * s - before + (span - 1) / 2 for i in range(o)]
 
 
 # --------------------------------------------------------------------------------------------------

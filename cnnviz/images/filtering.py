@@ -50,6 +50,7 @@ import numpy as np
 import scipy.fft
 
 from cnnviz.conv.args import PADDING_MODES, ConvGeometry, IntOrTuple, Padding, resolve_geometry
+from cnnviz.conv.numbers import size_text
 from cnnviz.errors import ConvConfigError
 
 __all__ = [
@@ -831,10 +832,14 @@ def _check_kernel_fits(geometry: ConvGeometry, size: tuple[int, int], padded_siz
     if all(s <= p for s, p in zip(span, padded_size, strict=True)):
         return
     kh, kw = geometry.kernel_size
-    dilated = "" if geometry.dilation == (1, 1) else f" (a {kh}x{kw} kernel, dilation {geometry.dilation})"
+    dilated = (
+        ""
+        if geometry.dilation == (1, 1)
+        else f" (a {size_text(kh, kw)} kernel, dilation {geometry.dilation})"
+    )
     raise ConvConfigError(
-        f"the kernel covers {span[0]}x{span[1]} cells{dilated} but the padded image is only "
-        f"{padded_size[0]}x{padded_size[1]} (image {size[0]}x{size[1]} plus padding), so it fits "
+        f"the kernel covers {size_text(*span)} cells{dilated} but the padded image is only "
+        f"{size_text(*padded_size)} (image {size_text(*size)} plus padding), so it fits "
         "nowhere. Use a smaller kernel or dilation, more padding (e.g. padding='same'), or a larger image.",
         "kernel",
     )

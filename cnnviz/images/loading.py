@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from cnnviz.conv.numbers import size_text
 from cnnviz.errors import ConvConfigError
 
 __all__ = [
@@ -120,7 +121,7 @@ def _file_too_large(name: str, size: int) -> ConvConfigError:
 
 
 def _too_big(name: str, size: tuple[int, int] | None) -> ConvConfigError:
-    claimed = f" claims {size[0]}×{size[1]} = {size[0] * size[1] / 1e6:.0f} MP and" if size else ""
+    claimed = f" claims {size_text(size[1], size[0])} = {size[0] * size[1] / 1e6:.0f} MP and" if size else ""
     return ConvConfigError(
         f"{name}{claimed} is larger than the {MAX_PIXELS / 1e6:.0f} megapixel limit (or is built to "
         "expand enormously when decoded). Resize it below that and upload again.",
@@ -133,7 +134,7 @@ def _over_budget(name: str, size: tuple[int, int], mode: str, fmt: str | None, n
     largest = MEMORY_BUDGET / per_pixel / 1e6
     kind = _MODE_NAMES.get(mode, mode)
     return ConvConfigError(
-        f"{name} is {size[0]}×{size[1]} pixels; decoding a {fmt or 'picture'} of this kind ({kind}) "
+        f"{name} is {size_text(size[1], size[0])} pixels; decoding a {fmt or 'picture'} of this kind ({kind}) "
         f"would take about {need / _MB:.0f} MB of the server's memory, more than one upload may use "
         f"({MEMORY_BUDGET / _MB:.0f} MB). Pictures like it can have at most {largest:.0f} megapixels: "
         "resize it (or save it as an 8-bit JPEG or PNG) and upload again.",
@@ -222,7 +223,7 @@ def _load(data: bytes, name: str, compute_pixels: int) -> LoadedImage:
     del pixels
     if scale < 1.0:
         notes.append(
-            f"Downscaled from {width}×{height} to {small.shape[1]}×{small.shape[0]} pixels "
+            f"Downscaled from {size_text(height, width)} to {size_text(*small.shape[:2])} pixels "
             f"(computations use at most {compute_pixels / 1e6:.0f} MP); your file is unchanged."
         )
     upright = _transpose(small, orientation)

@@ -31,6 +31,7 @@ __all__ = [
     "subplot_layout",
     "typed_array",
     "signal_figure",
+    "conv1d_signals_figure",
     "matrix_figure",
     "synced_images_figure",
 ]
@@ -42,6 +43,9 @@ HIGHLIGHT = "rgba(255, 140, 0, 0.38)"
 EMPTY = "#f1f2f4"
 OUTLINE = "#ff7f0e"
 PADDING_GREY = "#d9dce1"
+# Input and output of a 1D convolution: Okabe-Ito blue and orange, told apart with any colour vision.
+SIGNAL_INPUT = "#0b4f8a"
+SIGNAL_OUTPUT = "#e69f00"
 
 
 def _fmt(values: np.ndarray) -> str:
@@ -249,6 +253,7 @@ def conv_walkthrough_spec(
     cell_px: int | None = None,
     pickable: bool = False,
     marked_input: tuple[int, int] | None = None,
+    one_d: bool = False,
 ) -> dict:
     """Padded input, kernel and output side by side, with the window sliding over the input (a dict).
 
@@ -257,7 +262,8 @@ def conv_walkthrough_spec(
     past the end). The animation is Plotly frames with a slider and play/pause, so scrubbing costs no
     server round trip. `selected` picks the output cell shown before playing (default: the first).
     `pickable` adds click targets on input and output cells (see `cell_picker_trace`); `marked_input`
-    outlines one input cell (the one whose outputs the reverse view shows).
+    outlines one input cell (the one whose outputs the reverse view shows). `one_d` names a height-1
+    walkthrough as a 1D convolution: positions, samples and taps instead of rows and columns.
     """
     hp, wp = padded.shape
     ho, wo = output.shape
@@ -295,6 +301,12 @@ def conv_walkthrough_spec(
     layout = subplot_layout(
         [wp + gap, kw + gap, wo + gap],
         [
+            f"input: {real_w} samples (grey: padding)",
+            f"kernel: {kw} taps",
+            f"output: {wo} samples",
+        ]
+        if one_d
+        else [
             f"input {real_h}×{real_w} (grey: padding)",
             f"kernel {kh}×{kw}",
             f"output {ho}×{wo}",
@@ -307,7 +319,9 @@ def conv_walkthrough_spec(
         numbers=numbers,
         limit=limit,
         text_size=text_size,
-        hover="input row %{y}, col %{x}: %{z}<extra></extra>",
+        hover="input position %{x}: %{z}<extra></extra>"
+        if one_d
+        else "input row %{y}, col %{x}: %{z}<extra></extra>",
         x=cols_in,
         y=rows_in,
     )
@@ -331,7 +345,9 @@ def conv_walkthrough_spec(
         colorscale="PuOr",
         limit=max(float(np.abs(kernel).max(initial=0)), 1e-9),
         text_size=text_size,
-        hover="kernel row %{y}, col %{x}: %{z}<extra></extra>",
+        hover="kernel tap %{x}: %{z}<extra></extra>"
+        if one_d
+        else "kernel row %{y}, col %{x}: %{z}<extra></extra>",
     )
     out_numbers = max(ho, wo) <= NUMBERS_MAX_CELLS
     out = _heatmap_spec(
@@ -340,7 +356,9 @@ def conv_walkthrough_spec(
         numbers=out_numbers,
         limit=out_limit,
         text_size=text_size,
-        hover="output row %{y}, col %{x}: %{z}<extra></extra>",
+        hover="output position %{x}: %{z}<extra></extra>"
+        if one_d
+        else "output row %{y}, col %{x}: %{z}<extra></extra>",
     )
     if out_numbers:  # the number format follows the whole output, not the cells filled so far
         out["texttemplate"] = _fmt(output)
@@ -383,10 +401,13 @@ def conv_walkthrough_spec(
                 }
             )
         spec["frames"] = frames
-        labels = ["{},{}".format(*divmod(d - 1, wo)) for d in plan]
+        if one_d:
+            labels, prefix = [str((d - 1) % wo) for d in plan], "output position: "
+        else:
+            labels, prefix = ["{},{}".format(*divmod(d - 1, wo)) for d in plan], "output cell (row, col): "
         layout["updatemenus"] = [play_buttons(frame_ms, y=-0.08)]
         active = plan.index(done_initial) if done_initial in plan else 0
-        layout["sliders"] = [scrubber(labels, "output cell (row, col): ", x=0.18, y=-0.04, active=active)]
+        layout["sliders"] = [scrubber(labels, prefix, x=0.18, y=-0.04, active=active)]
 
     rows = max(hp, kh, ho)
     cell_px = cell_px or int(min(52, max(16, 560 // rows)))
@@ -442,6 +463,7 @@ def conv_walkthrough_figure(
     cell_px: int | None = None,
     pickable: bool = False,
     marked_input: tuple[int, int] | None = None,
+    one_d: bool = False,
 ) -> go.Figure:
     """`conv_walkthrough_spec` as a figure `st.plotly_chart` takes (a `PrebuiltFigure`)."""
     return PrebuiltFigure(
@@ -459,6 +481,7 @@ def conv_walkthrough_figure(
             cell_px=cell_px,
             pickable=pickable,
             marked_input=marked_input,
+            one_d=one_d,
         )
     )
 
@@ -478,8 +501,61 @@ def signal_figure(signals: Sequence[tuple[str, np.ndarray]], title: str = "") ->
     return fig
 
 
-def matrix_figure(matrix: np.ndarray, title: str = "", numbers: bool | None = None) -> go.Figure:
-    """A weight matrix as a grid: rows are outputs, columns inputs; zeros stay white, as in lecture 001."""
+def conv1d_signals_figure(
+    signal: np.ndarray, output: np.ndarray, centres: Sequence[float], title: str = ""
+) -> go.Figure:
+    """Input and output of a conv1d on one axis of input positions: output i at its window's centre.
+
+    `centres` are those positions (`cnnviz.window_centres`), so a valid or strided output sits over the
+    inputs it was made from instead of being squeezed to the left.
+    """
+    x_in = np.arange(len(signal))
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=x_in,
+            y=np.asarray(signal, dtype=np.float32),
+            mode="lines+markers",
+            name="input",
+            line={"color": SIGNAL_INPUT, "width": 2},
+            marker={"color": SIGNAL_INPUT, "size": 8},
+            hovertemplate="input at position %{x}: %{y}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=np.asarray(centres, dtype=np.float64),
+            y=np.asarray(output, dtype=np.float32),
+            mode="lines+markers",
+            name="output (at window centre)",
+            line={"color": SIGNAL_OUTPUT, "width": 3, "dash": "dot"},
+            marker={"color": SIGNAL_OUTPUT, "size": 11, "symbol": "diamond"},
+            customdata=np.arange(len(output)),
+            hovertemplate="output %{customdata}, window centre %{x}: %{y}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        height=340,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        xaxis_title="position along the input (samples); each output at the centre of its window",
+        legend={"orientation": "h", "y": 1.12},
+        font={"size": 14},
+    )
+    return fig
+
+
+def matrix_figure(
+    matrix: np.ndarray,
+    title: str = "",
+    numbers: bool | None = None,
+    rows_are: str = "output (row)",
+    columns_are: str = "columns: inputs",
+) -> go.Figure:
+    """A weight matrix as a grid: rows are outputs, columns inputs; zeros stay white, as in lecture 001.
+
+    `rows_are` titles the row axis and `columns_are` is written under the title (a 1D page names them
+    positions)."""
     rows, cols = matrix.shape
     numbers = max(rows, cols) <= 20 if numbers is None else numbers
     z = np.where(matrix == 0, np.nan, matrix).astype(np.float32)
@@ -506,7 +582,7 @@ def matrix_figure(matrix: np.ndarray, title: str = "", numbers: bool | None = No
         constrain="domain",
         showgrid=False,
         zeroline=False,
-        title="output (row)",
+        title=rows_are,
         tickvals=list(range(rows)) if rows <= 24 else None,
     )
     fig.update_xaxes(
@@ -518,7 +594,7 @@ def matrix_figure(matrix: np.ndarray, title: str = "", numbers: bool | None = No
         tickvals=list(range(cols)) if cols <= 24 else None,
     )
     fig.update_layout(
-        title={"text": f"{title}<br><sup>columns: inputs</sup>" if title else "columns: inputs"},
+        title={"text": f"{title}<br><sup>{columns_are}</sup>" if title else columns_are},
         height=int(min(760, max(220, rows * cell + 130))),
         margin={"l": 10, "r": 10, "t": 80, "b": 10},
         plot_bgcolor="#fafafa",

@@ -56,11 +56,13 @@ from cnnviz.topics.pooling import (
     upsample_compare,
 )
 from cnnviz.topics.quiz import (
+    LECTURE_QUESTIONS,
     QuizAnswer,
     QuizFeedback,
     QuizQuestion,
     answer_matrix,
     check_answer,
+    lecture_question,
     make_question,
 )
 from cnnviz.topics.transposed import (
@@ -107,6 +109,7 @@ __all__ = [
     "MixingView",
     "Pool1dWalkthrough",
     "PoolWalkthrough",
+    "LECTURE_QUESTIONS",
     "QuizAnswer",
     "QuizFeedback",
     "QuizQuestion",
@@ -135,6 +138,7 @@ __all__ = [
     "gaussian_1d",
     "group_choices",
     "lecture_edge_image",
+    "lecture_question",
     "make_question",
     "matrix_view",
     "max_unpool2d",

@@ -31,7 +31,9 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "Stride",
         "pages/1_Convolution_explorer.py",
-        {"cx_s_h": "2", "cx_s_w": "2"},
+        # The shift demo's default shift (1 row) is no multiple of stride 2 and would open on a warning
+        # the student never asked for: the lesson shifts by 2 rows, which commutes with the stride.
+        {"cx_s_h": "2", "cx_s_w": "2", "cx_eq_dy": "2"},
         "Stride 2 skips every other position: a 3×3 kernel on a 7×7 input gives a 3×3 output.",
     ),
     Lesson(

@@ -2,7 +2,10 @@
 
 The student sees the banded matrix of a 1D convolution and names its kernel size, stride, dilation
 and padding. An answer counts as right when it builds the same matrix, so equivalent answers (a
-1-tap kernel has no visible dilation) are accepted; the feedback says which field differs and why.
+1-tap kernel has no visible dilation) are accepted. A wrong answer gets hints first (which field is
+off and where in the matrix to look); the values themselves are in `lines`, shown on demand.
+
+Besides random questions there are the lectures' own 1D settings (`LECTURE_QUESTIONS`), by name.
 """
 
 from __future__ import annotations
@@ -14,7 +17,16 @@ import numpy as np
 from cnnviz.conv.matrix import conv_matrix
 from cnnviz.errors import ConvConfigError
 
-__all__ = ["QuizQuestion", "QuizAnswer", "QuizFeedback", "make_question", "check_answer", "answer_matrix"]
+__all__ = [
+    "LECTURE_QUESTIONS",
+    "QuizAnswer",
+    "QuizFeedback",
+    "QuizQuestion",
+    "answer_matrix",
+    "check_answer",
+    "lecture_question",
+    "make_question",
+]
 
 
 @dataclass(frozen=True)
@@ -32,6 +44,8 @@ class QuizQuestion:
     n_inputs: int
     hidden: QuizAnswer
     weights: tuple[float, ...]  # distinct, so every tap can be told apart
+    id: str = ""  # names the question in keys and links: 'q5' (random number 5) or a lecture id
+    name: str = ""  # what the page calls it: 'question 5', 'Lecture 002: stride 2'
 
     @property
     def matrix(self) -> np.ndarray:
@@ -41,7 +55,57 @@ class QuizQuestion:
 @dataclass(frozen=True)
 class QuizFeedback:
     correct: bool
-    lines: tuple[str, ...]  # one per field: right, or what it should be and how to see it
+    lines: tuple[str, ...]  # one per field: right, or what it should be and how to see it (the answer)
+    hints: tuple[str, ...] = ()  # for a wrong answer: which fields are off and where to look, no values
+
+
+# Where each setting shows in the matrix (rows: outputs, columns: inputs); a hint names no value.
+_WHERE_TO_LOOK = {
+    "kernel size": "count the coloured cells in a row whose band is complete; the band's full width, "
+    "gaps included, is the dilated span d(k-1)+1",
+    "stride": "compare where the band starts in one row and in the next: that shift, in columns, is the stride",
+    "dilation": "look at the gaps inside one row: dilation d leaves d-1 empty cells between neighbouring taps",
+    "padding": "look at the first and last rows: a band cut off at the left or right edge reads padding "
+    "zeros (count the missing cells); if every row is complete, it is valid (0)",
+}
+
+
+@dataclass(frozen=True)
+class _LectureSetting:
+    id: str
+    name: str
+    answer: QuizAnswer
+    n_inputs: int
+
+
+# The 1D settings the lectures pose or show (seeds 000-002), with their input lengths.
+_LECTURE_SETTINGS = (
+    _LectureSetting("l000-receptive", "Lecture 000: a 3-wide kernel over x1…x5", QuizAnswer(3, 1, 1, 0), 5),
+    _LectureSetting("l001-zero-pad", "Lecture 001: kernel 3 with zero padding", QuizAnswer(3, 1, 1, 1), 6),
+    _LectureSetting(
+        "l001-stride-2", "Lecture 001: kernel 3, stride 2, zero padding", QuizAnswer(3, 2, 1, 1), 6
+    ),
+    _LectureSetting("l001-q2", "Lecture 001: question 2", QuizAnswer(3, 1, 1, 0), 8),
+    _LectureSetting("l001-q3", "Lecture 001: question 3", QuizAnswer(1, 1, 1, 0), 8),
+    _LectureSetting(
+        "l001-signal", "Lecture 001: the 12-sample signal, kernel 3, zero padding", QuizAnswer(3, 1, 1, 1), 12
+    ),
+    _LectureSetting("l002-template", "Lecture 002: template matching", QuizAnswer(2, 1, 1, 0), 5),
+    _LectureSetting("l002-stride-2", "Lecture 002: stride 2", QuizAnswer(3, 2, 1, 0), 5),
+    _LectureSetting("l002-stride-2-pad-1", "Lecture 002: stride 2, padding 1", QuizAnswer(3, 2, 1, 1), 5),
+)
+LECTURE_QUESTIONS: dict[str, str] = {q.id: q.name for q in _LECTURE_SETTINGS}  # id -> name, in order
+
+
+def lecture_question(question_id: str) -> QuizQuestion:
+    """The lecture's question with this id (see `LECTURE_QUESTIONS`), weights 1, 2, …, k."""
+    for setting in _LECTURE_SETTINGS:
+        if setting.id == question_id:
+            weights = tuple(float(v) for v in range(1, setting.answer.kernel_size + 1))
+            return QuizQuestion(setting.n_inputs, setting.answer, weights, setting.id, setting.name)
+    raise ConvConfigError(
+        f"no lecture question {question_id!r}; choose one of {list(LECTURE_QUESTIONS)}", "question"
+    )
 
 
 def answer_matrix(answer: QuizAnswer, n_inputs: int, weights: tuple[float, ...] | None = None) -> np.ndarray:
@@ -67,38 +131,43 @@ def make_question(seed: int, n_inputs: int = 8) -> QuizQuestion:
         try:
             if answer_matrix(answer, n_inputs).shape[0] >= 2:
                 weights = tuple(float(v) for v in range(1, k + 1))
-                return QuizQuestion(n_inputs, answer, weights)
+                return QuizQuestion(n_inputs, answer, weights, f"q{seed}", f"question {seed}")
         except ConvConfigError:
             continue
 
 
 def check_answer(question: QuizQuestion, answer: QuizAnswer) -> QuizFeedback:
-    """Right when the answer builds the question's matrix (up to weight values); explain each field."""
+    """Right when the answer builds the question's matrix (up to weight values); explain each field.
+
+    `hints` name the fields that differ and where to look, without their values; `lines` give them.
+    """
     target = question.matrix != 0
     try:
         mine = answer_matrix(answer, question.n_inputs) != 0
         same = mine.shape == target.shape and bool((mine == target).all())
     except ConvConfigError as exc:
-        return QuizFeedback(False, (f"That configuration is impossible here: {exc}",))
+        message = f"That configuration is impossible here: {exc}"
+        return QuizFeedback(False, (message,), (message,))
     h = question.hidden
-    hints = {
-        "kernel size": (answer.kernel_size, h.kernel_size, "count the coloured cells in a full row"),
-        "stride": (answer.stride, h.stride, "how far the band moves right from one row to the next"),
-        "dilation": (answer.dilation, h.dilation, "the spacing between coloured cells within a row"),
-        "padding": (
-            answer.padding,
-            h.padding,
-            "rows at the top and bottom with cut-off bands mean zero padding; none means valid",
-        ),
+    fields = {
+        "kernel size": (answer.kernel_size, h.kernel_size),
+        "stride": (answer.stride, h.stride),
+        "dilation": (answer.dilation, h.dilation),
+        "padding": (answer.padding, h.padding),
     }
     lines = []
-    for name, (given, truth, how) in hints.items():
+    hints = []
+    for name, (given, truth) in fields.items():
         if given == truth:
             lines.append(f"{name}: {given} is right.")
         elif same:
             lines.append(f"{name}: {given} gives the same matrix here (the intended value was {truth}).")
         else:
-            lines.append(f"{name}: not {given} but {truth}: {how}.")
+            lines.append(f"{name}: not {given} but {truth}: {_WHERE_TO_LOOK[name]}.")
+            if not (name == "dilation" and h.kernel_size == 1 and answer.kernel_size == 1):
+                hints.append(f"Check the {name}: {_WHERE_TO_LOOK[name]}.")
     if not same and mine.shape != target.shape:
-        lines.append(f"Your settings give {mine.shape[0]} outputs; the matrix has {target.shape[0]} rows.")
-    return QuizFeedback(same, tuple(lines))
+        count = f"Your settings give {mine.shape[0]} outputs; the matrix has {target.shape[0]} rows."
+        lines.append(count)
+        hints.append(count)
+    return QuizFeedback(same, tuple(lines), tuple(hints) if not same else ())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -115,3 +116,70 @@ def test_snippet_runs(at: AppTest) -> None:
     (snippet,) = [c.value for c in at.code if c.value.startswith("import torch")]
     exec(snippet, namespace)
     assert namespace["y"].shape[-1] == len(_output_line(at))
+
+
+def _window_centres_by_unfold(n: int, k: int, stride: int, before: int, after: int, dilation: int) -> list:
+    """Each window's centre, from the input positions PyTorch's unfold gathers into it (padding: -1, -2…)."""
+    positions = torch.arange(-before, n + after, dtype=torch.float64)[None, None, None]  # (1, 1, 1, padded)
+    windows = F.unfold(positions, (1, k), dilation=(1, dilation), stride=(1, stride))[0]  # (k, outputs)
+    return windows.mean(dim=0).tolist()
+
+
+def _signals(at: AppTest) -> list[dict]:
+    (chart,) = [c for c in at.get("plotly_chart") if c.key == f"{P}_signals"]
+    return json.loads(chart.proto.spec)["data"]
+
+
+@pytest.mark.parametrize(
+    ("pad_kind", "stride", "dilation", "pads"),
+    [("valid", 2, 1, (0, 0)), ("number", 1, 2, (1, 1)), ("per side", 3, 1, (2, 0))],
+)
+def test_output_is_drawn_at_the_centre_of_its_window(
+    at: AppTest, pad_kind: str, stride: int, dilation: int, pads: tuple[int, int]
+) -> None:
+    at.radio(key=f"{P}_pad_kind").set_value(pad_kind).run()
+    if pad_kind == "number":
+        at.number_input(key=f"{P}_pad").set_value(pads[0])
+    elif pad_kind == "per side":
+        at.number_input(key=f"{P}_pad_l").set_value(pads[0])
+        at.number_input(key=f"{P}_pad_r").set_value(pads[1])
+    at.number_input(key=f"{P}_stride").set_value(stride)
+    at.number_input(key=f"{P}_dilation").set_value(dilation)
+    at.run()
+    assert not at.error
+    source, output = _signals(at)
+    n = len(LECTURE_SIGNAL)
+    assert source["name"] == "input" and output["name"] == "output (at window centre)"
+    np.testing.assert_array_equal(decode_array(source["x"]), np.arange(n))
+    expected = _window_centres_by_unfold(n, 3, stride, *pads, dilation)
+    np.testing.assert_allclose(decode_array(output["x"]).astype(float), expected)
+    assert source["line"]["color"] != output["line"]["color"]
+
+
+def test_valid_stride_2_outputs_sit_over_their_windows(at: AppTest) -> None:
+    """The lecture signal (12 samples), kernel 3, valid, stride 2: windows 0-2, 2-4, …, 8-10."""
+    at.radio(key=f"{P}_pad_kind").set_value("valid").run()
+    at.number_input(key=f"{P}_stride").set_value(2).run()
+    output = _signals(at)[1]
+    np.testing.assert_allclose(decode_array(output["x"]).astype(float), [1, 3, 5, 7, 9])
+
+
+def _chart_spec(at: AppTest, name: str) -> dict:
+    (chart,) = [c for c in at.get("plotly_chart") if c.key == f"{P}_{name}"]
+    return json.loads(chart.proto.spec)
+
+
+def test_the_page_speaks_of_positions_and_samples_not_rows_and_columns(at: AppTest) -> None:
+    n = len(LECTURE_SIGNAL)
+    walk = _chart_spec(at, "animation")
+    titles = [a["text"] for a in walk["layout"]["annotations"]]
+    assert titles[:3] == [f"input: {n} samples (grey: padding)", "kernel: 3 taps", f"output: {n} samples"]
+    assert walk["layout"]["sliders"][0]["currentvalue"]["prefix"] == "output position: "
+    hovers = [t.get("hovertemplate", "") for t in walk["data"]]
+    assert "input position %{x}: %{z}<extra></extra>" in hovers
+    shown = [*titles, *hovers, walk["layout"]["sliders"][0]["currentvalue"]["prefix"]]
+    shown += [m.value for m in at.markdown] + [c.value for c in at.caption] + [w.value for w in at.warning]
+    assert [t for t in shown if re.search(r"\b(rows?|cols?|columns?)\b", t, re.IGNORECASE)] == []
+    matrix = _chart_spec(at, "matrix")
+    assert matrix["layout"]["yaxis"]["title"]["text"] == "output position (one per row)"
+    assert "input position" in matrix["layout"]["title"]["text"]

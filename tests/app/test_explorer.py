@@ -176,10 +176,37 @@ def test_point_at_a_cell_matches_torch(at: AppTest) -> None:
     assert np.isclose(table["product"].sum(), expected[3, 4])
 
 
+def _unread_warnings(at: AppTest) -> list[str]:
+    return [w.value for w in at.warning if w.value.startswith("No output reads input cell")]
+
+
 def test_input_cell_skipped_by_stride_warns(at: AppTest) -> None:
     _set(at, k_h=1, k_w=1, s_h=2, s_w=2, in_row=1, in_col=1)
     at.run()
-    assert any("stride skips it" in w.value for w in at.warning)
+    (warning,) = _unread_warnings(at)
+    assert "stride (2) is larger than the kernel's span d(k-1)+1 = 1" in warning
+
+
+def test_stride_over_span_is_named_only_past_the_boundary(at: AppTest) -> None:
+    # 7 rows, a 3-row kernel: windows start every `stride` rows and cover rows start..start+2.
+    _set(at, s_h=3, in_row=6, in_col=3)  # stride = span: windows 0-2 and 3-5 touch; row 6 is past the last
+    at.run()
+    (warning,) = _unread_warnings(at)
+    assert "larger than the kernel's span" not in warning
+    assert "the last window ends at row 5" in warning
+    _set(at, s_h=4, in_row=3)  # stride = span + 1: windows 0-2 and 4-6 leave row 3 between them
+    at.run()
+    (warning,) = _unread_warnings(at)
+    assert "along the rows the stride (4) is larger than the kernel's span d(k-1)+1 = 3" in warning
+
+
+def test_dilation_gaps_are_not_blamed_on_the_stride(at: AppTest) -> None:
+    # Dilation 2 spreads 3 taps over 5 rows; stride 2 < 5, yet odd rows fall in every window's gaps.
+    _set(at, d_h=2, s_h=2, in_row=1, in_col=3)
+    at.run()
+    (warning,) = _unread_warnings(at)
+    assert "larger than the kernel's span" not in warning
+    assert "gaps that dilation 2 leaves between the kernel's taps" in warning
 
 
 def test_input_cell_feeds_outputs(at: AppTest) -> None:

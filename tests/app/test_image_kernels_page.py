@@ -112,6 +112,17 @@ def test_upload_is_filtered_and_inspected(at: AppTest) -> None:
         assert float(_metric(at, f"{channel} result")) == pytest.approx(float(expected[c]), abs=1e-4)
 
 
+def test_sizes_are_written_height_by_width(at: AppTest) -> None:
+    # 60 rows, 80 columns: PyTorch's (H, W) order reads 60×80; a 3×3 valid kernel leaves 58×78.
+    photo = np.random.default_rng(4).integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    _upload(at, "wide.png", _png(photo))
+    at.radio(key=f"{P}_padding").set_value("valid").run()
+    captions = [img.caption for el in at.get("image") for img in el.proto.imgs]
+    assert any(c.endswith(": 60×80") for c in captions), captions
+    assert any(c.endswith(": 58×78") for c in captions), captions
+    assert any("result (58×78) is not the size of the input (60×80)" in c.value for c in at.caption)
+
+
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [

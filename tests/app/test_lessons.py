@@ -73,3 +73,15 @@ def test_lesson_link_opens_its_settings_without_notes(lesson: Lesson) -> None:
             assert bound[key][1] in (text, None), key  # None: the lesson's value is the page's default
             kind, box = widget(at, key)
             assert box.value == as_value(kind, text, box.value), key
+
+
+@pytest.mark.parametrize("title", ["Stride", "Dilation", "Valid vs same padding"])
+def test_explorer_lesson_opens_without_a_warning(title: str) -> None:
+    (lesson,) = [lesson for lesson in LESSONS if lesson.title == title]
+    at = AppTest.from_file(str(REPO_ROOT / lesson.page), default_timeout=TIMEOUT)
+    for key, value in lesson.query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [w.value for w in at.warning] == []
+    assert not at.error

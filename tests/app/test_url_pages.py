@@ -25,6 +25,9 @@ def change_controls(at: AppTest) -> None:
     for box in at.number_input:
         if not box.key or box.key in LEFT_ALONE or box.proto.disabled:
             continue
+        if box.value is None:  # an empty box (the quiz's answers): type its smallest value
+            box.set_value(box.min)
+            continue
         step = box.step or 1
         for candidate in (box.value + step, box.value - step):
             if box.min <= candidate <= box.max:

@@ -68,7 +68,7 @@ def test_quiz_link_reopens_the_same_question_and_feedback() -> None:
         at.button(key="qz_new").click().run()
     hidden = make_question(5).hidden
     for key, value in (("k", hidden.kernel_size), ("s", hidden.stride + 1), ("d", hidden.dilation), ("p", 0)):
-        at.number_input(key=f"qz_{key}").set_value(value)
+        at.number_input(key=f"qz_{key}_q5").set_value(value)
     at.button(key="FormSubmitter:qz_form-Check").click().run()
     assert at.error and at.error[0].value == "Not quite."
     link = link_of(at)
@@ -82,6 +82,27 @@ def test_quiz_link_reopens_the_same_question_and_feedback() -> None:
     assert "question 5" in json.dumps(charts(again)["qz_matrix"])
     assert [e.value for e in again.error] == ["Not quite."]
     assert [m.value for m in again.markdown] == [m.value for m in at.markdown]
+    assert controls(again) == controls(at)  # the boxes hold the checked answer again
+    # The answer shown travels too.
+    at.button(key="qz_reveal").click().run()
+    assert link_of(at)["qz_shown"] == "1"
+    shown = reopen(at, QUIZ)
+    assert [i.value for i in shown.info] == [i.value for i in at.info] and shown.info
+    assert [m.value for m in shown.markdown] == [m.value for m in at.markdown]
+
+
+def test_quiz_link_to_a_lecture_question_with_its_answer() -> None:
+    at = run(QUIZ)
+    at.selectbox(key="qz_source").set_value("l002-stride-2").run()
+    for key, value in (("k", 3), ("s", 2), ("d", 1), ("p", 0)):
+        at.number_input(key=f"qz_{key}_l002-stride-2").set_value(value)
+    at.button(key="FormSubmitter:qz_form-Check").click().run()
+    assert at.success
+    again = reopen(at, QUIZ)
+    assert again.selectbox(key="qz_source").value == "l002-stride-2" and again.success
+    assert "Lecture 002: stride 2: 2 outputs × 5 inputs" in json.dumps(
+        charts(again)["qz_matrix"], ensure_ascii=False
+    )
     assert controls(again) == controls(at)
 
 
@@ -93,7 +114,7 @@ def test_quiz_link_without_an_answer_shares_just_the_question() -> None:
     h = question.hidden
     assert check_answer(question, h).correct
     for key, value in (("k", h.kernel_size), ("s", h.stride), ("d", h.dilation), ("p", h.padding)):
-        again.number_input(key=f"qz_{key}").set_value(value)
+        again.number_input(key=f"qz_{key}_q12").set_value(value)
     again.button(key="FormSubmitter:qz_form-Check").click().run()
     assert again.success and link_of(again)["qz_seed"] == "12"
 
@@ -355,7 +376,10 @@ def test_network_link_with_a_preset_and_its_own_stack_keeps_the_stack() -> None:
         ({"nb_net": "qq_1-r"}, ["'Network stack'"]),  # unknown layer code
         ({"nb_net": "l_" + "1" * (MAX_LINK_CHARS + 10)}, ["'Network stack'"]),  # oversized
         ({"nb_net": "-".join(["r"] * 400)}, ["'Network stack'"]),  # too many layers
-        ({"nb_preset": "AlexNet v9", "nb_batch": "-5", "nb_row": "x"}, ["'Preset'", "'Batch size N'", "'Row'"]),
+        (
+            {"nb_preset": "AlexNet v9", "nb_batch": "-5", "nb_row": "x"},
+            ["'Preset'", "'Batch size N'", "'Row'"],
+        ),
         ({"nb_unit_layer": "99 · Linear", "nb_erf_runs": "3"}, ["'Layer'", "'Average over random networks'"]),
     ],
 )

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnnviz.conv.explain import explain_conv_output, outputs_reading_input
+from cnnviz.conv.explain import explain_conv_output, outputs_reading_input, unread_input_reason
 from cnnviz.conv.numbers import number_text
 from cnnviz.errors import ConvConfigError
 
@@ -375,3 +375,43 @@ def test_outputs_reading_input_rejects_a_cell_outside_the_input():
     assert info.value.argument == "position"
     with pytest.raises(ConvConfigError):
         outputs_reading_input((4, 4), (1, 4), 3)
+
+
+@given(
+    n=st.integers(1, 12),
+    k=st.integers(1, 4),
+    s=st.integers(1, 5),
+    d=st.integers(1, 3),
+    p=st.integers(0, 2),
+    mode=st.sampled_from(["zeros", "reflect", "replicate", "circular"]),
+    data=st.data(),
+)
+@settings(max_examples=200, deadline=None, derandomize=True)
+def test_unread_reason_matches_torch_and_names_the_stride_only_past_the_span(
+    n: int, k: int, s: int, d: int, p: int, mode: str, data: st.DataObject
+) -> None:
+    span = d * (k - 1) + 1
+    if n + 2 * p < span or (mode == "reflect" and p >= n) or (mode == "circular" and p > n):
+        return
+    i = data.draw(st.integers(0, n - 1))
+    # PyTorch's oracle: an input cell is read iff the output's gradient reaches it.
+    x = torch.zeros(1, 1, n, dtype=torch.float64, requires_grad=True)
+    xp = F.pad(x, (p, p), mode="constant" if mode == "zeros" else mode)
+    F.conv1d(xp, torch.ones(1, 1, k, dtype=torch.float64), stride=s, dilation=d).sum().backward()
+    read = bool(x.grad[0, 0, i] != 0)
+    reason = unread_input_reason(n, i, k, s, p, d, mode, axis_names=("position",))
+    assert (reason is None) == read
+    if reason is not None and "larger than the kernel's span" in reason:
+        assert s > span
+
+
+def test_unread_reason_on_both_sides_of_stride_equal_span() -> None:
+    # k=3, d=1: span 3. Stride 3 tiles 9 cells exactly: every cell read. Stride 4 leaves 3 and 7 between.
+    assert all(unread_input_reason(9, i, 3, 3) is None for i in range(9))
+    assert unread_input_reason(9, 3, 3, 4, axis_names=("position",)) == (
+        "along the positions the stride (4) is larger than the kernel's span d(k-1)+1 = 3, "
+        "so the windows leave gaps between them"
+    )
+    # Dilation 2, k=2: span 3; stride 3 = span reads cells 0, 2, 3, 5 of 6 and skips 1 and 4 in the gaps.
+    reason = unread_input_reason(6, 1, 2, 3, 0, 2, axis_names=("position",))
+    assert reason is not None and "dilation 2" in reason and "larger" not in reason

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnnviz.conv.numbers import grid_text, number_text, parse_grid, parse_number, parse_numbers
+from cnnviz.conv.numbers import grid_text, number_text, parse_grid, parse_number, parse_numbers, size_text
 from cnnviz.errors import ConvConfigError
 
 
@@ -97,3 +97,9 @@ def test_a_fraction_written_reads_back_to_the_same_value(p: int, q: int) -> None
     assert abs(parse_number(number_text(value)) - value) <= 1e-4 * max(1, abs(value))
     if Fraction(p, q).denominator > 1 and "/" in number_text(value):
         assert parse_number(number_text(value)) == value
+
+
+def test_sizes_are_height_by_width() -> None:
+    picture = np.zeros((3, 5))  # 3 rows (height), 5 columns (width), as PyTorch's (H, W)
+    assert size_text(*picture.shape) == "3×5"
+    assert size_text(np.int64(12), 7) == "12×7"

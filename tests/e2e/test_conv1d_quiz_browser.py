@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 ERROR = '[data-testid="stAlertContentError"]'
 SUCCESS = '[data-testid="stAlertContentSuccess"]'
 EXCEPTION = '[data-testid="stException"]'
+# Answer boxes are keyed by the question ("qz_k_q1"): a new question gets new, empty boxes.
 QUIZ_FIELDS = (("kernel size", "qz_k"), ("stride", "qz_s"), ("dilation", "qz_d"), ("padding", "qz_p"))
 
 
@@ -115,7 +116,9 @@ def _expect_equation_total(page: Page, value: float) -> None:
     """The one-output equation ends in `= value` (two decimals, as the page writes numbers)."""
     codes = page.locator('[data-testid="stMain"] [data-testid="stCode"]')
     equation = codes.filter(has_text="×").filter(has_not_text="Conv1d").first
-    expect(equation).to_contain_text(re.compile(re.escape(f"= {number_text(value, fractions=False)}") + r"\s*$"))
+    expect(equation).to_contain_text(
+        re.compile(re.escape(f"= {number_text(value, fractions=False)}") + r"\s*$")
+    )
 
 
 def _picked(page: Page) -> int:
@@ -134,11 +137,11 @@ def test_conv1d_every_control(conv1d_tab: Page, screenshots_dir: Path) -> None:
     # The animation: play walks the window to the last output; pause holds it still.
     anim = page.locator(".st-key-c1_animation")
     label = anim.locator(".slider-group > .slider-label")
-    expect(label).to_have_text("output cell (row, col): 0,0")
+    expect(label).to_have_text("output position: 0")
     anim.scroll_into_view_if_needed()
     anim.locator(".updatemenu-button", has_text="play").click()
     last = conv_output_size(len(lecture), 3, 1, 1, 1) - 1
-    expect(label).to_have_text(f"output cell (row, col): 0,{last}", timeout=30_000)
+    expect(label).to_have_text(f"output position: {last}", timeout=30_000)
     anim.locator(".updatemenu-button", has_text="pause").click()
     held = label.text_content()
     page.wait_for_timeout(800)
@@ -241,11 +244,11 @@ def _pattern(answer: QuizAnswer, n_inputs: int) -> np.ndarray | None:
         return None
 
 
-def _answer(page: Page, answer: QuizAnswer) -> None:
+def _answer(page: Page, question_id: str, answer: QuizAnswer) -> None:
     """Fill the quiz's four boxes and press Check, waiting for the rerun."""
     values = (answer.kernel_size, answer.stride, answer.dilation, answer.padding)
     for (_, key), value in zip(QUIZ_FIELDS, values, strict=True):
-        field = page.locator(f".st-key-{key} input")
+        field = page.locator(f".st-key-{key}_{question_id} input")
         field.fill(str(value))
         field.press("Tab")
     rerun_after(page, page.get_by_role("button", name="Check").click)
@@ -258,6 +261,9 @@ def test_quiz_wrong_then_right_then_new(quiz_tab: Page, screenshots_dir: Path) -
     shown = _quiz_pattern(page)
     n_rows, n_inputs = shown.shape
     expect(title).to_contain_text(f"{n_rows} outputs × {n_inputs} inputs")
+    number = re.search(r"question (\d+):", title.text_content() or "")
+    assert number is not None
+    question_id = f"q{number.group(1)}"
 
     # A wrong answer: one whose matrix (built independently) differs from the one drawn.
     candidates = [
@@ -270,12 +276,18 @@ def test_quiz_wrong_then_right_then_new(quiz_tab: Page, screenshots_dir: Path) -
         and m.shape[0] >= 1
         and (m.shape != shown.shape or not (m == shown).all())
     )
-    _answer(page, wrong)
+    _answer(page, question_id, wrong)
     expect(page.locator(ERROR)).to_have_text("Not quite.")
     expect(page.locator(SUCCESS)).to_have_count(0)
     assert "qz_checked=" in page.url
+    # First a hint: which field to check and where to look, no values.
     feedback = page.locator('[data-testid="stMain"] li')
-    expect(feedback.first).to_be_visible()
+    expect(feedback.filter(has_text="Check the").first).to_be_visible()
+    assert not any(" but " in line for line in feedback.all_text_contents())
+    # The answer on demand.
+    rerun_after(page, page.locator(".st-key-qz_reveal button").click)
+    expect(page.locator('[data-testid="stAlertContentInfo"]')).to_contain_text("Answer: kernel size")
+    assert "qz_shown=1" in page.url
     lines = feedback.all_text_contents()
     assert any(" but " in line for line in lines), lines  # at least one field is named as wrong
     # The page's explanation names each right value: read them off.
@@ -294,7 +306,7 @@ def test_quiz_wrong_then_right_then_new(quiz_tab: Page, screenshots_dir: Path) -
     # Independently: those settings build exactly the drawn matrix.
     built = _pattern(answer, n_inputs)
     assert built is not None and built.shape == shown.shape and (built == shown).all()
-    _answer(page, answer)
+    _answer(page, question_id, answer)
     expect(page.locator(SUCCESS)).to_have_text("Right: these settings build exactly this matrix.")
     expect(page.locator(ERROR)).to_have_count(0)
     expect(page.locator('[data-testid="stMain"] li', has_text="is right.")).to_have_count(4)
@@ -310,6 +322,10 @@ def test_quiz_wrong_then_right_then_new(quiz_tab: Page, screenshots_dir: Path) -
         rerun_after(page, page.locator(".st-key-qz_new button").click)
         expect(title).not_to_have_text(before_title or "")
         expect(page.locator(SUCCESS)).to_have_count(0)
+        now_number = re.search(r"question (\d+):", title.text_content() or "")
+        assert now_number is not None
+        for _, key in QUIZ_FIELDS:  # a clean slate: the new question's boxes are empty
+            expect(page.locator(f".st-key-{key}_q{now_number.group(1)} input")).to_have_value("")
         now = _quiz_pattern(page)
         if now.shape != shown.shape or not (now == shown).all():
             changed = True

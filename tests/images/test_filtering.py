@@ -618,7 +618,7 @@ def expect_error(argument: str, match: str, *args, **kwargs) -> ConvConfigError:
 
 def test_kernel_larger_than_padded_image():
     error = expect_error("kernel", "fits nowhere", np.zeros((4, 5)), np.ones((5, 5)), padding="valid")
-    assert "5x5" in str(error) and "4x5" in str(error)
+    assert "5×5" in str(error) and "image 4×5" in str(error)  # height × width, as everywhere
     expect_error("kernel", "dilation", np.zeros((8, 8)), np.ones((3, 3)), padding=1, dilation=5)
 
 

@@ -61,6 +61,12 @@ def test_claim_between_pillows_warning_and_error_is_refused_before_decoding() ->
         load_image(_png_claiming(10_000, 10_000), "bomb.png")
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_claimed_size_is_written_height_by_width() -> None:
+    with pytest.raises(ConvConfigError, match="claims 9000×12000 = 108 MP"):  # 12,000 wide, 9,000 high
+        load_image(_png_claiming(12_000, 9_000), "bomb.png")
+
+
 def test_solid_image_just_above_the_pixel_limit_is_refused() -> None:
     data = _save(Image.new("L", (8000, 5001)), "PNG")  # 40.008 MP, a few kB compressed
     with pytest.raises(ConvConfigError, match="40 megapixel"):
@@ -166,7 +172,7 @@ def test_large_picture_is_downscaled_with_a_note_and_its_size_kept() -> None:
     assert loaded.array.shape[0] * loaded.array.shape[1] <= 30_000
     assert loaded.original_size == (300, 400)
     assert loaded.scale == pytest.approx(loaded.array.shape[0] / 300)
-    assert any("Downscaled from 400×300" in n and "unchanged" in n for n in loaded.notes)
+    assert any("Downscaled from 300×400" in n and "unchanged" in n for n in loaded.notes)  # height × width
 
 
 def test_preview_bounds_the_long_side_and_png_round_trips() -> None:

@@ -51,3 +51,46 @@ def test_equivalent_answer_accepted_and_wrong_one_explained() -> None:
 def test_impossible_answer_is_a_message() -> None:
     feedback = check_answer(make_question(0), QuizAnswer(8, 1, 4, 0))
     assert not feedback.correct and "impossible" in feedback.lines[0]
+
+
+@given(st.integers(0, 2_000), st.sampled_from(["kernel_size", "stride", "dilation", "padding"]))
+@settings(max_examples=150, deadline=None, derandomize=True)
+def test_a_wrong_answer_hints_at_the_fields_without_their_values(seed: int, field: str) -> None:
+    from dataclasses import replace
+
+    from cnnviz.errors import ConvConfigError
+
+    q = make_question(seed)
+    wrong = replace(q.hidden, **{field: getattr(q.hidden, field) + 1})
+    try:
+        answer_matrix(wrong, q.n_inputs)
+    except ConvConfigError:
+        return  # an impossible configuration has its own message
+    feedback = check_answer(q, wrong)
+    if feedback.correct:  # an equivalent answer (e.g. dilation with one tap): no hints needed
+        assert feedback.hints == ()
+        return
+    name = field.replace("_", " ")
+    assert any(h.startswith(f"Check the {name}: ") for h in feedback.hints)
+    # The value is in the lines, shown on demand, never in a hint.
+    assert any(line.startswith(f"{name}: not {getattr(wrong, field)} but {getattr(q.hidden, field)}")
+               for line in feedback.lines)  # fmt: skip
+    assert not any(" but " in h for h in feedback.hints)
+
+
+def test_lecture_questions_build_the_matrices_torch_computes() -> None:
+    from cnnviz.topics.quiz import LECTURE_QUESTIONS, lecture_question
+
+    for question_id, name in LECTURE_QUESTIONS.items():
+        q = lecture_question(question_id)
+        assert q.name == name and q.id == question_id and check_answer(q, q.hidden).correct
+        x = np.random.default_rng(0).standard_normal(q.n_inputs)
+        h = q.hidden
+        y = F.conv1d(
+            torch.tensor(x)[None, None],
+            torch.tensor(q.weights, dtype=torch.float64)[None, None],
+            stride=h.stride,
+            padding=h.padding,
+            dilation=h.dilation,
+        )[0, 0].numpy()
+        np.testing.assert_allclose(q.matrix @ x, y, atol=1e-12)
