@@ -13,14 +13,16 @@ from cnnviz.ui.grids import typed_grid
 
 __all__ = ["typed_channel_values"]
 
-PER_ROW = 4  # grids side by side; more channels wrap onto the next row
+MAX_PER_ROW = 4  # grids side by side at most; more wrap onto the next row
+CELLS_PER_ROW = 18  # grid columns (index column included) that fit across the main area without scrolling
 
 
-def _columns(count: int) -> list:
-    """`count` slots, PER_ROW to a row."""
+def _columns(count: int, grid_cols: int) -> list:
+    """`count` slots for grids `grid_cols` wide, as many to a row as fit whole (a wide grid gets a row)."""
+    per_row = max(1, min(MAX_PER_ROW, count, CELLS_PER_ROW // (grid_cols + 1)))
     slots: list = []
-    for start in range(0, count, PER_ROW):
-        slots.extend(st.columns(PER_ROW)[: min(PER_ROW, count - start)])
+    for start in range(0, count, per_row):
+        slots.extend(st.columns(per_row)[: min(per_row, count - start)])
     return slots
 
 
@@ -42,7 +44,7 @@ def typed_channel_values(
         "Apply: everything below follows, and the share link keeps what you typed."
     )
     st.markdown(f"**Input: {c_in} channel{'s' if c_in > 1 else ''}**")
-    for c, slot in enumerate(_columns(c_in)):
+    for c, slot in enumerate(_columns(c_in, int(x.shape[2]))):
         with slot:
             typed_x[c] = typed_grid(
                 f"input channel {c}",
@@ -56,7 +58,7 @@ def typed_channel_values(
     )
     for o in range(c_out):
         first = (o // outs_per_group) * per_group
-        for i, slot in enumerate(_columns(per_group)):
+        for i, slot in enumerate(_columns(per_group, int(weight.shape[3]))):
             with slot:
                 typed_w[o, i] = typed_grid(
                     f"filter {o}, slice {i}",
