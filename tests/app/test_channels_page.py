@@ -350,3 +350,16 @@ def test_an_old_link_without_typed_values_opens_on_the_seed() -> None:
     typed = run(PAGE, {**old, f"{P}_values": "typed"})
     assert not typed.error and not notes(typed)
     np.testing.assert_array_equal(tiles(charts(typed)[OUTPUT], 3, (3, 3), 4), seeded.output)
+
+
+def test_a_new_shape_starts_the_grids_over_and_drops_the_old_ones_from_the_link() -> None:
+    at = typed_lecture_example()
+    assert f"{P}_x0" in link_of(at)
+    set_layer(at, h=4)
+    link = link_of(at)
+    assert f"{P}_x0" not in link and f"{P}_x1" not in link  # the 3x3 planes do not fit a 4x3 input
+    assert parse_grid(link[f"{P}_w0_1"], (2, 2)).tolist() == LECTURE_W[0][1]  # the filters still fit
+    seeded = channels_view((4, 3), 2, 1, 2, bias=False)
+    np.testing.assert_array_equal(tiles(charts(at)[INPUT], 2, (4, 3), 4), seeded.input)
+    again = reopen(at, PAGE)  # no note about a grid that does not fit
+    np.testing.assert_array_equal(weight_board(charts(again)[WEIGHTS], 1, 2, 2, 1), LECTURE_W)
