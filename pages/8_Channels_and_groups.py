@@ -5,7 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from cnnviz import ChannelsView, ConvConfigError, channel_mixing, channel_sums, channels_view, connections
+from cnnviz import (
+    ChannelsView,
+    ConvConfigError,
+    channel_mixing,
+    channel_sums,
+    connections,
+    explain_channels,
+    number_text,
+    seeded_channel_values,
+)
 from cnnviz.plots import (
     PrebuiltFigure,
     cell_sum_figure,
@@ -14,10 +23,11 @@ from cnnviz.plots import (
     planes_figure,
     weights_figure,
 )
-from cnnviz.ui import chart, page_header, show_error, url
+from cnnviz.ui import chart, page_header, show_error, typed_channel_values, url
 
 P = "ch"
 NO_BAR = {"displayModeBar": False}
+VALUE_SOURCES = {"seed": "From the seed", "typed": "Type the values"}
 
 controls = page_header(
     "Channels and groups",
@@ -31,9 +41,25 @@ with controls:
     c1, c2 = st.columns(2)
     height = int(url.at(c1).number_input("Height", 1, 12, 5, key=f"{P}_h"))
     width = int(url.at(c2).number_input("Width", 1, 12, 5, key=f"{P}_w"))
+    source = url.radio(
+        "Values",
+        list(VALUE_SOURCES),
+        format_func=VALUE_SOURCES.get,
+        horizontal=True,
+        key=f"{P}_values",
+        help="Random small integers from the seed, or every input plane, filter slice and bias typed in.",
+    )
+    typed = source == "typed"
     seed = int(
         url.number_input(
-            "Seed", 0, 9999, 0, key=f"{P}_seed", help="Input values and weights come from this seed."
+            "Seed",
+            0,
+            9999,
+            0,
+            key=f"{P}_seed",
+            help="The typed grids start from this seed's values."
+            if typed
+            else "Input values and weights come from this seed.",
         )
     )
     st.markdown("**Channels**")
@@ -73,19 +99,21 @@ with controls:
 
 
 Settings = tuple[tuple[int, int], int, int, int, int, int, int, bool, int]
+Values = tuple | None  # typed (x, weight, bias), or None for the seed's values
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def layer(cfg: Settings) -> ChannelsView:
-    """The layer for these settings (cached: widgets further down rerun without recomputing it)."""
-    return channels_view(*cfg)
+def layer(cfg: Settings, values: Values) -> ChannelsView:
+    """The layer for these settings and values (cached: widgets further down rerun without recomputing it)."""
+    x, weight, b = values if values is not None else seeded_channel_values(*cfg)
+    return explain_channels(x, weight, b, cfg[4], cfg[5], cfg[6])
 
 
 # Figures are cached as JSON-ready dicts: a cached Plotly object would be re-validated on every hit.
 @st.cache_data(max_entries=64, show_spinner=False)
-def board_specs(cfg: Settings) -> tuple[dict, dict, dict, dict]:
+def board_specs(cfg: Settings, values: Values) -> tuple[dict, dict, dict, dict]:
     """Input planes, connections, weight board and output planes for one layer."""
-    view = layer(cfg)
+    view = layer(cfg, values)
     in_groups = [c // view.in_per_group for c in range(view.c_in)]
     out_groups = [view.group_of_output(o) for o in range(view.c_out)]
     return (
@@ -97,9 +125,9 @@ def board_specs(cfg: Settings) -> tuple[dict, dict, dict, dict]:
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def cell_specs(cfg: Settings, out_channel: int, row: int, col: int) -> tuple[dict, dict]:
+def cell_specs(cfg: Settings, values: Values, out_channel: int, row: int, col: int) -> tuple[dict, dict]:
     """The input planes with one output cell's window outlined, and its per-channel dot products."""
-    view = layer(cfg)
+    view = layer(cfg, values)
     cell = channel_sums(view, out_channel, (row, col))
     groups_of = [c // view.in_per_group for c in range(view.c_in)]
     read = planes_figure(view.input, "x", groups_of, window=cell.window_cells, window_channels=cell.channels)
@@ -107,22 +135,29 @@ def cell_specs(cfg: Settings, out_channel: int, row: int, col: int) -> tuple[dic
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def mixing_spec(cfg: Settings, row: int, col: int) -> dict:
+def mixing_spec(cfg: Settings, values: Values, row: int, col: int) -> dict:
     """y = W x + b at one pixel of a 1x1 convolution."""
-    return mixing_figure(channel_mixing(layer(cfg), (row, col))).to_dict()
+    return mixing_figure(channel_mixing(layer(cfg, values), (row, col))).to_dict()
 
 
 cfg: Settings = ((height, width), c_in, c_out, kernel, stride, padding, groups, bias, seed)
 try:
-    view = layer(cfg)
+    seeded = seeded_channel_values(*cfg)
 except ConvConfigError as exc:
     show_error(exc)
     if depthwise and c_out % c_in:
         st.info(f"Depthwise needs C_out to be a multiple of C_in = {c_in}: try C_out = {c_in} or {2 * c_in}.")
     st.stop()
 
+values: Values = typed_channel_values(*seeded, groups, P) if typed else None
+try:
+    view = layer(cfg, values)
+except ConvConfigError as exc:
+    show_error(exc)
+    st.stop()
+
 g, cpg, opg = view.groups, view.in_per_group, view.out_per_group
-input_fig, wiring_fig, weights_fig, output_fig = (PrebuiltFigure(spec) for spec in board_specs(cfg))
+input_fig, wiring_fig, weights_fig, output_fig = (PrebuiltFigure(spec) for spec in board_specs(cfg, values))
 
 # --- Shapes and counts --------------------------------------------------------------------------------
 st.subheader("Shapes, parameters and multiply-accumulates", anchor=False)
@@ -202,7 +237,7 @@ out_channel = int(url.at(c1).number_input("output channel", 0, c_out - 1, 0, key
 row = int(url.at(c2).number_input("output row", 0, ho - 1, 0, key=f"{P}_row"))
 col = int(url.at(c3).number_input("output column", 0, wo - 1, 0, key=f"{P}_col"))
 cell = channel_sums(view, out_channel, (row, col))
-read_spec, cell_spec = cell_specs(cfg, out_channel, row, col)
+read_spec, cell_spec = cell_specs(cfg, values, out_channel, row, col)
 chart(PrebuiltFigure(read_spec), key=f"{P}_read", config=NO_BAR)
 left, right = st.columns([3, 2])
 chart(PrebuiltFigure(cell_spec), where=left, key=f"{P}_cell", config=NO_BAR)
@@ -212,8 +247,7 @@ with right:
         + " + ".join(f"(in {c} · slice {i})" for i, c in enumerate(cell.channels))
         + (" + bias" if bias else "")
     )
-    st.code(cell.equation(), language=None, wrap_lines=True)
-    st.metric("output value", f"{cell.total:g}")
+    st.metric("output value", number_text(cell.total, fractions=False))
     st.dataframe(
         pd.DataFrame(
             {
@@ -224,6 +258,11 @@ with right:
         ),
         hide_index=True,
     )
+st.markdown(
+    f"Each input channel's window times its weight slice, product by product (input value × weight), "
+    f"then the channels' sums added{' with the bias' if bias else ''}:"
+)
+st.code("\n".join(cell.lines()), language=None, wrap_lines=True)
 
 # --- 1x1 convolution -------------------------------------------------------------------------------
 st.subheader("1×1 convolution: mixing channels", anchor=False)
@@ -236,13 +275,19 @@ else:
     c1, c2, _ = st.columns([1, 1, 3])
     prow = int(url.at(c1).number_input("pixel row", 0, ho - 1, 0, key=f"{P}_px_row"))
     pcol = int(url.at(c2).number_input("pixel column", 0, wo - 1, 0, key=f"{P}_px_col"))
-    chart(PrebuiltFigure(mixing_spec(cfg, prow, pcol)), key=f"{P}_mixing", config=NO_BAR)
+    chart(PrebuiltFigure(mixing_spec(cfg, values, prow, pcol)), key=f"{P}_mixing", config=NO_BAR)
     st.markdown(
         f"At output pixel ({prow}, {pcol}) the layer multiplies the {c_in} channel values of one input pixel "
         f"by a {c_out}×{c_in} matrix and adds the bias: the same matrix at every pixel, like a fully connected "
         "layer applied to each pixel's channel vector."
         + (" Zeros in W are the pairs that groups cut." if g > 1 else "")
     )
+    mix = channel_mixing(view, (prow, pcol))
+    st.markdown(
+        "Row by row: output channel o is the sum over the input channels c it reads of W[o, c] × x[c]"
+        + (", plus its bias:" if bias else ":")
+    )
+    st.code("\n".join(r.equation() for r in mix.rows), language=None, wrap_lines=True)
 
 # --- PyTorch -----------------------------------------------------------------------------------------
 st.subheader("The same layer in PyTorch", anchor=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from cnnviz.topics.channels import (
     ChannelSum,
     ChannelsView,
+    MixingRow,
     MixingView,
     channel_mixing,
     channel_sums,
@@ -13,6 +14,7 @@ from cnnviz.topics.channels import (
     connections,
     explain_channels,
     group_choices,
+    seeded_channel_values,
 )
 from cnnviz.topics.downsampling import (
     ALIASING_PATTERNS,
@@ -106,6 +108,7 @@ __all__ = [
     "LESSONS",
     "Lesson",
     "MatrixView",
+    "MixingRow",
     "MixingView",
     "Pool1dWalkthrough",
     "PoolWalkthrough",
@@ -147,6 +150,7 @@ __all__ = [
     "pool1d_walkthrough",
     "pool_walkthrough",
     "pytorch_snippet",
+    "seeded_channel_values",
     "shift2d",
     "shift_invariance",
     "stamp",

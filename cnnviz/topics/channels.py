@@ -1,9 +1,10 @@
 """Multi-channel 2D convolution laid out for teaching: channels, groups, depthwise and 1x1 mixing.
 
-`channels_view` (seeded random values) or `explain_channels` (given arrays) builds the input planes, the
-weight, the output planes and the counts a page shows; `channel_sums` writes one output cell out as one
-dot product per input channel plus the bias; `channel_mixing` shows a 1x1 convolution as a (C_out, C_in)
-matrix times each pixel's channels. Everything is computed by `cnnviz.conv.ops.conv2d`, so it agrees with
+`channels_view` (seeded random values, `seeded_channel_values`) or `explain_channels` (given arrays, e.g.
+typed ones) builds the input planes, the weight, the output planes and the counts a page shows;
+`channel_sums` writes one output cell out as one dot product per input channel, every product listed, plus
+the bias; `channel_mixing` shows a 1x1 convolution as a (C_out, C_in) matrix times each pixel's channels,
+one row of products per output channel. Everything is computed by `cnnviz.conv.ops.conv2d`, so it agrees with
 `torch.nn.functional.conv2d`.
 """
 
@@ -15,14 +16,16 @@ import numpy as np
 
 from cnnviz.conv.args import ConvGeometry, as_int
 from cnnviz.conv.counts import conv_macs, conv_params
-from cnnviz.conv.explain import window_positions
+from cnnviz.conv.explain import Tap, window_positions
 from cnnviz.conv.formulas import Explanation, explain_conv_output_size
+from cnnviz.conv.numbers import number_text
 from cnnviz.conv.ops import conv2d, validate_conv
 from cnnviz.errors import ConvConfigError
 
 __all__ = [
     "ChannelSum",
     "ChannelsView",
+    "MixingRow",
     "MixingView",
     "channel_mixing",
     "channel_sums",
@@ -30,6 +33,7 @@ __all__ = [
     "connections",
     "explain_channels",
     "group_choices",
+    "seeded_channel_values",
 ]
 
 
@@ -98,7 +102,7 @@ def _seeded(shape: tuple[int, ...], seed: int, low: int, high: int) -> np.ndarra
     return np.random.default_rng(seed).integers(low, high + 1, size=shape).astype(np.float64)
 
 
-def channels_view(
+def seeded_channel_values(
     input_size: tuple[int, int],
     in_channels: int,
     out_channels: int,
@@ -108,8 +112,8 @@ def channels_view(
     groups: int = 1,
     bias: bool = True,
     seed: int = 0,
-) -> ChannelsView:
-    """Random integer input (0..4) and weights (-2..2) for this layer, and everything computed from them.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Random integer input (0..4), weights (-2..2) and bias (-3..3) for this layer: (x, weight, bias).
 
     Raises ConvConfigError (not a traceback) for impossible settings, e.g. channels not divisible by groups.
     """
@@ -124,7 +128,25 @@ def channels_view(
     x = _seeded((c_in, h, w), rng_seed, 0, 4)
     weight = _seeded((c_out, c_in // g, k, k), rng_seed + 1, -2, 2)
     b = _seeded((c_out,), rng_seed + 2, -3, 3) if bias else None
-    return explain_channels(x, weight, b, stride, padding, g)
+    return x, weight, b
+
+
+def channels_view(
+    input_size: tuple[int, int],
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int,
+    stride: int = 1,
+    padding: int = 0,
+    groups: int = 1,
+    bias: bool = True,
+    seed: int = 0,
+) -> ChannelsView:
+    """The layer on `seeded_channel_values` (same arguments), and everything computed from them."""
+    x, weight, b = seeded_channel_values(
+        input_size, in_channels, out_channels, kernel_size, stride, padding, groups, bias, seed
+    )
+    return explain_channels(x, weight, b, stride, padding, groups)
 
 
 def explain_channels(
@@ -171,6 +193,23 @@ def explain_channels(
     )
 
 
+def _factor(v: float) -> str:
+    """A number inside a product: negatives and fractions in parentheses, e.g. '(-2)', '(1/3)'."""
+    s = number_text(v)
+    return f"({s})" if v < 0 or "/" in s else s
+
+
+def _result(v: float, digits: int = 4) -> str:
+    """A sum as a term of a larger sum: a decimal (never a fraction), negatives in parentheses."""
+    s = number_text(v, digits, fractions=False)
+    return f"({s})" if v < 0 else s
+
+
+def _products_text(pairs: list[tuple[float, float]]) -> str:
+    """'a×b + c×d' for (a, b), (c, d)."""
+    return " + ".join(f"{_factor(a)}×{_factor(b)}" for a, b in pairs)
+
+
 @dataclass(frozen=True)
 class ChannelSum:
     """One output cell as one dot product per input channel read, then their total plus the bias."""
@@ -180,47 +219,75 @@ class ChannelSum:
     channels: tuple[int, ...]  # input channels read, in weight-slice order
     windows: tuple[np.ndarray, ...]  # (k, k) input values under the window per channel (0 in padding)
     slices: tuple[np.ndarray, ...]  # (k, k) weight slice per channel
-    dots: tuple[float, ...]  # sum(window * slice) per channel
+    dots: tuple[float, ...]  # the sum of the channel's products, per channel
     bias: float
     window_cells: tuple[tuple[int, int], ...]  # input coordinates of the k*k taps (may be padding)
+    taps: tuple[tuple[Tap, ...], ...] = ()  # per channel, its k*k products in row-major kernel order
 
     @property
     def total(self) -> float:
         return float(sum(self.dots) + self.bias)
 
-    def equation(self, digits: int = 0) -> str:
-        """'ch0 + ch2 + bias' written out with numbers, e.g. '3 + (-4) + 1 = 0'."""
+    def products(self, index: int) -> list[float]:
+        """The k*k products input value × weight of the `index`-th channel read, row by row."""
+        return [tap.product for tap in self.taps[index]]
 
-        def fmt(v: float) -> str:
-            s = f"{v:.{digits}f}"
-            return f"({s})" if v < 0 else s
+    def channel_equation(self, index: int, digits: int = 4) -> str:
+        """The `index`-th channel read, product by product: '1×1 + 2×2 + 4×3 + 5×4 = 37'."""
+        pairs = [(tap.value, tap.weight) for tap in self.taps[index]]
+        return _products_text(pairs) + f" = {number_text(self.dots[index], digits, fractions=False)}"
 
-        terms = [fmt(d) for d in self.dots] + ([fmt(self.bias)] if self.bias else [])
-        return " + ".join(terms) + f" = {self.total:.{digits}f}"
+    def equation(self, digits: int = 4) -> str:
+        """The channels' sums plus the bias, e.g. '3 + (-4) + 1 = 0'."""
+        terms = [_result(d, digits) for d in self.dots] + ([_result(self.bias, digits)] if self.bias else [])
+        return " + ".join(terms) + f" = {number_text(self.total, digits, fractions=False)}"
+
+    def lines(self, digits: int = 4) -> list[str]:
+        """The cell as a lecture writes it: one line of products per input channel, then the total.
+
+        ['input channel 0: 0×0 + 1×1 + 3×2 + 4×3 = 19', 'input channel 1: 1×1 + ... = 37',
+        'total: 19 + 37 = 56'] (the bias, when there is one, is the total's last term).
+        """
+        rows = [f"input channel {c}: {self.channel_equation(i, digits)}" for i, c in enumerate(self.channels)]
+        note = " (the last term is the bias)" if self.bias else ""
+        return [*rows, f"total: {self.equation(digits)}{note}"]
 
 
 def channel_sums(view: ChannelsView, out_channel: int, position: tuple[int, int]) -> ChannelSum:
-    """Explain output[out_channel, row, col]: each input channel's dot product, then the sum and bias."""
+    """Explain output[out_channel, row, col]: each input channel's products and their sum, then the bias."""
     c_out, ho, wo = view.output.shape
     if not 0 <= out_channel < c_out:
         raise ConvConfigError(f"output channel {out_channel} is outside 0..{c_out - 1}", "out_channel")
     row, col = position
     if not (0 <= row < ho and 0 <= col < wo):
         raise ConvConfigError(f"output cell {position} is outside the {ho}×{wo} output", "position")
-    taps = window_positions((row, col), view.geometry)
+    positions = window_positions((row, col), view.geometry)
     _, h, w = view.input.shape
     k = view.weight.shape[2]
-    windows, slices, dots = [], [], []
+    windows, slices, dots, taps = [], [], [], []
     channels = view.inputs_read(out_channel)
     for ci, channel in enumerate(channels):
         values = np.zeros((k, k))
-        for (a, b), (r, c) in taps:
-            if 0 <= r < h and 0 <= c < w:
-                values[a, b] = view.input[channel, r, c]
         weights = view.weight[out_channel, ci]
+        channel_taps = []
+        for (a, b), (r, c) in positions:
+            inside = 0 <= r < h and 0 <= c < w
+            if inside:
+                values[a, b] = view.input[channel, r, c]
+            channel_taps.append(
+                Tap(
+                    channel=channel,
+                    kernel_index=(a, b),
+                    position=(r, c),
+                    source=(r, c) if inside else None,
+                    value=float(values[a, b]),
+                    weight=float(weights[a, b]),
+                )
+            )
         windows.append(values)
         slices.append(weights)
-        dots.append(float((values * weights).sum()))
+        taps.append(tuple(channel_taps))
+        dots.append(float(sum(tap.product for tap in channel_taps)))
     return ChannelSum(
         out_channel=out_channel,
         position=(row, col),
@@ -229,8 +296,35 @@ def channel_sums(view: ChannelsView, out_channel: int, position: tuple[int, int]
         slices=tuple(slices),
         dots=tuple(dots),
         bias=0.0 if view.bias is None else float(view.bias[out_channel]),
-        window_cells=tuple(p for _, p in taps),
+        window_cells=tuple(p for _, p in positions),
+        taps=tuple(taps),
     )
+
+
+@dataclass(frozen=True)
+class MixingRow:
+    """One output channel of a 1x1 convolution at one pixel: y[o] = sum over c of W[o, c] × x[c], + b[o]."""
+
+    out_channel: int
+    channels: tuple[int, ...]  # input channels this output reads (all of them unless groups cut some)
+    weights: tuple[float, ...]  # W[o, c] for those channels
+    values: tuple[float, ...]  # x[c] at the pixel for those channels
+    bias: float
+
+    @property
+    def products(self) -> list[float]:
+        return [w * x for w, x in zip(self.weights, self.values, strict=True)]
+
+    @property
+    def total(self) -> float:
+        return float(sum(self.products) + self.bias)
+
+    def equation(self, digits: int = 4) -> str:
+        """'y[1] = 2×3 + (-1)×4 + 1 = 3': each product is W[o, c] × x[c]; the last term is the bias."""
+        text = _products_text(list(zip(self.weights, self.values, strict=True)))
+        if self.bias:
+            text += f" + {_result(self.bias, digits)}"
+        return f"y[{self.out_channel}] = {text} = {number_text(self.total, digits, fractions=False)}"
 
 
 @dataclass(frozen=True)
@@ -242,6 +336,7 @@ class MixingView:
     vector: np.ndarray  # (C_in,) the input channels at the pixel the 1x1 kernel reads
     bias: np.ndarray  # (C_out,) zeros without bias
     result: np.ndarray  # (C_out,) = matrix @ vector + bias, equal to output[:, row, col]
+    rows: tuple[MixingRow, ...] = ()  # per output channel, its products written out
 
 
 def channel_mixing(view: ChannelsView, pixel: tuple[int, int]) -> MixingView:
@@ -264,4 +359,14 @@ def channel_mixing(view: ChannelsView, pixel: tuple[int, int]) -> MixingView:
     inside = 0 <= r_in < h and 0 <= c_in_pos < w
     vector = view.input[:, r_in, c_in_pos].copy() if inside else np.zeros(view.c_in)
     bias = np.zeros(view.c_out) if view.bias is None else view.bias.copy()
-    return MixingView(matrix, (row, col), vector, bias, matrix @ vector + bias)
+    rows = tuple(
+        MixingRow(
+            out_channel=o,
+            channels=tuple(view.inputs_read(o)),
+            weights=tuple(float(v) for v in view.weight[o, :, 0, 0]),
+            values=tuple(float(vector[c]) for c in view.inputs_read(o)),
+            bias=float(bias[o]),
+        )
+        for o in range(view.c_out)
+    )
+    return MixingView(matrix, (row, col), vector, bias, matrix @ vector + bias, rows)

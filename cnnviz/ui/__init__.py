@@ -7,6 +7,7 @@ URL-bound widgets of `url`, figures with `chart`, typed grids with `typed_grid`,
 
 from __future__ import annotations
 
+from cnnviz.ui.channel_values import typed_channel_values
 from cnnviz.ui.conv_controls import ConvSettings, clamp_state, conv_controls, take_cell_click, typed_values
 from cnnviz.ui.grids import typed_grid
 from cnnviz.ui.image_picker import image_picker, upload_link_note
@@ -53,6 +54,7 @@ __all__ = [
     "show_error",
     "show_warning",
     "sidebar_nav",
+    "typed_channel_values",
     "typed_grid",
     "url",
 ]

@@ -61,6 +61,7 @@ def typed_grid(
     current = np.array(bound.get(), dtype=np.float64)
     if current.shape != shape:
         current = initial
+        bound.set(start)  # the grid of the old shape leaves the link too, so the link reopens this view
     editor_key = f"{key}_editor_{shape[0]}x{shape[1]}_{bound.revision}"
     with st.form(key=f"{key}_form", border=False, enter_to_submit=False):
         st.markdown(f"**{label.capitalize()}** ({shape[0]} × {shape[1]}; numbers or fractions such as 1/16)")

@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
-from tests.app.helpers import page_path
+from cnnviz import channels_view, number_text, parse_grid
+from tests.app.helpers import link_of, notes, page_path, reopen, run, type_into_grid
 from tests.plotly_arrays import decode_array
 
 PAGE = page_path("8_Channels_and_groups.py")
@@ -183,3 +184,182 @@ def test_depthwise_with_c_out_not_a_multiple_explains_why(at: AppTest) -> None:
     assert "multiple of C_in = 4" in at.info[0].value
     set_layer(at, cout=8)
     assert not at.error and len(at.get("plotly_chart")) == 6
+
+
+# --- Typed values ----------------------------------------------------------------------------------------
+
+LECTURE_X = [[[0, 1, 2], [3, 4, 5], [6, 7, 8]], [[1, 2, 3], [4, 5, 6], [7, 8, 9]]]
+LECTURE_W = [[[[0, 1], [2, 3]], [[1, 2], [3, 4]]]]
+
+
+def cells_of(grid: list[list[object]]) -> dict[tuple[int, int], str]:
+    return {(r, c): str(v) for r, row in enumerate(grid) for c, v in enumerate(row)}
+
+
+def breakdown(at: AppTest) -> list[str]:
+    """The one-cell breakdown as the page writes it: one line per input channel, then the total."""
+    return next(c.value for c in at.main.code if c.value.startswith("input channel")).split("\n")
+
+
+def typed_lecture_example() -> AppTest:
+    """Lecture 003's two-channel example, typed in grid by grid: two 3x3 planes, one filter of two 2x2 slices."""
+    at = run(PAGE)
+    set_layer(at, h=3, w=3, cin=2, cout=1, k=2, bias=False)
+    at.radio(key=f"{P}_values").set_value("typed").run()
+    assert not at.exception and not at.error
+    for c in (0, 1):
+        type_into_grid(at, f"{P}_x{c}", cells_of(LECTURE_X[c]))
+        type_into_grid(at, f"{P}_w0_{c}", cells_of(LECTURE_W[0][c]))
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    return at
+
+
+def test_lecture_003_two_channel_example_typed_in_gives_56_72_104_120() -> None:
+    at = typed_lecture_example()
+    figs = charts(at)
+    np.testing.assert_array_equal(tiles(figs[INPUT], 2, (3, 3), 4), LECTURE_X)
+    np.testing.assert_array_equal(weight_board(figs[WEIGHTS], 1, 2, 2, 1), LECTURE_W)
+    output = tiles(figs[OUTPUT], 1, (2, 2), 4)[0]
+    np.testing.assert_array_equal(output, [[56, 72], [104, 120]])
+    ref = F.conv2d(
+        torch.tensor(LECTURE_X, dtype=torch.float64)[None], torch.tensor(LECTURE_W, dtype=torch.float64)
+    )
+    np.testing.assert_array_equal(output, ref[0, 0].numpy())
+    # The lecture's sum, product by product: (0×0 + 1×1 + 3×2 + 4×3) + (1×1 + 2×2 + 4×3 + 5×4) = 56.
+    assert breakdown(at) == [
+        "input channel 0: 0×0 + 1×1 + 3×2 + 4×3 = 19",
+        "input channel 1: 1×1 + 2×2 + 4×3 + 5×4 = 37",
+        "total: 19 + 37 = 56",
+    ]
+    assert metric(at, "output value") == "56"
+    totals = {}
+    for r in (0, 1):
+        for c in (0, 1):
+            set_layer(at, row=r, col=c)
+            totals[r, c] = metric(at, "output value")
+            assert breakdown(at)[-1].endswith(f"= {totals[r, c]}")
+    assert totals == {(0, 0): "56", (0, 1): "72", (1, 0): "104", (1, 1): "120"}
+    assert breakdown(at)[1] == "input channel 1: 5×1 + 6×2 + 8×3 + 9×4 = 77"
+
+
+def test_typed_grids_follow_the_layer_shape_and_start_from_the_seed(at: AppTest) -> None:
+    assert not at.data_editor  # seeded values: no grids
+    set_layer(at, cin=4, cout=2, groups=2, k=3)
+    at.radio(key=f"{P}_values").set_value("typed").run()
+    assert not at.exception and not at.error
+    keys = sorted(e.key.split("_editor_")[0] for e in at.data_editor)
+    # 4 input planes, 2 filters of 4/2 = 2 slices each, one bias row.
+    assert keys == sorted(
+        ["ch_b", "ch_w0_0", "ch_w0_1", "ch_w1_0", "ch_w1_1", "ch_x0", "ch_x1", "ch_x2", "ch_x3"]
+    )
+    assert [e.key.split("_editor_")[1] for e in at.data_editor if e.key.startswith("ch_x")][0].startswith(
+        "5x5"
+    )
+    assert "**Filter 1, slice 0**" in " ".join(m.value for m in at.markdown)
+    assert [c.value for c in at.caption if c.value.startswith("Meets")] == [
+        f"Meets input channel {c}." for c in (0, 1, 2, 3)
+    ]
+    # Untouched grids hold the seed's values: the page shows the same layer as before.
+    figs = charts(at)
+    x = tiles(figs[INPUT], 4, (5, 5), 4)
+    seeded = channels_view((5, 5), 4, 2, 3, groups=2)
+    np.testing.assert_array_equal(x, seeded.input)
+    np.testing.assert_array_equal(tiles(figs[OUTPUT], 2, (3, 3), 4), seeded.output)
+
+
+def test_typed_value_changes_the_output_and_a_bad_cell_is_explained(at: AppTest) -> None:
+    set_layer(at, bias=False)
+    at.radio(key=f"{P}_values").set_value("typed").run()
+    type_into_grid(at, f"{P}_x1", {(0, 0): "1/16", (0, 1): "-3"})
+    assert not at.exception and not at.error
+    figs = charts(at)
+    x = tiles(figs[INPUT], 4, (5, 5), 4)
+    assert x[1, 0, 0] == np.float32(1 / 16) and x[1, 0, 1] == -3
+    w = weight_board(figs[WEIGHTS], 4, 4, 3, 1)
+    seeded = channels_view((5, 5), 4, 4, 3, bias=False)
+    x64 = seeded.input.copy()
+    x64[1, 0, :2] = (1 / 16, -3)
+    ref = F.conv2d(torch.tensor(x64)[None], torch.tensor(w))[0].numpy()
+    np.testing.assert_allclose(tiles(figs[OUTPUT], 4, (3, 3), 4), ref, rtol=1e-6)
+    weight_00 = number_text(seeded.weight[0, 1, 0, 0])
+    factor = f"({weight_00})" if seeded.weight[0, 1, 0, 0] < 0 else weight_00
+    assert breakdown(at)[1].startswith(f"input channel 1: 0.0625×{factor} + (-3)×")
+    type_into_grid(at, f"{P}_x1", {(2, 2): "two"})
+    assert not at.exception
+    assert (
+        "input channel 1, row 2, column 2" in at.error[0].value
+        and "'two' is not a number" in at.error[0].value
+    )
+    np.testing.assert_allclose(tiles(charts(at)[OUTPUT], 4, (3, 3), 4), ref, rtol=1e-6)  # last applied grid
+
+
+def test_one_by_one_panel_writes_each_row_of_products(at: AppTest) -> None:
+    set_layer(at, k=1, cout=3, groups=1, bias=True)
+    set_layer(at, px_row=4, px_col=2)
+    figs = charts(at)
+    x = tiles(figs[INPUT], 4, (5, 5), 4)
+    w = weight_board(figs[WEIGHTS], 3, 4, 1, 1)[:, :, 0, 0]
+    b = decode_array(figs[MIXING]["data"][2]["z"]).astype(float)[:, 0]
+    ref = F.conv2d(torch.tensor(x)[None], torch.tensor(w)[:, :, None, None], torch.tensor(b))[
+        0, :, 4, 2
+    ].numpy()
+    lines = next(c.value for c in at.main.code if c.value.startswith("y[0] = ")).split("\n")
+    assert len(lines) == 3
+    for o, line in enumerate(lines):
+        head, products, total = line.split(" = ")
+        assert head == f"y[{o}]"
+        terms = products.split(" + ")
+        pairs = [tuple(float(v.strip("()")) for v in term.split("×")) for term in terms[:4]]
+        assert pairs == [(w[o, c], x[c, 4, 2]) for c in range(4)]  # W[o, c] × x[c], every input channel
+        assert (float(terms[4].strip("()")) if len(terms) == 5 else 0.0) == b[o]
+        assert float(total) == ref[o]
+
+
+def test_typed_values_survive_the_share_link() -> None:
+    at = typed_lecture_example()
+    type_into_grid(at, f"{P}_x0", {(2, 2): "1/3"})
+    set_layer(at, row=1, col=1)
+    link = link_of(at)
+    assert link[f"{P}_values"] == "typed"
+    assert parse_grid(link[f"{P}_x1"], (3, 3)).tolist() == LECTURE_X[1]
+    assert parse_grid(link[f"{P}_w0_0"], (2, 2)).tolist() == LECTURE_W[0][0]
+    again = reopen(at, PAGE)
+    assert not again.error
+    figs = charts(again)
+    x = tiles(figs[INPUT], 2, (3, 3), 4)
+    assert x[0, 2, 2] == np.float32(1 / 3)
+    assert breakdown(again) == breakdown(at)
+    assert breakdown(again)[0] == "input channel 0: 4×0 + 5×1 + 7×2 + (1/3)×3 = 20"
+    np.testing.assert_allclose(tiles(figs[OUTPUT], 1, (2, 2), 4)[0], [[56, 72], [104, 120 - 8 * 3 + 1]])
+    # The reopened grids keep editing from the link's values.
+    type_into_grid(again, f"{P}_w0_1", {(1, 1): "0"})
+    assert metric(again, "output value") == str(20 + 5 * 1 + 6 * 2 + 8 * 3)
+
+
+def test_an_old_link_without_typed_values_opens_on_the_seed() -> None:
+    old = {f"{P}_seed": "3", f"{P}_cin": "2", f"{P}_cout": "3", f"{P}_bias": "0"}
+    at = run(PAGE, old)
+    assert not at.error and not notes(at) and not at.data_editor
+    assert at.radio(key=f"{P}_values").value == "seed"
+    seeded = channels_view((5, 5), 2, 3, 3, bias=False, seed=3)
+    figs = charts(at)
+    np.testing.assert_array_equal(tiles(figs[INPUT], 2, (5, 5), 4), seeded.input)
+    np.testing.assert_array_equal(tiles(figs[OUTPUT], 3, (3, 3), 4), seeded.output)
+    assert link_of(at) == old
+    # Switching that link to typed values starts every grid from the same seeded values.
+    typed = run(PAGE, {**old, f"{P}_values": "typed"})
+    assert not typed.error and not notes(typed)
+    np.testing.assert_array_equal(tiles(charts(typed)[OUTPUT], 3, (3, 3), 4), seeded.output)
+
+
+def test_a_new_shape_starts_the_grids_over_and_drops_the_old_ones_from_the_link() -> None:
+    at = typed_lecture_example()
+    assert f"{P}_x0" in link_of(at)
+    set_layer(at, h=4)
+    link = link_of(at)
+    assert f"{P}_x0" not in link and f"{P}_x1" not in link  # the 3x3 planes do not fit a 4x3 input
+    assert parse_grid(link[f"{P}_w0_1"], (2, 2)).tolist() == LECTURE_W[0][1]  # the filters still fit
+    seeded = channels_view((4, 3), 2, 1, 2, bias=False)
+    np.testing.assert_array_equal(tiles(charts(at)[INPUT], 2, (4, 3), 4), seeded.input)
+    again = reopen(at, PAGE)  # no note about a grid that does not fit
+    np.testing.assert_array_equal(weight_board(charts(again)[WEIGHTS], 1, 2, 2, 1), LECTURE_W)

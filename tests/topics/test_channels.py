@@ -22,6 +22,7 @@ from cnnviz.topics.channels import (
     connections,
     explain_channels,
     group_choices,
+    seeded_channel_values,
 )
 from tests.oracle import assert_readable, cnnviz_outcome, examples, torch_outcome
 
@@ -190,6 +191,99 @@ def test_one_by_one_conv_is_a_matrix_over_channels(cfg: dict, data: st.DataObjec
     einsum = torch.einsum("oc,chw->ohw", t(channel_mixing(plain, (0, 0)).matrix), t(plain.input))
     expected = einsum + (0 if plain.bias is None else t(plain.bias)[:, None, None])
     np.testing.assert_allclose(plain.output, expected.numpy(), atol=1e-9)
+
+
+def typed_like(cfg: dict, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Values as a person might type them for this layer: halves, quarters and negatives, not the seed's."""
+    x, weight, bias = seeded_channel_values(**cfg)
+    rng = np.random.default_rng(seed)
+    return (
+        rng.integers(-8, 9, size=x.shape) / 4,
+        rng.integers(-8, 9, size=weight.shape) / 2,
+        None if bias is None else rng.integers(-4, 5, size=bias.shape) / 4,
+    )
+
+
+@given(layers(valid_only=True), st.integers(0, 1000), st.data())
+@examples(150)
+def test_every_product_and_partial_sum_matches_torch(cfg: dict, seed: int, data: st.DataObject) -> None:
+    if cnnviz_outcome(seeded_channel_values, **cfg).raised:  # the kernel does not fit: covered above
+        return
+    x, weight, bias = typed_like(cfg, seed)
+    s, p, g = cfg["stride"], cfg["padding"], cfg["groups"]
+    view = explain_channels(x, weight, bias, s, p, g)
+    ref = F.conv2d(t(x)[None], t(weight), None if bias is None else t(bias), s, p, 1, g)[0].numpy()
+    c_out, ho, wo = ref.shape
+    o = data.draw(st.integers(0, c_out - 1))
+    r, c = data.draw(st.integers(0, ho - 1)), data.draw(st.integers(0, wo - 1))
+    cell = channel_sums(view, o, (r, c))
+    k = weight.shape[2]
+    padded = F.pad(t(x), (p, p, p, p)).numpy()
+    for i, channel in enumerate(cell.channels):
+        window = padded[channel, r * s : r * s + k, c * s : c * s + k]
+        # The products written out are the window times the filter slice, element by element.
+        np.testing.assert_array_equal(cell.products(i), (window * weight[o, i]).ravel())
+        assert cell.dots[i] == pytest.approx(float(np.sum(cell.products(i))), abs=1e-12)
+    # The partial sums, one per input channel read, plus the bias are torch's output.
+    assert sum(cell.dots) + (0.0 if bias is None else bias[o]) == pytest.approx(float(ref[o, r, c]), abs=1e-9)
+    assert cell.total == pytest.approx(float(ref[o, r, c]), abs=1e-9)
+    lines = cell.lines()
+    assert len(lines) == len(cell.channels) + 1
+    assert all(line.count("×") == k * k for line in lines[:-1])
+
+
+@given(layers(valid_only=True), st.integers(0, 1000), st.data())
+@examples(100)
+def test_one_by_one_rows_write_each_product_of_torch_output(
+    cfg: dict, seed: int, data: st.DataObject
+) -> None:
+    cfg = {**cfg, "kernel_size": 1}
+    x, weight, bias = typed_like(cfg, seed)
+    s, p, g = cfg["stride"], cfg["padding"], cfg["groups"]
+    mix_view = explain_channels(x, weight, bias, s, p, g)
+    ref = F.conv2d(t(x)[None], t(weight), None if bias is None else t(bias), s, p, 1, g)[0].numpy()
+    _, ho, wo = ref.shape
+    r, c = data.draw(st.integers(0, ho - 1)), data.draw(st.integers(0, wo - 1))
+    mix = channel_mixing(mix_view, (r, c))
+    padded = F.pad(t(x), (p, p, p, p)).numpy()
+    assert [row.out_channel for row in mix.rows] == list(range(weight.shape[0]))
+    for row in mix.rows:
+        o = row.out_channel
+        assert list(row.channels) == mix_view.inputs_read(o)
+        np.testing.assert_array_equal(row.products, weight[o, :, 0, 0] * padded[row.channels, r * s, c * s])
+        assert row.total == pytest.approx(float(ref[o, r, c]), abs=1e-9)
+        assert row.equation().startswith(f"y[{o}] = ") and row.equation().count("×") == len(row.channels)
+
+
+def test_lecture_two_channel_example_written_out_product_by_product() -> None:
+    """Lecture 003: (1×1 + 2×2 + 4×3 + 5×4) + (0×0 + 1×1 + 3×2 + 4×3) = 56, every output cell."""
+    x = np.array([[[0, 1, 2], [3, 4, 5], [6, 7, 8]], [[1, 2, 3], [4, 5, 6], [7, 8, 9]]])
+    weight = np.array([[[[0, 1], [2, 3]], [[1, 2], [3, 4]]]])
+    view = explain_channels(x, weight, None)
+    assert channel_sums(view, 0, (0, 0)).lines() == [
+        "input channel 0: 0×0 + 1×1 + 3×2 + 4×3 = 19",
+        "input channel 1: 1×1 + 2×2 + 4×3 + 5×4 = 37",
+        "total: 19 + 37 = 56",
+    ]
+    totals = [[channel_sums(view, 0, (r, c)).lines()[-1] for c in range(2)] for r in range(2)]
+    assert totals == [
+        ["total: 19 + 37 = 56", "total: 25 + 47 = 72"],
+        ["total: 37 + 67 = 104", "total: 43 + 77 = 120"],
+    ]
+
+
+def test_fractions_and_negatives_in_products_are_written_as_number_text_writes_them() -> None:
+    x = np.array([[[1, 2], [3, 4]]], float)
+    weight = np.array([[[[1 / 3, -1], [0.5, 2]]]])
+    cell = channel_sums(explain_channels(x, weight, np.array([-1.0])), 0, (0, 0))
+    assert cell.lines() == [
+        "input channel 0: 1×(1/3) + 2×(-1) + 3×0.5 + 4×2 = 7.833",
+        "total: 7.833 + (-1) = 6.833 (the last term is the bias)",
+    ]
+    mix = channel_mixing(
+        explain_channels(x, np.array([[[[2.0]]], [[[-1 / 3]]]]), np.array([1.0, 0.0])), (1, 0)
+    )
+    assert [row.equation() for row in mix.rows] == ["y[0] = 2×3 + 1 = 7", "y[1] = (-1/3)×3 = -1"]
 
 
 def test_depthwise_reads_one_channel_per_filter() -> None:
