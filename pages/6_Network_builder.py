@@ -176,12 +176,11 @@ with top:
                 editor.request(Network(fixed, input_size, batch), "Applied every fix the network needed.")
         else:
             st.info("No single number fixes this layer: change it in the table below.")
-    chosen = str(st.session_state.get(editor.K_UNIT_LAYER, "")).split(" · ")[0]
-    editor.diagram_view(result, int(chosen) if chosen.isdigit() else None)
+    diagram_slot = st.container()  # drawn after the unit picker, so it outlines the layer picked there
     st.caption(
         "Each box is a layer (with the batch norm and activation after it) over the shape it makes; "
-        "arrows show what each reads, shortcuts arc above. Click a box to see its receptive field below; "
-        "the camera icon saves a PNG, and the SVG is under Export."
+        "arrows show what each reads, shortcuts arc above. Click a box to see its receptive field below. "
+        "The PNG and SVG are under Export (the camera icon saves this view as it is on screen)."
     )
 
 # --- Summary --------------------------------------------------------------------------------------
@@ -217,6 +216,8 @@ else:
 
 st.markdown("**Pick a unit and see the input cells it reads**")
 picked = editor.unit_picker(result)
+with diagram_slot:
+    editor.diagram_view(result)
 if picked is not None:
     layer, unit = picked
     region_col, erf_col = st.columns(2)
