@@ -7,9 +7,12 @@ as uint8, gradients as float32; no figure here animates.
 from __future__ import annotations
 
 import base64
+import functools
+import importlib.util
 import io
 import math
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -22,6 +25,8 @@ __all__ = [
     "params_figure",
     "network_diagram_figure",
     "diagram_svg",
+    "diagram_png",
+    "DIAGRAM_PNG_FONT_PX",
 ]
 
 ORANGE = "#e8590c"
@@ -416,3 +421,101 @@ def diagram_svg(diagram: object, column_px: int = 150, row_px: int = 86) -> str:
         )
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+DIAGRAM_PNG_FONT_PX = 18  # the smallest label of the PNG: readable on a slide at the back of a room
+_PNG_LINE = "#495057"
+
+
+@functools.cache
+def _font_file(bold: bool) -> str | None:
+    """DejaVu Sans (it has ×, →, ·, ✗): matplotlib's copy, a dependency, so every machine draws the same;
+    else the system's; None when neither is there."""
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    spec = importlib.util.find_spec("matplotlib")
+    folders = (spec.submodule_search_locations or []) if spec is not None else []
+    for folder in folders:
+        path = Path(folder) / "mpl-data" / "fonts" / "ttf" / name
+        if path.is_file():
+            return str(path)
+    from PIL import ImageFont
+
+    try:
+        return str(ImageFont.truetype(name, 10).path)
+    except OSError:
+        return None
+
+
+@functools.cache
+def _png_font(size: int, bold: bool = False):  # noqa: ANN202 - a PIL font
+    from PIL import ImageFont
+
+    path = _font_file(bold)
+    return ImageFont.truetype(path, size) if path else ImageFont.load_default(size=size)
+
+
+_ASCII = str.maketrans({"×": "x", "→": "->", "·": "-", "✗": "X", "—": "-"})
+
+
+def _fitted(draw, text: str, width: float, size: int, bold: bool = False):  # noqa: ANN001, ANN202
+    """`text` and a font that fits it in `width` pixels: smaller type down to 3/4 of `size`, then cut."""
+    if _font_file(bold) is None:
+        text = text.translate(_ASCII)  # Pillow's own font has no glyphs for these
+    for px in range(size, max(size * 3 // 4, 1) - 1, -1):
+        font = _png_font(px, bold)
+        if draw.textlength(text, font=font) <= width:
+            return text, font
+    while len(text) > 1 and draw.textlength(text + "…", font=font) > width:
+        text = text[:-1]
+    return text + "…", font
+
+
+def diagram_png(diagram: object, column_px: int = 240, row_px: int = 120, scale: int = 1) -> bytes:
+    """The diagram as PNG bytes, drawn from its own layout like `diagram_svg` (boxes in their kind's
+    colour, arrows, each block's layers and output shape): labels of at least DIAGRAM_PNG_FONT_PX pixels
+    (times `scale`), for slides and handouts. Size: (column_px * columns + 20, row_px * rows + 20) * scale.
+    """
+    from PIL import Image, ImageDraw
+
+    blocks, edges = diagram.blocks, diagram.edges  # type: ignore[attr-defined]
+    width = (column_px * diagram.columns + 20) * scale  # type: ignore[attr-defined]
+    height = (row_px * max(diagram.rows, 1) + 20) * scale  # type: ignore[attr-defined]
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+
+    def px(x: float, y: float) -> tuple[float, float]:  # y from -0.6: the arcs above the first row
+        return (10 + (x + 0.5) * column_px) * scale, (10 + (y + 0.6) * row_px) * scale
+
+    for edge in edges:
+        ex, ey = _edge_path(blocks[edge.source], blocks[edge.target])
+        points = [px(x, y) for x, y in zip(ex, ey, strict=True)]
+        draw.line(points, fill=_PNG_LINE, width=2 * scale, joint="curve")
+        (ax, ay), (bx, by) = points[-2], points[-1]
+        length = math.hypot(bx - ax, by - ay) or 1.0
+        ux, uy = (bx - ax) / length, (by - ay) / length
+        head, half = 11 * scale, 5 * scale
+        draw.polygon(
+            [(bx, by), (bx - head * ux - half * uy, by - head * uy + half * ux),
+             (bx - head * ux + half * uy, by - head * uy - half * ux)], fill=_PNG_LINE,
+        )  # fmt: skip
+    font_px = DIAGRAM_PNG_FONT_PX * scale
+    inner = (BOX_W * column_px - 12) * scale
+    for block in blocks:
+        x0, y0 = px(block.column - BOX_W / 2, block.row - BOX_H / 2)
+        x1, y1 = px(block.column + BOX_W / 2, block.row + BOX_H / 2)
+        outline = "#c92a2a" if block.status == "error" else "#343a40"
+        draw.rounded_rectangle((x0, y0, x1, y1), radius=5 * scale, fill=_fill(block), outline=outline,
+                               width=max(1, round(1.5 * scale)))  # fmt: skip
+        head, _, folded = block.title.partition(" · ")
+        lines = [(head, font_px, False), *([(folded, font_px, False)] if folded else []),
+                 (block.shape, font_px + 2 * scale, True)]  # fmt: skip
+        fitted = [(*_fitted(draw, text, inner, size, bold), size) for text, size, bold in lines]
+        gap = 4 * scale
+        total = sum(size for *_, size in fitted) + gap * (len(fitted) - 1)
+        cx, top = (x0 + x1) / 2, (y0 + y1) / 2 - total / 2
+        for text, font, size in fitted:
+            draw.text((cx, top + size / 2), text, fill="#212529", font=font, anchor="mm")
+            top += size + gap
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
