@@ -307,9 +307,10 @@ def _edge_path(a: object, b: object) -> tuple[list[float], list[float]]:
     x0, y0 = a.column + BOX_W / 2, a.row  # type: ignore[attr-defined]
     x1, y1 = b.column - BOX_W / 2, b.row  # type: ignore[attr-defined]
     if b.lane != a.lane:  # type: ignore[attr-defined]
-        # down the gap before the target's lane, back to its left edge, then in: no line crosses the boxes
+        # down the gap before the target's lane, back along it to the gap left of the target, then in:
+        # no line crosses the boxes (a shortcut into a lane's second column runs above its first box)
         gap = b.row - BOX_H / 2 - 0.12 if b.column == 0 else b.row - 0.5  # type: ignore[attr-defined]
-        left = -0.5 + 0.04
+        left = -0.5 + 0.04 if b.column == 0 else x1 - (1 - BOX_W) / 2  # type: ignore[attr-defined]
         return [x0, x0 + 0.06, x0 + 0.06, left, left, x1], [y0, y0, gap, gap, y1, y1]
     if y0 == y1 and b.column - a.column > 1:  # type: ignore[attr-defined]
         top = y0 - BOX_H / 2 - 0.16
@@ -318,9 +319,20 @@ def _edge_path(a: object, b: object) -> tuple[list[float], list[float]]:
     return [x0, mid, mid, x1], [y0, y0, y1, y1]
 
 
-def network_diagram_figure(diagram: object, selected: int | None = None, title: str = "") -> go.Figure:
+def network_diagram_figure(
+    diagram: object,
+    selected: int | None = None,
+    title: str = "",
+    row_px: int = 66,
+    max_height: int | None = 410,
+    layers_px: int | None = None,
+) -> go.Figure:
     """Blocks (`cnnviz.network.diagram`) as boxes labelled with their layers over their output shape,
     arrows for what each reads (skips arc above), the `selected` node's block outlined in orange.
+
+    `row_px` pixels per row of blocks, the whole at most `max_height` (None: as tall as the rows need;
+    a projector's larger type needs taller boxes). The layers folded into a block are a lighter line;
+    `layers_px` sets the size of the layer lines (the shape keeps the figure's font), to fit narrow boxes.
 
     One scatter point sits in each box so a click on it selects its node (customdata: the node index).
     """
@@ -357,7 +369,9 @@ def network_diagram_figure(diagram: object, selected: int | None = None, title: 
                       "width": 5 if chosen else 1.5}}
         )  # fmt: skip
         head, _, folded = block.title.partition(" · ")
-        lines = [head, *([f"<span style='font-size:0.85em'>{folded}</span>"] if folded else []),
+        size = f"font-size:{layers_px}px;" if layers_px else ""
+        lines = [f"<span style='{size}'>{head}</span>" if size else head,
+                 *([f"<span style='{size}color:#495057'>{folded}</span>"] if folded else []),
                  f"<b>{block.shape}</b>"]  # fmt: skip
         notes.append(
             {"x": x, "y": y, "text": "<br>".join(lines), "showarrow": False,
@@ -374,10 +388,11 @@ def network_diagram_figure(diagram: object, selected: int | None = None, title: 
         )
     )  # fmt: skip
     rows = max(diagram.rows, 1)  # type: ignore[attr-defined]
+    height = 90 + row_px * rows if max_height is None else min(90 + row_px * rows, max_height)
     fig.update_xaxes(range=[-0.55, diagram.columns - 0.45], visible=False, fixedrange=True)  # type: ignore[attr-defined]
     fig.update_yaxes(range=[rows - 0.45, -0.75], visible=False, fixedrange=True)
     fig.update_layout(
-        shapes=shapes, annotations=notes, height=min(90 + 66 * rows, 410), title=title or None,
+        shapes=shapes, annotations=notes, height=height, title=title or None,
         margin={"l": 4, "r": 4, "t": 36 if title else 6, "b": 4}, plot_bgcolor="white", font=FONT,
         clickmode="event+select", dragmode=False, hoverlabel_font=FONT,
     )  # fmt: skip

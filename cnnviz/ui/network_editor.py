@@ -36,7 +36,7 @@ from cnnviz.network.regions import FieldStep, default_unit
 from cnnviz.network.summary_table import LayerRow, Summary, format_bytes, format_count, format_input_size
 from cnnviz.plots.network import network_diagram_figure
 from cnnviz.ui.messages import escape_markdown
-from cnnviz.ui.presentation import chart
+from cnnviz.ui.presentation import chart, is_presenting
 from cnnviz.ui.url_state import BoundValue, url
 
 __all__ = [
@@ -555,6 +555,11 @@ def headline(result: Summary, batch: int) -> None:
 
 
 K_DIAGRAM = "nb_diagram"
+# In presentation mode: shapes in 20 px bold, layer lines in 18 px, five blocks a lane (so "MaxPool 3×3 /2"
+# stays inside its box on a 1400 px screen), rows of 90 px (112 once presentation mode enlarges the figure)
+# for three lines.
+PRESENT_PER_LANE = 5
+PRESENT_ROWS = {"row_px": 90, "max_height": None, "layers_px": 18}
 DIAGRAM_CONFIG = {
     "displayModeBar": True, "displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"],
     "toImageButtonOptions": {"format": "png", "filename": "network", "scale": 2},
@@ -596,17 +601,18 @@ def select_layer(result: Summary, index: int) -> bool:
 def diagram_view(result: Summary) -> None:
     """The network as a diagram, the receptive-field view's layer outlined; clicking a block selects its
     layer there (its last node: a Conv · BN · ReLU block selects the ReLU's output)."""
-    picture = diagram(result)
+    presenting = is_presenting()  # larger type: fewer blocks a lane, taller rows, the diagram may scroll
+    picture = diagram(result, per_lane=PRESENT_PER_LANE if presenting else 8)
 
     def clicked() -> None:  # runs before the next run, so the picker and the outline both follow
         event = st.session_state.get(K_DIAGRAM)
-        selection = event.get("selection") if event is not None else None
-        node = clicked_node(picture, selection)
+        node = clicked_node(picture, event.get("selection") if event is not None else None)
         if node is not None:
             select_layer(result, node)
 
     chart(
-        network_diagram_figure(picture, selected_layer(result)), key=K_DIAGRAM, config=DIAGRAM_CONFIG,
+        network_diagram_figure(picture, selected_layer(result), **(PRESENT_ROWS if presenting else {})),
+        key=K_DIAGRAM, config=DIAGRAM_CONFIG,
         on_select=clicked, selection_mode="points",
     )  # fmt: skip
 
