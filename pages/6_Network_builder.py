@@ -34,6 +34,7 @@ from cnnviz import (
     to_pytorch_code,
 )
 from cnnviz.plots import (
+    diagram_png,
     diagram_svg,
     erf_figure,
     field_growth_figure,
@@ -97,6 +98,11 @@ def code_of(key: str, _network: Network) -> str:
 @st.cache_data(max_entries=32, show_spinner=False)
 def svg_of(key: str, _result: Summary) -> str:
     return diagram_svg(diagram(_result))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def png_of(key: str, _result: Summary) -> bytes:
+    return diagram_png(diagram(_result))
 
 
 top = st.container()  # the headline numbers, a break point's fix and the diagram: drawn once the table reads
@@ -176,12 +182,11 @@ with top:
                 editor.request(Network(fixed, input_size, batch), "Applied every fix the network needed.")
         else:
             st.info("No single number fixes this layer: change it in the table below.")
-    chosen = str(st.session_state.get(editor.K_UNIT_LAYER, "")).split(" · ")[0]
-    editor.diagram_view(result, int(chosen) if chosen.isdigit() else None)
+    diagram_slot = st.container()  # drawn after the unit picker, so it outlines the layer picked there
     st.caption(
         "Each box is a layer (with the batch norm and activation after it) over the shape it makes; "
-        "arrows show what each reads, shortcuts arc above. Click a box to see its receptive field below; "
-        "the camera icon saves a PNG, and the SVG is under Export."
+        "arrows show what each reads, shortcuts arc above. Click a box to see its receptive field below. "
+        "The PNG and SVG are under Export (the camera icon saves this view as it is on screen)."
     )
 
 # --- Summary --------------------------------------------------------------------------------------
@@ -218,6 +223,8 @@ else:
 
 st.markdown("**Pick a unit and see the input cells it reads**")
 picked = editor.unit_picker(result)
+with diagram_slot:
+    editor.diagram_view(result)
 if picked is not None:
     layer, unit = picked
     region_col, erf_col = st.columns(2)
@@ -285,7 +292,7 @@ else:
 
 # --- Export ---------------------------------------------------------------------------------------
 st.subheader("Export", anchor=False)
-as_code, as_json, as_picture = st.tabs(["PyTorch code", "JSON", "Diagram (SVG)"])
+as_code, as_json, as_picture = st.tabs(["PyTorch code", "JSON", "Diagram (PNG, SVG)"])
 with as_code:
     code = code_of(key, network)
     st.code(code, language="python", height=480 if len(network.layers) > 14 else "content")
@@ -297,7 +304,14 @@ with as_json:
     st.download_button("Download network.json", text, file_name="network.json", mime="application/json",
                        key="nb_download_json", on_click="ignore", icon=":material/download:")  # fmt: skip
 with as_picture:
-    st.caption("The diagram above as a vector picture, for slides and handouts.")
-    st.download_button("Download network.svg", svg_of(key, result), file_name="network.svg",
-                       mime="image/svg+xml", key="nb_download_svg", on_click="ignore",
-                       icon=":material/download:")  # fmt: skip
+    st.caption(
+        "The diagram above for slides and handouts: a PNG with large labels, or a vector picture (SVG) "
+        "that stays sharp at any size."
+    )
+    png_col, svg_col, _ = st.columns([1, 1, 2])
+    png_col.download_button("Download network.png", png_of(key, result), file_name="network.png",
+                            mime="image/png", key="nb_download_png", on_click="ignore",
+                            icon=":material/image:", width="stretch")  # fmt: skip
+    svg_col.download_button("Download network.svg", svg_of(key, result), file_name="network.svg",
+                            mime="image/svg+xml", key="nb_download_svg", on_click="ignore",
+                            icon=":material/download:", width="stretch")  # fmt: skip

@@ -30,7 +30,7 @@ Where each part lives (all under `cnnviz/network/`):
 from __future__ import annotations
 
 from cnnviz.network.code import from_pytorch_code, read_import, to_pytorch_code
-from cnnviz.network.diagram import Diagram, diagram
+from cnnviz.network.diagram import Diagram, clicked_node, diagram
 from cnnviz.network.json_form import from_json, layer_from_dict, layer_to_dict, to_json, to_json_lines
 from cnnviz.network.layers import (
     ELU,
@@ -113,6 +113,7 @@ from cnnviz.network.torch_form import from_module, to_torch
 __all__ = [
     "read_import",
     "Diagram",
+    "clicked_node",
     "diagram",
     "to_json_lines",
     "Baseline",

@@ -10,12 +10,13 @@ the SVG are drawn from it in `cnnviz.plots.network`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cnnviz.network.layers import INPUT, Layer
 from cnnviz.network.summary_table import LayerRow, Summary
 
-__all__ = ["Block", "Edge", "Diagram", "diagram", "POINTWISE"]
+__all__ = ["Block", "Edge", "Diagram", "diagram", "clicked_node", "POINTWISE"]
 
 # Layers that keep the shape and read one cell (or one position's channels): folded into the block before.
 POINTWISE = frozenset(
@@ -152,3 +153,28 @@ def diagram(result: Summary, per_lane: int = 8, fold: bool = True) -> Diagram:
         )  # fmt: skip
     edges = tuple(Edge(s, b) for b in range(1, len(groups) + 1) for s in sources[b])
     return Diagram(tuple(blocks), edges, min(per_lane, max(column.values()) + 1), sum(depth))
+
+
+def clicked_node(picture: Diagram, selection: Mapping[str, object] | None) -> int | None:
+    """The node a click on the drawn diagram selects, or None.
+
+    `selection` is a chart's selection event: {"points": [{"customdata": 7, ...}, ...]}. The figure puts
+    each block's node index in its point's customdata (a bare value, or the first of a list); the first
+    point naming a block of `picture` wins. The input block, points of other traces (no customdata), an
+    empty selection and values that name no block give None.
+    """
+    points = selection.get("points") if isinstance(selection, Mapping) else None
+    if not isinstance(points, (list, tuple)):
+        return None
+    nodes = {block.index for block in picture.blocks if block.index >= 0}
+    for point in points:
+        data = point.get("customdata") if isinstance(point, Mapping) else None
+        if isinstance(data, (list, tuple)):
+            data = data[0] if data else None
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            continue
+        if isinstance(data, float) and not data.is_integer():  # also inf and nan
+            continue
+        if int(data) in nodes:
+            return int(data)
+    return None

@@ -31,6 +31,8 @@ from cnnviz.plots.conv import (
 )
 from cnnviz.plots.gif_export import conv_animation_gif
 from cnnviz.plots.network import (
+    DIAGRAM_PNG_FONT_PX,
+    diagram_png,
     diagram_svg,
     erf_figure,
     field_growth_figure,
@@ -76,6 +78,8 @@ __all__ = [
     "conv_walkthrough_figure",
     "conv_walkthrough_spec",
     "curves_figure",
+    "DIAGRAM_PNG_FONT_PX",
+    "diagram_png",
     "diagram_svg",
     "erf_figure",
     "network_diagram_figure",

@@ -7,9 +7,12 @@ as uint8, gradients as float32; no figure here animates.
 from __future__ import annotations
 
 import base64
+import functools
+import importlib.util
 import io
 import math
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -22,6 +25,8 @@ __all__ = [
     "params_figure",
     "network_diagram_figure",
     "diagram_svg",
+    "diagram_png",
+    "DIAGRAM_PNG_FONT_PX",
 ]
 
 ORANGE = "#e8590c"
@@ -302,9 +307,10 @@ def _edge_path(a: object, b: object) -> tuple[list[float], list[float]]:
     x0, y0 = a.column + BOX_W / 2, a.row  # type: ignore[attr-defined]
     x1, y1 = b.column - BOX_W / 2, b.row  # type: ignore[attr-defined]
     if b.lane != a.lane:  # type: ignore[attr-defined]
-        # down the gap before the target's lane, back to its left edge, then in: no line crosses the boxes
+        # down the gap before the target's lane, back along it to the gap left of the target, then in:
+        # no line crosses the boxes (a shortcut into a lane's second column runs above its first box)
         gap = b.row - BOX_H / 2 - 0.12 if b.column == 0 else b.row - 0.5  # type: ignore[attr-defined]
-        left = -0.5 + 0.04
+        left = -0.5 + 0.04 if b.column == 0 else x1 - (1 - BOX_W) / 2  # type: ignore[attr-defined]
         return [x0, x0 + 0.06, x0 + 0.06, left, left, x1], [y0, y0, gap, gap, y1, y1]
     if y0 == y1 and b.column - a.column > 1:  # type: ignore[attr-defined]
         top = y0 - BOX_H / 2 - 0.16
@@ -313,9 +319,20 @@ def _edge_path(a: object, b: object) -> tuple[list[float], list[float]]:
     return [x0, mid, mid, x1], [y0, y0, y1, y1]
 
 
-def network_diagram_figure(diagram: object, selected: int | None = None, title: str = "") -> go.Figure:
+def network_diagram_figure(
+    diagram: object,
+    selected: int | None = None,
+    title: str = "",
+    row_px: int = 66,
+    max_height: int | None = 410,
+    layers_px: int | None = None,
+) -> go.Figure:
     """Blocks (`cnnviz.network.diagram`) as boxes labelled with their layers over their output shape,
     arrows for what each reads (skips arc above), the `selected` node's block outlined in orange.
+
+    `row_px` pixels per row of blocks, the whole at most `max_height` (None: as tall as the rows need;
+    a projector's larger type needs taller boxes). The layers folded into a block are a lighter line;
+    `layers_px` sets the size of the layer lines (the shape keeps the figure's font), to fit narrow boxes.
 
     One scatter point sits in each box so a click on it selects its node (customdata: the node index).
     """
@@ -352,7 +369,9 @@ def network_diagram_figure(diagram: object, selected: int | None = None, title: 
                       "width": 5 if chosen else 1.5}}
         )  # fmt: skip
         head, _, folded = block.title.partition(" · ")
-        lines = [head, *([f"<span style='font-size:0.85em'>{folded}</span>"] if folded else []),
+        size = f"font-size:{layers_px}px;" if layers_px else ""
+        lines = [f"<span style='{size}'>{head}</span>" if size else head,
+                 *([f"<span style='{size}color:#495057'>{folded}</span>"] if folded else []),
                  f"<b>{block.shape}</b>"]  # fmt: skip
         notes.append(
             {"x": x, "y": y, "text": "<br>".join(lines), "showarrow": False,
@@ -369,10 +388,11 @@ def network_diagram_figure(diagram: object, selected: int | None = None, title: 
         )
     )  # fmt: skip
     rows = max(diagram.rows, 1)  # type: ignore[attr-defined]
+    height = 90 + row_px * rows if max_height is None else min(90 + row_px * rows, max_height)
     fig.update_xaxes(range=[-0.55, diagram.columns - 0.45], visible=False, fixedrange=True)  # type: ignore[attr-defined]
     fig.update_yaxes(range=[rows - 0.45, -0.75], visible=False, fixedrange=True)
     fig.update_layout(
-        shapes=shapes, annotations=notes, height=min(90 + 66 * rows, 410), title=title or None,
+        shapes=shapes, annotations=notes, height=height, title=title or None,
         margin={"l": 4, "r": 4, "t": 36 if title else 6, "b": 4}, plot_bgcolor="white", font=FONT,
         clickmode="event+select", dragmode=False, hoverlabel_font=FONT,
     )  # fmt: skip
@@ -416,3 +436,101 @@ def diagram_svg(diagram: object, column_px: int = 150, row_px: int = 86) -> str:
         )
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+DIAGRAM_PNG_FONT_PX = 18  # the smallest label of the PNG: readable on a slide at the back of a room
+_PNG_LINE = "#495057"
+
+
+@functools.cache
+def _font_file(bold: bool) -> str | None:
+    """DejaVu Sans (it has ×, →, ·, ✗): matplotlib's copy, a dependency, so every machine draws the same;
+    else the system's; None when neither is there."""
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    spec = importlib.util.find_spec("matplotlib")
+    folders = (spec.submodule_search_locations or []) if spec is not None else []
+    for folder in folders:
+        path = Path(folder) / "mpl-data" / "fonts" / "ttf" / name
+        if path.is_file():
+            return str(path)
+    from PIL import ImageFont
+
+    try:
+        return str(ImageFont.truetype(name, 10).path)
+    except OSError:
+        return None
+
+
+@functools.cache
+def _png_font(size: int, bold: bool = False):  # noqa: ANN202 - a PIL font
+    from PIL import ImageFont
+
+    path = _font_file(bold)
+    return ImageFont.truetype(path, size) if path else ImageFont.load_default(size=size)
+
+
+_ASCII = str.maketrans({"×": "x", "→": "->", "·": "-", "✗": "X", "—": "-"})
+
+
+def _fitted(draw, text: str, width: float, size: int, bold: bool = False):  # noqa: ANN001, ANN202
+    """`text` and a font that fits it in `width` pixels: smaller type down to 3/4 of `size`, then cut."""
+    if _font_file(bold) is None:
+        text = text.translate(_ASCII)  # Pillow's own font has no glyphs for these
+    for px in range(size, max(size * 3 // 4, 1) - 1, -1):
+        font = _png_font(px, bold)
+        if draw.textlength(text, font=font) <= width:
+            return text, font
+    while len(text) > 1 and draw.textlength(text + "…", font=font) > width:
+        text = text[:-1]
+    return text + "…", font
+
+
+def diagram_png(diagram: object, column_px: int = 240, row_px: int = 120, scale: int = 1) -> bytes:
+    """The diagram as PNG bytes, drawn from its own layout like `diagram_svg` (boxes in their kind's
+    colour, arrows, each block's layers and output shape): labels of at least DIAGRAM_PNG_FONT_PX pixels
+    (times `scale`), for slides and handouts. Size: (column_px * columns + 20, row_px * rows + 20) * scale.
+    """
+    from PIL import Image, ImageDraw
+
+    blocks, edges = diagram.blocks, diagram.edges  # type: ignore[attr-defined]
+    width = (column_px * diagram.columns + 20) * scale  # type: ignore[attr-defined]
+    height = (row_px * max(diagram.rows, 1) + 20) * scale  # type: ignore[attr-defined]
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+
+    def px(x: float, y: float) -> tuple[float, float]:  # y from -0.6: the arcs above the first row
+        return (10 + (x + 0.5) * column_px) * scale, (10 + (y + 0.6) * row_px) * scale
+
+    for edge in edges:
+        ex, ey = _edge_path(blocks[edge.source], blocks[edge.target])
+        points = [px(x, y) for x, y in zip(ex, ey, strict=True)]
+        draw.line(points, fill=_PNG_LINE, width=2 * scale, joint="curve")
+        (ax, ay), (bx, by) = points[-2], points[-1]
+        length = math.hypot(bx - ax, by - ay) or 1.0
+        ux, uy = (bx - ax) / length, (by - ay) / length
+        head, half = 11 * scale, 5 * scale
+        draw.polygon(
+            [(bx, by), (bx - head * ux - half * uy, by - head * uy + half * ux),
+             (bx - head * ux + half * uy, by - head * uy - half * ux)], fill=_PNG_LINE,
+        )  # fmt: skip
+    font_px = DIAGRAM_PNG_FONT_PX * scale
+    inner = (BOX_W * column_px - 12) * scale
+    for block in blocks:
+        x0, y0 = px(block.column - BOX_W / 2, block.row - BOX_H / 2)
+        x1, y1 = px(block.column + BOX_W / 2, block.row + BOX_H / 2)
+        outline = "#c92a2a" if block.status == "error" else "#343a40"
+        draw.rounded_rectangle((x0, y0, x1, y1), radius=5 * scale, fill=_fill(block), outline=outline,
+                               width=max(1, round(1.5 * scale)))  # fmt: skip
+        head, _, folded = block.title.partition(" · ")
+        lines = [(head, font_px, False), *([(folded, font_px, False)] if folded else []),
+                 (block.shape, font_px + 2 * scale, True)]  # fmt: skip
+        fitted = [(*_fitted(draw, text, inner, size, bold), size) for text, size, bold in lines]
+        gap = 4 * scale
+        total = sum(size for *_, size in fitted) + gap * (len(fitted) - 1)
+        cx, top = (x0 + x1) / 2, (y0 + y1) / 2 - total / 2
+        for text, font, size in fitted:
+            draw.text((cx, top + size / 2), text, fill="#212529", font=font, anchor="mm")
+            top += size + gap
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()

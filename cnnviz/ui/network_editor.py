@@ -26,7 +26,7 @@ import streamlit as st
 
 from cnnviz.errors import ConvConfigError
 from cnnviz.network.code import layer_from_arguments
-from cnnviz.network.diagram import diagram
+from cnnviz.network.diagram import clicked_node, diagram
 from cnnviz.network.json_form import from_json, to_json
 from cnnviz.network.layers import INPUT, LAYER_TYPES, MAX_LAYERS, Layer, Network, Node, layer_for
 from cnnviz.network.layers.graph import delete_node, insert_after, simplest, swap_layers
@@ -36,7 +36,7 @@ from cnnviz.network.regions import FieldStep, default_unit
 from cnnviz.network.summary_table import LayerRow, Summary, format_bytes, format_count, format_input_size
 from cnnviz.plots.network import network_diagram_figure
 from cnnviz.ui.messages import escape_markdown
-from cnnviz.ui.presentation import chart
+from cnnviz.ui.presentation import chart, is_presenting
 from cnnviz.ui.url_state import BoundValue, url
 
 __all__ = [
@@ -60,6 +60,8 @@ __all__ = [
     "show_problem",
     "headline",
     "diagram_view",
+    "selected_layer",
+    "select_layer",
     "unit_picker",
 ]
 
@@ -553,36 +555,66 @@ def headline(result: Summary, batch: int) -> None:
 
 
 K_DIAGRAM = "nb_diagram"
-K_DIAGRAM_PICK = "nb_diagram_pick"  # the block selection last applied to the unit picker
+# In presentation mode: shapes in 20 px bold, layer lines in 18 px, five blocks a lane (so "MaxPool 3×3 /2"
+# stays inside its box on a 1400 px screen), rows of 90 px (112 once presentation mode enlarges the figure)
+# for three lines.
+PRESENT_PER_LANE = 5
+PRESENT_ROWS = {"row_px": 90, "max_height": None, "layers_px": 18}
+DIAGRAM_CONFIG = {
+    "displayModeBar": True, "displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+    "toImageButtonOptions": {"format": "png", "filename": "network", "scale": 2},
+}  # fmt: skip
 
 
-def diagram_view(result: Summary, selected: int | None) -> None:
-    """The network as a diagram; a click on a block selects that layer for the receptive-field view."""
-    picture = diagram(result)
-    config = {"displayModeBar": True, "displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"],
-              "toImageButtonOptions": {"format": "png", "filename": "network", "scale": 2}}  # fmt: skip
-    event = chart(
-        network_diagram_figure(picture, selected), key=K_DIAGRAM, config=config, on_select="rerun",
-        selection_mode="points",
+def _unit_choices(result: Summary) -> tuple[dict[str, int], str | None]:
+    """The unit picker's options ({label: layer}) and its default: the deepest layer with a map."""
+    ok = [row for row in result.rows if row.status == "ok"]
+    if not ok:
+        return {}, None
+    labels = {_unit_label(row): row.index for row in ok}
+    maps = [row for row in ok if len(row.output_shape or ()) > 2]
+    return labels, _unit_label(maps[-1] if maps else ok[-1])
+
+
+def selected_layer(result: Summary) -> int | None:
+    """The layer the receptive-field view shows (or will show, once its picker is drawn), if any."""
+    labels, default = _unit_choices(result)
+    if default is None:
+        return None
+    return labels.get(st.session_state.get(K_UNIT_LAYER), labels[default])  # type: ignore[arg-type]
+
+
+def select_layer(result: Summary, index: int) -> bool:
+    """Make layer `index` the receptive-field view's layer, its unit back at the centre.
+
+    Before the picker is drawn (a callback, or earlier in the run); the picker then writes it into the
+    link. False for a layer that does not run (it has no units to pick).
+    """
+    row = result.rows[index] if 0 <= index < len(result.rows) else None
+    if row is None or row.status != "ok":
+        return False
+    st.session_state[K_UNIT_LAYER] = _unit_label(row)
+    st.session_state.pop(K_UNIT_FOR, None)
+    return True
+
+
+def diagram_view(result: Summary) -> None:
+    """The network as a diagram, the receptive-field view's layer outlined; clicking a block selects its
+    layer there (its last node: a Conv · BN · ReLU block selects the ReLU's output)."""
+    presenting = is_presenting()  # larger type: fewer blocks a lane, taller rows, the diagram may scroll
+    picture = diagram(result, per_lane=PRESENT_PER_LANE if presenting else 8)
+
+    def clicked() -> None:  # runs before the next run, so the picker and the outline both follow
+        event = st.session_state.get(K_DIAGRAM)
+        node = clicked_node(picture, event.get("selection") if event is not None else None)
+        if node is not None:
+            select_layer(result, node)
+
+    chart(
+        network_diagram_figure(picture, selected_layer(result), **(PRESENT_ROWS if presenting else {})),
+        key=K_DIAGRAM, config=DIAGRAM_CONFIG,
+        on_select=clicked, selection_mode="points",
     )  # fmt: skip
-    points = getattr(getattr(event, "selection", None), "points", None) or []
-    picked = None
-    for point in points:  # the block points carry their node in customdata; else go by the point's index
-        data = point.get("customdata")
-        data = data[0] if isinstance(data, (list, tuple)) and data else data
-        if isinstance(data, (int, float)) and not isinstance(data, bool):
-            picked = int(data)
-        elif isinstance(point.get("point_index"), int) and 0 <= point["point_index"] < len(picture.blocks):
-            picked = picture.blocks[point["point_index"]].index
-        if picked is not None:
-            break
-    state = st.session_state
-    if picked is not None and picked >= 0 and state.get(K_DIAGRAM_PICK) != picked:
-        state[K_DIAGRAM_PICK] = picked
-        row = result.rows[picked] if picked < len(result.rows) else None
-        if row is not None and row.status == "ok":
-            state[K_UNIT_LAYER] = _unit_label(row)
-            state.pop(K_UNIT_FOR, None)
 
 
 def _unit_label(row: LayerRow) -> str:
@@ -599,15 +631,11 @@ def unit_picker(result: Summary) -> tuple[int, tuple[int, ...]] | None:
 
     Starts at the centre of the deepest layer with a map; None when no layer runs.
     """
-    ok = [row for row in result.rows if row.status == "ok"]
-    if not ok:
+    labels, default_label = _unit_choices(result)
+    if default_label is None:
         return None
     state = st.session_state
-    by_index = {row.index: row for row in ok}
-    maps = [row.index for row in ok if len(row.output_shape or ()) > 2]
-    labels = {_unit_label(row): i for i, row in by_index.items()}
-    default = maps[-1] if maps else ok[-1].index
-    default_label = next(label for label, i in labels.items() if i == default)
+    by_index = {row.index: row for row in result.rows if row.status == "ok"}
     if state.get(K_UNIT_LAYER) not in labels:
         state[K_UNIT_LAYER] = default_label
     layer_box, *unit_boxes = st.columns([2.2, 1, 1])

@@ -115,6 +115,7 @@ def test_default_page_shows_convnet_summary_fields_comparison_and_export(at: App
     assert [d.proto.label for d in at.get("download_button")] == [
         "Download model.py",
         "Download network.json",
+        "Download network.png",
         "Download network.svg",
     ]
 
@@ -566,6 +567,31 @@ def test_pasted_model_classes_give_their_totals(at: AppTest, file: str, size: st
     assert at.success[0].value.startswith("Imported")
     spec = chart(at, "nb_diagram")
     assert len(spec["layout"]["shapes"]) >= 3  # one box a block
+
+
+@pytest.mark.parametrize(
+    ("file", "cls", "size"),
+    [("lecture000_convnet.py", "ConvNet", "3, 32, 32"), ("lecture000_wideconvnet.py", "WideConvNet", "3, 32, 32"),
+     ("lecture000_deepconvnet.py", "DeepConvNet", "3, 32, 32"), ("functional_net.py", "FunctionalNet", "3, 32, 32"),
+     ("resnet18.py", None, "3, 224, 224"), ("unet.py", "UNet", "1, 64, 64")],
+)  # fmt: skip
+def test_pasted_classes_total_what_pytorch_counts(at: AppTest, file: str, cls: str | None, size: str) -> None:
+    """The page's totals for code pasted as written equal the real module's numel and output shape."""
+    import torch
+
+    from tests.network.test_code_import import run_file
+
+    model = run_file(file, cls).eval()
+    shape = tuple(int(n) for n in size.split(", "))
+    with torch.no_grad():
+        out = tuple(model(torch.zeros(1, *shape)).shape)
+    at.text_input(key="nb_input").set_value(size).run()
+    import_text(at, (CODE / file).read_text())
+    assert_clean(at)
+    assert at.success[0].value.startswith("Imported")
+    assert metric_help(at, "Parameters") == f"{sum(p.numel() for p in model.parameters()):,}"
+    assert metric(at, "Output shape") == str(out)
+    assert summary_table(at)["params"].sum() == sum(p.numel() for p in model.parameters())
 
 
 def test_resnet18_preset_draws_its_shortcuts_and_counts_its_mult_adds(at: AppTest) -> None:

@@ -1,9 +1,11 @@
 """Pasted PyTorch model classes, read as written and never run, against the same code run in PyTorch.
 
-Each file in tests/network/code/ is real lecture-style code: lecture 000's ConvNet with its Softmax
-"decision" and `nonlinearity` argument, lecture 004's class with its forward pasted apart (and an
-undefined num_classes), a ResNet basic block, a torchvision-style ResNet-18 built in loops, a small
-U-Net, AlexNet with local response norm. The oracle builds the model by running the file in PyTorch.
+Each file in tests/network/code/ is real lecture-style code: lecture 000's ConvNet, WideConvNet and
+DeepConvNet as the slides write them, with their Softmax "decision" and `nonlinearity` argument, a model whose
+forward is functional calls (F.relu, F.max_pool2d, a residual `x + y`, torch.flatten), lecture 004's class
+with its forward pasted apart (and an undefined num_classes), a ResNet basic block, a torchvision-style
+ResNet-18 built in loops, a small U-Net, AlexNet with local response norm. The oracle builds the model by
+running the file in PyTorch.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ def run_file(name: str, cls: str | None = None, *args):
 
 CASES = [
     ("lecture000_convnet.py", "ConvNet", (), (3, 32, 32), 19_570),
+    ("lecture000_wideconvnet.py", "WideConvNet", (), (3, 32, 32), 79_030),
+    ("lecture000_deepconvnet.py", "DeepConvNet", (), (3, 32, 32), 23_650),
+    ("functional_net.py", "FunctionalNet", (), (3, 32, 32), None),
     ("resnet_basic_block.py", "BasicBlock", (64, 64), (64, 32, 32), 73_984),
     ("resnet18.py", None, (), (3, 224, 224), 11_689_512),
     ("unet.py", "UNet", (), (1, 64, 64), None),

@@ -117,3 +117,63 @@ def test_params_figure_shows_every_bar_on_a_log_axis(params: list[int]) -> None:
     assert fig["layout"]["xaxis"]["type"] == "log"
     assert low < math.log10(min(params)) - 0.5 and high > math.log10(max(params))
     assert bars["marker"]["color"][0] != bars["marker"]["color"][1]
+
+
+# --------------------------------------------------------------------------------------------------
+# The diagram as a PNG
+# --------------------------------------------------------------------------------------------------
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+def _picture(name: str):
+    from cnnviz.network import diagram, summarize
+    from cnnviz.network.presets import preset
+
+    net = preset(name).network
+    return diagram(summarize(net.nodes, net.input_size))
+
+
+@pytest.mark.parametrize(("name", "scale"), [("ResNet-18", 1), ("U-Net (small)", 1), ("ConvNet", 2)])
+def test_diagram_png_draws_every_block_in_its_colour_with_its_labels(name: str, scale: int) -> None:
+    from cnnviz.plots.network import BLOCK_FILL, BOX_H, BOX_W, DIAGRAM_PNG_FONT_PX, diagram_png
+
+    picture = _picture(name)
+    data = diagram_png(picture, column_px=240, row_px=120, scale=scale)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "PNG"
+    assert image.size == ((240 * picture.columns + 20) * scale, (120 * picture.rows + 20) * scale)
+    pixels = np.asarray(image.convert("RGB")).astype(int)
+    assert DIAGRAM_PNG_FONT_PX >= 18
+    for block in picture.blocks:
+        left = round((10 + (block.column + 0.5 - BOX_W / 2) * 240) * scale)
+        right = round((10 + (block.column + 0.5 + BOX_W / 2) * 240) * scale)
+        top = round((10 + (block.row + 0.6 - BOX_H / 2) * 120) * scale)
+        bottom = round((10 + (block.row + 0.6 + BOX_H / 2) * 120) * scale)
+        inside = pixels[top + 6 * scale : bottom - 6 * scale, left + 6 * scale : right - 6 * scale]
+        fill = np.array(_rgb(BLOCK_FILL[block.category]))
+        assert (np.abs(inside - fill).sum(-1) == 0).mean() > 0.5, block  # mostly the kind's colour
+        ink = np.argwhere(inside.sum(-1) < 3 * 110)  # dark text
+        assert len(ink), block
+        lines = 3 if " · " in block.title else 2
+        # each line at least DIAGRAM_PNG_FONT_PX high, less the space above capitals and below the baseline
+        assert ink[:, 0].max() - ink[:, 0].min() >= (lines - 1) * DIAGRAM_PNG_FONT_PX * scale, block
+        edge = pixels[top - scale : top + 2 * scale, (left + right) // 2]  # the border line
+        assert (edge.sum(-1) < 3 * 120).any(), block
+
+
+def test_diagram_png_draws_an_arrow_between_neighbours_and_a_broken_block_in_red() -> None:
+    from cnnviz.network import Conv2d, Linear, ReLU, diagram, summarize
+    from cnnviz.plots.network import ERROR_FILL, diagram_png
+
+    picture = diagram(summarize([Conv2d(3, 4, 3), ReLU(), Linear(10, 2)], (3, 8, 8)))
+    assert [b.status for b in picture.blocks] == ["ok", "ok", "error"]
+    pixels = np.asarray(Image.open(io.BytesIO(diagram_png(picture))).convert("RGB")).astype(int)
+    y = round(10 + 0.6 * 120)  # the row's centre line
+    between = pixels[y - 1 : y + 2, round(10 + 1.0 * 240) - 5 : round(10 + 1.0 * 240) + 5]
+    assert (between.sum(-1) < 3 * 120).any()  # the arrow from the input to the conv
+    x = round(10 + 2.5 * 240)
+    assert (np.abs(pixels[y + 30, x - 60 : x + 60] - _rgb(ERROR_FILL)).sum(-1) == 0).any()
