@@ -38,7 +38,9 @@ def escape_markdown(text: object, limit: int = MAX_MESSAGE) -> str:
         plain = plain[: limit - 1] + "…"
     out = _ALWAYS.sub(lambda m: "\\" + m.group(0), plain)
     out = _UNDERSCORE.sub(r"\\_", out)
-    out = _BARE_LINK.sub(lambda m: m.group(0).replace(":", "\\:").replace(".", "\\.").replace("@", "\\@"), out)
+    out = _BARE_LINK.sub(
+        lambda m: m.group(0).replace(":", "\\:").replace(".", "\\.").replace("@", "\\@"), out
+    )
     return _LINE_START.sub(lambda m: m.group(1) + _escape_marker(m.group(2)), out)
 
 

@@ -113,8 +113,16 @@ _EDIT_HANDOVER_MS = 400
 
 def edit_cell(page: Page, at: tuple[float, float], keys: str) -> None:
     """Type `keys` into a data-editor cell (keys='' empties it). Inside a form this runs nothing."""
-    page.mouse.dblclick(*at)  # opens the cell's editor, a text box over the canvas
     editor = page.locator(".gdg-input")
+    # A double click opens the cell's editor, a text box over the canvas; one that lands while the grid
+    # is being redrawn after a run is lost, so try again.
+    for _ in range(3):
+        page.mouse.dblclick(*at)
+        try:
+            expect(editor).to_be_visible(timeout=5_000)
+            break
+        except AssertionError:
+            continue
     expect(editor).to_be_visible()
     editor.fill(keys)
     expect(editor).to_have_value(keys)

@@ -85,7 +85,7 @@ def test_every_control(tab: Page, screenshots_dir: Path) -> None:
     type_text(page, "tc_in_text", "1 2; 3 4; 5 6; 7 8")
     both_views_agree(page)
     type_text(page, "tc_in_text", "1 2 3")
-    expect(page.locator(ERROR)).to_contain_text("input: a 4×2 grid needs 8 numbers, row by row; got 3")
+    expect(page.locator(ERROR)).to_contain_text("input: a 4×2 grid needs 4 rows of 2 numbers (got 1×3)")
     type_text(page, "tc_in_text", "1 0; 0 0; 0 0; 0 2")
     expect(page.locator(ERROR)).to_have_count(0)
 
