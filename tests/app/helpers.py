@@ -104,3 +104,29 @@ def type_into_grid(at: AppTest, grid_key: str, cells: dict[tuple[int, int], obje
     at.session_state[editor] = {"edited_rows": edited, "added_rows": [], "deleted_rows": []}
     at.button(key=f"{grid_key}_apply").click()
     return at.run()
+
+
+def drawn_widgets(at: AppTest) -> set[str]:
+    """The ids of the controls the last run drew: the ones whose value a browser keeps for the next run."""
+    return {w.id for kind in CONTROL_KINDS for w in getattr(at, kind)}
+
+
+def as_browser_mounts(at: AppTest, drawn_before: set[str]) -> dict[str, object]:
+    """Make `at` hold what a browser holds after this run, and return those values by key.
+
+    A browser forgets the value of a control that a run did not draw. When a later run draws it again, the
+    browser shows the value the server sent with it (`set_value`), else the control's default, and sends
+    that on the next change. AppTest keeps the server's value instead; this puts the browser's value back
+    for the number boxes, checkboxes and toggles not in `drawn_before` (the ids the run before drew)."""
+    shown: dict[str, object] = {}
+    for kind in ("number_input", "checkbox", "toggle"):
+        for w in getattr(at, kind):
+            if w.id in drawn_before or not w.key:
+                continue
+            value = w.proto.value if w.proto.set_value else w.proto.default
+            if kind == "number_input" and w.proto.data_type == w.proto.DataType.INT:
+                value = int(value)
+            if value != w.value:
+                w.set_value(value)
+            shown[w.key] = value
+    return shown

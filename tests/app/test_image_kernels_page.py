@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from cnnviz.images.filtering import filter_image
 from cnnviz.images.kernels import IMAGE_KERNELS, apply_image_kernel, image_kernel
 from cnnviz.images.loading import sample_image
-from tests.app.helpers import page_path, type_into_grid
+from tests.app.helpers import as_browser_mounts, drawn_widgets, link_of, page_path, type_into_grid
 
 PAGE = page_path("4_Image_kernels.py")
 P = "ik"
@@ -172,3 +172,34 @@ def test_zoom_both_together_shares_the_axes() -> None:
     spec = json.loads(charts[0].proto.spec)
     assert [t["type"] for t in spec["data"]] == ["image", "image"]
     assert spec["layout"]["xaxis2"]["matches"] == "x" and spec["layout"]["yaxis2"]["matches"] == "y"
+
+
+def test_typed_kernel_and_its_size_survive_an_upload(at: AppTest) -> None:
+    at.selectbox(key=f"{P}_kernel").set_value("custom (type your own)").run()
+    at.number_input(key=f"{P}_rows").set_value(5).run()
+    at.number_input(key=f"{P}_cols").set_value(5).run()
+    type_into_grid(at, f"{P}_grid", {(0, 0): "2", (4, 4): "-1", (1, 3): "0.5"})
+    typed = link_of(at)[f"{P}_grid"]
+    assert typed == "2,0,0,0,0;0,0,0,0.5,0;0,0,1,0,0;0,0,0,0,0;0,0,0,0,-1"
+    # Choosing "Your picture" draws no kernel until a file arrives; then the file arrives.
+    drawn = drawn_widgets(at)
+    at.radio(key=f"{P}_source").set_value("upload").run()
+    drawn = drawn_widgets(at)
+    photo = np.random.default_rng(5).integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    at.file_uploader(key=f"{P}_upload").set_value(("mine.png", _png(photo), "image/png")).run()
+    shown = as_browser_mounts(at, drawn)
+    assert not at.exception and not at.error
+    assert (shown.get(f"{P}_rows", 5), shown.get(f"{P}_cols", 5)) == (5, 5)  # what the boxes show
+    # The next change keeps the kernel: in the link and in the result.
+    drawn = drawn_widgets(at)
+    at.radio(key=f"{P}_mode").set_value("luminance").run()
+    as_browser_mounts(at, drawn)
+    link = link_of(at)
+    assert (link[f"{P}_rows"], link[f"{P}_cols"], link[f"{P}_grid"]) == ("5", "5", typed)
+    assert any(c.value.startswith("Sum of weights: 2.5.") for c in at.caption)
+    at.number_input(key=f"{P}_row").set_value(2).run()
+    at.number_input(key=f"{P}_col").set_value(2).run()
+    kernel = np.zeros((5, 5))
+    kernel[2, 2], kernel[0, 0], kernel[4, 4], kernel[1, 3] = 1, 2, -1, 0.5
+    raw = filter_image(photo, kernel, mode="luminance", output="clip").raw[2, 2]
+    assert float(_metric(at, "grey result")) == pytest.approx(float(np.ravel(raw)[0]), abs=1e-4)
