@@ -23,6 +23,7 @@ from cnnviz import (
     explain_pixel,
     histograms,
     image_kernel,
+    parse_number,
     preview,
     result_extent,
 )
@@ -86,17 +87,30 @@ if picked is None:
 custom: tuple[tuple[float, ...], ...] = ()
 if kernel_name == CUSTOM:
     st.subheader("Your kernel", anchor=False)
-    rows_in, cols_in, _ = st.columns([1, 1, 4])
+    rows_in, cols_in, scale_in, _ = st.columns([1, 1, 1, 3])
     rows = int(url.at(rows_in).number_input("rows", 1, MAX_KERNEL_SIDE, 3, key=f"{PREFIX}_rows"))
     cols = int(url.at(cols_in).number_input("columns", 1, MAX_KERNEL_SIDE, 3, key=f"{PREFIX}_cols"))
+    scale_text = url.at(scale_in).text_input(
+        "× every weight",
+        "1",
+        max_chars=40,
+        key=f"{PREFIX}_scale",
+        help="The factor written in front of a matrix: 1/16 for the 3×3 Gaussian 1/16·[[1, 2, 1], …].",
+    )
+    try:
+        scale = parse_number(scale_text, "× every weight")
+    except ConvConfigError as exc:
+        show_error(ConvConfigError(f"{exc}; using 1 until it is a number", "scale"))
+        scale = 1.0
     typed = typed_grid(
         "your kernel",
         f"{PREFIX}_grid",
         identity_grid(rows, cols),
         link_label="Your kernel",
-        caption="Type a number or a fraction (1/16) in each cell, then Apply. It starts as the identity.",
+        caption="Type a number or a fraction (1/16) in each cell, then Apply; a factor in front of the whole "
+        "matrix goes in '× every weight'. It starts as the identity.",
     )
-    custom = tuple(tuple(float(v) for v in row) for row in typed)
+    custom = tuple(tuple(scale * float(v) for v in row) for row in typed)
 
 
 def build_kernel(

@@ -203,3 +203,41 @@ def test_typed_kernel_and_its_size_survive_an_upload(at: AppTest) -> None:
     kernel[2, 2], kernel[0, 0], kernel[4, 4], kernel[1, 3] = 1, 2, -1, 0.5
     raw = filter_image(photo, kernel, mode="luminance", output="clip").raw[2, 2]
     assert float(_metric(at, "grey result")) == pytest.approx(float(np.ravel(raw)[0]), abs=1e-4)
+
+
+# Lecture 003, "Examples": the Gaussian blur written as 1/16 · [[1, 2, 1], [2, 4, 2], [1, 2, 1]].
+GAUSSIAN_003 = [[1, 2, 1], [2, 4, 2], [1, 2, 1]]
+
+
+def _kernel_shown(at: AppTest) -> np.ndarray:
+    """The kernel's matrix as the page shows it: its first table that is not an editor."""
+    frame = next(d.value for d in at.dataframe if "_editor_" not in d.proto.id)
+    return frame.to_numpy(dtype=float)
+
+
+def test_lecture_gaussian_typed_as_written_sums_to_one(at: AppTest) -> None:
+    at.selectbox(key=f"{P}_kernel").set_value("custom (type your own)").run()
+    type_into_grid(
+        at, f"{P}_grid", {(r, c): str(v) for r, row in enumerate(GAUSSIAN_003) for c, v in enumerate(row)}
+    )
+    at.text_input(key=f"{P}_scale").input("1/16").run()
+    assert not at.error
+    assert any(c.value.startswith("Sum of weights: 1.") for c in at.caption)
+    np.testing.assert_allclose(_kernel_shown(at), np.array(GAUSSIAN_003) / 16)
+    assert link_of(at)[f"{P}_scale"] == "1/16"
+
+
+def test_lecture_gaussian_typed_cell_by_cell_as_fractions(at: AppTest) -> None:
+    at.selectbox(key=f"{P}_kernel").set_value("custom (type your own)").run()
+    cells = {(r, c): f"{v}/16" for r, row in enumerate(GAUSSIAN_003) for c, v in enumerate(row)}
+    type_into_grid(at, f"{P}_grid", cells)
+    assert not at.error
+    assert any(c.value.startswith("Sum of weights: 1.") for c in at.caption)
+    np.testing.assert_allclose(_kernel_shown(at), np.array(GAUSSIAN_003) / 16)
+
+
+def test_a_factor_that_is_not_a_number_says_so_and_uses_one(at: AppTest) -> None:
+    at.selectbox(key=f"{P}_kernel").set_value("custom (type your own)").run()
+    at.text_input(key=f"{P}_scale").input("1/0").run()
+    assert at.error and "divides by zero" in at.error[0].value and "using 1" in at.error[0].value
+    assert any(c.value.startswith("Sum of weights: 1.") for c in at.caption)
