@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from cnnviz.images.filtering import filter_image
 from cnnviz.images.kernels import IMAGE_KERNELS, apply_image_kernel, image_kernel
 from cnnviz.images.loading import sample_image
-from tests.app.helpers import as_browser_mounts, drawn_widgets, link_of, page_path, type_into_grid
+from tests.app.helpers import as_browser_mounts, charts, drawn_widgets, link_of, page_path, type_into_grid
 
 PAGE = page_path("4_Image_kernels.py")
 P = "ik"
@@ -241,3 +241,64 @@ def test_a_factor_that_is_not_a_number_says_so_and_uses_one(at: AppTest) -> None
     at.text_input(key=f"{P}_scale").input("1/0").run()
     assert at.error and "divides by zero" in at.error[0].value and "using 1" in at.error[0].value
     assert any(c.value.startswith("Sum of weights: 1.") for c in at.caption)
+
+
+def _decode_source(trace: dict) -> np.ndarray:
+    import base64
+
+    data = base64.b64decode(trace["source"].split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(data)))
+
+
+def _image_captions(at: AppTest) -> list[str]:
+    """The captions under the pictures (st.image), whichever element kind AppTest files them under."""
+    captions = []
+    for element in [*at.get("imgs"), *at.get("image")]:
+        proto = element.proto
+        captions += [i.caption for i in proto.imgs] if hasattr(proto, "imgs") else [proto.caption]
+    return captions
+
+
+def _crop_panels(at: AppTest) -> list[np.ndarray]:
+    spec = charts(at)[f"{P}_crop_figure"]
+    return [_decode_source(t) for t in spec["data"] if t["type"] == "image"]
+
+
+@pytest.mark.slow
+def test_a_big_photo_says_it_is_scaled_and_shows_a_full_resolution_crop(at: AppTest) -> None:
+    # 4000×3000 of one-pixel stripes: at 1/4 scale both the photo and its blur are a flat grey.
+    photo = np.zeros((3000, 4000, 3), np.uint8)
+    photo[:, ::2] = 255
+    photo[1000:1200, 1500:1700] = (200, 30, 30)
+    _upload(at, "big.png", _png(photo))
+    at.selectbox(key=f"{P}_kernel").set_value("box blur").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "big.png: 4000×3000, shown at 1/4 scale" in _image_captions(at)
+    assert "box blur: 4000×3000, shown at 1/4 scale" in _image_captions(at)
+    captions = [c.value for c in at.caption]
+    assert any(
+        c.startswith("Shown at 1/4 scale: each screen pixel is the mean of a 4×4 block") for c in captions
+    )
+    # The crop is the original's own pixels around the centre, before and after the kernel.
+    whole, before, after = _crop_panels(at)
+    assert whole.shape[:2] == (375, 500)  # the overview is 1/8 scale
+    np.testing.assert_array_equal(before, photo[1372:1628, 1872:2128])
+    expected = apply_image_kernel(photo, image_kernel("box blur", 5)).display
+    np.testing.assert_array_equal(after, expected[1372:1628, 1872:2128])
+    assert np.abs(before.astype(int) - after).mean() > 50  # the blur shows at 1:1
+    # Moving the crop shows another part, still at full resolution.
+    at.number_input(key=f"{P}_crop_row").set_value(1100).run()
+    at.number_input(key=f"{P}_crop_col").set_value(1600).run()
+    _, before, after = _crop_panels(at)
+    np.testing.assert_array_equal(before, photo[972:1228, 1472:1728])
+    np.testing.assert_array_equal(after, expected[972:1228, 1472:1728])
+
+
+def test_a_small_photo_is_shown_whole_and_says_nothing_about_scale(at: AppTest) -> None:
+    photo = np.random.default_rng(4).integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    _upload(at, "small.png", _png(photo))
+    assert not any("shown at 1/" in c.lower() for c in [c.value for c in at.caption] + _image_captions(at))
+    assert "small.png: 80×60" in _image_captions(at)
+    whole, before, after = _crop_panels(at)
+    np.testing.assert_array_equal(before, photo)
+    np.testing.assert_array_equal(after, apply_image_kernel(photo, image_kernel("sobel x")).display)
