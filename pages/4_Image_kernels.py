@@ -189,11 +189,38 @@ options = (
     ("output", output),
 )
 kernel_args = (kernel_name, size, sigma, custom)
+
+
+def use_stride_one() -> None:
+    st.session_state[f"{PREFIX}_stride"] = 1
+
+
+def use_padding(pixels: int) -> None:
+    st.session_state[f"{PREFIX}_padding"] = "pixels"
+    st.session_state[f"{PREFIX}_pad_px"] = pixels
+
+
 try:
     kernel = build_kernel(*kernel_args)
     shown = filtered(image, picked.key, kernel_args, options)
 except ConvConfigError as exc:
     show_error(exc)
+    if padding == "same" and stride > 1 and exc.argument == "padding":
+        # 'same' needs stride 1: offer both ways out, one click each.
+        side = dilation * (max(build_kernel(*kernel_args).matrix.shape) - 1) // 2
+        fix_stride, fix_padding, _ = st.columns([1, 1, 2])
+        fix_stride.button(
+            "Use stride 1", on_click=use_stride_one, key=f"{PREFIX}_fix_stride", icon=":material/build:"
+        )
+        fix_padding.button(
+            f"Keep stride {stride}, pad {side} per side",
+            on_click=use_padding,
+            args=(side,),
+            key=f"{PREFIX}_fix_padding",
+            icon=":material/build:",
+            help=f"{side} pixels per side is what 'same' pads at stride 1; with stride {stride} the result is "
+            f"about 1/{stride} of the size.",
+        )
     st.stop()
 
 # --- Original, result, kernel ----------------------------------------------------------------------

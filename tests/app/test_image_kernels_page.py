@@ -302,3 +302,21 @@ def test_a_small_photo_is_shown_whole_and_says_nothing_about_scale(at: AppTest) 
     whole, before, after = _crop_panels(at)
     np.testing.assert_array_equal(before, photo)
     np.testing.assert_array_equal(after, apply_image_kernel(photo, image_kernel("sobel x")).display)
+
+
+def test_same_padding_with_stride_offers_fixes_that_bring_the_result_back(at: AppTest) -> None:
+    at.number_input(key=f"{P}_stride").set_value(2).run()
+    assert at.error and "'same' needs stride 1" in at.error[0].value
+    assert not _image_captions(at)
+    at.button(key=f"{P}_fix_stride").click().run()
+    assert not at.error
+    assert at.number_input(key=f"{P}_stride").value == 1
+    assert "sobel x: 640×427" in _image_captions(at)
+    # The other way out keeps stride 2 and pads as 'same' would at stride 1: (427 + 2 - 3) // 2 + 1 = 214.
+    at.number_input(key=f"{P}_stride").set_value(2).run()
+    assert at.button(key=f"{P}_fix_padding").label == "Keep stride 2, pad 1 per side"
+    at.button(key=f"{P}_fix_padding").click().run()
+    assert not at.error
+    assert (at.radio(key=f"{P}_padding").value, at.number_input(key=f"{P}_pad_px").value) == ("pixels", 1)
+    assert "sobel x: 320×214" in _image_captions(at)
+    assert link_of(at)[f"{P}_padding"] == "pixels" and link_of(at)[f"{P}_stride"] == "2"
