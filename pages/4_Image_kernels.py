@@ -39,6 +39,7 @@ from cnnviz.ui import chart, image_picker, page_header, show_error, typed_grid, 
 PREFIX = "ik"
 CUSTOM = "custom (type your own)"
 OVERVIEW_SIDE = 512  # pixels: the long side of the whole picture next to the 1:1 crops
+MATRIX_COLUMN_PX = 64  # pixels per kernel column: "-0.0625" and "0.1111" fit at projector size
 OUTPUTS = {"clip": "clip to 0..1", "normalize": "stretch min..max", "abs": "absolute value"}
 MODES = {"per_channel": "each RGB channel", "luminance": "luminance (grey)"}
 
@@ -259,6 +260,10 @@ with matrix_col:
             frame.style.format("{:.4g}"),
             key=f"{PREFIX}_matrix_{label}",
             height=min(560, 38 + 35 * matrix.shape[0]),
+            hide_index=True,  # row numbers would take a column's room
+            width="stretch",
+            # Narrow columns, so that a 3×3 kernel fits the column beside the pictures unclipped.
+            column_config={c: st.column_config.Column(width=MATRIX_COLUMN_PX) for c in frame.columns},
         )
     st.caption(f"Sum of weights: {kernel.matrix.sum():.4g}. Cross-correlation: laid on the image as written.")
 st.info(shown["note"], icon=":material/contrast:")

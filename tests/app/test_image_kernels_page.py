@@ -320,3 +320,18 @@ def test_same_padding_with_stride_offers_fixes_that_bring_the_result_back(at: Ap
     assert (at.radio(key=f"{P}_padding").value, at.number_input(key=f"{P}_pad_px").value) == ("pixels", 1)
     assert "sobel x: 320×214" in _image_captions(at)
     assert link_of(at)[f"{P}_padding"] == "pixels" and link_of(at)[f"{P}_stride"] == "2"
+
+
+def test_the_kernel_table_has_narrow_columns_and_no_index_so_three_columns_fit(at: AppTest) -> None:
+    import json
+
+    for name in ("sobel x", "gradient magnitude (sobel)", "gaussian blur"):
+        at.selectbox(key=f"{P}_kernel").set_value(name).run()
+        tables = [d for d in at.dataframe if "_editor_" not in d.proto.id][: 2 if "magnitude" in name else 1]
+        for table in tables:
+            columns = json.loads(table.proto.columns)
+            shown = [c for c in table.value.columns]
+            assert columns["_index"] == {"hidden": True}
+            widths = [columns[c]["width"] for c in shown]
+            # The column beside the pictures is 3/13 of the page: about 210 pixels of a 900-pixel page.
+            assert all(isinstance(w, int) for w in widths) and sum(widths[:3]) <= 200, widths
