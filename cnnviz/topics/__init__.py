@@ -53,6 +53,7 @@ from cnnviz.topics.pooling import (
     pool1d_walkthrough,
     pool_walkthrough,
     shift_invariance,
+    shift_summary,
     upsample_compare,
 )
 from cnnviz.topics.quiz import (
@@ -145,6 +146,7 @@ __all__ = [
     "pytorch_snippet",
     "shift2d",
     "shift_invariance",
+    "shift_summary",
     "stamp",
     "subsample",
     "to_uint8",
