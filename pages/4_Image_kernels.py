@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from cnnviz import (
+    CROP_SIDE,
     IMAGE_KERNELS,
     MAX_KERNEL_SIDE,
     PADDING_MODES,
@@ -15,6 +16,7 @@ from cnnviz import (
     ConvConfigError,
     ImageKernel,
     apply_image_kernel,
+    crop_box,
     custom_kernel,
     difference_image,
     encode_png,
@@ -23,15 +25,22 @@ from cnnviz import (
     explain_pixel,
     histograms,
     image_kernel,
+    parse_number,
     preview,
+    preview_factor,
+    result_box,
     result_extent,
+    result_pixel_at,
     size_text,
+    window_centre,
 )
-from cnnviz.plots import synced_images_figure
+from cnnviz.plots import PhotoPanel, clicked_pixel, photo_panels_figure, synced_images_figure
 from cnnviz.ui import chart, image_picker, page_header, show_error, typed_grid, upload_link_note, url
 
 PREFIX = "ik"
 CUSTOM = "custom (type your own)"
+OVERVIEW_SIDE = 512  # pixels: the long side of the whole picture next to the 1:1 crops
+MATRIX_COLUMN_PX = 64  # pixels per kernel column: "-0.0625" and "0.1111" fit at projector size
 OUTPUTS = {"clip": "clip to 0..1", "normalize": "stretch min..max", "abs": "absolute value"}
 MODES = {"per_channel": "each RGB channel", "luminance": "luminance (grey)"}
 
@@ -87,17 +96,30 @@ if picked is None:
 custom: tuple[tuple[float, ...], ...] = ()
 if kernel_name == CUSTOM:
     st.subheader("Your kernel", anchor=False)
-    rows_in, cols_in, _ = st.columns([1, 1, 4])
+    rows_in, cols_in, scale_in, _ = st.columns([1, 1, 1, 3])
     rows = int(url.at(rows_in).number_input("rows", 1, MAX_KERNEL_SIDE, 3, key=f"{PREFIX}_rows"))
     cols = int(url.at(cols_in).number_input("columns", 1, MAX_KERNEL_SIDE, 3, key=f"{PREFIX}_cols"))
+    scale_text = url.at(scale_in).text_input(
+        "× every weight",
+        "1",
+        max_chars=40,
+        key=f"{PREFIX}_scale",
+        help="The factor written in front of a matrix: 1/16 for the 3×3 Gaussian 1/16·[[1, 2, 1], …].",
+    )
+    try:
+        scale = parse_number(scale_text, "× every weight")
+    except ConvConfigError as exc:
+        show_error(ConvConfigError(f"{exc}; using 1 until it is a number", "scale"))
+        scale = 1.0
     typed = typed_grid(
         "your kernel",
         f"{PREFIX}_grid",
         identity_grid(rows, cols),
         link_label="Your kernel",
-        caption="Type a number or a fraction (1/16) in each cell, then Apply. It starts as the identity.",
+        caption="Type a number or a fraction (1/16) in each cell, then Apply; a factor in front of the whole "
+        "matrix goes in '× every weight'. It starts as the identity.",
     )
-    custom = tuple(tuple(float(v) for v in row) for row in typed)
+    custom = tuple(tuple(scale * float(v) for v in row) for row in typed)
 
 
 def build_kernel(
@@ -146,6 +168,12 @@ def synced_view(
     return synced_images_figure(original, result, (0, 0, *size), result_extent(size, out, *geometry), titles)
 
 
+@st.cache_data(max_entries=4, show_spinner=False)
+def overview(_image: np.ndarray, image_key: str) -> bytes:
+    """The whole picture, small, next to the 1:1 crops (once per image)."""
+    return encode_preview(preview(_image, OVERVIEW_SIDE))
+
+
 @st.cache_data(max_entries=2, show_spinner=False)
 def png_download(_display: np.ndarray, cache_key: tuple) -> bytes:
     return encode_png(_display)
@@ -163,23 +191,67 @@ options = (
     ("output", output),
 )
 kernel_args = (kernel_name, size, sigma, custom)
+
+
+def use_stride_one() -> None:
+    st.session_state[f"{PREFIX}_stride"] = 1
+
+
+def use_padding(pixels: int) -> None:
+    st.session_state[f"{PREFIX}_padding"] = "pixels"
+    st.session_state[f"{PREFIX}_pad_px"] = pixels
+
+
 try:
     kernel = build_kernel(*kernel_args)
     shown = filtered(image, picked.key, kernel_args, options)
 except ConvConfigError as exc:
     show_error(exc)
+    if padding == "same" and stride > 1 and exc.argument == "padding":
+        # 'same' needs stride 1: offer both ways out, one click each.
+        side = dilation * (max(build_kernel(*kernel_args).matrix.shape) - 1) // 2
+        fix_stride, fix_padding, _ = st.columns([1, 1, 2])
+        fix_stride.button(
+            "Use stride 1", on_click=use_stride_one, key=f"{PREFIX}_fix_stride", icon=":material/build:"
+        )
+        fix_padding.button(
+            f"Keep stride {stride}, pad {side} per side",
+            on_click=use_padding,
+            args=(side,),
+            key=f"{PREFIX}_fix_padding",
+            icon=":material/build:",
+            help=f"{side} pixels per side is what 'same' pads at stride 1; with stride {stride} the result is "
+            f"about 1/{stride} of the size.",
+        )
     st.stop()
 
 # --- Original, result, kernel ----------------------------------------------------------------------
 height, width = image.shape[:2]
 out_h, out_w = shown["display"].shape[:2]
 left, right, matrix_col = st.columns([5, 5, 3])
+scales = {"original": preview_factor(image.shape), "result": preview_factor(shown["display"].shape)}
+
+
+def scale_text(factor: int) -> str:
+    return "" if factor == 1 else f", shown at 1/{factor} scale"
+
+
 left.image(
     original_view(image, picked.key)[1],
-    caption=f"{picked.label}: {size_text(height, width)}",
+    caption=f"{picked.label}: {size_text(height, width)}{scale_text(scales['original'])}",
     width="stretch",
 )
-right.image(shown["preview"], caption=f"{kernel.name}: {size_text(out_h, out_w)}", width="stretch")
+right.image(
+    shown["preview"],
+    caption=f"{kernel.name}: {size_text(out_h, out_w)}{scale_text(scales['result'])}",
+    width="stretch",
+)
+if max(scales.values()) > 1:
+    f = max(scales.values())
+    st.caption(
+        f"Shown at 1/{f} scale: each screen pixel is the mean of a {f}×{f} block of pixels, which hides "
+        "what a small kernel does (a 5×5 blur looks like the original). The 1:1 crop below shows every pixel."
+    )
 with matrix_col:
     st.markdown(f"**{kernel.name}**")
     st.caption(kernel.description)
@@ -191,6 +263,10 @@ with matrix_col:
             frame.style.format("{:.4g}"),
             key=f"{PREFIX}_matrix_{label}",
             height=min(560, 38 + 35 * matrix.shape[0]),
+            hide_index=True,  # row numbers would take a column's room
+            width="stretch",
+            # Narrow columns, so that a 3×3 kernel fits the column beside the pictures unclipped.
+            column_config={c: st.column_config.Column(width=MATRIX_COLUMN_PX) for c in frame.columns},
         )
     st.caption(f"Sum of weights: {kernel.matrix.sum():.4g}. Cross-correlation: laid on the image as written.")
 st.info(shown["note"], icon=":material/contrast:")
@@ -211,6 +287,11 @@ if url.toggle(
         key=f"{PREFIX}_synced_figure",
         config={"displayModeBar": False},
     )
+    if max(scales.values()) > 1:
+        st.caption(
+            f"Zoomed in, these are still the 1/{max(scales.values())}-scale pictures: zooming enlarges their "
+            "pixels, it adds no detail. The 1:1 crop below has every pixel."
+        )
 cache_key = (picked.key, kernel_args, options)
 st.download_button(
     "Download the result (PNG, full resolution)",
@@ -220,6 +301,81 @@ st.download_button(
     on_click="ignore",
     icon=":material/download:",
     key=f"{PREFIX}_download",
+)
+
+# --- 1:1 crop, and picking the inspected pixel ---------------------------------------------------
+st.subheader(f"1:1 crop: {CROP_SIDE}×{CROP_SIDE} pixels as they are", anchor=False)
+geometry = (kernel.matrix.shape, stride, padding, dilation)
+at_crop_r, at_crop_c, pick_row, pick_col, _ = st.columns([1, 1, 1, 1, 1])
+crop_row = int(
+    url.at(at_crop_r).number_input("crop centre row", 0, height - 1, height // 2, key=f"{PREFIX}_crop_row")
+)
+crop_col = int(
+    url.at(at_crop_c).number_input("crop centre column", 0, width - 1, width // 2, key=f"{PREFIX}_crop_col")
+)
+row = int(url.at(pick_row).number_input("result row", 0, out_h - 1, out_h // 2, key=f"{PREFIX}_row"))
+col = int(url.at(pick_col).number_input("result column", 0, out_w - 1, out_w // 2, key=f"{PREFIX}_col"))
+box = crop_box(image.shape, (crop_row, crop_col))
+out_box = result_box(box, (out_h, out_w), *geometry)
+overview_factor = preview_factor(image.shape, OVERVIEW_SIDE)
+origins = {0: ((0, 0), overview_factor), 1: (box[:2], 1), 2: ((0, 0) if out_box is None else out_box[:2], 1)}
+
+
+def take_pixel_click() -> None:
+    """A click on the whole picture moves the crop there and inspects it; on a crop, it inspects that pixel."""
+    event = st.session_state.get(f"{PREFIX}_crop_figure")
+    picked_at = clicked_pixel(event.selection.points if event is not None else [], origins)
+    if picked_at is None:
+        return
+    panel, r, c = picked_at
+    if panel == 0:
+        st.session_state[f"{PREFIX}_crop_row"], st.session_state[f"{PREFIX}_crop_col"] = r, c
+    r, c = (r, c) if panel == 2 else result_pixel_at((r, c), (out_h, out_w), *geometry)
+    st.session_state[f"{PREFIX}_row"], st.session_state[f"{PREFIX}_col"] = r, c
+
+
+centre_r, centre_c = window_centre((row, col), *geometry)
+top, left_edge, crop_h, crop_w = box
+panels = [
+    PhotoPanel(
+        overview(image, picked.key),
+        tuple(int(n) for n in np.ceil(np.array(image.shape[:2]) / overview_factor)),
+        f"whole picture{scale_text(overview_factor)}",
+        outline=tuple(int(v // overview_factor) for v in box),
+        mark=(int(centre_r // overview_factor), int(centre_c // overview_factor)),
+    ),
+    PhotoPanel(
+        encode_png(image[top : top + crop_h, left_edge : left_edge + crop_w]),
+        (crop_h, crop_w),
+        f"original, 1:1 ({left_edge}..{left_edge + crop_w - 1}, {top}..{top + crop_h - 1})",
+        mark=(int(centre_r) - top, int(centre_c) - left_edge),
+    ),
+]
+if out_box is not None:
+    o_top, o_left, o_h, o_w = out_box
+    panels.append(
+        PhotoPanel(
+            encode_png(shown["display"][o_top : o_top + o_h, o_left : o_left + o_w]),
+            (o_h, o_w),
+            f"{kernel.name}, 1:1",
+            mark=(row - o_top, col - o_left),
+        )
+    )
+chart(
+    photo_panels_figure(panels),
+    key=f"{PREFIX}_crop_figure",
+    config={"displayModeBar": False},
+    on_select=take_pixel_click,
+    selection_mode="points",
+)
+st.caption(
+    "Click the whole picture to move the crop there, or a crop to inspect that pixel (a click lands on a "
+    "block of a few pixels: type the row and column for an exact one). "
+    + (
+        ""
+        if stride == 1
+        else f"With stride {stride} the result crop is 1/{stride} of the size: it has fewer pixels."
+    )
 )
 
 # --- Output size -----------------------------------------------------------------------------------
@@ -240,9 +396,7 @@ for column, axis, n, k in (
 
 # --- One pixel -------------------------------------------------------------------------------------
 st.subheader("One result pixel, every product", anchor=False)
-pick_row, pick_col, _ = st.columns([1, 1, 3])
-row = int(url.at(pick_row).number_input("result row", 0, out_h - 1, out_h // 2, key=f"{PREFIX}_row"))
-col = int(url.at(pick_col).number_input("result column", 0, out_w - 1, out_w // 2, key=f"{PREFIX}_col"))
+st.caption(f"Result pixel ({row}, {col}): pick it above by clicking a picture, or type its row and column.")
 px = explain_pixel(
     image,
     kernel,

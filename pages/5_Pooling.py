@@ -24,6 +24,7 @@ from cnnviz import (
     pool1d_walkthrough,
     pool_walkthrough,
     shift_invariance,
+    shift_summary,
     to_uint8,
     upsample_compare,
 )
@@ -206,32 +207,29 @@ else:
     )
     left, right = st.columns([3, 2])
     chart(
-        invariance_figure(inv.shifts, inv.conv_changed, inv.pool_changed),
+        invariance_figure(inv.shifts, inv.conv_changed_share, inv.pool_changed_share),
         where=left,
         key=f"{P}_inv_plot",
         config=NO_BAR,
     )
+    conv_total, pool_total = inv.conv[0].size, inv.pooled[0].size
     right.dataframe(
         pd.DataFrame(
             {
                 "shift": inv.shifts,
-                "conv cells changed": inv.conv_changed,
-                "pooled cells changed": inv.pool_changed,
+                f"conv cells changed (of {conv_total})": inv.conv_changed,
+                f"pooled cells changed (of {pool_total})": inv.pool_changed,
                 "conv: edge cells still on": [f"{k:.0%}" for k in inv.conv_kept],
                 "pooled: edge cells still on": [f"{k:.0%}" for k in inv.pool_kept],
             }
         ),
         hide_index=True,
     )
-    st.markdown(
-        f"At shift {shift}: **{inv.conv_changed[shift]}** cells of the edge map changed and "
-        f"**{inv.pool_changed[shift]}** of the pooled map. "
-        "Convolution is **equivariant**: shift the input and the edge map shifts with it, so none of the "
-        "cells that fired at shift 0 fire any more. Max pooling is **approximately invariant**: a cell still "
-        "fires as long as the edge stays inside its window, so after a 1-pixel shift some pooled cells "
-        f"still report the edge ({inv.pool_kept[min(1, len(inv.shifts) - 1)]:.0%} of them here). "
-        "Larger shifts move the edge out of every window."
+    st.caption(
+        "The chart compares shares of each map's own cells: the pooled map has fewer cells than the edge map, "
+        "so raw counts would make it look steadier than it is."
     )
+    st.markdown(shift_summary(inv, shift))
 
 # --- 3. Downsampling -------------------------------------------------------------------------------
 st.subheader("Going down: four ways to shrink a picture", anchor=False)

@@ -8,6 +8,7 @@ image as written, not flipped). Row 0 is the top of the image and column 0 its l
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +32,11 @@ from cnnviz.images.filtering import (
 )
 
 __all__ = [
+    "CROP_SIDE",
+    "crop_box",
+    "result_box",
+    "result_pixel_at",
+    "window_centre",
     "result_extent",
     "IMAGE_KERNELS",
     "MAX_KERNEL_SIDE",
@@ -328,3 +334,83 @@ def result_extent(
         centre = -before + (span - 1) / 2
         edges.append(centre - s / 2 + 0.5)
     return edges[0], edges[1], out[0] * g.stride[0], out[1] * g.stride[1]
+
+
+CROP_SIDE = 256  # pixels per side of the full-resolution crop a page shows next to the whole picture
+
+Box = tuple[int, int, int, int]  # (top, left, height, width) in pixels
+
+
+def crop_box(shape: tuple[int, ...], centre: tuple[int, int], side: int = CROP_SIDE) -> Box:
+    """The side x side window around `centre` (row, col), moved to lie inside an image of this shape
+    (smaller where the image is); as (top, left, height, width)."""
+    height, width = shape[:2]
+    crop_h, crop_w = min(side, height), min(side, width)
+    top = min(max(int(centre[0]) - crop_h // 2, 0), height - crop_h)
+    left = min(max(int(centre[1]) - crop_w // 2, 0), width - crop_w)
+    return top, left, crop_h, crop_w
+
+
+def _centres(kernel_shape: tuple[int, int], stride: object, padding: object, dilation: object) -> list:
+    """Per axis (stride, input position of output 0's window centre): output i is centred on c0 + i*s."""
+    g = resolve_geometry(2, kernel_shape, stride, padding, dilation)
+    return [
+        (s, -before + (span - 1) / 2)
+        for (before, _), s, span in zip(g.padding, g.stride, g.span, strict=True)
+    ]
+
+
+def result_pixel_at(
+    pixel: tuple[int, int],
+    out_shape: tuple[int, int],
+    kernel_shape: tuple[int, int],
+    stride: object = 1,
+    padding: object = "same",
+    dilation: object = 1,
+) -> tuple[int, int]:
+    """The result pixel whose window is centred nearest to input `pixel` (row, col), inside the result.
+
+    Output i's window is centred on input i*s - p_before + (span - 1)/2; stride 1 and 'same' padding give
+    the same (row, col) back. Ties (an even span or a stride between two centres) go to the lower index.
+    """
+    picked = []
+    for p, n, (s, c0) in zip(
+        pixel, out_shape, _centres(kernel_shape, stride, padding, dilation), strict=True
+    ):
+        i = math.ceil((p - c0) / s - 0.5)  # nearest centre, ties down
+        picked.append(int(min(max(i, 0), n - 1)))
+    return picked[0], picked[1]
+
+
+def result_box(
+    box: Box,
+    out_shape: tuple[int, int],
+    kernel_shape: tuple[int, int],
+    stride: object = 1,
+    padding: object = "same",
+    dilation: object = 1,
+) -> Box | None:
+    """The result pixels whose windows are centred inside the input `box`, as (top, left, height, width);
+    None when there are none (a box smaller than the stride between two outside centres)."""
+    spans = []
+    for start, size, n, (s, c0) in zip(
+        box[:2], box[2:], out_shape, _centres(kernel_shape, stride, padding, dilation), strict=True
+    ):
+        first = max(math.ceil((start - c0) / s), 0)
+        last = min(math.floor((start + size - 1 - c0) / s), n - 1)
+        if last < first:
+            return None
+        spans.append((first, last - first + 1))
+    return spans[0][0], spans[1][0], spans[0][1], spans[1][1]
+
+
+def window_centre(
+    pixel: tuple[int, int],
+    kernel_shape: tuple[int, int],
+    stride: object = 1,
+    padding: object = "same",
+    dilation: object = 1,
+) -> tuple[float, float]:
+    """The input position (row, col) the window of result `pixel` is centred on (.5 for an even span)."""
+    (sr, cr), (sc, cc) = _centres(kernel_shape, stride, padding, dilation)
+    return cr + pixel[0] * sr, cc + pixel[1] * sc

@@ -41,6 +41,8 @@ __all__ = [
     "encode_png",
     "encode_preview",
     "load_image",
+    "PREVIEW_SIDE",
+    "preview_factor",
     "preview",
     "sample_image",
 ]
@@ -457,9 +459,18 @@ def downscale(pixels: np.ndarray, max_pixels: int) -> tuple[np.ndarray, float]:
     return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA), size[1] / height
 
 
-def preview(array: np.ndarray, max_side: int = 1024) -> np.ndarray:
-    """A uint8 image (H, W) or (H, W, 3) shrunk by a whole factor so its long side is at most `max_side`."""
-    factor = math.ceil(max(array.shape[:2]) / max_side)
+PREVIEW_SIDE = 1024  # pixels: the long side of a picture as a page shows it whole
+
+
+def preview_factor(shape: tuple[int, ...], max_side: int = PREVIEW_SIDE) -> int:
+    """The whole factor `preview` shrinks an image of this shape by (1: shown as it is)."""
+    return max(1, math.ceil(max(shape[:2]) / max_side))
+
+
+def preview(array: np.ndarray, max_side: int = PREVIEW_SIDE) -> np.ndarray:
+    """A uint8 image (H, W) or (H, W, 3) shrunk by a whole factor so its long side is at most `max_side`
+    (`preview_factor`): each shown pixel is the mean of a factor x factor block."""
+    factor = preview_factor(array.shape, max_side)
     if factor <= 1:
         return array
     # Averaging factor x factor blocks keeps fine detail honest, and is the fastest way to shrink.

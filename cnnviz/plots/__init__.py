@@ -1,8 +1,9 @@
 """Plotly figure builders: pure functions from arrays to figure specs (no Streamlit).
 
 One module a topic: `conv` (grids, the sliding window, signals, matrices), `pooling`, `transposed`,
-`channels`, `network`, `training`; `animation` holds the play/pause buttons and scrubber every
-animation shares, `gif_export` draws the sliding window as a GIF with Pillow.
+`channels`, `network`, `training`, `photos` (pictures a click picks a pixel on); `animation` holds
+the play/pause buttons and scrubber every animation shares, `gif_export` draws the sliding window
+as a GIF with Pillow.
 """
 
 from cnnviz.plots.channels import (
@@ -41,6 +42,14 @@ from cnnviz.plots.network import (
     region_figure,
     region_signal_figure,
 )
+from cnnviz.plots.photos import (
+    MAX_PICKER_POINTS,
+    PhotoPanel,
+    clicked_pixel,
+    photo_panels_figure,
+    picked_pixel,
+    pixel_picker_trace,
+)
 from cnnviz.plots.pooling import (
     invariance_figure,
     maps_figure,
@@ -63,6 +72,12 @@ from cnnviz.plots.training import (
 from cnnviz.plots.transposed import KIND_COLOURS, KIND_NAMES, gaps_figure, scatter_animation
 
 __all__ = [
+    "MAX_PICKER_POINTS",
+    "PhotoPanel",
+    "clicked_pixel",
+    "photo_panels_figure",
+    "picked_pixel",
+    "pixel_picker_trace",
     "GROUP_COLOURS",
     "KIND_COLOURS",
     "KIND_NAMES",

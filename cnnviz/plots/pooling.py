@@ -123,18 +123,23 @@ def pool_figure(
 
 
 def invariance_figure(
-    shifts: Sequence[int], conv_changed: Sequence[int], pool_changed: Sequence[int]
+    shifts: Sequence[int], conv_share: Sequence[float], pool_share: Sequence[float]
 ) -> go.Figure:
-    """Cells that differ from shift 0, per shift: trace 0 the convolution, trace 1 the pooled map."""
+    """Share of each map's own cells that differ from shift 0, per shift: trace 0 the convolution, trace 1
+    the pooled map. Shares, not counts: the pooled map has fewer cells, so its counts would look smaller."""
     fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(x=list(shifts), y=list(conv_changed), mode="lines+markers", name="convolution output")
-    )
-    fig.add_trace(
-        go.Scatter(x=list(shifts), y=list(pool_changed), mode="lines+markers", name="max pooled output")
-    )
+    for share, name in ((conv_share, "convolution output"), (pool_share, "max pooled output")):
+        fig.add_trace(
+            go.Scatter(
+                x=list(shifts),
+                y=[float(v) for v in share],
+                mode="lines+markers",
+                name=name,
+                hovertemplate="shift %{x}: %{y:.0%} of the cells changed<extra>" + name + "</extra>",
+            )
+        )
     fig.update_xaxes(title="shift (pixels)", dtick=1)
-    fig.update_yaxes(title="cells changed vs shift 0", rangemode="tozero")
+    fig.update_yaxes(title="share of the map's cells changed", range=[0, 1.05], tickformat=".0%")
     fig.update_layout(
         height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": 1.15}
     )

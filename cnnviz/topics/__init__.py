@@ -55,6 +55,7 @@ from cnnviz.topics.pooling import (
     pool1d_walkthrough,
     pool_walkthrough,
     shift_invariance,
+    shift_summary,
     upsample_compare,
 )
 from cnnviz.topics.quiz import (
@@ -153,6 +154,7 @@ __all__ = [
     "seeded_channel_values",
     "shift2d",
     "shift_invariance",
+    "shift_summary",
     "stamp",
     "subsample",
     "to_uint8",

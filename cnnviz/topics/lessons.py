@@ -58,8 +58,8 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "Pooling and small shifts",
         "pages/5_Pooling.py",
-        {"pl_shift": "2", "pl_inv_stride": "2"},
-        "Shift an edge by a pixel or two: the conv map moves with it, the max-pooled map barely changes.",
+        {"pl_shift": "1", "pl_inv_kernel": "3", "pl_inv_stride": "3"},
+        "Shift an edge by one pixel: the conv map moves with it, the 3×3 max-pooled map does not change at all.",
     ),
     Lesson(
         "Receptive-field growth",

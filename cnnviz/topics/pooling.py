@@ -34,6 +34,7 @@ __all__ = [
     "pool1d_walkthrough",
     "pool_walkthrough",
     "shift_invariance",
+    "shift_summary",
     "upsample_compare",
 ]
 
@@ -215,6 +216,50 @@ class ShiftResult:
     pool_changed: tuple[int, ...]
     conv_kept: tuple[float, ...]  # share of shift 0's firing cells (value > 0) still firing
     pool_kept: tuple[float, ...]
+
+    @property
+    def conv_changed_share(self) -> tuple[float, ...]:
+        """Per shift, the share of the edge map's cells that differ from shift 0 (maps of any size compare)."""
+        return tuple(n / self.conv[0].size for n in self.conv_changed)
+
+    @property
+    def pool_changed_share(self) -> tuple[float, ...]:
+        """Per shift, the share of the pooled map's cells that differ from shift 0."""
+        return tuple(n / self.pooled[0].size for n in self.pool_changed)
+
+
+def _cells(n: int, total: int) -> str:
+    return f"{n} of {total} ({n / total:.0%})"
+
+
+def shift_summary(result: ShiftResult, shift: int) -> str:
+    """What the shift did to both maps, in numbers, for the page (Markdown, no user text)."""
+    if shift not in result.shifts:
+        raise ConvConfigError(f"shift must be one of {list(result.shifts)} (got {shift})", "shift")
+    conv_total, pool_total = result.conv[0].size, result.pooled[0].size
+    if shift == 0:
+        return (
+            f"At shift 0 nothing has moved yet: the edge map has {conv_total} cells and the pooled map "
+            f"{pool_total}. Move the slider to shift the edge."
+        )
+    conv_n, pool_n = result.conv_changed[shift], result.pool_changed[shift]
+    conv_kept, pool_kept = result.conv_kept[shift], result.pool_kept[shift]
+    text = (
+        f"At shift {shift}: **{_cells(conv_n, conv_total)}** cells of the edge map changed and "
+        f"**{_cells(pool_n, pool_total)}** of the pooled map. "
+        "Convolution is **equivariant**: the edge map shifts with the input, so "
+        f"{conv_kept:.0%} of the cells that fired at shift 0 still fire. "
+        "Max pooling is **approximately invariant**: a pooled cell keeps firing while the edge stays inside "
+        f"its window; here {pool_kept:.0%} of the pooled cells that fired at shift 0 still fire"
+    )
+    if pool_n == 0:
+        return text + ", and the pooled map does not change at all."
+    if pool_kept == 0:
+        return (
+            text
+            + ": this shift moved the edge out of every window that held it (shift less, or widen the pool)."
+        )
+    return text + "."
 
 
 def _kept(base: np.ndarray, other: np.ndarray) -> float:

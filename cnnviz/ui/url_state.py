@@ -54,6 +54,7 @@ _SEEN = "_url_seen"  # session key: {widget key: the query value last read from 
 _VALUES = "_url_values"  # session key: {key: (value, revision)} for values that are not widgets
 _RUN = "_url_run"  # session key: this run's note box, link box and notes
 _PAGE = "_url_page"  # session key: the page this run draws (a page switch resets its widgets)
+_DRAWN_BEFORE = "_url_drawn_before"  # session key: the widget keys the run before drew
 _MAX_SHOWN = 40  # characters of a tampered value quoted back in a note
 _MAX_INT = 2**53 - 1  # the largest integer a browser's number box holds exactly
 _INT_TEXT = re.compile(r"[+-]?\d{1,16}")
@@ -72,10 +73,13 @@ class _Run:
     link_box: DeltaGenerator | None = None
     link_shown: str | None = None
     notes: list[str] = field(default_factory=list)
+    drawn: set[str] = field(default_factory=set)  # the bound widgets' keys drawn in this run
 
 
 def begin_run(page: str) -> None:
     """Start this script run's slots; `page` names the page drawn (`page_header` calls this first)."""
+    before = st.session_state.get(_RUN)
+    st.session_state[_DRAWN_BEFORE] = set() if before is None else before.drawn
     st.session_state[_RUN] = _Run()
     st.session_state[_PAGE] = page
 
@@ -315,7 +319,13 @@ class UrlWidgets:
                     _note(label, raw, default_text if default_text is not None else _text(default))
         elif fits is not None and key in st.session_state and not fits(st.session_state[key]):
             st.session_state[key] = default  # the range moved under the kept value: never let it raise
+        elif key in st.session_state and key not in st.session_state.get(_DRAWN_BEFORE, {key}):
+            # The run before did not draw this widget (it stopped early, or hid it): the browser forgot its
+            # value and would show the default while the server keeps the old one, then send the default on
+            # the next change. Setting it again sends the kept value with the widget.
+            st.session_state[key] = st.session_state[key]
         value = draw()
+        _run().drawn.add(key)
         _write_back(key, None if value == default else encode(value))
         return value
 

@@ -124,3 +124,29 @@ MESSAGE_KINDS = ("error", "warning", "info", "success", "caption", "markdown", "
 def shown_messages(at: AppTest) -> list[str]:
     """Every message box, caption and markdown text on the page, as the Markdown Streamlit renders."""
     return [element.value for kind in MESSAGE_KINDS for element in getattr(at, kind, [])]
+
+
+def drawn_widgets(at: AppTest) -> set[str]:
+    """The ids of the controls the last run drew: the ones whose value a browser keeps for the next run."""
+    return {w.id for kind in CONTROL_KINDS for w in getattr(at, kind)}
+
+
+def as_browser_mounts(at: AppTest, drawn_before: set[str]) -> dict[str, object]:
+    """Make `at` hold what a browser holds after this run, and return those values by key.
+
+    A browser forgets the value of a control that a run did not draw. When a later run draws it again, the
+    browser shows the value the server sent with it (`set_value`), else the control's default, and sends
+    that on the next change. AppTest keeps the server's value instead; this puts the browser's value back
+    for the number boxes, checkboxes and toggles not in `drawn_before` (the ids the run before drew)."""
+    shown: dict[str, object] = {}
+    for kind in ("number_input", "checkbox", "toggle"):
+        for w in getattr(at, kind):
+            if w.id in drawn_before or not w.key:
+                continue
+            value = w.proto.value if w.proto.set_value else w.proto.default
+            if kind == "number_input" and w.proto.data_type == w.proto.DataType.INT:
+                value = int(value)
+            if value != w.value:
+                w.set_value(value)
+            shown[w.key] = value
+    return shown

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from cnnviz.images.filtering import filter_image
 from cnnviz.images.kernels import IMAGE_KERNELS, apply_image_kernel, image_kernel
 from cnnviz.images.loading import sample_image
-from tests.app.helpers import page_path, type_into_grid
+from tests.app.helpers import as_browser_mounts, charts, drawn_widgets, link_of, page_path, type_into_grid
 
 PAGE = page_path("4_Image_kernels.py")
 P = "ik"
@@ -203,3 +203,166 @@ def test_an_uploaded_files_name_is_shown_literally_in_the_figure_titles(at: AppT
     ]
     assert titles == ['&lt;a href="https:example.com"&gt;click&lt;/a&gt;.png']
     assert all(not live_markdown(text) for text in shown_messages(at))
+
+
+def test_typed_kernel_and_its_size_survive_an_upload(at: AppTest) -> None:
+    at.selectbox(key=f"{P}_kernel").set_value("custom (type your own)").run()
+    at.number_input(key=f"{P}_rows").set_value(5).run()
+    at.number_input(key=f"{P}_cols").set_value(5).run()
+    type_into_grid(at, f"{P}_grid", {(0, 0): "2", (4, 4): "-1", (1, 3): "0.5"})
+    typed = link_of(at)[f"{P}_grid"]
+    assert typed == "2,0,0,0,0;0,0,0,0.5,0;0,0,1,0,0;0,0,0,0,0;0,0,0,0,-1"
+    # Choosing "Your picture" draws no kernel until a file arrives; then the file arrives.
+    drawn = drawn_widgets(at)
+    at.radio(key=f"{P}_source").set_value("upload").run()
+    drawn = drawn_widgets(at)
+    photo = np.random.default_rng(5).integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    at.file_uploader(key=f"{P}_upload").set_value(("mine.png", _png(photo), "image/png")).run()
+    shown = as_browser_mounts(at, drawn)
+    assert not at.exception and not at.error
+    assert (shown.get(f"{P}_rows", 5), shown.get(f"{P}_cols", 5)) == (5, 5)  # what the boxes show
+    # The next change keeps the kernel: in the link and in the result.
+    drawn = drawn_widgets(at)
+    at.radio(key=f"{P}_mode").set_value("luminance").run()
+    as_browser_mounts(at, drawn)
+    link = link_of(at)
+    assert (link[f"{P}_rows"], link[f"{P}_cols"], link[f"{P}_grid"]) == ("5", "5", typed)
+    assert any(c.value.startswith("Sum of weights: 2.5.") for c in at.caption)
+    at.number_input(key=f"{P}_row").set_value(2).run()
+    at.number_input(key=f"{P}_col").set_value(2).run()
+    kernel = np.zeros((5, 5))
+    kernel[2, 2], kernel[0, 0], kernel[4, 4], kernel[1, 3] = 1, 2, -1, 0.5
+    raw = filter_image(photo, kernel, mode="luminance", output="clip").raw[2, 2]
+    assert float(_metric(at, "grey result")) == pytest.approx(float(np.ravel(raw)[0]), abs=1e-4)
+
+
+# Lecture 003, "Examples": the Gaussian blur written as 1/16 · [[1, 2, 1], [2, 4, 2], [1, 2, 1]].
+GAUSSIAN_003 = [[1, 2, 1], [2, 4, 2], [1, 2, 1]]
+
+
+def _kernel_shown(at: AppTest) -> np.ndarray:
+    """The kernel's matrix as the page shows it: its first table that is not an editor."""
+    frame = next(d.value for d in at.dataframe if "_editor_" not in d.proto.id)
+    return frame.to_numpy(dtype=float)
+
+
+def test_lecture_gaussian_typed_as_written_sums_to_one(at: AppTest) -> None:
+    at.selectbox(key=f"{P}_kernel").set_value("custom (type your own)").run()
+    type_into_grid(
+        at, f"{P}_grid", {(r, c): str(v) for r, row in enumerate(GAUSSIAN_003) for c, v in enumerate(row)}
+    )
+    at.text_input(key=f"{P}_scale").input("1/16").run()
+    assert not at.error
+    assert any(c.value.startswith("Sum of weights: 1.") for c in at.caption)
+    np.testing.assert_allclose(_kernel_shown(at), np.array(GAUSSIAN_003) / 16)
+    assert link_of(at)[f"{P}_scale"] == "1/16"
+
+
+def test_lecture_gaussian_typed_cell_by_cell_as_fractions(at: AppTest) -> None:
+    at.selectbox(key=f"{P}_kernel").set_value("custom (type your own)").run()
+    cells = {(r, c): f"{v}/16" for r, row in enumerate(GAUSSIAN_003) for c, v in enumerate(row)}
+    type_into_grid(at, f"{P}_grid", cells)
+    assert not at.error
+    assert any(c.value.startswith("Sum of weights: 1.") for c in at.caption)
+    np.testing.assert_allclose(_kernel_shown(at), np.array(GAUSSIAN_003) / 16)
+
+
+def test_a_factor_that_is_not_a_number_says_so_and_uses_one(at: AppTest) -> None:
+    at.selectbox(key=f"{P}_kernel").set_value("custom (type your own)").run()
+    at.text_input(key=f"{P}_scale").input("1/0").run()
+    assert at.error and "divides by zero" in at.error[0].value and "using 1" in at.error[0].value
+    assert any(c.value.startswith("Sum of weights: 1.") for c in at.caption)
+
+
+def _decode_source(trace: dict) -> np.ndarray:
+    import base64
+
+    data = base64.b64decode(trace["source"].split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(data)))
+
+
+def _image_captions(at: AppTest) -> list[str]:
+    """The captions under the pictures (st.image), whichever element kind AppTest files them under."""
+    captions = []
+    for element in [*at.get("imgs"), *at.get("image")]:
+        proto = element.proto
+        captions += [i.caption for i in proto.imgs] if hasattr(proto, "imgs") else [proto.caption]
+    return captions
+
+
+def _crop_panels(at: AppTest) -> list[np.ndarray]:
+    spec = charts(at)[f"{P}_crop_figure"]
+    return [_decode_source(t) for t in spec["data"] if t["type"] == "image"]
+
+
+@pytest.mark.slow
+def test_a_big_photo_says_it_is_scaled_and_shows_a_full_resolution_crop(at: AppTest) -> None:
+    # 3000×4000 (height × width) of one-pixel stripes: at 1/4 scale both the photo and its blur are a flat grey.
+    photo = np.zeros((3000, 4000, 3), np.uint8)
+    photo[:, ::2] = 255
+    photo[1000:1200, 1500:1700] = (200, 30, 30)
+    _upload(at, "big.png", _png(photo))
+    at.selectbox(key=f"{P}_kernel").set_value("box blur").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "big.png: 3000×4000, shown at 1/4 scale" in _image_captions(at)
+    assert "box blur: 3000×4000, shown at 1/4 scale" in _image_captions(at)
+    captions = [c.value for c in at.caption]
+    assert any(
+        c.startswith("Shown at 1/4 scale: each screen pixel is the mean of a 4×4 block") for c in captions
+    )
+    # The crop is the original's own pixels around the centre, before and after the kernel.
+    whole, before, after = _crop_panels(at)
+    assert whole.shape[:2] == (375, 500)  # the overview is 1/8 scale
+    np.testing.assert_array_equal(before, photo[1372:1628, 1872:2128])
+    expected = apply_image_kernel(photo, image_kernel("box blur", 5)).display
+    np.testing.assert_array_equal(after, expected[1372:1628, 1872:2128])
+    assert np.abs(before.astype(int) - after).mean() > 50  # the blur shows at 1:1
+    # Moving the crop shows another part, still at full resolution.
+    at.number_input(key=f"{P}_crop_row").set_value(1100).run()
+    at.number_input(key=f"{P}_crop_col").set_value(1600).run()
+    _, before, after = _crop_panels(at)
+    np.testing.assert_array_equal(before, photo[972:1228, 1472:1728])
+    np.testing.assert_array_equal(after, expected[972:1228, 1472:1728])
+
+
+def test_a_small_photo_is_shown_whole_and_says_nothing_about_scale(at: AppTest) -> None:
+    photo = np.random.default_rng(4).integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    _upload(at, "small.png", _png(photo))
+    assert not any("shown at 1/" in c.lower() for c in [c.value for c in at.caption] + _image_captions(at))
+    assert "small.png: 60×80" in _image_captions(at)
+    whole, before, after = _crop_panels(at)
+    np.testing.assert_array_equal(before, photo)
+    np.testing.assert_array_equal(after, apply_image_kernel(photo, image_kernel("sobel x")).display)
+
+
+def test_same_padding_with_stride_offers_fixes_that_bring_the_result_back(at: AppTest) -> None:
+    at.number_input(key=f"{P}_stride").set_value(2).run()
+    assert at.error and "'same' needs stride 1" in at.error[0].value
+    assert not _image_captions(at)
+    at.button(key=f"{P}_fix_stride").click().run()
+    assert not at.error
+    assert at.number_input(key=f"{P}_stride").value == 1
+    assert "sobel x: 427×640" in _image_captions(at)
+    # The other way out keeps stride 2 and pads as 'same' would at stride 1: (427 + 2 - 3) // 2 + 1 = 214.
+    at.number_input(key=f"{P}_stride").set_value(2).run()
+    assert at.button(key=f"{P}_fix_padding").label == "Keep stride 2, pad 1 per side"
+    at.button(key=f"{P}_fix_padding").click().run()
+    assert not at.error
+    assert (at.radio(key=f"{P}_padding").value, at.number_input(key=f"{P}_pad_px").value) == ("pixels", 1)
+    assert "sobel x: 214×320" in _image_captions(at)
+    assert link_of(at)[f"{P}_padding"] == "pixels" and link_of(at)[f"{P}_stride"] == "2"
+
+
+def test_the_kernel_table_has_narrow_columns_and_no_index_so_three_columns_fit(at: AppTest) -> None:
+    import json
+
+    for name in ("sobel x", "gradient magnitude (sobel)", "gaussian blur"):
+        at.selectbox(key=f"{P}_kernel").set_value(name).run()
+        tables = [d for d in at.dataframe if "_editor_" not in d.proto.id][: 2 if "magnitude" in name else 1]
+        for table in tables:
+            columns = json.loads(table.proto.columns)
+            shown = [c for c in table.value.columns]
+            assert columns["_index"] == {"hidden": True}
+            widths = [columns[c]["width"] for c in shown]
+            # The column beside the pictures is 3/13 of the page: about 210 pixels of a 900-pixel page.
+            assert all(isinstance(w, int) for w in widths) and sum(widths[:3]) <= 200, widths

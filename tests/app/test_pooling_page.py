@@ -134,7 +134,7 @@ def test_invariance_controls_and_plot(at: AppTest) -> None:
     np.testing.assert_array_equal(
         _decode(maps["data"][2]["z"]).astype(float), F.max_pool2d(conv, 3, 2)[0, 0].numpy()
     )
-    assert _decode(plot["data"][0]["y"]).tolist() == [0, 8, 8, 8]
+    assert _decode(plot["data"][0]["y"]).tolist() == pytest.approx([0, 8 / 28, 8 / 28, 8 / 28])
     assert _decode(plot["data"][0]["x"]).tolist() == [0, 1, 2, 3]
 
 
@@ -378,3 +378,57 @@ def test_bad_upload_shows_a_message_and_the_page_keeps_serving(
     assert len(at.get("plotly_chart")) == 7  # every other section still renders
     at.radio(key=f"{P}_ds_input").set_value("zone plate").run()
     assert not at.exception and not at.error
+
+
+def _torch_shift_maps(shift: int, kernel: int, stride: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Lecture 003's vertical edge (ones in the first 2 + shift of 8 columns, 4 rows), its [[1, -1]] edge map
+    and that map max pooled, computed with PyTorch."""
+    image = torch.zeros(1, 1, 4, 8, dtype=torch.float64)
+    image[..., : 2 + shift] = 1.0
+    conv = F.conv2d(image, torch.tensor([[[[1.0, -1.0]]]], dtype=torch.float64))
+    return conv[0, 0], F.max_pool2d(conv, kernel, stride)[0, 0]
+
+
+def _changed_and_kept(
+    maps: list[tuple[torch.Tensor, torch.Tensor]], shift: int, which: int
+) -> tuple[int, int, float]:
+    base, moved = maps[0][which], maps[shift][which]
+    on = base > 0
+    return int((moved != base).sum()), base.numel(), float((moved[on] > 0).double().mean())
+
+
+def test_the_shift_chart_compares_shares_of_each_maps_cells(at: AppTest) -> None:
+    # Defaults: pool kernel 2, stride 1: a 4×7 edge map and a 3×6 pooled map.
+    plot = _chart(at, "inv_plot")
+    maps = [_torch_shift_maps(s, 2, 1) for s in range(4)]
+    for trace, which in zip(plot["data"], (0, 1), strict=True):
+        expected = [_changed_and_kept(maps, s, which)[0] / maps[0][which].numel() for s in range(4)]
+        assert _decode(trace["y"]).tolist() == pytest.approx(expected)
+    assert plot["layout"]["yaxis"]["tickformat"] == ".0%"
+
+
+def test_the_shift_lesson_says_what_its_settings_show() -> None:
+    from cnnviz.topics.lessons import LESSONS
+    from tests.app.helpers import run
+
+    lesson = next(item for item in LESSONS if item.title == "Pooling and small shifts")
+    at = run(lesson.page.split("/")[-1], lesson.query)
+    shift = at.slider(key=f"{P}_shift").value
+    kernel, stride = (
+        at.number_input(key=f"{P}_inv_kernel").value,
+        at.number_input(key=f"{P}_inv_stride").value,
+    )
+    maps = [_torch_shift_maps(s, kernel, stride) for s in range(4)]
+    conv_n, conv_total, conv_kept = _changed_and_kept(maps, shift, 0)
+    pool_n, pool_total, pool_kept = _changed_and_kept(maps, shift, 1)
+    text = next(m.value for m in at.markdown if m.value.startswith(f"At shift {shift}:"))
+    assert f"**{conv_n} of {conv_total} ({conv_n / conv_total:.0%})** cells of the edge map changed" in text
+    assert f"**{pool_n} of {pool_total} ({pool_n / pool_total:.0%})** of the pooled map" in text
+    assert f"{conv_kept:.0%} of the cells that fired at shift 0 still fire" in text
+    assert f"{pool_kept:.0%} of the pooled cells that fired at shift 0 still fire" in text
+    # The lesson's one line is true of these numbers: the edge map moves, the pooled map stays.
+    assert "the conv map moves" in lesson.goal and conv_n > 0 and conv_kept == 0
+    if "does not change" in lesson.goal:
+        assert pool_n == 0 and "the pooled map does not change at all" in text
+    else:
+        assert "barely changes" in lesson.goal and pool_n / pool_total <= 0.25 and pool_kept >= 0.5

@@ -299,3 +299,32 @@ def test_hidden_widget_takes_the_link_value_again_when_shown() -> None:
     at.checkbox(key="h_show").check().run()
     assert at.text[0].value == "7,b"
     assert not at.exception
+
+
+def stopping_page() -> None:
+    """A page that stops before its last widget while a checkbox is off (as a page waiting for an upload)."""
+    import streamlit as st
+
+    from cnnviz.ui import page_header, url
+
+    with page_header("Stops", "Stops early."):
+        ready = url.checkbox("Ready", value=True, key="s_ready")
+    if not ready:
+        st.stop()
+    size = url.number_input("Size", 1, 9, 3, key="s_size")
+    st.text(str(size))
+
+
+def test_widget_after_an_early_stop_is_sent_with_its_kept_value() -> None:
+    from tests.app.helpers import as_browser_mounts, drawn_widgets
+
+    at = AppTest.from_function(stopping_page, default_timeout=TIMEOUT).run()
+    at.number_input(key="s_size").set_value(5).run()
+    at.checkbox(key="s_ready").uncheck().run()
+    drawn = drawn_widgets(at)
+    at.checkbox(key="s_ready").check().run()
+    # The browser shows what the server sent with the box again, and sends it back on the next change.
+    assert as_browser_mounts(at, drawn) == {"s_size": 5}
+    at.run()
+    assert at.text[0].value == "5" and link_query(at) == {"s_size": "5"}
+    assert not at.exception

@@ -114,3 +114,51 @@ def test_bad_upload_shows_the_reason_and_samples_still_work(tab: Page, screensho
     settle(tab)
     expect(tab.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
     no_exception(tab)
+
+
+def _pixel_on_screen(page: Page, key: str, axes: str, row: int, col: int) -> tuple[float, float]:
+    """Where shown pixel (row, col) of one picture of a figure is on the screen, from the plot's own axes."""
+    selector = f".st-key-{key} .js-plotly-plot"
+    page.locator(selector).scroll_into_view_if_needed()
+    return tuple(
+        page.evaluate(
+            """([selector, n, row, col]) => {
+                const gd = document.querySelector(selector);
+                const xa = gd._fullLayout['xaxis' + n], ya = gd._fullLayout['yaxis' + n];
+                const box = gd.getBoundingClientRect();
+                return [box.left + xa._offset + xa.l2p(col), box.top + ya._offset + ya.l2p(row)];
+            }""",
+            [selector, axes, row, col],
+        )
+    )
+
+
+def test_a_typed_kernel_size_survives_an_upload_and_a_click_on_the_crop_inspects_that_pixel(
+    tab: Page, screenshots_dir: Path
+) -> None:
+    page = tab
+    pick_kernel(page, "custom (type your own)")
+    for key in ("ik_rows", "ik_cols"):
+        field = page.locator(f".st-key-{key} input")
+        field.fill("5")
+        rerun_after(page, lambda field=field: field.press("Enter"))
+    expect(page.get_by_text("Your kernel (5 × 5;", exact=False)).to_be_visible()
+    buffer = io.BytesIO()
+    Image.fromarray(photo()).save(buffer, "PNG")
+    upload(page, "mine.png", buffer.getvalue())
+    no_exception(page)
+    # The boxes show the size the kernel has, and the next change keeps it (and the link says so).
+    expect(page.locator(".st-key-ik_rows input")).to_have_value("5")
+    expect(page.locator(".st-key-ik_cols input")).to_have_value("5")
+    rerun_after(page, page.locator(".st-key-ik_mode").get_by_text("luminance (grey)").click)
+    expect(page.locator(".st-key-ik_rows input")).to_have_value("5")
+    expect(page.get_by_text("Your kernel (5 × 5;", exact=False)).to_be_visible()
+    assert "ik_rows=5" in page.url and "ik_cols=5" in page.url
+    # A click on the original's 1:1 crop (the whole 96×128 picture here) inspects the pixel clicked.
+    x, y = _pixel_on_screen(page, "ik_crop_figure", "2", 41, 81)
+    rerun_after(page, lambda: page.mouse.click(x, y))
+    expect(page.locator(".st-key-ik_row input")).to_have_value("41")
+    expect(page.locator(".st-key-ik_col input")).to_have_value("81")
+    expect(page.get_by_text("Result pixel (41, 81)", exact=False)).to_be_visible()
+    page.locator(".st-key-ik_crop_figure").screenshot(path=str(screenshots_dir / "image_kernels_crop.png"))
+    no_exception(page)

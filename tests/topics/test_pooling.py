@@ -303,3 +303,17 @@ def test_1d_lecture_signal_max_pooled_by_2() -> None:
 def test_bad_1d_settings_raise_readable_errors(x, kwargs, words) -> None:
     with pytest.raises(ConvConfigError, match=words):
         pool1d_walkthrough(x, **kwargs)
+
+
+def test_shift_summary_counts_each_map_against_its_own_size() -> None:
+    from cnnviz.topics.pooling import shift_summary
+
+    inv = shift_invariance(3, pool_kernel=2, pool_stride=1)
+    assert inv.conv_changed_share == tuple(n / 28 for n in inv.conv_changed)
+    assert inv.pool_changed_share == tuple(n / 18 for n in inv.pool_changed)
+    assert shift_summary(inv, 0).startswith("At shift 0 nothing has moved yet")
+    assert "**6 of 18 (33%)** of the pooled map" in shift_summary(inv, 1)
+    assert "50% of the pooled cells that fired at shift 0 still fire." in shift_summary(inv, 1)
+    assert "moved the edge out of every window" in shift_summary(inv, 2)
+    with pytest.raises(ConvConfigError, match="shift must be one of"):
+        shift_summary(inv, 4)
