@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import MISSING, fields
 
 from cnnviz.errors import ConvConfigError
-from cnnviz.network.code_import import MAX_NUMBER, interpret, uses_classes
+from cnnviz.network.code_import import interpret, uses_classes
 from cnnviz.network.json_form import check_json_text, from_json
 from cnnviz.network.layers import (
     LAYER_TYPES,
@@ -244,12 +244,6 @@ def _layers_from_node(node: ast.expr, offset: int | None, typed: bool = True) ->
         problem = cls.wrong_argument(key, value)
         if problem:
             raise _code_error(arg, offset, f"nn.{name}: {problem}, not `{_shorten(ast.unparse(arg))}`")
-        if any(
-            type(v) is int and abs(v) > MAX_NUMBER for v in (value if isinstance(value, tuple) else (value,))
-        ):
-            raise _code_error(
-                arg, offset, f"`{_shorten(ast.unparse(arg))}`: numbers this large are not layer sizes"
-            )
     missing = [f.name for f in fields(cls) if f.default is MISSING and f.name not in kwargs]  # type: ignore[arg-type]
     if missing:
         raise _code_error(node, offset, f"nn.{name} needs {', '.join(missing)}")
@@ -265,10 +259,10 @@ MAX_NESTING = 60  # brackets inside brackets: lecture code nests 4 or 5 deep
 # Calls (opening parentheses) in one paste: the builder's largest network (MAX_LAYERS layers) exported as
 # code has about 2 a layer. 200,000 characters of "nn.ReLU()," would be 18,000 layers, seconds to read.
 MAX_CALLS = 10 * MAX_LAYERS
-# Digits in one whole number: more is no layer size (and Python's parser refuses past 4,300 with a message
-# about its own settings). Digits after a letter, an underscore or a point are left alone: names, hex
-# and fractions.
-MAX_DIGITS = 18
+# Digits in one whole number: more is no layer size, even a deliberately huge one (Python's parser refuses
+# past 4,300 with a message about its own settings). Digits after a letter, an underscore or a point are
+# left alone: names, hex and fractions.
+MAX_DIGITS = 100
 _LONG_NUMBER = re.compile(rf"(?<![\w.])\d(?:_?\d){{{MAX_DIGITS}}}")
 
 
