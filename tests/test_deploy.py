@@ -6,12 +6,14 @@ from __future__ import annotations
 import http.client
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -40,24 +42,64 @@ def nginx_binary() -> str:
 
 
 class Backend:
-    """A stand-in app process on a fixed loopback port: answers with its port; /slow waits a second."""
+    """A stand-in app process on a fixed loopback port: answers with its port; /slow waits a second.
+
+    A websocket upgrade (/_stcore/stream with `Upgrade: websocket`) is accepted and held open until the
+    client hangs up; /hold is answered only once `release` is set. `held` counts both while they last.
+    """
 
     def __init__(self, port: int) -> None:
         self.port = port
         self.server: ThreadingHTTPServer | None = None
+        self.release = threading.Event()
+        self.held = 0
+        self.changed = threading.Condition()
+
+    def _hold(self, delta: int) -> None:
+        with self.changed:
+            self.held += delta
+            self.changed.notify_all()
+
+    def wait_held(self, count: int, timeout: float = 10) -> None:
+        """Block until exactly `count` connections are held here."""
+        with self.changed:
+            assert self.changed.wait_for(lambda: self.held == count, timeout), (self.held, count)
 
     def start(self) -> None:
-        port = self.port
+        port, backend = self.port, self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def _stream(self) -> None:
+                self.send_response(101)
+                self.send_header("Upgrade", "websocket")
+                self.send_header("Connection", "Upgrade")
+                self.end_headers()
+                self.wfile.flush()
+                backend._hold(1)
+                try:
+                    while self.rfile.read(1):  # until nginx closes: the client hung up
+                        pass
+                finally:
+                    backend._hold(-1)
+                    self.close_connection = True
+
             def _answer(self) -> None:
+                if self.path.startswith("/_stcore/stream") and self.headers.get("Upgrade") == "websocket":
+                    self._stream()
+                    return
                 size = int(self.headers.get("Content-Length") or 0)
                 while size > 0:
                     size -= len(self.rfile.read(min(size, 1 << 16)))
                 if self.path.startswith("/slow"):
                     time.sleep(1.0)
+                if self.path.startswith("/hold"):
+                    backend._hold(1)
+                    try:
+                        backend.release.wait(timeout=30)
+                    finally:
+                        backend._hold(-1)
                 body = f"{port}".encode()
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
@@ -69,15 +111,20 @@ class Backend:
             def log_message(self, *args: object) -> None:
                 pass
 
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
+        class Server(ThreadingHTTPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+            request_queue_size = 256  # nginx opens many backend connections at once in the limit tests
+
+        self.release.clear()
+        self.server = Server(("127.0.0.1", self.port), Handler)
         threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()
 
     def stop(self) -> None:
         """Like a dead process: the port refuses connections."""
+        self.release.set()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
@@ -91,9 +138,11 @@ class Front:
         self.port, self.backends = port, backends
 
     def get(self, path: str = "/", cookies: dict[str, str] | None = None, method: str = "GET",
-            body: bytes | None = None) -> tuple[int, str, dict[str, str]]:  # fmt: skip
-        """Status, the backend port that answered (its body), and the cookies the answer sets."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            body: bytes | None = None, source: str = "127.0.0.1") -> tuple[int, str, dict[str, str]]:  # fmt: skip
+        """Status, the backend port that answered (its body), and the cookies the answer sets.
+
+        `source` is the client's address: another loopback address is another client to nginx."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10, source_address=(source, 0))
         try:
             headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
             conn.request(method, path, body=body, headers=headers)
@@ -111,9 +160,9 @@ class Front:
         return f"127.0.0.1:{self.backends[i].port}"
 
 
-@pytest.fixture()
-def front(tmp_path: Path) -> Iterator[Front]:
-    """nginx on a free port in front of three stand-in backends; always stopped."""
+@contextmanager
+def running_front(tmp_path: Path, limits: Limits) -> Iterator[Front]:
+    """nginx on a free port, configured with `limits`, in front of three stand-in backends; always stopped."""
     backends = [Backend(free_port()) for _ in range(3)]
     for backend in backends:
         backend.start()
@@ -121,7 +170,7 @@ def front(tmp_path: Path) -> Iterator[Front]:
     temp = tmp_path / "temp"
     temp.mkdir()
     conf = tmp_path / "nginx.conf"
-    conf.write_text(render_nginx_conf("127.0.0.1", port, [b.port for b in backends], tmp_path, temp))
+    conf.write_text(render_nginx_conf("127.0.0.1", port, [b.port for b in backends], tmp_path, temp, limits))
     proc = subprocess.Popen(
         [nginx_binary(), "-p", str(tmp_path), "-c", str(conf), "-e", str(tmp_path / "error.log"),
          "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
@@ -143,6 +192,13 @@ def front(tmp_path: Path) -> Iterator[Front]:
         proc.wait(timeout=10)
         for backend in backends:
             backend.stop()
+
+
+@pytest.fixture()
+def front(tmp_path: Path) -> Iterator[Front]:
+    """nginx with the deployment's default limits in front of three stand-in backends."""
+    with running_front(tmp_path, Limits()) as started:
+        yield started
 
 
 def test_rendered_configuration_passes_nginx_own_check(tmp_path: Path) -> None:
@@ -274,6 +330,104 @@ def test_uploads_are_limited_per_client_and_bodies_elsewhere_are_small(front: Fr
     assert front.get("/_stcore/upload_file/s/x", other, "PUT", body)[0] == 200
     # Nothing but an upload carries a body of that size.
     assert front.get("/", other, "PUT", body)[0] == 413
+
+
+def open_request(front: Front, path: str, cookies: dict[str, str] | None, held: ExitStack,
+                 source: str = "127.0.0.1", upgrade: bool = False) -> socket.socket:  # fmt: skip
+    """Send a GET (a websocket upgrade when `upgrade`) on a new connection from `source`; closed by `held`."""
+    sock = socket.create_connection(("127.0.0.1", front.port), timeout=10, source_address=(source, 0))
+    held.callback(sock.close)
+    lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{front.port}"]
+    if cookies:
+        lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in cookies.items()))
+    if upgrade:
+        lines += ["Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13",
+                  "Sec-WebSocket-Key: Y25udml6LWxpbWl0LXRlc3Q="]  # fmt: skip
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    return sock
+
+
+def status_of(sock: socket.socket) -> int:
+    """The status of the answer on `sock` (read up to the end of its head)."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        assert chunk, f"connection closed after {head!r}"
+        head += chunk
+    return int(head.split(b" ", 2)[1])
+
+
+def stream(front: Front, cookies: dict[str, str] | None, held: ExitStack, source: str = "127.0.0.1") -> int:
+    """Open a websocket to /_stcore/stream, kept open until `held` closes; the status nginx answers."""
+    return status_of(open_request(front, "/_stcore/stream", cookies, held, source, upgrade=True))
+
+
+def wait_for_status(front: Front, cookies: dict[str, str], status: int, timeout: float = 5) -> None:
+    """Ask / until nginx answers `status` (its counts drop as it closes connections, not instantly)."""
+    deadline = time.monotonic() + timeout
+    while (got := front.get(cookies=cookies)[0]) != status:
+        assert time.monotonic() < deadline, got
+        time.sleep(0.02)
+
+
+def test_one_client_holding_too_many_websockets_or_requests_is_refused_and_another_is_not(
+    front: Front,
+) -> None:
+    limits = Limits()
+    backend = front.backends[0]
+    mine = {"cnnviz_backend": front.addr(0), "cnnviz_client": SECRET_ID}
+    other = {"cnnviz_backend": front.addr(0), "cnnviz_client": "f" * 32}
+    with ExitStack() as held:
+        mine_held = ExitStack()
+        held.enter_context(mine_held)
+        # Websockets (tabs): up to client_streams at once, then refused; another student's still opens.
+        assert [stream(front, mine, mine_held) for _ in range(limits.client_streams)] == [
+            101
+        ] * limits.client_streams
+        backend.wait_held(limits.client_streams)
+        assert stream(front, mine, mine_held) == 429
+        assert stream(front, other, held) == 101
+        backend.wait_held(limits.client_streams + 1)
+        # Requests in progress (websockets included): up to client_conn at once.
+        waiting = [
+            open_request(front, "/hold", mine, mine_held)
+            for _ in range(limits.client_conn - limits.client_streams)
+        ]
+        backend.wait_held(limits.client_conn + 1)
+        assert front.get(cookies=mine)[0] == 429
+        assert stream(front, mine, mine_held) == 429
+        assert front.get(cookies=other)[:2] == (200, str(backend.port))
+        # The limit is on connections at once: once they end, the same client is served again.
+        backend.release.set()
+        assert [status_of(sock) for sock in waiting] == [200] * len(waiting)
+        mine_held.close()
+        backend.wait_held(1)  # only the other student's websocket is left
+        wait_for_status(front, mine, 200)
+        assert stream(front, mine, held) == 101
+
+
+def test_one_address_holding_too_many_connections_is_refused_and_another_address_is_not(
+    tmp_path: Path,
+) -> None:
+    # One student per address: the address cap is 8 connections, and each forged id holds one of them.
+    limits = Limits(students_per_address=1, client_conn=4, client_streams=2)
+    cap = limits.nginx_values()["address_conn"]
+    assert cap == 8
+    with running_front(tmp_path, limits) as front, ExitStack() as held:
+        backend = front.backends[0]
+
+        def fresh(i: int) -> dict[str, str]:  # a script forging a new client id each time
+            return {"cnnviz_backend": front.addr(0), "cnnviz_client": f"{i:032x}"}
+
+        assert [stream(front, fresh(i), held) for i in range(cap)] == [101] * cap
+        backend.wait_held(cap)
+        assert stream(front, fresh(cap), held) == 429
+        assert front.get(cookies=fresh(cap + 1))[0] == 429
+        assert front.get()[0] == 429  # no id at all
+        # A client at another address is served: a page request and a websocket.
+        assert front.get(source="127.0.0.2")[0] == 200
+        assert stream(front, fresh(cap + 2), held, source="127.0.0.2") == 101
+        backend.wait_held(cap + 1)
 
 
 # --- The supervisor: restarts with backoff and a cap, hung processes, all on a clock the test drives.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import difflib
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import MISSING, fields
 
@@ -169,6 +170,10 @@ def _literal(node: ast.AST, offset: int | None) -> object:
     )
 
 
+def _shorten(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _callee(node: ast.expr) -> str | None:
     """'Conv2d' for nn.Conv2d, torch.nn.Conv2d or Conv2d; None for anything else."""
     parts = []
@@ -182,7 +187,9 @@ def _callee(node: ast.expr) -> str | None:
     return parts[-1] if parts[:-1] in ([], ["nn"], ["torch", "nn"]) else None
 
 
-def _layers_from_node(node: ast.expr, offset: int | None) -> list[Layer]:
+def _layers_from_node(node: ast.expr, offset: int | None, typed: bool = True) -> list[Layer]:
+    """The layers of one call (a layer, or an nn.Sequential of them). `typed`: refuse arguments not of the
+    spec's type (pasted code); a table row keeps them, and the row's own check says what is wrong."""
     if isinstance(node, ast.Starred):
         raise _code_error(node, offset, "*args is not supported: list the layers one by one")
     if not isinstance(node, ast.Call):
@@ -191,7 +198,7 @@ def _layers_from_node(node: ast.expr, offset: int | None) -> list[Layer]:
         )
     name = _callee(node.func)
     if name == "Sequential":
-        return [layer for arg in node.args for layer in _layers_from_node(arg, offset)]
+        return [layer for arg in node.args for layer in _layers_from_node(arg, offset, typed)]
     if name in MERGE_TYPES and isinstance(node.func, ast.Attribute):
         raise _code_error(
             node,
@@ -218,6 +225,7 @@ def _layers_from_node(node: ast.expr, offset: int | None) -> list[Layer]:
             f"got {len(node.args)}",
         )
     kwargs = {n: _literal(a, offset) for n, a in zip(positional, node.args, strict=False)}
+    written = dict(zip(positional, node.args, strict=False))
     for kw in node.keywords:
         if kw.arg is None:
             raise _code_error(node, offset, "**kwargs is not supported: write each argument")
@@ -230,6 +238,12 @@ def _layers_from_node(node: ast.expr, offset: int | None) -> list[Layer]:
         if kw.arg in kwargs:
             raise _code_error(node, offset, f"nn.{name} gets `{kw.arg}` twice")
         kwargs[kw.arg] = _literal(kw.value, offset)
+        written[kw.arg] = kw.value
+    for key, value in kwargs.items() if typed else ():
+        arg = written[key]
+        problem = cls.wrong_argument(key, value)
+        if problem:
+            raise _code_error(arg, offset, f"nn.{name}: {problem}, not `{_shorten(ast.unparse(arg))}`")
     missing = [f.name for f in fields(cls) if f.default is MISSING and f.name not in kwargs]  # type: ignore[arg-type]
     if missing:
         raise _code_error(node, offset, f"nn.{name} needs {', '.join(missing)}")
@@ -245,6 +259,11 @@ MAX_NESTING = 60  # brackets inside brackets: lecture code nests 4 or 5 deep
 # Calls (opening parentheses) in one paste: the builder's largest network (MAX_LAYERS layers) exported as
 # code has about 2 a layer. 200,000 characters of "nn.ReLU()," would be 18,000 layers, seconds to read.
 MAX_CALLS = 10 * MAX_LAYERS
+# Digits in one whole number: more is no layer size, even a deliberately huge one (Python's parser refuses
+# past 4,300 with a message about its own settings). Digits after a letter, an underscore or a point are
+# left alone: names, hex and fractions.
+MAX_DIGITS = 100
+_LONG_NUMBER = re.compile(rf"(?<![\w.])\d(?:_?\d){{{MAX_DIGITS}}}")
 
 
 def _check_size(text: str) -> str:
@@ -271,8 +290,17 @@ def _check_size(text: str) -> str:
         raise ConvConfigError(
             f"the code nests brackets {deepest} deep (at most {MAX_NESTING}): no model needs that", "code"
         )
-    lines = [line for line in text.splitlines() if not line.lstrip().startswith("```")]
-    return "\n".join(lines)
+    # A fence line becomes an empty one, so that line numbers in messages are those of the paste.
+    lines = ["" if line.lstrip().startswith("```") else line for line in text.splitlines()]
+    text = "\n".join(lines)
+    long_number = _LONG_NUMBER.search(text)
+    if long_number:
+        line = text.count("\n", 0, long_number.start()) + 1
+        raise ConvConfigError(
+            f"line {line}: a number with more than {MAX_DIGITS} digits; layer sizes are small whole numbers",
+            "code",
+        )
+    return text
 
 
 def _parse(text: str) -> tuple[ast.Module, int]:
@@ -369,7 +397,7 @@ def layer_from_arguments(kind: str, arguments: str | None) -> Layer:
             + (f", e.g. {example}" if example else ""),
             "arguments",
         )
-    return _layers_from_node(call, None)[0]
+    return _layers_from_node(call, None, typed=False)[0]
 
 
 # One line of arguments per layer type, for messages and for a new row in the network builder.

@@ -696,10 +696,15 @@ class _Interpreter:
             if key in values:
                 raise self.fail(node, f"nn.{name} gets `{key}` twice")
             values[key] = value
-        values = {k: _plain(v) for k, v in values.items()}
+        written, values = values, {k: _plain(v) for k, v in values.items()}
         for key, value in values.items():
             if not _is_plain(value):
                 raise self.fail(node, f"nn.{name}: `{key}` must be a number, a string or a tuple of them")
+            problem = cls.wrong_argument(key, written[key])
+            if problem:
+                shown = repr(written[key])
+                shown = shown if len(shown) <= 60 else shown[:57] + "..."
+                raise self.fail(node, f"nn.{name}: {problem}, not `{shown}`")
         missing = [f.name for f in fields(cls) if f.default is MISSING and f.name not in values]  # type: ignore[arg-type]
         if missing:
             raise self.fail(node, f"nn.{name} needs {', '.join(missing)}")

@@ -4,6 +4,7 @@ the template's knobs, receptive fields, the effective field, and bad input that 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -407,6 +408,48 @@ def test_bad_import_is_a_message_and_the_stack_is_unchanged(at: AppTest, pasted:
     assert at.error[0].value.startswith("Nothing imported, the stack is unchanged:")
     assert says in at.error[0].value
     assert metric(at, "Parameters") == "19,570"
+    assert at.text_area(key="nb_import_text").value == pasted
+
+
+PASTED_CLASS = """class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3)
+        self.fc = nn.Linear({in_features}, 10)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.conv(x), 1))
+"""
+
+
+@pytest.mark.parametrize(
+    ("pasted", "says"),
+    [
+        (
+            PASTED_CLASS.format(in_features="9" * 5000),
+            "line 5: a number with more than 100 digits; layer sizes are small whole numbers",
+        ),
+        (
+            PASTED_CLASS.format(in_features="[3]"),
+            "line 5: nn.Linear: `in_features` must be a whole number, not `[3]`",
+        ),
+        (
+            "nn.Sequential(\n    nn.Conv2d(3, 16, kernel_size=(3, 'a')),\n)",
+            "line 2: nn.Conv2d: `kernel_size` must be a whole number or a tuple of whole numbers, not `(3, 'a')`",
+        ),
+    ],
+    ids=["5000-digits", "list-for-a-size", "string-in-a-kernel"],
+)
+def test_pasted_code_with_a_huge_number_or_a_wrong_type_names_the_line_and_keeps_the_network(
+    at: AppTest, pasted: str, says: str
+) -> None:
+    before = list(editor(at).value["type"])
+    import_text(at, pasted)
+    assert_clean(at, errors=1)
+    shown = re.sub(r"\\(.)", r"\1", at.error[0].value)  # as the reader sees it: markdown escapes removed
+    assert shown.startswith("Nothing imported, the stack is unchanged:") and says in shown, shown
+    assert "Exceeds the limit" not in shown and "set_int_max_str_digits" not in shown
+    assert list(editor(at).value["type"]) == before and metric(at, "Parameters") == "19,570"
     assert at.text_area(key="nb_import_text").value == pasted
 
 

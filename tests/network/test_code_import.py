@@ -150,3 +150,109 @@ class Net(nn.Module):
 def test_what_the_reader_cannot_follow_is_a_message_with_its_line(text: str, says: str) -> None:
     with pytest.raises(ConvConfigError, match=says):
         from_pytorch_code(text)
+
+
+# --- Numbers and argument types in pasted code: refused with a sentence naming the line (and argument).
+
+TOO_LONG = "line {}: a number with more than 100 digits; layer sizes are small whole numbers"
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("nn.Sequential(nn.Linear(" + "9" * 5000 + ", 2))", 1),  # past Python's own 4,300-digit limit
+        (
+            "```python\nmodel = nn.Sequential(\n    nn.Linear(3, 2),\n    nn.Linear(2, 1_"
+            + "0" * 100
+            + "),\n)\n```",
+            4,
+        ),
+        (
+            "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            f"        self.fc = nn.Linear({'9' * 5000}, 2)\n    def forward(self, x):\n        return self.fc(x)",
+            4,
+        ),
+        ("nn.Linear(" + "9" * 101 + ", 2)", 1),  # the first length refused
+    ],
+)
+def test_a_number_of_too_many_digits_is_a_plain_sentence_with_its_line(text: str, line: int) -> None:
+    with pytest.raises(ConvConfigError) as raised:
+        from_pytorch_code(text)
+    assert str(raised.value) == TOO_LONG.format(line)
+
+
+def test_long_digit_runs_in_names_and_fractions_are_no_number_to_refuse() -> None:
+    digits = "1234567890" * 11
+    text = f"layer_{digits} = 3  # p = 0.{digits}\nnn.Linear(3, 2)"
+    assert from_pytorch_code(text) == [cnnviz.Linear(3, 2)]
+    # 100 digits pass: a deliberately huge layer is read (and shown as huge)
+    assert from_pytorch_code("nn.Linear(" + "9" * 100 + ", 2)") == [cnnviz.Linear(10**100 - 1, 2)]
+
+
+def built_and_run_by_pytorch(code: str, size: tuple[int, ...]) -> bool:
+    """Whether PyTorch builds the layer `code` and runs it on a batch of zeros of `size` (the oracle)."""
+    try:
+        module = eval(code, {"nn": nn})  # the test's own literal text
+        module(torch.zeros(1, *size))
+    except (TypeError, ValueError, RuntimeError):
+        return False
+    return True
+
+
+WRONG_TYPES = [
+    ("nn.Linear([3], 2)", (3,), "nn.Linear: `in_features` must be a whole number, not `[3]`"),
+    ("nn.Linear(3, 2.5)", (3,), "nn.Linear: `out_features` must be a whole number, not `2.5`"),
+    ("nn.Conv2d(3, 16.0, 3)", (3, 8, 8), "nn.Conv2d: `out_channels` must be a whole number, not `16.0`"),
+    (
+        "nn.Conv2d(3, 16, kernel_size=(3, 'a'))",
+        (3, 8, 8),
+        "nn.Conv2d: `kernel_size` must be a whole number or a tuple of whole numbers, not `(3, 'a')`",
+    ),
+    (
+        "nn.MaxPool2d(2, stride='2')",
+        (3, 8, 8),
+        "nn.MaxPool2d: `stride` must be a whole number, a tuple of whole numbers or None, not `'2'`",
+    ),
+    ("nn.Dropout(p='0.5')", (3,), "nn.Dropout: `p` must be a number, not `'0.5'`"),
+]
+
+
+@pytest.mark.parametrize(("code", "size", "says"), WRONG_TYPES)
+def test_an_argument_of_the_wrong_type_is_refused_naming_it_and_its_line(code, size, says) -> None:
+    assert not built_and_run_by_pytorch(code, size)
+    with pytest.raises(ConvConfigError) as raised:
+        from_pytorch_code(f"import torch\nmodel = nn.Sequential(\n    nn.ReLU(),\n    {code},\n)")
+    assert str(raised.value) == f"line 4: {says}"
+    # The same layer set in a model class: the line of the call, the value as computed
+    text = f"class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.m = {code}\n"
+    with pytest.raises(ConvConfigError) as raised:
+        from_pytorch_code(text + "    def forward(self, x):\n        return self.m(x)")
+    assert str(raised.value) == f"line 4: {says}"
+
+
+def test_a_size_computed_as_a_fraction_in_a_class_is_refused_with_its_value() -> None:
+    text = """class Net(nn.Module):
+    def __init__(self, channels=32):
+        super().__init__()
+        self.conv = nn.Conv2d(3, channels / 2, 3)
+    def forward(self, x):
+        return self.conv(x)
+"""
+    with pytest.raises(ConvConfigError) as raised:
+        from_pytorch_code(text)
+    assert str(raised.value) == "line 4: nn.Conv2d: `out_channels` must be a whole number, not `16.0`"
+    assert not built_and_run_by_pytorch("nn.Conv2d(3, 32 / 2, 3)", (3, 8, 8))
+
+
+@pytest.mark.parametrize(
+    ("code", "size", "layer"),
+    [
+        ("nn.Conv2d(3, 16, [3, 3], stride=[1, 2])", (3, 8, 8), cnnviz.Conv2d(3, 16, 3, stride=(1, 2))),
+        ("nn.Dropout(p=0)", (3,), cnnviz.Dropout(p=0)),  # a whole number where a number goes
+        ("nn.AdaptiveAvgPool2d((None, 2))", (3, 8, 8), cnnviz.AdaptiveAvgPool2d((None, 2))),
+        ("nn.Conv2d(3, 4, 3, padding='same')", (3, 8, 8), cnnviz.Conv2d(3, 4, 3, padding="same")),
+    ],
+)
+def test_arguments_pytorch_takes_are_read(code: str, size: tuple[int, ...], layer) -> None:
+    assert built_and_run_by_pytorch(code, size)
+    assert from_pytorch_code(code) == [layer]

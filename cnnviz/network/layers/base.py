@@ -7,7 +7,10 @@ per-sample shapes (no batch axis): (C, H, W), (C, L) or flat (F,). The spec fami
 
 from __future__ import annotations
 
+import functools
 import math
+import types
+import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import MISSING, dataclass, fields, replace
 from typing import TYPE_CHECKING, ClassVar
@@ -69,6 +72,69 @@ def _fmt(value: object) -> str:
         inner = ", ".join(_fmt(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     return repr(value)
+
+
+@functools.cache
+def _argument_types(cls: type) -> dict[str, object]:
+    """A spec class's argument annotations, resolved (IntOrTuple -> int | tuple[int, ...])."""
+    return typing.get_type_hints(cls)
+
+
+def _fits(value: object, hint: object) -> bool:
+    """Whether `value` (lists counted as tuples) is of type `hint`; bools are not numbers here."""
+    if hint is None or hint is type(None):
+        return value is None
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        return any(_fits(value, h) for h in typing.get_args(hint))
+    if origin is typing.Literal:
+        return value in typing.get_args(hint)
+    if hint is tuple or origin is tuple:
+        if not isinstance(value, (tuple, list)):
+            return False
+        items = typing.get_args(hint)
+        if not items:
+            return True
+        if len(items) == 2 and items[1] is Ellipsis:
+            return all(_fits(v, items[0]) for v in value)
+        return len(value) == len(items) and all(_fits(v, h) for v, h in zip(value, items, strict=True))
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    return True  # a type not written in words below: left to the layer's own checks
+
+
+_WORDS = {int: ("a whole number", "whole numbers"), float: ("a number", "numbers"), bool: ("True or False",
+          "True or False"), str: ("a string", "strings"), type(None): ("None", "None")}  # fmt: skip
+
+
+def _in_words(hint: object, plural: bool = False) -> str:
+    """`hint` as a person says it: 'a whole number or a tuple of whole numbers'."""
+    if hint is None:
+        hint = type(None)
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        parts = list(dict.fromkeys(_in_words(h, plural) for h in typing.get_args(hint)))
+        return ", ".join(parts[:-1]) + " or " + parts[-1] if len(parts) > 1 else parts[0]
+    if origin is typing.Literal:
+        return " or ".join(repr(v) for v in typing.get_args(hint))
+    if hint is tuple or origin is tuple:
+        items = typing.get_args(hint)
+        a = "tuples" if plural else "a tuple"
+        if not items:
+            return a
+        if len(items) == 2 and items[1] is Ellipsis:
+            return f"{a} of {_in_words(items[0], plural=True)}"
+        if len(set(items)) == 1:
+            return f"{a} of {len(items)} {_in_words(items[0], plural=True)}"
+        return f"{a} ({', '.join(_in_words(h) for h in items)})"
+    one, many = _WORDS.get(hint, (str(hint), str(hint)))  # type: ignore[call-overload]
+    return many if plural else one
 
 
 def torchinfo_mult_adds(kind: str, params: int, out_shape: Sequence[int]) -> int:
@@ -202,6 +268,15 @@ class Layer:
             canon = _canonical(value, self.ndim)
             if canon is not value:
                 object.__setattr__(self, f.name, canon)
+
+    @classmethod
+    def wrong_argument(cls, name: str, value: object) -> str | None:
+        """What argument `name` must be, when `value` is not of its type ('must be a whole number'); None
+        when it fits (or the spec has no such argument). A list counts as a tuple, as in torch.nn."""
+        hint = _argument_types(cls).get(name)
+        if hint is None or _fits(value, hint):
+            return None
+        return f"`{name}` must be {_in_words(hint)}"
 
     @property
     def kind(self) -> str:
