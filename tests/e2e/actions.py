@@ -63,6 +63,8 @@ def choose(page: Page, key: str, option: str) -> None:
         except AssertionError:
             continue
     expect(listbox).to_be_visible()
+    # The list draws only the options in view: type the option's name so it is among them.
+    page.keyboard.type(option)
     rerun_after(page, listbox.get_by_role("option", name=option, exact=True).click)
 
 
@@ -113,6 +115,14 @@ _EDIT_HANDOVER_MS = 400
 
 def edit_cell(page: Page, at: tuple[float, float], keys: str) -> None:
     """Type `keys` into a data-editor cell (keys='' empties it). Inside a form this runs nothing."""
+    if not keys:  # select the cell and clear it: the cell's editor would keep an emptied text as it was
+        page.mouse.click(*at)
+        expect(
+            page.locator('[data-testid="stDataFrameResizable"]').filter(has=page.locator(":focus"))
+        ).to_have_count(1)
+        page.keyboard.press("Delete")
+        page.wait_for_timeout(_EDIT_HANDOVER_MS)
+        return
     editor = page.locator(".gdg-input")
     # A double click opens the cell's editor, a text box over the canvas; one that lands while the grid
     # is being redrawn after a run is lost, so try again.

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from cnnviz.conv.numbers import number_text
 from cnnviz.topics.channels import channel_sums, channels_view, explain_channels
-from tests.e2e.actions import open_page, rerun_after, set_number
+from tests.e2e.actions import apply_grid, edit_cell, grid_cell, open_page, rerun_after, set_number, typed_grid
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -131,23 +131,13 @@ def test_every_control(tab: Page, screenshots_dir: Path) -> None:
     page.screenshot(path=str(screenshots_dir / "channels-controls.png"), full_page=True)
 
 
-def grid_cell(grid: Locator, rows: int, cols: int, row: int, col: int) -> tuple[float, float]:
-    """Centre of a data-editor cell: the header row and the index column are as large as a cell."""
-    box = grid.locator('[data-testid="stDataFrameResizable"]').bounding_box()
-    assert box is not None
-    return (
-        box["x"] + (col + 1.5) * box["width"] / (cols + 1),
-        box["y"] + (row + 1.5) * box["height"] / (rows + 1),
-    )
-
-
 def test_typing_one_input_value_and_applying_updates_the_output(tab: Page, screenshots_dir: Path) -> None:
     page = tab
     set_number(page, "ch_cin", 1)
     set_number(page, "ch_cout", 1)
     tick(page, "ch_bias")
     rerun_after(page, page.locator(".st-key-ch_values").get_by_text("Type the values", exact=True).click)
-    grid = page.locator('[class*="st-key-ch_x0_editor_5x5_"]')
+    grid = typed_grid(page, "ch_x0", 5, 5)
     expect(grid).to_be_visible()
     seeded = channels_view((5, 5), 1, 1, 3, bias=False)
     before = channel_sums(seeded, 0, (0, 0))
@@ -160,14 +150,9 @@ def test_typing_one_input_value_and_applying_updates_the_output(tab: Page, scree
     after = channel_sums(explain_channels(x, seeded.weight, None), 0, (0, 0))
     assert after.total != before.total
     grid.scroll_into_view_if_needed()
-    page.mouse.dblclick(*grid_cell(grid, 5, 5, 0, 2))
-    editor = page.locator(".gdg-input")  # a text cell's editor (a textarea)
-    expect(editor).to_be_visible()
-    editor.fill("9")
-    editor.press("Enter")  # the grid is in a form: nothing changes before Apply
-    expect(editor).to_have_count(0)
+    edit_cell(page, grid_cell(grid, 5, 5, 0, 2), "9")  # the grid is in a form: nothing changes before Apply
     expect(metric(page, "output value")).to_have_text(number_text(before.total))
-    rerun_after(page, page.locator(".st-key-ch_x0_apply button").click)
+    apply_grid(page, "ch_x0")
     expect(breakdown).to_contain_text(after.lines()[0])
     expect(breakdown).to_contain_text(after.lines()[-1])
     expect(metric(page, "output value")).to_have_text(number_text(after.total))

@@ -287,7 +287,7 @@ def test_reverse_view_boxes_and_equivariance_controls(tab: Page, screenshots_dir
     set_number(page, "cx_k_w", 1)
     set_number(page, "cx_s_h", 2)
     set_number(page, "cx_in_row", 1)
-    expect(page.get_by_text("the stride skips it")).to_be_visible()
+    expect(page.get_by_text("the stride (2) is larger than the kernel's span")).to_be_visible()
     set_number(page, "cx_s_h", 1)
     set_number(page, "cx_k_h", 3)
     set_number(page, "cx_k_w", 3)
