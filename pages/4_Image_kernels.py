@@ -82,6 +82,8 @@ with controls:
 upload_link_note(picked, controls)
 if picked is None:
     st.stop()
+# Original and result come first, right under the title; the custom kernel's grid and the arithmetic follow.
+main_figure = st.container(key="cnnviz-main-figure")
 
 # --- The custom kernel grid (in the main area: it needs room) --------------------------------------
 custom: tuple[tuple[float, ...], ...] = ()
@@ -173,7 +175,7 @@ except ConvConfigError as exc:
 # --- Original, result, kernel ----------------------------------------------------------------------
 height, width = image.shape[:2]
 out_h, out_w = shown["display"].shape[:2]
-left, right, matrix_col = st.columns([5, 5, 3])
+left, right, matrix_col = main_figure.columns([5, 5, 3])
 left.image(
     original_view(image, picked.key)[1],
     caption=f"{picked.label}: {size_text(height, width)}",
