@@ -28,7 +28,16 @@ from cnnviz import (
     size_text,
 )
 from cnnviz.plots import synced_images_figure
-from cnnviz.ui import chart, image_picker, page_header, show_error, typed_grid, upload_link_note, url
+from cnnviz.ui import (
+    chart,
+    image_picker,
+    is_presenting,
+    page_header,
+    show_error,
+    typed_grid,
+    upload_link_note,
+    url,
+)
 
 PREFIX = "ik"
 CUSTOM = "custom (type your own)"
@@ -175,6 +184,8 @@ except ConvConfigError as exc:
 # --- Original, result, kernel ----------------------------------------------------------------------
 height, width = image.shape[:2]
 out_h, out_w = shown["display"].shape[:2]
+# Table rows are sized in rem: presentation mode's 22 px root font makes them 22/16 as tall.
+ROW_SCALE = 22 / 16 if is_presenting() else 1.0
 left, right, matrix_col = main_figure.columns([5, 5, 3])
 left.image(
     original_view(image, picked.key)[1],
@@ -192,7 +203,7 @@ with matrix_col:
         st.dataframe(
             frame.style.format("{:.4g}"),
             key=f"{PREFIX}_matrix_{label}",
-            height=min(560, 38 + 35 * matrix.shape[0]),
+            height=min(560, round((38 + 35 * matrix.shape[0]) * ROW_SCALE)),
         )
     st.caption(f"Sum of weights: {kernel.matrix.sum():.4g}. Cross-correlation: laid on the image as written.")
 st.info(shown["note"], icon=":material/contrast:")
