@@ -48,6 +48,9 @@ controls = page_header(
 )
 with controls:
     settings = conv_controls(PREFIX)
+# The sliding window comes first, right under the title; typed grids and the arithmetic follow it.
+main_figure = st.container(key="cnnviz-main-figure")
+figure_tools = st.container()  # its speed and GIF, under it
 settings = typed_values(settings, PREFIX)
 
 
@@ -119,6 +122,37 @@ except ConvConfigError as exc:
     show_error(exc)
     st.stop()
 
+# --- Animation (the main picture, drawn at the top) -----------------------------------------------
+with figure_tools:
+    speed = url.select_slider(
+        "Speed", options=["slow", "medium", "fast"], value="medium", key=f"{PREFIX}_speed"
+    )
+    frame_ms = {"slow": 900, "medium": 400, "fast": 120}[speed]
+chart(
+    PrebuiltFigure(animation(settings, frame_ms)),
+    where=main_figure,
+    key=f"{PREFIX}_animation",
+    config=NO_TOOLBAR,
+)
+main_figure.caption(
+    "Orange: the cells the kernel reads for the current output (dilation leaves gaps inside the outline). "
+    "Grey: padding. Press play, or drag the slider to any output cell."
+)
+with figure_tools:
+    if st.button("Make a GIF of this animation", key=f"{PREFIX}_gif_make", icon=":material/movie:"):
+        st.session_state[f"{PREFIX}_gif_for"] = (settings, frame_ms)
+    if st.session_state.get(f"{PREFIX}_gif_for") == (settings, frame_ms):
+        gif = animation_gif(settings, frame_ms)
+        st.download_button(
+            f"Download the GIF ({len(gif) / 1e6:.1f} MB)",
+            gif,
+            file_name="convolution.gif",
+            mime="image/gif",
+            key=f"{PREFIX}_gif_download",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+
 # --- Shape arithmetic ------------------------------------------------------------------------------
 st.subheader("Output size, step by step", anchor=False)
 height, width = st.columns(2)
@@ -133,29 +167,6 @@ st.markdown(
     f"**Parameters**: {kh}×{kw} weights + 1 bias = **{w.params}** · "
     f"**Multiply-accumulates**: {w.output.size} outputs × {kh * kw} taps = **{w.macs:,}**"
 )
-
-# --- Animation -------------------------------------------------------------------------------------
-st.subheader("The window sliding", anchor=False)
-speed = url.select_slider("Speed", options=["slow", "medium", "fast"], value="medium", key=f"{PREFIX}_speed")
-frame_ms = {"slow": 900, "medium": 400, "fast": 120}[speed]
-chart(PrebuiltFigure(animation(settings, frame_ms)), key=f"{PREFIX}_animation", config=NO_TOOLBAR)
-st.caption(
-    "Orange: the cells the kernel reads for the current output (dilation leaves gaps inside the outline). "
-    "Grey: padding. Press play, or drag the slider to any output cell."
-)
-if st.button("Make a GIF of this animation", key=f"{PREFIX}_gif_make", icon=":material/movie:"):
-    st.session_state[f"{PREFIX}_gif_for"] = (settings, frame_ms)
-if st.session_state.get(f"{PREFIX}_gif_for") == (settings, frame_ms):
-    gif = animation_gif(settings, frame_ms)
-    st.download_button(
-        f"Download the GIF ({len(gif) / 1e6:.1f} MB)",
-        gif,
-        file_name="convolution.gif",
-        mime="image/gif",
-        key=f"{PREFIX}_gif_download",
-        on_click="ignore",
-        icon=":material/download:",
-    )
 
 # --- One output cell, and the reverse -------------------------------------------------------------
 st.subheader("One output cell, every product", anchor=False)

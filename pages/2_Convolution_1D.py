@@ -129,6 +129,8 @@ with controls:
     else:
         padding = pad_kind
     padding_mode = url.selectbox("Padding mode", PADDING_MODES, key=f"{P}_mode")
+# The signals and the sliding window come first, right under the title; the arithmetic follows them.
+main_figure = st.container(key="cnnviz-main-figure")
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -178,6 +180,16 @@ except ConvConfigError as exc:
     show_error(exc)
     st.stop()
 
+with main_figure:
+    chart(
+        conv1d_signals_figure(
+            w.input[0], w.output[0], window_centres(w.input.shape[1], kernel.size, stride, padding, dilation)
+        ),
+        key=f"{P}_signals",
+        config={"displayModeBar": False},
+    )
+    chart(animation(w), key=f"{P}_animation", config={"displayModeBar": False})
+
 explanation = w.explanations[0]
 st.subheader("Output length, step by step", anchor=False)
 left, right = st.columns([3, 2])
@@ -187,18 +199,6 @@ with right:
     for note in explanation.notes:
         (st.warning if "unread" in note else st.caption)(note)
     st.markdown(f"**Parameters**: {kernel.size} weights + 1 bias = **{w.params}**")
-
-st.subheader("Input and output", anchor=False)
-chart(
-    conv1d_signals_figure(
-        w.input[0], w.output[0], window_centres(w.input.shape[1], kernel.size, stride, padding, dilation)
-    ),
-    key=f"{P}_signals",
-    config={"displayModeBar": False},
-)
-
-st.subheader("The window sliding", anchor=False)
-chart(animation(w), key=f"{P}_animation", config={"displayModeBar": False})
 
 st.subheader("One output, every product", anchor=False)
 position = int(url.number_input("output position", 0, w.output.shape[1] - 1, 0, key=f"{P}_pos"))

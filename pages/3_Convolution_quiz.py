@@ -105,7 +105,7 @@ matrix = question.matrix
 left, right = st.columns([3, 2], gap="large")
 chart(
     matrix_figure(matrix, f"{question.name}: {matrix.shape[0]} outputs × {matrix.shape[1]} inputs"),
-    where=left,
+    where=left.container(key="cnnviz-main-figure"),
     key=f"{P}_matrix",
     config={"displayModeBar": False},
 )

@@ -35,7 +35,16 @@ from cnnviz import (
     window_centre,
 )
 from cnnviz.plots import PhotoPanel, clicked_pixel, photo_panels_figure, synced_images_figure
-from cnnviz.ui import chart, image_picker, page_header, show_error, typed_grid, upload_link_note, url
+from cnnviz.ui import (
+    chart,
+    image_picker,
+    is_presenting,
+    page_header,
+    show_error,
+    typed_grid,
+    upload_link_note,
+    url,
+)
 
 PREFIX = "ik"
 CUSTOM = "custom (type your own)"
@@ -91,6 +100,8 @@ with controls:
 upload_link_note(picked, controls)
 if picked is None:
     st.stop()
+# Original and result come first, right under the title; the custom kernel's grid and the arithmetic follow.
+main_figure = st.container(key="cnnviz-main-figure")
 
 # --- The custom kernel grid (in the main area: it needs room) --------------------------------------
 custom: tuple[tuple[float, ...], ...] = ()
@@ -228,7 +239,9 @@ except ConvConfigError as exc:
 # --- Original, result, kernel ----------------------------------------------------------------------
 height, width = image.shape[:2]
 out_h, out_w = shown["display"].shape[:2]
-left, right, matrix_col = st.columns([5, 5, 3])
+# Table rows are sized in rem: presentation mode's 22 px root font makes them 22/16 as tall.
+ROW_SCALE = 22 / 16 if is_presenting() else 1.0
+left, right, matrix_col = main_figure.columns([5, 5, 3])
 scales = {"original": preview_factor(image.shape), "result": preview_factor(shown["display"].shape)}
 
 
@@ -248,7 +261,7 @@ right.image(
 )
 if max(scales.values()) > 1:
     f = max(scales.values())
-    st.caption(
+    main_figure.caption(
         f"Shown at 1/{f} scale: each screen pixel is the mean of a {f}×{f} block of pixels, which hides "
         "what a small kernel does (a 5×5 blur looks like the original). The 1:1 crop below shows every pixel."
     )
@@ -262,7 +275,7 @@ with matrix_col:
         st.dataframe(
             frame.style.format("{:.4g}"),
             key=f"{PREFIX}_matrix_{label}",
-            height=min(560, 38 + 35 * matrix.shape[0]),
+            height=min(560, round((38 + 35 * matrix.shape[0]) * ROW_SCALE)),
             hide_index=True,  # row numbers would take a column's room
             width="stretch",
             # Narrow columns, so that a 3×3 kernel fits the column beside the pictures unclipped.

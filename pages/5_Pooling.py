@@ -113,15 +113,15 @@ pooling = {
     "count_include_pad": count_include_pad,
 }
 
-# --- 1. Pooling view -------------------------------------------------------------------------------
-st.subheader("One pooling layer", anchor=False)
+# --- 1. Pooling view (the main picture, right under the title) ------------------------------------
 try:
     x = input_pattern(pattern, (height, width), seed)
     w = pool_walkthrough(x, **pooling)
 except ConvConfigError as exc:
     show_error(exc)
 else:
-    chart(pool_figure(w.input, w.output, w.winners, kind), key=f"{P}_pool", config=NO_BAR)
+    main_figure = st.container(key="cnnviz-main-figure")
+    chart(pool_figure(w.input, w.output, w.winners, kind), where=main_figure, key=f"{P}_pool", config=NO_BAR)
     if kind == "max":
         st.caption(
             "Red squares: the input cell that wins each window (the first largest value, as PyTorch picks it). "

@@ -182,7 +182,8 @@ with top:
                 editor.request(Network(fixed, input_size, batch), "Applied every fix the network needed.")
         else:
             st.info("No single number fixes this layer: change it in the table below.")
-    diagram_slot = st.container()  # drawn after the unit picker, so it outlines the layer picked there
+    # Drawn after the unit picker, so it outlines the layer picked there.
+    diagram_slot = st.container(key="cnnviz-main-figure")
     st.caption(
         "Each box is a layer (with the batch norm and activation after it) over the shape it makes; "
         "arrows show what each reads, shortcuts arc above. Click a box to see its receptive field below. "

@@ -16,6 +16,8 @@ controls = page_header(
 training_view.restore_link(PREFIX)
 with controls:
     settings = training_view.settings_controls(PREFIX)
+# The run's status and curves come first, right under the title; the buttons and views follow them.
+main_figure = st.container(key="cnnviz-main-figure")
 
 runs = training_view.scheduler()
 key = training_view.session_key(PREFIX)
@@ -30,7 +32,8 @@ training_view.run_buttons(runs, key, settings, PREFIX)
 training_view.lr_control(runs, key, PREFIX)
 training_compare.keep_ended_run(runs, key, PREFIX)
 view = training_view.view_selector(PREFIX)
-training_view.live_view(runs, key, PREFIX, view)
+with main_figure:
+    training_view.live_view(runs, key, PREFIX, view)
 if view == "try":
     training_inspect.prediction_view(runs.get(key), PREFIX)
 elif view == "compare":

@@ -149,6 +149,8 @@ except ConvConfigError as exc:
         st.info(f"Depthwise needs C_out to be a multiple of C_in = {c_in}: try C_out = {c_in} or {2 * c_in}.")
     st.stop()
 
+# The channel wiring comes first, right under the title; typed grids, shapes and counts follow it.
+main_figure = st.container(key="cnnviz-main-figure")
 values: Values = typed_channel_values(*seeded, groups, P) if typed else None
 try:
     view = layer(cfg, values)
@@ -158,6 +160,23 @@ except ConvConfigError as exc:
 
 g, cpg, opg = view.groups, view.in_per_group, view.out_per_group
 input_fig, wiring_fig, weights_fig, output_fig = (PrebuiltFigure(spec) for spec in board_specs(cfg, values))
+
+# --- The main picture: which filter reads which input channel (right under the title) ----------------
+with main_figure:
+    left, right = st.columns([2, 3])
+    chart(wiring_fig, where=left, key=f"{P}_wiring", config=NO_BAR)
+    chart(weights_fig, where=right, key=f"{P}_weights", config=NO_BAR)
+    kind = (
+        "an ordinary convolution: every filter reads every input channel"
+        if g == 1
+        else f"depthwise: filter o reads input channel o // {opg} only"
+        if cpg == 1
+        else f"{g} groups: filters {opg} at a time read blocks of {cpg} input channels"
+    )
+    st.markdown(
+        f"Right: the weight as a {c_out}×{c_in} board of {kernel}×{kernel} slices, one row per filter. "
+        f"An empty square means the filter never sees that channel. This layer is {kind}."
+    )
 
 # --- Shapes and counts --------------------------------------------------------------------------------
 st.subheader("Shapes, parameters and multiply-accumulates", anchor=False)
@@ -210,22 +229,6 @@ if g > 1:
 st.subheader(f"{c_in} input planes", anchor=False)
 chart(input_fig, key=f"{P}_input", config=NO_BAR)
 st.caption("Frame colour: the group a channel belongs to.")
-
-st.subheader("Which filter reads which input channel", anchor=False)
-left, right = st.columns([2, 3])
-chart(wiring_fig, where=left, key=f"{P}_wiring", config=NO_BAR)
-chart(weights_fig, where=right, key=f"{P}_weights", config=NO_BAR)
-kind = (
-    "an ordinary convolution: every filter reads every input channel"
-    if g == 1
-    else f"depthwise: filter o reads input channel o // {opg} only"
-    if cpg == 1
-    else f"{g} groups: filters {opg} at a time read blocks of {cpg} input channels"
-)
-st.markdown(
-    f"Right: the weight as a {c_out}×{c_in} board of {kernel}×{kernel} slices, one row per filter. "
-    f"An empty square means the filter never sees that channel. This layer is {kind}."
-)
 
 st.subheader(f"{c_out} output planes", anchor=False)
 chart(output_fig, key=f"{P}_output", config=NO_BAR)

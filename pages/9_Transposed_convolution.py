@@ -136,6 +136,18 @@ except ConvConfigError as exc:
 ho, wo = view.output.shape
 kh = view.kernel.shape[0]
 
+# --- Scatter: the main picture, right under the title ----------------------------------------------------
+main_figure = st.container(key="cnnviz-main-figure")
+speed = url.select_slider("Speed", options=["slow", "medium", "fast"], value="medium", key=f"{P}_speed")
+frame_ms = {"slow": 1000, "medium": 500, "fast": 150}[speed]
+chart(PrebuiltFigure(animation(*args, frame_ms)), where=main_figure, key=f"{P}_scatter", config=NO_BAR)
+main_figure.caption(
+    f"Input cell (i, j) adds its value × kernel starting at output (i·{stride} − {padding}, j·{stride} − "
+    f"{padding}), taps {dilation} apart; overlapping stamps add up. Padding {padding} crops {padding} "
+    "cell(s) from each side of the sum (outside the dashed box); output_padding adds cells at the bottom and "
+    "right. Press play, or drag the slider."
+)
+
 # --- Output size ---------------------------------------------------------------------------------------
 st.subheader("Output size, step by step", anchor=False)
 hcol, wcol = st.columns(2)
@@ -148,18 +160,6 @@ for column, axis, explanation in (
         st.latex(explanation.to_latex())
         for note in explanation.notes:
             st.caption(note)
-
-# --- Scatter -------------------------------------------------------------------------------------------
-st.subheader("Each input cell stamps the kernel", anchor=False)
-speed = url.select_slider("Speed", options=["slow", "medium", "fast"], value="medium", key=f"{P}_speed")
-frame_ms = {"slow": 1000, "medium": 500, "fast": 150}[speed]
-chart(PrebuiltFigure(animation(*args, frame_ms)), key=f"{P}_scatter", config=NO_BAR)
-st.caption(
-    f"Input cell (i, j) adds its value × kernel starting at output (i·{stride} − {padding}, j·{stride} − "
-    f"{padding}), taps {dilation} apart; overlapping stamps add up. Padding {padding} crops {padding} "
-    "cell(s) from each side of the sum (outside the dashed box); output_padding adds cells at the bottom and "
-    "right. Press play, or drag the slider."
-)
 
 # --- Gaps ----------------------------------------------------------------------------------------------
 st.subheader("The same thing as a direct convolution: zeros in the gaps", anchor=False)

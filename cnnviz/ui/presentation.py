@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import math
 from typing import Any
 
 import numpy as np
@@ -31,15 +32,20 @@ DIVERGING_SAFE = "PuOr"  # ColorBrewer's colour-blind-safe diverging scale, whit
 FONT_SCALE = 1.5
 MIN_FONT = 20
 HEIGHT_SCALE = 1.25
+MIN_SMALL_PRINT = 18  # px: the smallest text a figure may draw in presentation mode (its sub/superscripts)
+SCRIPT_RATIO = 0.7  # Plotly draws <sup> and <sub> at this fraction of the surrounding text
 _COLOURED = ("heatmap", "contour", "histogram2d", "surface")
 
-# Larger type everywhere (Streamlit sizes text in rem), bigger widgets, thicker focus outlines.
+# Larger type everywhere (Streamlit sizes text in rem), bigger widgets, thicker focus outlines. The main
+# area starts closer to the top (Streamlit leaves 6rem) so that the page's main picture fits on the first
+# screen of a 1920x1080 projector under its title and one-line why.
 PRESENT_STYLE = """<style>
 html{font-size:22px}
+[data-testid=stMainBlockContainer]{padding-top:2.5rem}
 .stApp p,.stApp li,.stApp label,.stApp input,.stApp textarea{font-size:1.15rem}
 .stApp h1{font-size:2.6rem}.stApp h2{font-size:2rem}.stApp h3{font-size:1.6rem}
 .stApp code{font-size:1.05rem}
-.st-key-cnnviz-why p{font-size:1.5rem}
+.st-key-cnnviz-why p{font-size:1.3rem}
 section[data-testid=stSidebar]{min-width:22rem}
 </style>"""
 
@@ -111,8 +117,15 @@ def present_figure(fig: Any) -> Any:
                 _recolour(trace)
     layout = out.layout
     layout.font.size = _scaled(layout.font.size)
+    raised = 0
     for annotation in layout.annotations or ():
         annotation.font.size = _scaled(annotation.font.size)
+        if annotation.yshift and annotation.yshift > 0:
+            raised = max(raised, _raised(annotation.yshift) - annotation.yshift)
+            annotation.yshift = _raised(annotation.yshift)
+    if raised and layout.margin.t is not None:
+        layout.margin.t += raised
+    out.update_layout(_text_sizes(out.layout.to_plotly_json()))
     for name in [n for n in layout if n.startswith("coloraxis")]:
         axis = layout[name]
         if axis.colorscale is not None and not _is_uniform(axis.colorscale):
@@ -124,6 +137,73 @@ def present_figure(fig: Any) -> Any:
     if layout.height:
         layout.height = int(layout.height * HEIGHT_SCALE)
     return out
+
+
+def _raised(shift: float) -> int:
+    """A title's lift above its plot (which clears the tick labels), grown with the tick labels' type."""
+    return round(shift * FONT_SCALE)
+
+
+def _size_of(part: Any) -> float | None:
+    """The font size a layout part sets (`part` is its dict, or None)."""
+    font = (part or {}).get("font") if isinstance(part, dict) else None
+    return font.get("size") if isinstance(font, dict) else None
+
+
+def _text_sizes(layout: dict) -> dict:
+    """Font sizes for the layout's other text: axis ticks and titles, sliders, buttons, legend, title.
+
+    Streamlit's chart theme sizes these in rem; left to it they stay below the figure's own (enlarged) font.
+    """
+    base = layout.get("font", {}).get("size") if isinstance(layout.get("font"), dict) else None
+    default = max(MIN_FONT, base or MIN_FONT)
+    updates: dict[str, Any] = {}
+    for name in {"xaxis", "yaxis", *(n for n in layout if n.startswith(("xaxis", "yaxis")))}:
+        axis = layout.get(name) or {}
+        tick = (axis.get("tickfont") or {}).get("size")
+        title = axis.get("title") if isinstance(axis.get("title"), dict) else {}
+        updates[name] = {
+            "tickfont": {"size": _scaled(tick) if tick else default},
+            "title": {"font": {"size": _scaled(_size_of(title)) if _size_of(title) else default}},
+        }
+    for name in ("sliders", "updatemenus"):
+        if layout.get(name):
+            updates[name] = [_grown_control(entry, default) for entry in layout[name]]
+    for name in ("legend", "title"):
+        size = _size_of(layout.get(name))
+        updates[name] = {"font": {"size": _scaled(size) if size else default}}
+    title = layout.get("title")
+    text = title.get("text") if isinstance(title, dict) else title
+    if isinstance(text, str) and ("<sup>" in text or "<sub>" in text):
+        # Plotly draws <sup>/<sub> at 70 % of the title's size: keep that part readable too.
+        size = updates["title"]["font"]["size"]
+        updates["title"]["font"]["size"] = max(size, math.ceil(MIN_SMALL_PRINT / SCRIPT_RATIO))
+    return updates
+
+
+def _grown_control(entry: dict, default: float) -> dict:
+    """A slider or button row with its labels (and a slider's current value) at least `default` px."""
+    grown = copy.deepcopy(entry)
+    size = _size_of(entry)
+    grown["font"] = {**(entry.get("font") or {}), "size": _scaled(size) if size else default}
+    if "currentvalue" in entry or "steps" in entry:
+        current = dict(entry.get("currentvalue") or {})
+        current_size = _size_of(current)
+        current["font"] = {
+            **(current.get("font") or {}),
+            "size": _scaled(current_size) if current_size else default,
+        }
+        grown["currentvalue"] = current
+    return grown
+
+
+def _merge(target: dict, updates: dict) -> None:
+    """Merge nested `updates` into `target` in place (lists replace, dicts merge)."""
+    for key, value in updates.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
 
 
 def _stops(name: str) -> list[list]:
@@ -178,10 +258,19 @@ def _present_spec(spec: dict) -> dict:
     font = dict(layout.get("font") or {})
     font["size"] = _scaled(font.get("size"))
     layout["font"] = font
+    raised = 0
     for annotation in layout.get("annotations") or ():
         note_font = dict(annotation.get("font") or {})
         note_font["size"] = _scaled(note_font.get("size"))
         annotation["font"] = note_font
+        shift = annotation.get("yshift") or 0
+        if shift > 0:
+            raised = max(raised, _raised(shift) - shift)
+            annotation["yshift"] = _raised(shift)
+    margin = layout.get("margin")
+    if raised and isinstance(margin, dict) and margin.get("t") is not None:
+        layout["margin"] = {**margin, "t": margin["t"] + raised}
+    _merge(layout, _text_sizes(layout))
     if layout.get("height"):
         layout["height"] = int(layout["height"] * HEIGHT_SCALE)
     return out

@@ -20,7 +20,8 @@ from tests.plotly_arrays import decode_array
 
 PAGE = page_path("8_Channels_and_groups.py")
 P = "ch"
-INPUT, WIRING, WEIGHTS, OUTPUT, READ, CELL, MIXING = range(7)
+# Charts in page order: the main picture (wiring and weight board) comes first, under the title.
+WIRING, WEIGHTS, INPUT, OUTPUT, READ, CELL, MIXING = range(7)
 
 
 def charts(at: AppTest) -> list[dict]:

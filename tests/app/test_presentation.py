@@ -156,3 +156,59 @@ def test_ready_specs_are_restyled_without_plotly_objects() -> None:
     assert out.to_dict()["layout"]["height"] > 300 and out.to_dict()["layout"]["font"]["size"] >= MIN_FONT
     assert spec["data"][0]["colorscale"] == [[0, "red"], [1, "blue"]]  # the cached spec is untouched
     assert isinstance(present_figure({"data": [dict(positive)]}), dict)
+
+
+def _small_print_figure() -> go.Figure:
+    """Two heatmap panels with tick labels on top, titles lifted above them, a slider, buttons, a legend."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("input", "output"))
+    fig.add_trace(go.Heatmap(z=[[1, 2]], showscale=False), 1, 1)
+    fig.add_trace(go.Scatter(x=[0, 1], y=[1, 2], name="line"), 1, 2)
+    fig.update_xaxes(side="top", tickfont={"size": 11})
+    fig.update_annotations(yshift=20)
+    fig.update_layout(
+        height=300,
+        margin={"t": 60},
+        font={"size": 14},
+        title={"text": "C<br><sup>columns: inputs</sup>"},
+        legend={"font": {"size": 12}},
+        updatemenus=[{"type": "buttons", "buttons": [{"label": "play", "method": "animate", "args": [None]}]}],
+        sliders=[{"steps": [{"label": "0", "method": "animate", "args": [["0"]]}],
+                  "currentvalue": {"prefix": "cell: ", "font": {"size": 14}}}],
+    )  # fmt: skip
+    return fig
+
+
+def _assert_small_print_grown(layout: dict) -> None:
+    axes = [name for name in layout if name.startswith(("xaxis", "yaxis"))]
+    assert {"xaxis", "xaxis2", "yaxis", "yaxis2"} <= set(axes)
+    for name in axes:
+        assert layout[name]["tickfont"]["size"] >= MIN_FONT, name
+        assert layout[name]["title"]["font"]["size"] >= MIN_FONT, name
+    assert layout["xaxis"]["tickfont"]["size"] > 11 * 1.4  # an explicit tick size grows, as the font does
+    assert layout["sliders"][0]["font"]["size"] >= MIN_FONT
+    assert layout["sliders"][0]["currentvalue"]["font"]["size"] >= MIN_FONT
+    assert layout["sliders"][0]["currentvalue"]["prefix"] == "cell: "  # the rest of the slider is kept
+    assert len(layout["sliders"][0]["steps"]) == 1
+    assert layout["updatemenus"][0]["font"]["size"] >= MIN_FONT
+    assert layout["legend"]["font"]["size"] >= MIN_FONT
+    # The <sup> line of the title is drawn at 70 % of the title's size: that part is 18 px or more too.
+    assert layout["title"]["font"]["size"] * 0.7 >= 18
+    # Titles lifted over top tick labels are lifted further, as those labels grow; the top margin makes room.
+    assert all(a["yshift"] > 20 for a in layout["annotations"])
+    assert layout["margin"]["t"] >= 60 + (layout["annotations"][0]["yshift"] - 20)
+
+
+def test_ticks_sliders_buttons_legend_and_title_grow_with_the_font() -> None:
+    fig = _small_print_figure()
+    _assert_small_print_grown(present_figure(fig).layout.to_plotly_json())
+    assert fig.layout.xaxis.tickfont.size == 11 and fig.layout.annotations[0].yshift == 20  # untouched
+
+
+def test_ready_specs_get_the_same_larger_small_print() -> None:
+    from cnnviz.plots import PrebuiltFigure
+
+    spec = json.loads(_small_print_figure().to_json())
+    _assert_small_print_grown(present_figure(PrebuiltFigure(spec))._spec["layout"])
+    assert spec["layout"]["xaxis"]["tickfont"]["size"] == 11  # the cached spec is not changed in place
