@@ -288,7 +288,7 @@ def test_typed_value_changes_the_output_and_a_bad_cell_is_explained(at: AppTest)
     type_into_grid(at, f"{P}_x1", {(2, 2): "two"})
     assert not at.exception
     assert (
-        "input channel 1, row 2, column 2" in at.error[0].value
+        "Input channel 1, row 2, column 2" in at.error[0].value
         and "'two' is not a number" in at.error[0].value
     )
     np.testing.assert_allclose(tiles(charts(at)[OUTPUT], 4, (3, 3), 4), ref, rtol=1e-6)  # last applied grid
