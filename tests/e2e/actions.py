@@ -98,7 +98,9 @@ def typed_grid(page: Page, key: str, rows: int, cols: int) -> Locator:
 
 
 def grid_cell(grid: Locator, rows: int, cols: int, row: int, col: int) -> tuple[float, float]:
-    """Centre of a data-editor cell: the header row and the index column are as large as a cell."""
+    """Centre of a data-editor cell on screen (scrolled into view): the header row and the index column
+    are as large as a cell. Take it right before using it: a run that moves the page moves the cell."""
+    grid.scroll_into_view_if_needed()
     box = grid.locator('[data-testid="stDataFrameResizable"]').bounding_box()
     assert box is not None
     return (
@@ -115,14 +117,6 @@ _EDIT_HANDOVER_MS = 400
 
 def edit_cell(page: Page, at: tuple[float, float], keys: str) -> None:
     """Type `keys` into a data-editor cell (keys='' empties it). Inside a form this runs nothing."""
-    if not keys:  # select the cell and clear it: the cell's editor would keep an emptied text as it was
-        page.mouse.click(*at)
-        expect(
-            page.locator('[data-testid="stDataFrameResizable"]').filter(has=page.locator(":focus"))
-        ).to_have_count(1)
-        page.keyboard.press("Delete")
-        page.wait_for_timeout(_EDIT_HANDOVER_MS)
-        return
     editor = page.locator(".gdg-input")
     # A double click opens the cell's editor, a text box over the canvas; one that lands while the grid
     # is being redrawn after a run is lost, so try again.
@@ -134,6 +128,12 @@ def edit_cell(page: Page, at: tuple[float, float], keys: str) -> None:
         except AssertionError:
             continue
     expect(editor).to_be_visible()
+    if not keys:  # an emptied editor keeps the old text: close it, and clear the cell it leaves selected
+        editor.press("Escape")
+        expect(editor).to_have_count(0)
+        page.keyboard.press("Delete")
+        page.wait_for_timeout(_EDIT_HANDOVER_MS)
+        return
     editor.fill(keys)
     expect(editor).to_have_value(keys)
     editor.press("Enter")
