@@ -226,7 +226,7 @@ def test_input_shape_batch_fix_all_and_row_tools(tab: Page, screenshots_dir: Pat
     click(page, "nb_fix_all")
     no_exception(page)
     expect(errors(page)).to_have_count(0)
-    expect(notice(page)).to_contain_text("Applied every fix the stack needed.")
+    expect(notice(page)).to_contain_text("Applied every fix the network needed.")
     expect(page.locator(".st-key-nb_input input")).to_have_value("3, 64, 64")
     expect(page.locator(".st-key-nb_batch input")).to_have_value("8")
     expect(metric(page, "Output shape")).to_have_text("(8, 10)")
