@@ -217,11 +217,11 @@ def parent_of(pid: int) -> int:
 
 
 def filter_with(page: Page, kernel: str) -> None:
-    """Pick another kernel; the filtered picture's caption ("<kernel>: <width>×<height>") follows."""
+    """Pick another kernel; the filtered picture's caption ("<kernel>: <height>×<width>") follows."""
     choose(page, "ik_kernel", kernel)
     caption = page.locator('[data-testid="stImageCaption"]').nth(1)
     expect(caption).to_contain_text(kernel)
-    expect(caption).to_contain_text("40×30")  # the uploaded picture's size ('same' padding)
+    expect(caption).to_contain_text("30×40")  # the uploaded picture's height × width ('same' padding)
 
 
 def pick_own_picture(page: Page) -> None:
