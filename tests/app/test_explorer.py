@@ -396,7 +396,7 @@ def test_typed_values_near_the_float_limit_are_a_message_and_the_last_grid_stays
     type_into_grid(at, f"{P}_typed_in", {(2, 3): typed})
     assert not at.exception
     (error,) = at.error
-    assert error.value.startswith("input, row 2, column 3:") and says in error.value
+    assert error.value.startswith("Input, row 2, column 3:") and says in error.value
     np.testing.assert_array_equal(_output_grid(at), before)
     assert np.isfinite(_output_grid(at)).all()
     # The page keeps serving: the next change runs cleanly.
