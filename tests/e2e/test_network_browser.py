@@ -258,7 +258,9 @@ def test_input_shape_batch_fix_all_and_row_tools(tab: Page, screenshots_dir: Pat
     # Insert a BatchNorm2d after row 0: it is sized for the 15 channels it gets there (+30 parameters).
     set_number(page, "nb_row", "0")
     expect(button(page, "nb_up")).to_be_disabled()
-    choose(page, "nb_new_type", "BatchNorm2d")
+    # The layer list is long and draws only the options in view: type to narrow it, then pick.
+    page.locator(".st-key-nb_new_type input").fill("BatchNorm2d")
+    rerun_after(page, page.get_by_role("listbox").get_by_role("option", name="BatchNorm2d", exact=True).click)
     click(page, "nb_insert")
     no_exception(page)
     expect(notice(page)).to_contain_text("Inserted nn.BatchNorm2d(15) at row 1.")
