@@ -29,6 +29,7 @@ from deploy.serve_class import (
     render_nginx_conf,
 )
 from tests.e2e.conftest import free_port
+from tests.waits import wait_until
 
 SECRET_ID = "0123456789abcdef0123456789abcdef"  # a well-formed client id
 
@@ -46,11 +47,13 @@ class Backend:
 
     A websocket upgrade (/_stcore/stream with `Upgrade: websocket`) is accepted and held open until the
     client hangs up; /hold is answered only once `release` is set. `held` counts both while they last.
+    `slow_started` is set once a /slow request has arrived (is being answered).
     """
 
     def __init__(self, port: int) -> None:
         self.port = port
         self.server: ThreadingHTTPServer | None = None
+        self.slow_started = threading.Event()
         self.release = threading.Event()
         self.held = 0
         self.changed = threading.Condition()
@@ -66,7 +69,7 @@ class Backend:
             assert self.changed.wait_for(lambda: self.held == count, timeout), (self.held, count)
 
     def start(self) -> None:
-        port, backend = self.port, self
+        port, backend, slow_started = self.port, self, self.slow_started
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -93,7 +96,8 @@ class Backend:
                 while size > 0:
                     size -= len(self.rfile.read(min(size, 1 << 16)))
                 if self.path.startswith("/slow"):
-                    time.sleep(1.0)
+                    slow_started.set()
+                    time.sleep(1.0)  # the long request itself, a websocket's life in short: time is the point
                 if self.path.startswith("/hold"):
                     backend._hold(1)
                     try:
@@ -175,17 +179,17 @@ def running_front(tmp_path: Path, limits: Limits) -> Iterator[Front]:
         [nginx_binary(), "-p", str(tmp_path), "-c", str(conf), "-e", str(tmp_path / "error.log"),
          "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
+
+    def listening() -> bool:
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
+            return True
+        except OSError:
+            assert proc.poll() is None, (tmp_path / "error.log").read_text()
+            return False
+
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, (
-                    tmp_path / "error.log"
-                ).read_text()
-                time.sleep(0.05)
+        wait_until(listening, what="nginx listening")
         yield Front(port, backends)
     finally:
         os.killpg(proc.pid, 15)
@@ -269,8 +273,8 @@ def test_a_long_request_to_a_restarted_backend_does_not_push_others_to_the_stand
     front.backends[0].start()
     slow = threading.Thread(target=front.get, args=("/slow", mine))
     slow.start()
-    time.sleep(0.2)  # the slow request is in progress
     try:
+        assert front.backends[0].slow_started.wait(10), "the slow request did not reach the restarted backend"
         assert front.get(cookies=mine)[:2] == (200, str(front.backends[0].port))
         assert front.get("/_stcore/upload_file/s/f", mine, "PUT", b"x")[:2] == (
             200,

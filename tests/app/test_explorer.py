@@ -114,11 +114,17 @@ def test_per_side_padding(at: AppTest) -> None:
 
 
 def test_valid_padding_and_patterns(at: AppTest) -> None:
+    """'valid' leaves 7 − 3 + 1 = 5 per axis; every input pattern and kernel preset gives PyTorch's result."""
     at.radio(key=f"{P}_pad_kind").set_value("valid")
+    k = kernel_preset("random integers", (3, 3), 0)
     for pattern in ("ramp", "checker", "edge", "impulse"):
         at.selectbox(key=f"{P}_in_kind").set_value(pattern)
         at.run()
         assert not at.exception and not at.error
+        expected = _torch_output(input_pattern(pattern, (7, 7)), k, 0.0, 1, 0, 1, "zeros")
+        assert expected.shape == (5, 5)
+        np.testing.assert_allclose(_output_grid(at), expected, atol=1e-4, err_msg=pattern)
+    # The impulse is still the input: cross-correlating it gives each kernel back, flipped, in the middle.
     for preset in (
         "identity",
         "box blur",
@@ -131,6 +137,12 @@ def test_valid_padding_and_patterns(at: AppTest) -> None:
         at.selectbox(key=f"{P}_k_kind").set_value(preset)
         at.run()
         assert not at.exception and not at.error, preset
+        kernel = kernel_preset(preset, (3, 3))
+        output = _output_grid(at)
+        expected = _torch_output(input_pattern("impulse", (7, 7)), kernel, 0.0, 1, 0, 1, "zeros")
+        np.testing.assert_allclose(output, expected, atol=1e-4, err_msg=preset)
+        np.testing.assert_allclose(output[1:4, 1:4], kernel[::-1, ::-1], atol=1e-4, err_msg=preset)
+        assert np.count_nonzero(np.round(output, 6)) == np.count_nonzero(kernel), preset
 
 
 def test_kernel_larger_than_input_is_a_clear_message(at: AppTest) -> None:

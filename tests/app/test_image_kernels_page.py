@@ -6,6 +6,8 @@ import io
 
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -41,10 +43,38 @@ def test_default_page_shows_original_result_matrix_and_download(at: AppTest) -> 
     assert not at.error
 
 
+def _torch_pixel(channel: np.ndarray, kernel: np.ndarray, row: int, col: int) -> float:
+    """One pixel of PyTorch's 'same' (zero-padded) cross-correlation of a 0..1 channel with `kernel`."""
+    x = torch.tensor(channel, dtype=torch.float64)[None, None]
+    k = torch.tensor(kernel, dtype=torch.float64)[None, None]
+    return float(F.conv2d(x, k, padding="same")[0, 0, row, col])
+
+
 @pytest.mark.parametrize("name", IMAGE_KERNELS)
-def test_every_preset_runs(at: AppTest, name: str) -> None:
+def test_every_preset_filters_with_the_kernel_it_shows(at: AppTest, name: str) -> None:
+    """Each preset: the result keeps the picture's size, and the inspected pixel is PyTorch's result with
+    the kernel the page shows (two shown kernels: the length of the two results)."""
+    image = sample_image("checkerboard").array
+    red = image[..., 0] / 255.0
+    # A corner of the checkerboard's squares: the window there sees a change down and across.
+    row = int(np.flatnonzero(np.diff(red[:, 0]))[0]) + 1
+    col = int(np.flatnonzero(np.diff(red[0, :]))[0]) + 1
+    at.selectbox(key=f"{P}_sample").set_value("checkerboard").run()
     at.selectbox(key=f"{P}_kernel").set_value(name).run()
+    at.number_input(key=f"{P}_row").set_value(row).run()
+    at.number_input(key=f"{P}_col").set_value(col).run()
     assert not at.exception and not at.error
+    height, width = red.shape
+    captions = [img.caption for el in at.get("image") for img in el.proto.imgs]
+    assert f"{name}: {height}×{width}" in captions, captions
+
+    two = name == "gradient magnitude (sobel)"
+    shown = [frame.value.to_numpy(dtype=float) for frame in at.dataframe[: 2 if two else 1]]
+    assert all(k.ndim == 2 and k.shape[0] % 2 == k.shape[1] % 2 == 1 for k in shown)  # odd: 'same' fits
+    assert f"Sum of weights: {shown[0].sum():.4g}." in " ".join(c.value for c in at.caption)
+    results = [_torch_pixel(red, k, row, col) for k in shown]
+    expected = float(np.hypot(*results)) if two else results[0]
+    assert float(_metric(at, "R result")) == pytest.approx(expected, abs=1e-4)
 
 
 def test_every_option_runs_and_the_inspector_matches_the_core(at: AppTest) -> None:

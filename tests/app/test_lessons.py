@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.topics.lessons import LESSONS, Lesson
 from tests.conftest import REPO_ROOT
+from tests.plotly_arrays import decode_array
 
 TIMEOUT = 120
 TOPICS = ("padding", "stride", "dilation", "transposed", "pooling", "receptive", "mlp")
@@ -75,8 +78,16 @@ def test_lesson_link_opens_its_settings_without_notes(lesson: Lesson) -> None:
             assert box.value == as_value(kind, text, box.value), key
 
 
-@pytest.mark.parametrize("title", ["Stride", "Dilation", "Valid vs same padding"])
-def test_explorer_lesson_opens_without_a_warning(title: str) -> None:
+# The explorer lessons as PyTorch layers on the page's default 7×7 input (3×3 kernel unless the lesson says).
+EXPLORER_LESSONS = {
+    "Stride": {"kernel_size": 3, "stride": 2},
+    "Dilation": {"kernel_size": 3, "dilation": 2},
+    "Valid vs same padding": {"kernel_size": 5, "padding": "same"},
+}
+
+
+@pytest.mark.parametrize("title", list(EXPLORER_LESSONS))
+def test_explorer_lesson_opens_without_a_warning_on_the_output_it_promises(title: str) -> None:
     (lesson,) = [lesson for lesson in LESSONS if lesson.title == title]
     at = AppTest.from_file(str(REPO_ROOT / lesson.page), default_timeout=TIMEOUT)
     for key, value in lesson.query.items():
@@ -85,3 +96,13 @@ def test_explorer_lesson_opens_without_a_warning(title: str) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert [w.value for w in at.warning] == []
     assert not at.error
+    height, width = torch.nn.Conv2d(1, 1, **EXPLORER_LESSONS[title])(torch.zeros(1, 1, 7, 7)).shape[2:]
+    layer = EXPLORER_LESSONS[title]
+    reach = layer.get("dilation", 1) * (layer["kernel_size"] - 1) + 1
+    # The lesson's line names PyTorch's output size (dilation's names the patch the kernel spans instead).
+    assert (
+        f"{reach}×{reach} patch" in lesson.goal if "dilation" in layer else f"{height}×{width}" in lesson.goal
+    )
+    (chart,) = [c for c in at.get("plotly_chart") if c.key == "cx_cell_figure"]
+    output = decode_array(json.loads(chart.proto.spec)["data"][6]["z"])
+    assert output.shape == (height, width)  # and the page draws it

@@ -311,10 +311,24 @@ def test_zone_plate_is_shrunk_four_ways_like_torch(at: AppTest, f: int) -> None:
     )
 
 
-def test_fine_stripes_pattern(at: AppTest) -> None:
+def test_fine_stripes_alias_into_wide_stripes_unless_blurred_first(at: AppTest) -> None:
     at.radio(key=f"{P}_ds_input").set_value("fine stripes").run()
     assert not at.exception and not at.error
-    _assert_pictures(at, fine_stripes(240), 2)
+    # Vertical stripes 2.2 pixels apart, built here: finer than the 4 pixels that every 2nd pixel can show.
+    stripes = np.repeat((0.5 + 0.5 * np.cos(2 * np.pi * np.arange(240) / 2.2))[None, :], 240, axis=0)
+    np.testing.assert_allclose(fine_stripes(240), stripes, atol=1e-12)
+    _assert_pictures(at, stripes, 2)
+    down = _torch_down(stripes, 2)
+    row = down["subsample"][0]
+    # Kept every 2nd pixel, the stripes come back as false ones 1 / |1/1.1 − 1| = 11 pixels apart, at full contrast.
+    spectrum = np.abs(np.fft.rfft(row - row.mean()))
+    assert len(row) / np.argmax(spectrum) == pytest.approx(11, rel=0.05)
+    assert np.ptp(row) > 0.9
+    # Blurring first leaves almost flat grey (away from the replicated border); the average of 2 keeps a trace.
+    blurred, averaged = down["blur, then subsample"][0, 3:-3], down["average pool"][0]
+    assert np.ptp(blurred) < 0.05 < np.ptp(averaged) < 0.4, (np.ptp(blurred), np.ptp(averaged))
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Why subsampling aliases:** keeping every 2nd pixel" in text and "wide stripes" in text
 
 
 def test_sample_photo_is_shrunk_for_display_then_compared(at: AppTest) -> None:

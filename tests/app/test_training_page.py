@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -183,9 +182,7 @@ def test_the_run_survives_a_rerun_and_a_new_start_replaces_it(at: AppTest) -> No
     second = _run(at)
     assert second is not first
     assert first.status is RunStatus.STOPPED and first.join(10)
-    deadline = time.monotonic() + 10
-    while second.state().step == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert _wait(second, lambda s: s.step > 0).step > 0  # the new run trains
     _click(at, "stop")
     assert second.join(10)
 

@@ -109,11 +109,35 @@ def test_seed_changes_the_random_input(at: AppTest) -> None:
     check_views(at, input_pattern("random", (3, 3), 5), np.ones((3, 3)), 2, 0, 0, 1)
 
 
-@pytest.mark.parametrize("preset", ["random integers", "identity", "box blur", "sharpen", "vertical edge"])
+# The lectures' 3×3 kernels, written out here (not taken from the package).
+LECTURE_KERNELS = {
+    "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
+    "box blur": [[1 / 9] * 3] * 3,
+    "sharpen": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
+    "vertical edge": [[1, 0, -1]] * 3,
+}
+
+
+def first_stamp(at: AppTest) -> np.ndarray:
+    """The animation's first frame: input cell (0, 0) times the kernel, at the output's top-left corner."""
+    return decode_array(charts(at)[SCATTER]["frames"][0]["data"][1]["z"]).astype(float)
+
+
+@pytest.mark.parametrize("preset", ["random integers", *LECTURE_KERNELS])
 def test_kernel_presets(at: AppTest, preset: str) -> None:
     at.selectbox(key=f"{P}_k_kind").set_value(preset).run()
     assert not at.exception and not at.error
-    check_views(at, input_pattern("random", (3, 3), 0), kernel_preset(preset, (3, 3), 0), 2, 0, 0, 1)
+    x = input_pattern("random", (3, 3), 0)
+    k = (
+        np.array(LECTURE_KERNELS[preset], dtype=float)
+        if preset in LECTURE_KERNELS
+        else kernel_preset(preset, (3, 3))
+    )
+    ref = check_views(at, x, k, 2, 0, 0, 1)
+    assert ref.shape == (7, 7) and "torch.Size([1, 1, 7, 7])" in at.main.code[-1].value
+    stamp = first_stamp(at)
+    np.testing.assert_allclose(stamp[:3, :3], x[0, 0] * k, atol=1e-9)  # what the first frame draws
+    assert np.isnan(stamp[3:]).all() and np.isnan(stamp[:, 3:]).all()  # and nothing else yet
 
 
 def test_typed_input_and_kernel(at: AppTest) -> None:
@@ -125,7 +149,11 @@ def test_typed_input_and_kernel(at: AppTest) -> None:
     assert not at.exception and not at.error
     x = np.array([[1, 2, 3], [0, -1, 0], [2, 0, 1]], dtype=float)
     k = np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], dtype=float)
-    check_views(at, x, k, 2, 0, 0, 1)
+    ref = check_views(at, x, k, 2, 0, 0, 1)
+    # Cell (0, 0) holds 1: the first stamp is the typed kernel itself. Output (2, 4) is where four stamps
+    # overlap: those of input cells (0, 1), (0, 2), (1, 1) and (1, 2), each with one kernel corner.
+    np.testing.assert_allclose(first_stamp(at)[:3, :3], k)
+    assert ref[2, 4] == 2 * k[2, 2] + 3 * k[2, 0] + (-1) * k[0, 2] + 0 * k[0, 0] == 2
 
 
 def test_speed_sets_the_frame_duration(at: AppTest) -> None:

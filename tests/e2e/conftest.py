@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.waits import wait_until
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -51,18 +51,20 @@ def free_port() -> int:
 
 def wait_until_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     """Poll Streamlit's health endpoint until it answers "ok"; fail early if the server died."""
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
         if proc.poll() is not None:
             pytest.fail(f"streamlit exited with {proc.returncode}:\n{log_tail(log)}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200 and response.read().strip() == b"ok":
-                    return
+                return response.status == 200 and response.read().strip() == b"ok"
         except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.25)
-    pytest.fail(f"streamlit did not become healthy in {SERVER_START_TIMEOUT:.0f}s:\n{log_tail(log)}")
+            return False
+
+    try:
+        wait_until(healthy, SERVER_START_TIMEOUT, 0.25, "streamlit healthy")
+    except AssertionError:
+        pytest.fail(f"streamlit did not become healthy in {SERVER_START_TIMEOUT:.0f}s:\n{log_tail(log)}")
 
 
 def log_tail(log: Path, lines: int = 80) -> str:

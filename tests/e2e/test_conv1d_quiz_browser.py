@@ -144,6 +144,7 @@ def test_conv1d_every_control(conv1d_tab: Page, screenshots_dir: Path) -> None:
     expect(label).to_have_text(f"output position: {last}", timeout=30_000)
     anim.locator(".updatemenu-button", has_text="pause").click()
     held = label.text_content()
+    # Nothing to wait for: the check is that the label stays put for two frames (400 ms each).
     page.wait_for_timeout(800)
     assert label.text_content() == held
     _no_errors(page)

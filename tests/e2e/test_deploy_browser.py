@@ -5,6 +5,7 @@ flood of requests or uploads from one client is turned away while another client
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -30,6 +31,7 @@ from deploy.serve_class import Limits
 from tests.conftest import REPO_ROOT
 from tests.e2e.actions import RUN_TIMEOUT_MS, choose, rerun_after, set_number, settle
 from tests.e2e.conftest import free_port, log_tail
+from tests.waits import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -85,12 +87,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
              "--first-backend-port", str(first), "--run-dir", str(run_dir)],
             cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
+
+    def serving() -> bool:
+        if proc.poll() is not None:
+            pytest.fail(f"serve_class.py exited with {proc.returncode}:\n{log_tail(log)}")
+        return b"serving on" in log.read_bytes()
+
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while b"serving on" not in log.read_bytes():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"serve_class.py did not start:\n{log_tail(log)}")
-            time.sleep(0.5)
+        try:
+            wait_until(serving, START_TIMEOUT, 0.5, "serve_class.py serving")
+        except AssertionError:
+            pytest.fail(f"serve_class.py did not start:\n{log_tail(log)}")
         yield Served(
             f"http://127.0.0.1:{port}", [f"127.0.0.1:{first}", f"127.0.0.1:{first + 1}"], run_dir, proc
         )
@@ -185,10 +192,8 @@ def test_two_browsers_through_nginx_on_two_backends(
     other = {one: two, two: one}
     for backend, what in ((one, "stream"), (two, "stream"), (two, "upload_file")):
         pattern = rf'/_stcore/{what}.*" (101|20\d) .*cookie="{re.escape(backend)}"'
-        deadline = time.monotonic() + 10
-        while not served.lines_for(backend, pattern) and time.monotonic() < deadline:
-            time.sleep(0.25)
-        assert served.lines_for(backend, pattern), (backend, what, served.access_log()[-20:])
+        logged = functools.partial(served.lines_for, backend, pattern)
+        wait_until(logged, 10, 0.25, f"{what} to {backend} in the access log")
         assert not served.lines_for(other[backend], rf'/_stcore/{what}.*cookie="{re.escape(backend)}"')
 
 
@@ -207,27 +212,16 @@ def test_a_forged_cookie_cannot_pick_an_address(served: Served, browser: Browser
         context.close()
 
 
-def wait_for(what: str, check: Callable[[], object], timeout: float) -> object:
-    """Poll `check` until it returns something true, and return that; fail naming `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {timeout:.0f} s")
-
-
 def parent_of(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def filter_with(page: Page, kernel: str) -> None:
-    """Pick another kernel; the filtered picture's caption ("<kernel>: <width>×<height>") follows."""
+    """Pick another kernel; the filtered picture's caption ("<kernel>: <height>×<width>") follows."""
     choose(page, "ik_kernel", kernel)
     caption = page.locator('[data-testid="stImageCaption"]').nth(1)
     expect(caption).to_contain_text(kernel)
-    expect(caption).to_contain_text("40×30")  # the uploaded picture's size ('same' padding)
+    expect(caption).to_contain_text("30×40")  # the uploaded picture's height × width ('same' padding)
 
 
 def pick_own_picture(page: Page) -> None:
@@ -273,7 +267,9 @@ def test_a_backend_killed_mid_class_moves_its_students_and_is_restarted(
         killed = time.monotonic()
 
         # The killed backend's student reconnects; the answer moves their cookie to the live backend.
-        wait_for("the victim's cookie names the live backend", lambda: backend_of(victim_ctx) == live, 45)
+        wait_until(
+            lambda: backend_of(victim_ctx) == live, 45, 0.2, "the victim's cookie names the live backend"
+        )
         moved = time.monotonic() - killed
 
         # The other backend's student keeps working: a control change reruns over the websocket.
@@ -295,13 +291,16 @@ def test_a_backend_killed_mid_class_moves_its_students_and_is_restarted(
         victim.screenshot(path=str(screenshots_dir / "deploy_after_failover.png"), full_page=True)
 
         # serve_class.py restarts the killed backend: a new process of its own answers on the same port.
-        wait_for(
-            f"a new app process healthy on {doomed}", lambda: healthy_pid(port) not in (None, old_pid), 90
+        wait_until(
+            lambda: healthy_pid(port) not in (None, old_pid),
+            90,
+            0.2,
+            f"a new app process healthy on {doomed}",
         )
         restarted = time.monotonic() - killed
         assert parent_of(server_pid(port)) == served.proc.pid
         assert re.search(rf"app\d \(pid {old_pid}\) exited with -9; restarting in", served.log())
-        wait_for("the script says it is up again", lambda: "is up again" in served.log(), 10)
+        wait_until(lambda: "is up again" in served.log(), 10, 0.2, "the script says it is up again")
         # New visitors are sent to it again.
         landed = {new_visitor_backend(served.url) for _ in range(6)}
         assert doomed in landed, landed
@@ -313,8 +312,8 @@ def test_a_backend_killed_mid_class_moves_its_students_and_is_restarted(
     # reached the live backend (nginx logs a websocket when it closes).
     fresh = rf'/_stcore/upload_file/{sessions[-1]}/.*" 204 .*cookie="{re.escape(live)}" client="{client}"'
     assert served.lines_for(live, fresh), served.access_log()[-20:]
-    wait_for("the victim's websocket on the live backend in the log",
-             lambda: served.lines_for(live, rf'"GET /_stcore/stream.*" 101 .*client="{client}"'), 15)  # fmt: skip
+    wait_until(lambda: served.lines_for(live, rf'"GET /_stcore/stream.*" 101 .*client="{client}"'), 15, 0.2,
+               "the victim's websocket on the live backend in the log")  # fmt: skip
     print(f"\nfail-over, seconds after the kill: the victim's cookie moved {moved:.1f}, the other backend's "
           f"student had rerun {survivor_done:.1f}, the victim's page worked again (upload, rerun) "
           f"{works_again:.1f}, the killed backend was back {restarted:.1f}")  # fmt: skip
@@ -333,8 +332,8 @@ def test_nginx_killed_is_restarted_by_the_script(served: Served) -> None:
         except OSError:
             return False
 
-    wait_for("nginx is up again", lambda: "nginx is up again" in served.log(), 30)
-    wait_for("the class is served through nginx again", answers, 10)
+    wait_until(lambda: "nginx is up again" in served.log(), 30, 0.2, "nginx is up again")
+    wait_until(answers, 10, 0.2, "the class is served through nginx again")
     new = int((served.run_dir / "nginx.pid").read_text())
     assert new != old and parent_of(new) == served.proc.pid
     assert f"nginx (pid {old}) exited with -9; restarting in" in served.log()

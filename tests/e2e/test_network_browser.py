@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.e2e.actions import choose, rerun_after, settle
 
@@ -74,14 +75,13 @@ def edit_cell(page: Page, row: int, column_x: float, text: str) -> None:
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     assert box is not None
-    page.mouse.click(box["x"] + column_x * box["width"], box["y"] + ROW_PX * (row + 1.5))
-    # The grid opens its cell editor on its next frame: keys sent at once are lost, hence the pauses.
-    for press in ("Enter", "ControlOrMeta+a"):
-        page.wait_for_timeout(200)
-        page.keyboard.press(press)
-    page.keyboard.type(text)
-    page.wait_for_timeout(200)
-    rerun_after(page, lambda: page.keyboard.press("Enter"))
+    page.mouse.dblclick(box["x"] + column_x * box["width"], box["y"] + ROW_PX * (row + 1.5))
+    # The grid opens its cell editor (a text box over the canvas) on its next frame: type once it is there.
+    editor = page.locator(".gdg-input")
+    expect(editor).to_be_visible()
+    editor.fill(text)
+    expect(editor).to_have_value(text)
+    rerun_after(page, lambda: editor.press("Enter"))
 
 
 def shoot(page: Page, folder: Path, name: str) -> Path:
@@ -180,21 +180,32 @@ def click(page: Page, key: str) -> None:
     rerun_after(page, button(page, key).click)
 
 
+EXPORT_JSON = '[data-testid="stTabs"] [data-testid="stCode"] code'  # the second one: the JSON tab
+
+
 def stack_types(page: Page) -> list[str]:
     """The layer types, in order, as the Export section's JSON tab shows them."""
-    code = page.locator('[data-testid="stTabs"] [data-testid="stCode"] code').nth(1)
+    code = page.locator(EXPORT_JSON).nth(1)
     return [layer["type"] for layer in json.loads(code.inner_text())["layers"]]
 
 
+# True once the JSON tab's stack starts with `expected` (and has `count` layers); false while it is redrawn.
+_STACK_IS = """([selector, expected, count]) => {
+    const code = document.querySelectorAll(selector)[1];
+    if (!code) return false;
+    let types;
+    try { types = JSON.parse(code.innerText).layers.map(layer => layer.type); } catch (e) { return false; }
+    return expected.every((t, i) => types[i] === t) && (count === null || types.length === count);
+}"""
+
+
 def expect_types(page: Page, expected: list[str], count: int | None = None) -> None:
-    """Wait (up to 10 s) until the exported stack starts with `expected` (and has `count` layers)."""
-    types: list[str] = []
-    for _ in range(100):
-        types = stack_types(page)
-        if types[: len(expected)] == expected and (count is None or len(types) == count):
-            return
-        page.wait_for_timeout(100)  # the code block redraws a moment after the run ends
-    assert types[: len(expected)] == expected and (count is None or len(types) == count), types
+    """Wait (up to 10 s) until the exported stack starts with `expected` (and has `count` layers): the code
+    block redraws a moment after the run ends."""
+    try:
+        page.wait_for_function(_STACK_IS, arg=[EXPORT_JSON, expected, count], timeout=10_000)
+    except PlaywrightTimeoutError:
+        raise AssertionError(f"the stack is {stack_types(page)}, not {expected} ({count} layers)") from None
 
 
 def test_input_shape_batch_fix_all_and_row_tools(tab: Page, screenshots_dir: Path) -> None:
@@ -247,7 +258,9 @@ def test_input_shape_batch_fix_all_and_row_tools(tab: Page, screenshots_dir: Pat
     # Insert a BatchNorm2d after row 0: it is sized for the 15 channels it gets there (+30 parameters).
     set_number(page, "nb_row", "0")
     expect(button(page, "nb_up")).to_be_disabled()
-    choose(page, "nb_new_type", "BatchNorm2d")
+    # The layer list is long and draws only the options in view: type to narrow it, then pick.
+    page.locator(".st-key-nb_new_type input").fill("BatchNorm2d")
+    rerun_after(page, page.get_by_role("listbox").get_by_role("option", name="BatchNorm2d", exact=True).click)
     click(page, "nb_insert")
     no_exception(page)
     expect(notice(page)).to_contain_text("Inserted nn.BatchNorm2d(15) at row 1.")

@@ -149,6 +149,7 @@ def test_animation_1d_view_and_downsampling(tab: Page, screenshots_dir: Path, tm
     expect(anim.locator(".gtitle")).to_contain_text("output (2, 2)", timeout=15_000)  # the last of 3×3
     anim.get_by_text("❚❚ pause").click()
     held = figure_title(page, "pl_anim")
+    # Nothing to wait for: the check is that the title stays put for four frames of the fast speed (150 ms).
     page.wait_for_timeout(600)
     assert figure_title(page, "pl_anim") == held
     # Scrub: a click on the slider's rail jumps to another output cell without a rerun.

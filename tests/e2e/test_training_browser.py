@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.e2e.actions import RUN_TIMEOUT_MS, set_number, settle
 
@@ -75,11 +76,11 @@ def points(page: Page) -> int:
 
 def wait_points_above(page: Page, n: int, timeout_s: float = 60.0) -> int:
     """Wait until the loss curve has more than `n` points; return how many it has."""
-    deadline = time.monotonic() + timeout_s
-    while (now := points(page)) <= n:
-        assert time.monotonic() < deadline, f"the curve stayed at {now} points; status: {status(page)}"
-        page.wait_for_timeout(250)
-    return now
+    try:
+        page.wait_for_function(f"n => ({_POINTS})() > n", arg=n, timeout=timeout_s * 1_000, polling=250)
+    except PlaywrightTimeoutError:
+        raise AssertionError(f"the curve stayed at {points(page)} points; status: {status(page)}") from None
+    return points(page)
 
 
 def click(page: Page, name: str) -> None:
@@ -126,14 +127,15 @@ def test_run_pause_step_resume_and_leave_and_come_back(tab: Page, screenshots_di
     click(page, "pause")
     expect_status(page, "Paused")
     paused_step, paused_points = step_now(page), points(page)
-    page.wait_for_timeout(2_000)  # four fragment refreshes
+    # No condition to wait for: the check is that nothing moves through four fragment refreshes (0.5 s each).
+    page.wait_for_timeout(2_000)
     assert step_now(page) == paused_step and points(page) == paused_points  # nothing moves while paused
     expect(page.locator(f".st-key-{P}_resume button").first).to_be_enabled()
     page.screenshot(path=str(screenshots_dir / "training-paused.png"))
 
     click(page, "step")
     expect_status(page, f"step {paused_step + 1} ")
-    page.wait_for_timeout(1_500)
+    page.wait_for_timeout(1_500)  # no condition either: three refreshes must show no second step
     assert step_now(page) == paused_step + 1  # exactly one minibatch step, as the button's help says
     assert "Paused" in status(page)
 
@@ -146,7 +148,8 @@ def test_run_pause_step_resume_and_leave_and_come_back(tab: Page, screenshots_di
     left_at = step_now(page)
     sidebar_link(page, "Pooling").click()
     expect(page.locator('[data-testid="stMain"] h1').first).to_have_text("Pooling")
-    page.wait_for_timeout(AWAY_SECONDS * 1_000)  # on another page: nothing polls the run
+    # Time passing is the point: on another page nothing polls the run, for longer than the old cut-off.
+    page.wait_for_timeout(AWAY_SECONDS * 1_000)
     sidebar_link(page, "Live training").click()
     expect(page.locator('[data-testid="stMain"] h1').first).to_have_text("Live training")
     expect(page.locator(f".st-key-{P}_status").last).to_be_visible()
@@ -221,7 +224,7 @@ def test_pause_shows_within_two_seconds_and_stops_the_steps_while_both_cores_are
         print(f"\nPause shown {latency:.2f} s after the click, both cores busy ({paused_line.strip()})")
         assert latency < 2.0, latency
         paused_step = step_now(page)
-        page.wait_for_timeout(2_000)  # four fragment refreshes
+        page.wait_for_timeout(2_000)  # no condition to wait for: four fragment refreshes show no new step
         assert step_now(page) == paused_step  # no further step
         assert "Paused" in status(page)
         clean(page)

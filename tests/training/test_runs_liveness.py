@@ -14,6 +14,7 @@ import torch
 
 from cnnviz.training.runs import RunScheduler, RunStatus, TrainingRun
 from cnnviz.training.trainer import TrainConfig, TrainingError, recommended_config
+from tests.waits import wait_until
 
 WORKER_PREFIX = "cnnviz-train-"
 
@@ -60,10 +61,7 @@ def cleanup():
             thing.shutdown()
         else:
             thing.stop(wait=True)
-    deadline = time.monotonic() + 10
-    while workers_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert workers_alive() == []
+    wait_until(lambda: not workers_alive(), what=f"worker threads ended (left: {workers_alive()})")
 
 
 def test_an_unpolled_run_keeps_training_while_its_session_lives(cleanup):
@@ -72,10 +70,12 @@ def test_an_unpolled_run_keeps_training_while_its_session_lives(cleanup):
     run = TrainingRun(long_config(), abandon_after=0.3, alive=session, alive_every=0.05)
     cleanup.append(run)
     run.start()
-    first = run.wait_for(lambda s: s.step > 0).step
-    time.sleep(1.2)  # the student is on another page: nothing polls the run
-    assert run.status is RunStatus.RUNNING
-    assert session.calls >= 3  # the worker kept asking
+    first = run.wait_for(lambda s: s.step > 0, timeout=60).step  # the first worker of a process starts cold
+    assert first > 0
+    asked = session.calls
+    # The student is on another page: nothing polls the run (status, calls and seconds_since_poll don't).
+    wait_until(lambda: run.seconds_since_poll() > 4 * 0.3 and session.calls >= asked + 3, what="unwatched")
+    assert run.status is RunStatus.RUNNING  # far past abandon_after, and the worker kept asking
     assert run.state().step > first
 
 
@@ -101,8 +101,9 @@ def test_a_paused_run_of_an_ended_session_stops_too(cleanup):
     run.start()
     run.wait_for(lambda s: s.step > 0)
     assert run.pause()
-    time.sleep(0.5)
-    assert run.status is RunStatus.PAUSED  # paused with its session open: it waits
+    asked = session.calls
+    wait_until(lambda: session.calls >= asked + 5, what="liveness checks while paused")
+    assert run.status is RunStatus.PAUSED  # paused with its session open: it asks, and waits
     session.close()
     assert run.join(timeout=10) and run.status is RunStatus.STOPPED
 
@@ -132,6 +133,7 @@ def test_a_run_started_paused_waits_with_a_snapshot_then_steps_once(cleanup):
     run.start()
     state = run.wait_for(lambda s: s.snapshot is not None)
     assert state.status is RunStatus.PAUSED and state.step == 0 and state.snapshot.step == 0
+    # Nothing to wait for: the point is that no step comes during this while (the worker reports every 0.1 s).
     time.sleep(0.3)
     assert run.state().step == 0
     assert run.step() and run.state().step == 1
@@ -145,7 +147,16 @@ def test_scheduler_keeps_unpolled_runs_of_open_sessions_and_drops_closed_ones(cl
     running = scheduler.submit("alice", long_config(), alive=alice)
     queued = scheduler.submit("bob", long_config(), alive=bob)
     assert queued.state().queue_position == 1
-    time.sleep(0.8)  # neither polls: both are on other pages
+    # Neither polls, both are on other pages: wait until both went unpolled past abandon_after and the
+    # scheduler's watcher has looked at the queued one since.
+    asked = bob.calls
+    wait_until(
+        lambda: (
+            min(running.seconds_since_poll(), queued.seconds_since_poll()) > 2 * scheduler.abandon_after
+            and bob.calls >= asked + 2
+        ),
+        what="both unwatched",
+    )
     assert scheduler.counts() == (1, 1)
     assert running.status is RunStatus.RUNNING and queued.status is RunStatus.QUEUED
 
@@ -155,8 +166,10 @@ def test_scheduler_keeps_unpolled_runs_of_open_sessions_and_drops_closed_ones(cl
     assert scheduler.get("bob") is None  # ended and its session gone: forgotten
 
     running.stop()
-    time.sleep(0.5)
-    assert scheduler.get("alice") is running  # ended, but alice is still here to look at it
+    wait_until(
+        lambda: running.seconds_since_poll() > scheduler.forget_after, what="unpolled past forget_after"
+    )
+    assert scheduler.get("alice") is running  # ended and unpolled, but alice is still here to look at it
     alice.close()
     assert scheduler.get("alice") is None
 
@@ -186,26 +199,18 @@ class SessionLiveness:
     def __init__(self, name: str, is_connected, grace: float = 20.0) -> None:
         self.name, self.is_connected, self.grace = name, is_connected, grace
         self.lost_at: float | None = None
+        self.calls = 0
 
     def connected(self) -> bool:
         return bool(self.is_connected(self.name))
 
     def __call__(self) -> bool:
+        self.calls += 1
         if self.connected():
             self.lost_at = None
             return True
         self.lost_at = self.lost_at if self.lost_at is not None else time.monotonic()
         return time.monotonic() - self.lost_at < self.grace
-
-
-def wait_until(condition, timeout: float = 20.0) -> bool:
-    """Poll `condition()` (no page call, no run poll) until it holds or `timeout` passes."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def test_a_queued_run_whose_session_went_is_never_started_and_dropped_by_itself(cleanup):
@@ -220,11 +225,11 @@ def test_a_queued_run_whose_session_went_is_never_started_and_dropped_by_itself(
     carol = scheduler.submit("carol", long_config(), alive=sessions["carol"])
     alice.wait_for(lambda s: s.step > 0)
     registry.connected.discard("bob")  # the tab closed; the grace starts now, not when a slot frees
-    time.sleep(0.3)
+    wait_until(lambda: sessions["bob"].lost_at is not None, what="the watcher saw bob go")
     alice.stop()
-    assert wait_until(lambda: carol.status is RunStatus.RUNNING)  # bob's place is skipped
+    wait_until(lambda: carol.status is RunStatus.RUNNING, timeout=20.0)  # bob's place is skipped
     assert bob.status is RunStatus.QUEUED and bob.thread is None
-    assert wait_until(lambda: bob.status is RunStatus.STOPPED, timeout=5.0)
+    wait_until(lambda: bob.status is RunStatus.STOPPED, timeout=5.0)
     assert bob.thread is None and bob.state().step == 0  # never started
     assert "while it waited" in bob.state().message
 
@@ -234,11 +239,15 @@ def test_a_queued_run_whose_session_reconnects_keeps_its_place(cleanup):
     scheduler = RunScheduler(max_active=1, abandon_after=None, watch_every=0.1)
     cleanup.append(scheduler)
     alice = scheduler.submit("alice", long_config(), alive=SessionLiveness("alice", registry.is_connected))
-    bob = scheduler.submit("bob", long_config(), alive=SessionLiveness("bob", registry.is_connected, 5.0))
+    bobs = SessionLiveness("bob", registry.is_connected, 5.0)
+    bob = scheduler.submit("bob", long_config(), alive=bobs)
     alice.wait_for(lambda s: s.step > 0)
     registry.connected.discard("bob")  # a flaky network
     alice.stop()
-    time.sleep(0.5)
+    asked = bobs.calls
+    # The slot is free: every look at the queue (these counts, the watcher) finds bob away and leaves his
+    # run waiting in its place.
+    wait_until(lambda: scheduler.counts() == (0, 1) and bobs.calls >= asked + 3, what="bob looked at")
     assert bob.status is RunStatus.QUEUED and bob.state().queue_position == 1  # waits, not started
     registry.connected.add("bob")  # back within the grace
-    assert wait_until(lambda: bob.status is RunStatus.RUNNING)
+    wait_until(lambda: bob.status is RunStatus.RUNNING, timeout=20.0)

@@ -32,6 +32,7 @@ from cnnviz.training.trainer import (
     recommended_config,
     save_run,
 )
+from tests.waits import wait_until
 
 WORKER_PREFIX = "cnnviz-train-"
 DIGITS_STEPS = math.ceil(1438 / recommended_config("digits", "convnet").batch_size)  # steps per epoch
@@ -65,10 +66,7 @@ def cleanup():
             thing.shutdown()
         else:
             thing.stop(wait=True)
-    deadline = time.monotonic() + 10
-    while workers_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert workers_alive() == []
+    wait_until(lambda: not workers_alive(), what=f"worker threads ended (left: {workers_alive()})")
 
 
 def long_config(**changes) -> TrainConfig:
@@ -432,12 +430,12 @@ def test_pause_step_resume_stop(cleanup):
     cleanup.append(run)
     assert run.state().status is RunStatus.QUEUED
     run.start()
-    state = run.wait_for(lambda s: s.step >= 20)
+    state = run.wait_for(lambda s: s.step >= 20, timeout=60)  # a process's first worker starts cold
     assert state.status is RunStatus.RUNNING and state.total_steps == 5000 * DIGITS_STEPS
 
     assert run.pause() and run.state().status is RunStatus.PAUSED
     paused_at = run.state().step
-    time.sleep(0.3)
+    time.sleep(0.3)  # no condition to wait on: the check is that no step comes in this while
     assert run.state().step == paused_at  # nothing moves while paused
     assert not run.pause()  # already paused: a no-op
     assert run.resume() and not run.resume()  # resuming works once
@@ -580,7 +578,7 @@ def test_pause_takes_effect_before_the_next_step_with_both_cores_busy(cleanup):
         assert run.pause(timeout=5.0)
         took = time.monotonic() - started
         paused_at = run.state().step
-        time.sleep(0.5)
+        time.sleep(0.5)  # no condition to wait on: the check is that no step comes in this while
         assert run.state().step == paused_at
         assert load_run(run.save()).step_count == paused_at  # the worker itself took no further step
         assert took < 2.0, took
@@ -661,10 +659,13 @@ def test_abandoned_queued_runs_are_dropped_and_never_start(cleanup):
     active = scheduler.submit("watched", long_config())
     queued = scheduler.submit("gone", long_config())
     assert queued.state().queue_position == 1
-    end = time.monotonic() + 0.8
-    while time.monotonic() < end:  # "gone" closed its tab; "watched" keeps polling
+
+    def watched_and_gone_dropped() -> bool:  # "gone" closed its tab; "watched" keeps polling
         active.touch()
-        time.sleep(0.05)
+        return queued.status is RunStatus.STOPPED
+
+    wait_until(watched_and_gone_dropped)
+    assert queued.seconds_since_poll() > scheduler.abandon_after  # dropped for being unwatched, not before
     assert scheduler.poll("watched").status is RunStatus.RUNNING
     assert scheduler.counts() == (1, 0)
     assert queued.status is RunStatus.STOPPED and queued.thread is None
@@ -677,10 +678,12 @@ def test_abandoned_active_run_frees_its_slot_for_the_queue(cleanup):
     cleanup.append(scheduler)
     first = scheduler.submit("left", long_config())
     second = scheduler.submit("waiting", long_config())
-    deadline = time.monotonic() + 20
-    while second.status is RunStatus.QUEUED and time.monotonic() < deadline:
+
+    def second_started() -> bool:
         second.touch()  # this tab is open
-        time.sleep(0.05)
+        return second.status is not RunStatus.QUEUED
+
+    wait_until(second_started, timeout=20)
     assert first.join(5) and first.status is RunStatus.STOPPED
     assert second.state().status is RunStatus.RUNNING
 
