@@ -34,6 +34,7 @@ from cnnviz.ui import (
     conv_controls,
     page_header,
     show_error,
+    size_steps,
     take_cell_click,
     typed_values,
     url,
@@ -154,14 +155,7 @@ with figure_tools:
         )
 
 # --- Shape arithmetic ------------------------------------------------------------------------------
-st.subheader("Output size, step by step", anchor=False)
-height, width = st.columns(2)
-for column, axis, explanation in ((height, "Height", w.explanations[0]), (width, "Width", w.explanations[1])):
-    with column:
-        st.markdown(f"**{axis}**")
-        st.latex(explanation.to_latex())
-        for note in explanation.notes:
-            (st.warning if "unread" in note else st.caption)(note)
+size_steps(w.explanations)
 kh, kw = w.kernel.shape
 st.markdown(
     f"**Parameters**: {kh}×{kw} weights + 1 bias = **{w.params}** · "

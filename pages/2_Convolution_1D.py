@@ -24,7 +24,7 @@ from cnnviz import (
     window_centres,
 )
 from cnnviz.plots import conv1d_signals_figure, conv_walkthrough_figure, matrix_figure
-from cnnviz.ui import chart, page_header, show_error, url
+from cnnviz.ui import chart, page_header, show_error, size_steps, url
 
 P = "c1"
 MAX_TEXT = 4000  # characters of a typed signal or kernel: far more than the numbers the page accepts
@@ -191,13 +191,8 @@ with main_figure:
     chart(animation(w), key=f"{P}_animation", config={"displayModeBar": False})
 
 explanation = w.explanations[0]
-st.subheader("Output length, step by step", anchor=False)
-left, right = st.columns([3, 2])
-with left:
-    st.latex(explanation.to_latex())
-with right:
-    for note in explanation.notes:
-        (st.warning if "unread" in note else st.caption)(note)
+_, aside = size_steps([explanation], "Output length, step by step")
+with aside:
     st.markdown(f"**Parameters**: {kernel.size} weights + 1 bias = **{w.params}**")
 
 st.subheader("One output, every product", anchor=False)

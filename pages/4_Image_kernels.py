@@ -41,6 +41,7 @@ from cnnviz.ui import (
     is_presenting,
     page_header,
     show_error,
+    size_steps,
     typed_grid,
     upload_link_note,
     url,
@@ -392,20 +393,13 @@ st.caption(
 )
 
 # --- Output size -----------------------------------------------------------------------------------
-st.subheader("Output size", anchor=False)
-size_h, size_w = st.columns(2)
-for column, axis, n, k in (
-    (size_h, "Height", height, kernel.matrix.shape[0]),
-    (size_w, "Width", width, kernel.matrix.shape[1]),
-):
-    explanation = explain_conv_output_size(
-        n, k, stride, padding, dilation, symbol="h" if axis == "Height" else "w"
-    )
-    with column:
-        st.markdown(f"**{axis}**")
-        st.latex(explanation.to_latex())
-        for line in explanation.notes:
-            st.caption(line)
+size_steps(
+    [
+        explain_conv_output_size(n, k, stride, padding, dilation, symbol=symbol)
+        for n, k, symbol in ((height, kernel.matrix.shape[0], "h"), (width, kernel.matrix.shape[1], "w"))
+    ],
+    "Output size",
+)
 
 # --- One pixel -------------------------------------------------------------------------------------
 st.subheader("One result pixel, every product", anchor=False)

@@ -36,7 +36,7 @@ from cnnviz.plots import (
     pool_figure,
     upsample_figure,
 )
-from cnnviz.ui import chart, image_picker, page_header, show_error, upload_link_note, url
+from cnnviz.ui import chart, image_picker, page_header, show_error, size_steps, upload_link_note, url
 
 P = "pl"
 PATTERNS = ["random", "ramp", "edge", "checker", "impulse"]
@@ -136,16 +136,7 @@ else:
                 else "; padding cells are left out of the mean."
             )
         )
-    hcol, wcol = st.columns(2)
-    for column, axis, explanation in (
-        (hcol, "Height", w.explanations[0]),
-        (wcol, "Width", w.explanations[1]),
-    ):
-        with column:
-            st.markdown(f"**{axis}**")
-            st.latex(explanation.to_latex())
-            for note in explanation.notes:
-                st.caption(note)
+    size_steps(w.explanations, title=None)
     st.metric("Global average pooling (mean of the whole input)", f"{w.global_average:.4g}")
     st.caption("Global average pooling is one window as big as the input: one number per channel.")
 

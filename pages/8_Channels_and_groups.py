@@ -23,7 +23,7 @@ from cnnviz.plots import (
     planes_figure,
     weights_figure,
 )
-from cnnviz.ui import chart, page_header, show_error, typed_channel_values, url
+from cnnviz.ui import chart, page_header, show_error, size_steps, typed_channel_values, url
 
 P = "ch"
 NO_BAR = {"displayModeBar": False}
@@ -186,14 +186,7 @@ st.markdown(
     + (f" + bias **({c_out},)**" if bias else "")
     + f" → output **({c_out}, {ho}, {wo})**"
 )
-hcol, wcol = st.columns(2)
-for column, axis, explanation in (
-    (hcol, "Height", view.explanations[0]),
-    (wcol, "Width", view.explanations[1]),
-):
-    with column:
-        st.markdown(f"**{axis}**")
-        st.latex(explanation.to_latex())
+size_steps(view.explanations, title=None)
 bias_sym, bias_num = (r" + C_{out}", f" + {c_out}") if bias else ("", "")
 st.latex(
     r"\text{params} = C_{out} \cdot \frac{C_{in}}{g} \cdot k_h \cdot k_w"

@@ -21,7 +21,7 @@ from cnnviz import (
     transposed_view,
 )
 from cnnviz.plots import PrebuiltFigure, gaps_figure, matrix_figure, scatter_animation
-from cnnviz.ui import chart, page_header, show_error, url
+from cnnviz.ui import chart, page_header, show_error, size_steps, url
 
 P = "tc"
 NO_BAR = {"displayModeBar": False}
@@ -149,17 +149,7 @@ main_figure.caption(
 )
 
 # --- Output size ---------------------------------------------------------------------------------------
-st.subheader("Output size, step by step", anchor=False)
-hcol, wcol = st.columns(2)
-for column, axis, explanation in (
-    (hcol, "Height", view.explanations[0]),
-    (wcol, "Width", view.explanations[1]),
-):
-    with column:
-        st.markdown(f"**{axis}**")
-        st.latex(explanation.to_latex())
-        for note in explanation.notes:
-            st.caption(note)
+size_steps(view.explanations)
 
 # --- Gaps ----------------------------------------------------------------------------------------------
 st.subheader("The same thing as a direct convolution: zeros in the gaps", anchor=False)

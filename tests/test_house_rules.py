@@ -173,6 +173,7 @@ FIXED_TEXT = {
     ("cnnviz/ui/training_view.py", "status_text(state, capacity)"),
     ("cnnviz/ui/training_view.py", "status_text(None)"),
     ("cnnviz/ui/training_view.py", "note"),  # one of _NOT_NOW's sentences
+    ("cnnviz/ui/sections.py", "note"),  # a size formula's notes: its numbers in fixed sentences
     ("cnnviz/ui/url_state.py", "text"),  # built from escaped parts and a code span
     ("pages/1_Convolution_explorer.py", "note"),
     ("pages/2_Convolution_1D.py", "note"),
@@ -182,6 +183,7 @@ FIXED_TEXT = {
     ("pages/4_Image_kernels.py", "label"),
     ("pages/4_Image_kernels.py", "line"),
     ("pages/5_Pooling.py", "note"),
+    ("pages/5_Pooling.py", "shift_summary(inv, shift)"),  # counts and a shift in fixed sentences
     ("pages/9_Transposed_convolution.py", "note"),
     ("app.py", "lesson.goal"),
     ("app.py", "page.summary"),
