@@ -50,7 +50,7 @@ from tests.network.test_network import map_layer, torch_module
 from tests.network.test_receptive_field import WindowOnes, bounding_box
 
 GRAPHS = settings(
-    max_examples=120,
+    max_examples=250,
     deadline=None,
     derandomize=True,
     database=None,
