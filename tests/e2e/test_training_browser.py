@@ -76,11 +76,18 @@ def points(page: Page) -> int:
 
 def wait_points_above(page: Page, n: int, timeout_s: float = 60.0) -> int:
     """Wait until the loss curve has more than `n` points; return how many it has."""
+    # The count that met the condition is the one returned: read again later, the chart may be between
+    # two drawings (no curve for a moment).
     try:
-        page.wait_for_function(f"n => ({_POINTS})() > n", arg=n, timeout=timeout_s * 1_000, polling=250)
+        handle = page.wait_for_function(
+            f"n => {{ const k = ({_POINTS})(); return k > n ? k : 0; }}",
+            arg=n,
+            timeout=timeout_s * 1_000,
+            polling=250,
+        )
     except PlaywrightTimeoutError:
         raise AssertionError(f"the curve stayed at {points(page)} points; status: {status(page)}") from None
-    return points(page)
+    return int(handle.json_value())
 
 
 def click(page: Page, name: str) -> None:
