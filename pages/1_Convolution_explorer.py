@@ -218,7 +218,8 @@ chart(
     on_select=lambda: take_cell_click(f"{PREFIX}_cell_figure", OUT_KEYS, IN_KEYS),
     selection_mode="points",
 )
-fed = outputs_reading_input(
+# Input size, the picked input cell, and the layer: what "which outputs read it, and why not" depend on.
+reading = (
     w.input.shape,
     (in_row, in_col),
     w.kernel.shape,
@@ -227,6 +228,7 @@ fed = outputs_reading_input(
     settings.dilation,
     settings.padding_mode,
 )
+fed = outputs_reading_input(*reading)
 cells = sorted({out for out, _ in fed})
 if cells:
     reads = np.zeros(w.output.shape)
@@ -259,15 +261,7 @@ if cells:
         "(more than one only when padding copies it)."
     )
 else:
-    reason = unread_input_reason(
-        w.input.shape,
-        (in_row, in_col),
-        w.kernel.shape,
-        settings.stride,
-        settings.padding,
-        settings.dilation,
-        settings.padding_mode,
-    )
+    reason = unread_input_reason(*reading)
     st.warning(f"No output reads input cell ({in_row}, {in_col}): {reason}.")
 
 # --- Equivariance -------------------------------------------------------------------------------------

@@ -144,3 +144,20 @@ def edit_cell(page: Page, at: tuple[float, float], keys: str) -> None:
 def apply_grid(page: Page, key: str) -> None:
     """Press the typed grid's "Apply" button and wait for the rerun it causes."""
     rerun_after(page, page.locator(f".st-key-{key}_apply button").click)
+
+
+def plot_point(page: Page, key: str, axes: str, row: int, col: int) -> tuple[float, float]:
+    """Where cell (row, col) of subplot `axes` ('' for the first) of the Plotly figure keyed `key` is on
+    the screen (scrolled into view), from the plot's own axes."""
+    selector = f".st-key-{key} .js-plotly-plot"
+    page.locator(selector).scroll_into_view_if_needed()
+    x, y = page.evaluate(
+        """([selector, n, row, col]) => {
+            const gd = document.querySelector(selector);
+            const xa = gd._fullLayout['xaxis' + n], ya = gd._fullLayout['yaxis' + n];
+            const box = gd.getBoundingClientRect();
+            return [box.left + xa._offset + xa.l2p(col), box.top + ya._offset + ya.l2p(row)];
+        }""",
+        [selector, axes, row, col],
+    )
+    return x, y

@@ -16,6 +16,7 @@ from tests.e2e.actions import (
     edit_cell,
     grid_cell,
     open_page,
+    plot_point,
     rerun_after,
     set_number,
     typed_grid,
@@ -70,22 +71,6 @@ def _slide(page: Page, key: str, presses: int) -> None:
 
 def _figure(page: Page, key: str) -> str:
     return f".st-key-{key} .js-plotly-plot"
-
-
-def _cell_pixel(page: Page, key: str, axes: str, row: int, col: int) -> tuple[float, float]:
-    """Where the centre of cell (row, col) of one subplot is on the screen, from the plot's own axes."""
-    page.locator(_figure(page, key)).scroll_into_view_if_needed()
-    return tuple(
-        page.evaluate(
-            """([selector, n, row, col]) => {
-                const gd = document.querySelector(selector);
-                const xa = gd._fullLayout['xaxis' + n], ya = gd._fullLayout['yaxis' + n];
-                const box = gd.getBoundingClientRect();
-                return [box.left + xa._offset + xa.l2p(col), box.top + ya._offset + ya.l2p(row)];
-            }""",
-            [_figure(page, key), axes, row, col],
-        )
-    )
 
 
 def _titles(page: Page, key: str) -> Locator:
@@ -246,14 +231,14 @@ def test_speed_and_the_gif_download(tab: Page, screenshots_dir: Path, tmp_path: 
 def test_clicking_cells_picks_them_and_the_boxes_follow(tab: Page, screenshots_dir: Path) -> None:
     page = tab
     row, col = page.locator(".st-key-cx_row input"), page.locator(".st-key-cx_col input")
-    x, y = _cell_pixel(page, "cx_cell_figure", "3", 2, 3)
+    x, y = plot_point(page, "cx_cell_figure", "3", 2, 3)
     rerun_after(page, lambda: page.mouse.click(x, y))
     expect(row).to_have_value("2")
     expect(col).to_have_value("3")
     expect(page.get_by_text("output[2, 3] = sum of products + bias")).to_be_visible()
 
     in_row, in_col = page.locator(".st-key-cx_in_row input"), page.locator(".st-key-cx_in_col input")
-    x, y = _cell_pixel(page, "cx_cell_figure", "", 5, 1)
+    x, y = plot_point(page, "cx_cell_figure", "", 5, 1)
     rerun_after(page, lambda: page.mouse.click(x, y))
     expect(in_row).to_have_value("5")
     expect(in_col).to_have_value("1")
@@ -269,7 +254,7 @@ def test_clicking_cells_picks_them_and_the_boxes_follow(tab: Page, screenshots_d
         "s => Array.from(document.querySelector(s).data[7].y)", _figure(page, "cx_cell_figure")
     )
     assert min(outline_y) == pytest.approx(3.5)
-    x, y = _cell_pixel(page, "cx_cell_figure", "3", 0, 0)
+    x, y = plot_point(page, "cx_cell_figure", "3", 0, 0)
     rerun_after(page, lambda: page.mouse.click(x, y))
     expect(row).to_have_value("0")
     expect(col).to_have_value("0")

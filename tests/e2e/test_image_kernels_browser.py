@@ -15,7 +15,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
 from cnnviz.images.kernels import IMAGE_KERNELS, apply_image_kernel, image_kernel
-from tests.e2e.actions import RUN_TIMEOUT_MS, rerun_after, settle
+from tests.e2e.actions import RUN_TIMEOUT_MS, plot_point, rerun_after, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -116,23 +116,6 @@ def test_bad_upload_shows_the_reason_and_samples_still_work(tab: Page, screensho
     no_exception(tab)
 
 
-def _pixel_on_screen(page: Page, key: str, axes: str, row: int, col: int) -> tuple[float, float]:
-    """Where shown pixel (row, col) of one picture of a figure is on the screen, from the plot's own axes."""
-    selector = f".st-key-{key} .js-plotly-plot"
-    page.locator(selector).scroll_into_view_if_needed()
-    return tuple(
-        page.evaluate(
-            """([selector, n, row, col]) => {
-                const gd = document.querySelector(selector);
-                const xa = gd._fullLayout['xaxis' + n], ya = gd._fullLayout['yaxis' + n];
-                const box = gd.getBoundingClientRect();
-                return [box.left + xa._offset + xa.l2p(col), box.top + ya._offset + ya.l2p(row)];
-            }""",
-            [selector, axes, row, col],
-        )
-    )
-
-
 def test_a_typed_kernel_size_survives_an_upload_and_a_click_on_the_crop_inspects_that_pixel(
     tab: Page, screenshots_dir: Path
 ) -> None:
@@ -155,7 +138,7 @@ def test_a_typed_kernel_size_survives_an_upload_and_a_click_on_the_crop_inspects
     expect(page.get_by_text("Your kernel (5 × 5;", exact=False)).to_be_visible()
     assert "ik_rows=5" in page.url and "ik_cols=5" in page.url
     # A click on the original's 1:1 crop (the whole 96×128 picture here) inspects the pixel clicked.
-    x, y = _pixel_on_screen(page, "ik_crop_figure", "2", 41, 81)
+    x, y = plot_point(page, "ik_crop_figure", "2", 41, 81)
     rerun_after(page, lambda: page.mouse.click(x, y))
     expect(page.locator(".st-key-ik_row input")).to_have_value("41")
     expect(page.locator(".st-key-ik_col input")).to_have_value("81")

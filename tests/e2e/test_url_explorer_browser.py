@@ -18,6 +18,7 @@ from tests.e2e.actions import (
     choose,
     edit_cell,
     grid_cell,
+    plot_point,
     rerun_after,
     set_number,
     settle,
@@ -66,21 +67,6 @@ def selected(page: Page, key: str) -> str:
     return page.locator(f".st-key-{key} input[role=combobox]").input_value()
 
 
-def cell_pixel(page: Page, axes: str, row: int, col: int) -> tuple[float, float]:
-    """The screen position of cell (row, col) of one subplot of the one-cell figure, from its own axes."""
-    page.locator(FIGURE).scroll_into_view_if_needed()
-    x, y = page.evaluate(
-        """([selector, n, row, col]) => {
-            const gd = document.querySelector(selector);
-            const xa = gd._fullLayout['xaxis' + n], ya = gd._fullLayout['yaxis' + n];
-            const box = gd.getBoundingClientRect();
-            return [box.left + xa._offset + xa.l2p(col), box.top + ya._offset + ya.l2p(row)];
-        }""",
-        [FIGURE, axes, row, col],
-    )
-    return x, y
-
-
 def figure_marks(page: Page) -> list[list[float]]:
     """The x and y of every outline: the window, the picked output cell and the marked input cell."""
     return page.evaluate(
@@ -126,9 +112,9 @@ def test_explorer_link_reopens_the_same_controls_grid_and_clicked_cells(
         rerun_after(page, lambda: thumb.press("ArrowRight"))
 
         # Click output cell (2, 1) and input cell (4, 5): the boxes and the link follow the clicks.
-        x, y = cell_pixel(page, "3", 2, 1)
+        x, y = plot_point(page, "cx_cell_figure", "3", 2, 1)
         rerun_after(page, lambda: page.mouse.click(x, y))
-        x, y = cell_pixel(page, "", 4, 5)
+        x, y = plot_point(page, "cx_cell_figure", "", 4, 5)
         rerun_after(page, lambda: page.mouse.click(x, y))
         expect(page.locator(".st-key-cx_row input")).to_have_value("2")
         expect(page.locator(".st-key-cx_in_col input")).to_have_value("5")
