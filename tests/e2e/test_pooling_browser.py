@@ -186,6 +186,8 @@ def test_animation_1d_view_and_downsampling(tab: Page, screenshots_dir: Path, tm
     expect(images.get_by_text("max pool: 80×80", exact=True)).to_be_visible()
     # Shown at pixel size: the browser does not rescale the enlarged results.
     first = images.locator("img").nth(1)
+    # The image element is drawn before its bytes arrive: wait until it has decoded them.
+    first.page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=first.element_handle())
     natural, shown = first.evaluate("i => [i.naturalWidth, i.getBoundingClientRect().width]")
     assert natural == 240 and abs(shown - natural) < 1
 
