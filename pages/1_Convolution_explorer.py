@@ -23,6 +23,7 @@ from cnnviz import (
 from cnnviz.plots import (
     PrebuiltFigure,
     conv_animation_gif,
+    conv_hover_spec,
     conv_walkthrough_spec,
     grids_figure,
     matrix_figure,
@@ -32,6 +33,7 @@ from cnnviz.ui import (
     chart,
     clamp_state,
     conv_controls,
+    hover_grid,
     page_header,
     show_error,
     size_steps,
@@ -154,6 +156,47 @@ with figure_tools:
             icon=":material/download:",
         )
 
+# --- Point at a cell: answered in the browser, no rerun --------------------------------------------
+OUT_KEYS, IN_KEYS = (f"{PREFIX}_row", f"{PREFIX}_col"), (f"{PREFIX}_in_row", f"{PREFIX}_in_col")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def hover_spec(settings: ConvSettings) -> dict | None:
+    """Input, kernel and output linked both ways, for the browser to answer hovers alone."""
+    return conv_hover_spec(walkthrough(settings))
+
+
+def pick(panel: str, row: int, col: int) -> None:
+    """A click in the hover grid: an output cell goes to the products below, an input cell to its readers."""
+    if panel == "output":
+        st.session_state[OUT_KEYS[0]], st.session_state[OUT_KEYS[1]] = row, col
+    elif panel == "input" and not w.is_padding[row, col]:
+        top, left = w.padding_offset
+        st.session_state[IN_KEYS[0]], st.session_state[IN_KEYS[1]] = row - top, col - left
+
+
+st.subheader("Point at any cell", anchor=False)
+shown_cell = tuple(
+    min(max(int(st.session_state.get(k, 0)), 0), n - 1) for k, n in zip(OUT_KEYS, w.output.shape, strict=True)
+)
+spec = hover_spec(settings)
+if spec is None:
+    st.caption("This layer is too large to point at cell by cell: pick an output cell below instead.")
+else:
+    hover_grid(
+        {**spec, "pinned": ["output", *shown_cell]},
+        key=f"{PREFIX}_hover",
+        on_pick=pick,
+        pickable=("input", "output"),
+        idle="Point at an output cell to see its window and dot product, or at an input cell to see "
+        "the outputs that read it.",
+    )
+    st.caption(
+        "Point at an output cell: the input cells its window reads light up, and its dot product is written "
+        "out. Point at an input cell: the outputs that read it light up. Click a cell to show it in the "
+        "sections below."
+    )
+
 # --- Shape arithmetic ------------------------------------------------------------------------------
 size_steps(w.explanations)
 kh, kw = w.kernel.shape
@@ -166,7 +209,6 @@ st.markdown(
 st.subheader("One output cell, every product", anchor=False)
 ho, wo = w.output.shape
 h, wd = w.input.shape
-OUT_KEYS, IN_KEYS = (f"{PREFIX}_row", f"{PREFIX}_col"), (f"{PREFIX}_in_row", f"{PREFIX}_in_col")
 for key, size, start in zip(OUT_KEYS + IN_KEYS, (ho, wo, h, wd), (0, 0, h // 2, wd // 2), strict=True):
     clamp_state(key, 0, size - 1, start)
 st.caption("Click an output cell to see its products, or an input cell to see the outputs it feeds.")

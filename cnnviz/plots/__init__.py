@@ -1,7 +1,8 @@
 """Plotly figure builders: pure functions from arrays to figure specs (no Streamlit).
 
 One module a topic: `conv` (grids, the sliding window, signals, matrices), `pooling`, `transposed`,
-`channels`, `network`, `training`, `photos` (pictures a click picks a pixel on); `animation` holds
+`channels`, `network`, `training`, `photos` (pictures a click picks a pixel on), `hover_grid` (cells the
+browser lights up under the pointer); `animation` holds
 the play/pause buttons and scrubber every animation shares, `gif_export` draws the sliding window
 as a GIF with Pillow.
 """
@@ -31,6 +32,7 @@ from cnnviz.plots.conv import (
     typed_array,
 )
 from cnnviz.plots.gif_export import conv_animation_gif
+from cnnviz.plots.hover_grid import MAX_HOVER_READS, conv_hover_spec
 from cnnviz.plots.network import (
     DIAGRAM_PNG_FONT_PX,
     diagram_png,
@@ -92,6 +94,8 @@ __all__ = [
     "conv_animation_gif",
     "conv_walkthrough_figure",
     "conv_walkthrough_spec",
+    "conv_hover_spec",
+    "MAX_HOVER_READS",
     "curves_figure",
     "DIAGRAM_PNG_FONT_PX",
     "diagram_png",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from cnnviz.ui.channel_values import typed_channel_values
 from cnnviz.ui.conv_controls import ConvSettings, clamp_state, conv_controls, take_cell_click, typed_values
 from cnnviz.ui.grids import typed_grid
+from cnnviz.ui.hover_grid import hover_grid
 from cnnviz.ui.image_picker import image_picker, upload_link_note
 from cnnviz.ui.layout import (
     ABOUT,
@@ -58,5 +59,6 @@ __all__ = [
     "typed_channel_values",
     "size_steps",
     "typed_grid",
+    "hover_grid",
     "url",
 ]

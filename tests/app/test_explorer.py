@@ -413,3 +413,36 @@ def test_a_link_with_a_typed_value_near_the_float_limit_gives_a_note() -> None:
     (note,) = notes(at)
     assert "Typed input values" in note
     assert np.isfinite(_output_grid(at)).all()
+
+
+def _hover_data(at: AppTest) -> dict | None:
+    """The data the hover grid was drawn with (None when the page drew none)."""
+    found = [e for e in at.get("bidi_component") if e.proto.component_name == "cnnviz_hover_grid"]
+    return json.loads(found[0].proto.json) if found else None
+
+
+def test_the_hover_grid_links_every_output_to_its_window(at: AppTest) -> None:
+    _set(at, in_h=5, in_w=6)
+    at.run()
+    data = _hover_data(at)
+    assert data is not None
+    panels = {p["id"]: (p["rows"], p["cols"]) for p in data["panels"]}
+    assert panels == {"input": (5, 6), "kernel": (3, 3), "output": (3, 4)}
+    outputs = [link for link in data["links"] if link["o"][0] == "output"]
+    assert len(outputs) == 12 and all(len(link["r"]) == 27 for link in outputs)
+    # Each line's total is the output the products section computes for that cell.
+    _set(at, row=2, col=3)
+    at.run()
+    data = _hover_data(at)
+    assert data["pinned"] == ["output", 2, 3]
+    (line,) = [link["t"] for link in data["links"] if link["o"] == ["output", 2, 3]]
+    assert line.endswith(f"= {at.metric[0].value}")
+    assert data["pickable"] == ["input", "output"]
+
+
+def test_a_layer_too_large_to_point_at_says_so(at: AppTest) -> None:
+    _set(at, in_h=32, in_w=32, k_h=7, k_w=7)
+    at.run()
+    assert not at.exception
+    assert _hover_data(at) is None
+    assert any("too large to point at" in c.value for c in at.caption)

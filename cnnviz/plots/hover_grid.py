@@ -1,0 +1,190 @@
+"""Grids that answer a pointer in the browser: what the hover grid component draws (no Streamlit).
+
+A hover grid is a few panels of cells (input, kernel, output, ...) and a list of links. A link says: when
+the pointer is on this cell, outline these cells and write this line. The browser resolves every hover
+from the links alone, so pointing costs no server round trip; only a click (to pin a cell) reruns the page.
+
+The spec is plain JSON-ready data:
+
+- ``panels``: ``[{"id", "title", "rows", "cols", "text": [[str]], "fill": [[css colour]], "ink": [[css
+  colour]], "row0", "col0"}]``; ``row0``/``col0`` are the coordinates of the panel's first cell (negative
+  where padding comes first), so that labels name the cells as the rest of the page does.
+- ``links``: ``[{"o": [panel, row, col], "r": [i, row, col, i, row, col, ...], "a": [panel, ...], "t": line}]``;
+  rows and columns index the panel's cells from 0; ``r`` is flat, three numbers a cell (``i`` the panel's
+  index in ``panels``), which keeps a large layer's links a few hundred kB; ``a`` (optional) names panels
+  lit whole (the kernel). `reads` turns ``r`` back into ``(panel, row, col)`` cells.
+- ``pinned``: the link source drawn when the pointer is elsewhere (the cell the page's other views show).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.colors
+
+from cnnviz.conv.explain import OutputExplanation, Tap, window_positions
+from cnnviz.conv.numbers import number_text
+from cnnviz.plots.palette import HIGHLIGHT, ink_for
+from cnnviz.topics.walkthrough import ConvWalkthrough
+
+__all__ = ["MAX_HOVER_READS", "NUMBERS_MAX_SIDE", "cell_colours", "conv_hover_spec", "panel", "reads"]
+
+MAX_HOVER_READS = 20_000  # outlined cells summed over every link (both ways): above, the payload gets heavy
+NUMBERS_MAX_SIDE = 24  # a panel wider or taller than this shows colours only; the line still has numbers
+INPUT, KERNEL, OUTPUT = 0, 1, 2  # the panels' places in a convolution's spec
+PADDING_FILL = "#d9dce1"
+PADDING_INK = "#3a3f47"
+
+
+def _rgb(colour: str) -> tuple[float, float, float]:
+    """(r, g, b) 0-255 of a Plotly colour string ('rgb(...)' or '#rrggbb')."""
+    if colour.startswith("#"):
+        return tuple(float(v) for v in plotly.colors.hex_to_rgb(colour))  # type: ignore[return-value]
+    return tuple(float(v) for v in plotly.colors.unlabel_rgb(colour))  # type: ignore[return-value]
+
+
+def cell_colours(values: np.ndarray, scale: str = "RdBu", limit: float | None = None) -> tuple[list, list]:
+    """Fill and ink of every cell: a diverging scale centred on zero, black or white text for contrast.
+
+    `limit` is the value drawn at either end of the scale (default: the largest magnitude). Returns two
+    nested lists (rows of css colours) shaped like `values`.
+    """
+    values = np.asarray(values, dtype=float)
+    top = float(np.abs(values[np.isfinite(values)]).max(initial=0.0)) if limit is None else float(limit)
+    top = top or 1.0
+    where = np.clip((np.nan_to_num(values) / top + 1.0) / 2.0, 0.0, 1.0)
+    stops = plotly.colors.get_colorscale(scale)
+    flat = plotly.colors.sample_colorscale(stops, where.ravel().tolist()) if where.size else []
+    fills = [_rgb(c) for c in flat]
+    fill_css = [f"rgb({round(r)},{round(g)},{round(b)})" for r, g, b in fills]
+    ink_css = [ink_for(r, g, b) for r, g, b in fills]
+    shape = values.shape
+    rows, cols = shape if len(shape) == 2 else (1, values.size)
+    return (
+        [fill_css[i * cols : (i + 1) * cols] for i in range(rows)],
+        [ink_css[i * cols : (i + 1) * cols] for i in range(rows)],
+    )
+
+
+def panel(
+    pid: str,
+    title: str,
+    values: np.ndarray,
+    *,
+    grey: np.ndarray | None = None,
+    origin: tuple[int, int] = (0, 0),
+    scale: str = "RdBu",
+) -> dict:
+    """One panel of cells: the values written in them (when small enough), coloured by `scale`.
+
+    `grey` flags cells drawn as padding (grey, whatever their value).
+    """
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    rows, cols = values.shape
+    fill, ink = cell_colours(values, scale)
+    show = max(rows, cols) <= NUMBERS_MAX_SIDE
+    text = [[number_text(float(v), 3) if show else "" for v in row] for row in values]
+    if grey is not None:
+        grey = np.atleast_2d(grey)
+        for r, c in zip(*np.nonzero(grey), strict=True):
+            fill[r][c], ink[r][c] = PADDING_FILL, PADDING_INK
+    return {
+        "id": pid,
+        "title": title,
+        "rows": rows,
+        "cols": cols,
+        "text": text,
+        "fill": fill,
+        "ink": ink,
+        "row0": int(origin[0]),
+        "col0": int(origin[1]),
+    }
+
+
+def reads(spec: dict, link: dict) -> list[tuple[str, int, int]]:
+    """The cells a link outlines, as (panel id, row, col)."""
+    ids = [p["id"] for p in spec["panels"]]
+    flat = link["r"]
+    return [(ids[flat[i]], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)]
+
+
+def _coords(position: Sequence[int], one_d: bool) -> str:
+    """A cell's coordinates as the page writes them: (row, col) in 2D, the position alone in 1D."""
+    return f"{position[-1]}" if one_d else f"{position[0]}, {position[1]}"
+
+
+def conv_hover_spec(
+    w: ConvWalkthrough, *, one_d: bool = False, pinned: tuple[int, int] | None = None
+) -> dict | None:
+    """Input (padded), kernel and output of a one-channel convolution, linked both ways.
+
+    Pointing at an output cell outlines the input cells its window reads and the kernel, and writes its
+    dot product (`OutputExplanation.equation`); pointing at an input cell outlines the outputs that read
+    it. `one_d` names a height-1 walkthrough by positions. `pinned` is an output cell. Returns None when
+    the links would outline more than `MAX_HOVER_READS` cells in all.
+    """
+    geometry = w.geometry
+    top, left = w.padding_offset
+    ho, wo = w.output.shape
+    kh, kw = w.kernel.shape
+    if ho * wo * 2 * kh * kw > MAX_HOVER_READS:
+        return None
+    readers: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    links = []
+    for r in range(ho):
+        for c in range(wo):
+            taps = []
+            window: list[int] = []
+            for index, (pr, pc) in window_positions((r, c), geometry):
+                cell = (pr + top, pc + left)
+                window += [INPUT, *cell]
+                readers.setdefault(cell, []).append((r, c))
+                taps.append(Tap(0, index, (pr, pc), None, float(w.padded[cell]), float(w.kernel[index])))
+            line = OutputExplanation(0, (r, c), (0, 0), geometry.span, geometry.dilation, tuple(taps), w.bias)
+            name = f"output[{_coords((r, c), one_d)}]"
+            links.append(
+                {"o": ["output", r, c], "r": window, "a": ["kernel"], "t": f"{name} = {line.equation()}"}
+            )
+    hp, wp = w.padded.shape
+    for pr in range(hp):
+        for pc in range(wp):
+            outs = readers.get((pr, pc), [])
+            where = (pr - top, pc - left)
+            kind = "padding" if w.is_padding[pr, pc] else "input"
+            value = number_text(float(w.padded[pr, pc]), 4)
+            if outs:
+                shown = ", ".join(f"({_coords(o, one_d)})" for o in outs[:12]) + (
+                    " …" if len(outs) > 12 else ""
+                )
+                said = f"read by {len(outs)} output{'s' if len(outs) != 1 else ''}: {shown}"
+            else:
+                said = "no output reads it"
+            links.append(
+                {
+                    "o": ["input", pr, pc],
+                    "r": [v for r, c in outs for v in (OUTPUT, r, c)],
+                    "t": f"{kind}[{_coords(where, one_d)}] = {value}, {said}",
+                }
+            )
+    for a in range(kh):
+        for b in range(kw):
+            links.append(
+                {
+                    "o": ["kernel", a, b],
+                    "r": [],
+                    "t": f"weight[{_coords((a, b), one_d)}] = {number_text(float(w.kernel[a, b]), 4)}",
+                }
+            )
+    input_name = "input, padded" if w.is_padding.any() else "input"
+    return {
+        "panels": [
+            panel("input", input_name, w.padded, grey=w.is_padding, origin=(-top, -left)),
+            panel("kernel", "kernel", w.kernel),
+            panel("output", "output", w.output, scale="PuOr"),
+        ],
+        "links": links,
+        "pinned": ["output", *pinned] if pinned is not None else None,
+        "highlight": HIGHLIGHT,
+        "one_d": one_d,
+    }

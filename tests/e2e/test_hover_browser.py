@@ -1,0 +1,119 @@
+"""The hover grid in Chromium: pointing at cells lights up their links with nothing sent to the server.
+
+The websocket's sent frames are counted from before the page opens: hovering every cell must send none
+(no rerun), and the click that follows must send one, which shows the count is live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.actions import RUN_TIMEOUT_MS, rerun_after, settle
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+# 6x6 input, 3x3 kernel, stride 2, padding 1: output 3x3, each window reaching into the padding.
+LINK = "Convolution_explorer?cx_in_h=6&cx_in_w=6&cx_s_h=2&cx_s_w=2&cx_pad_kind=number&cx_p_h=1&cx_p_w=1"
+GRID = ".st-key-cx_hover_box"
+
+
+def _open(browser: Browser, app_url: str, path: str, viewport: dict) -> tuple[Page, list[str]]:
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.set_default_timeout(RUN_TIMEOUT_MS)
+    sent: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(str(payload)[:40])))
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors  # type: ignore[attr-defined]
+    page.goto(f"{app_url}/{path}")
+    expect(page.locator(f"{GRID} .hg-root")).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    settle(page)
+    return page, sent
+
+
+@pytest.fixture()
+def explorer(browser: Browser, app_url: str) -> Iterator[tuple[Page, list[str]]]:
+    page, sent = _open(browser, app_url, LINK, {"width": 1400, "height": 1000})
+    try:
+        yield page, sent
+    finally:
+        page.context.close()
+
+
+def _cell(page: Page, panel: str, row: int, col: int):  # noqa: ANN202
+    return page.locator(f'{GRID} .hg-cell[data-p="{panel}"][data-r="{row}"][data-c="{col}"]')
+
+
+def _point(page: Page, panel: str, row: int, col: int) -> None:
+    box = _cell(page, panel, row, col).bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def _lit(page: Page) -> set[tuple[str, int, int]]:
+    found = page.locator(f"{GRID} .hg-cell.hg-on").evaluate_all(
+        "cells => cells.map(c => [c.dataset.p, Number(c.dataset.r), Number(c.dataset.c)])"
+    )
+    return {(p, r, c) for p, r, c in found}
+
+
+def test_hovering_every_cell_lights_its_links_and_sends_nothing(
+    explorer: tuple[Page, list[str]], screenshots_dir: Path
+) -> None:
+    page, sent = explorer
+    grid = page.locator(GRID)
+    grid.scroll_into_view_if_needed()
+    expect(page.locator(f'{GRID} .hg-cell[data-p="output"]')).to_have_count(9)
+    expect(page.locator(f'{GRID} .hg-cell[data-p="input"]')).to_have_count(64)  # 6x6 padded by 1
+    line = page.locator(f"{GRID} .hg-line")
+    before = len(sent)
+    kernel = {("kernel", a, b) for a in range(3) for b in range(3)}
+    for r in range(3):
+        for c in range(3):
+            _point(page, "output", r, c)
+            expect(line).to_contain_text(f"output[{r}, {c}] = ")
+            # Stride 2 on the input padded by 1: the window of output (r, c) starts at padded cell (2r, 2c).
+            window = {("input", 2 * r + a, 2 * c + b) for a in range(3) for b in range(3)}
+            assert _lit(page) == window | kernel
+            total = line.text_content().rsplit("= ", 1)[1]
+            assert total == _cell(page, "output", r, c).text_content()
+    # The reverse: padded cell (1, 1), input (0, 0), is read by output (0, 0) only; (2, 2) by four outputs.
+    _point(page, "input", 1, 1)
+    expect(line).to_contain_text("input[0, 0] = ")
+    assert _lit(page) == {("output", 0, 0)}
+    _point(page, "input", 2, 2)
+    expect(line).to_contain_text("read by 4 outputs")
+    assert _lit(page) == {("output", r, c) for r in (0, 1) for c in (0, 1)}
+    grid.screenshot(path=str(screenshots_dir / "explorer-hover-grid.png"))
+    assert sent[before:] == []  # a dozen hovers, no message to the server: no rerun
+    # A click pins the cell: one rerun, and the products section shows it.
+    rerun_after(page, lambda: _cell(page, "output", 2, 1).click())
+    assert len(sent) > before
+    expect(page.locator(".st-key-cx_row input")).to_have_value("2")
+    expect(page.locator(".st-key-cx_col input")).to_have_value("1")
+    page.mouse.move(5, 5)  # away from the grid: it shows the pinned cell
+    expect(line).to_contain_text("output[2, 1] = ")
+    assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_presentation_mode_draws_big_cells_and_type(
+    browser: Browser, app_url: str, screenshots_dir: Path
+) -> None:
+    page, _ = _open(browser, app_url, f"{LINK}&present=1", {"width": 1920, "height": 1080})
+    try:
+        cell = _cell(page, "output", 1, 1)
+        cell.scroll_into_view_if_needed()
+        _point(page, "output", 1, 1)
+        box = cell.bounding_box()
+        assert box is not None and box["width"] >= 64
+        digits = cell.evaluate("c => parseFloat(getComputedStyle(c).fontSize)")
+        line = page.locator(f"{GRID} .hg-line").evaluate("c => parseFloat(getComputedStyle(c).fontSize)")
+        assert digits >= 18 and line >= 18
+        page.locator(GRID).screenshot(path=str(screenshots_dir / "explorer-hover-grid-presenting.png"))
+    finally:
+        page.context.close()

@@ -1,0 +1,148 @@
+"""The hover grid's links against PyTorch: each output's outlined cells and line make its value."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from cnnviz import ConvConfigError, conv2d_walkthrough
+from cnnviz.conv.numbers import number_text
+from cnnviz.plots.hover_grid import MAX_HOVER_READS, cell_colours, conv_hover_spec, reads
+from cnnviz.ui.hover_grid import picked_from
+from tests.oracle import examples
+
+MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _torch_output(
+    x: np.ndarray, k: np.ndarray, bias: float, stride, padding, dilation, mode: str
+) -> np.ndarray:
+    t = torch.tensor(x, dtype=torch.float64)[None, None]
+    if mode != "zeros":
+        (pt, pb), (pl, pr) = padding
+        t = F.pad(t, (pl, pr, pt, pb), mode=mode)
+        padding = 0
+    else:
+        (pt, _), (pl, _) = padding
+        padding = (pt, pl)
+    out = F.conv2d(t, torch.tensor(k, dtype=torch.float64)[None, None], torch.tensor([bias], dtype=torch.float64),
+                   stride=stride, padding=padding, dilation=dilation)  # fmt: skip
+    return out[0, 0].numpy()
+
+
+@st.composite
+def layers(draw):  # noqa: ANN201
+    h, w = draw(st.integers(1, 8)), draw(st.integers(1, 8))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    pad = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    stride = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    dilation = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    mode = draw(st.sampled_from(MODES))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    x = rng.integers(-9, 10, (h, w)).astype(float)
+    k = rng.integers(-3, 4, (kh, kw)).astype(float)
+    bias = float(draw(st.integers(-2, 2)))
+    return x, k, bias, stride, pad, dilation, mode
+
+
+@given(layers())
+@examples(300)
+def test_every_output_link_reads_the_window_torch_reads(layer) -> None:  # noqa: ANN001
+    x, k, bias, stride, pad, dilation, mode = layer
+    try:
+        w = conv2d_walkthrough(x, k, bias, stride, pad, dilation, mode)
+    except ConvConfigError:
+        assume(False)
+    spec = conv_hover_spec(w)
+    assume(spec is not None)
+    expected = _torch_output(x, k, bias, stride, ((pad[0],) * 2, (pad[1],) * 2), dilation, mode)
+    assert w.output.shape == expected.shape
+    by_source = {tuple(link["o"]): link for link in spec["links"]}
+    panels = {p["id"]: p for p in spec["panels"]}
+    assert (panels["input"]["rows"], panels["input"]["cols"]) == w.padded.shape
+    for (r, c), want in np.ndenumerate(expected):
+        link = by_source[("output", r, c)]
+        inputs = [list(cell) for cell in reads(spec, link) if cell[0] == "input"]
+        kernel = [["kernel", i, j] for i in range(k.shape[0]) for j in range(k.shape[1])]
+        assert link["a"] == ["kernel"] and len(inputs) == len(link["r"]) // 3 == k.size
+        # The outlined input cells times the kernel, tap by tap, plus the bias: torch's output.
+        total = bias + sum(
+            w.padded[a, b] * k[i, j] for (_, a, b), (_, i, j) in zip(inputs, kernel, strict=True)
+        )
+        assert total == pytest.approx(want)
+        # Stride and dilation place the window: its first tap at (r*s, c*s) of the padded grid.
+        assert inputs[0][1:] == [r * stride[0], c * stride[1]]
+        assert link["t"].startswith(f"output[{r}, {c}] = ")
+        assert link["t"].endswith(f"= {number_text(want, 4, fractions=False)}")
+    # The reverse links are the forward ones turned around.
+    readers = {}
+    for (r, c), _ in np.ndenumerate(expected):
+        for cell in reads(spec, by_source[("output", r, c)]):
+            readers.setdefault(cell[1:], set()).add(("output", r, c))
+    for (a, b), _ in np.ndenumerate(w.padded):
+        assert set(reads(spec, by_source[("input", a, b)])) == readers.get((a, b), set())
+
+
+def test_a_padded_cell_is_named_and_greyed() -> None:
+    w = conv2d_walkthrough(np.arange(9.0).reshape(3, 3), np.ones((3, 3)), 0.0, 1, 1)
+    spec = conv_hover_spec(w, pinned=(1, 2))
+    by_source = {tuple(link["o"]): link for link in spec["links"]}
+    assert by_source[("input", 0, 0)]["t"] == "padding[-1, -1] = 0, read by 1 output: (0, 0)"
+    assert by_source[("input", 2, 2)]["t"].startswith("input[1, 1] = 4, read by 9 outputs")
+    assert (
+        by_source[("output", 1, 1)]["t"]
+        == "output[1, 1] = 0×1 + 1×1 + 2×1 + 3×1 + 4×1 + 5×1 + 6×1 + 7×1 + 8×1 = 36"
+    )
+    assert spec["pinned"] == ["output", 1, 2]
+    inputs = spec["panels"][0]
+    assert inputs["title"] == "input, padded" and (inputs["row0"], inputs["col0"]) == (-1, -1)
+    assert inputs["fill"][0][0] == inputs["fill"][4][4] != inputs["fill"][2][2]
+
+
+def test_one_d_links_name_positions() -> None:
+    w = conv2d_walkthrough(np.array([[1.0, 2.0, 3.0, 4.0]]), np.array([[1.0, -1.0]]))
+    spec = conv_hover_spec(w, one_d=True)
+    texts = [link["t"] for link in spec["links"]]
+    assert "output[2] = 3×1 + 4×(-1) = -1" in texts
+    assert "input[0] = 1, read by 1 output: (0)" in texts
+
+
+def test_a_layer_too_large_to_link_gives_none() -> None:
+    side = 40
+    w = conv2d_walkthrough(np.zeros((side, side)), np.ones((5, 5)))
+    assert (side - 4) ** 2 * 2 * 25 > MAX_HOVER_READS
+    assert conv_hover_spec(w) is None
+
+
+@given(st.lists(st.floats(-50, 50), min_size=1, max_size=40))
+@examples(100)
+def test_cell_ink_reads_on_its_fill(values: list[float]) -> None:
+    fill, ink = cell_colours(np.array([values]))
+    for f, i in zip(fill[0], ink[0], strict=True):
+        rgb = [int(v) / 255 for v in f[4:-1].split(",")]
+        lin = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in rgb]
+        lum = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+        other = 0.0 if i == "#000000" else 1.0
+        contrast = (max(lum, other) + 0.05) / (min(lum, other) + 0.05)
+        assert contrast >= 4.5
+
+
+PANELS = [{"id": "input", "rows": 4, "cols": 5}, {"id": "output", "rows": 2, "cols": 3}]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, "output", [], ["output", 1], ["output", 1, 2, 3], ["nope", 0, 0], ["output", 2, 0], ["output", -1, 0],
+     ["output", 0, 3], ["output", 0.5, 0], ["output", True, 0], ["output", "1", 0], [3, 0, 0], {"p": "output"}],
+)  # fmt: skip
+def test_a_tampered_click_is_ignored(value: object) -> None:
+    assert picked_from(value, PANELS) is None
+
+
+def test_a_click_inside_a_panel_is_taken() -> None:
+    assert picked_from(["output", 1, 2], PANELS) == ("output", 1, 2)
+    assert picked_from(("input", 3, 4), PANELS) == ("input", 3, 4)
