@@ -23,8 +23,8 @@ from cnnviz import (
     pytorch_snippet,
     window_centres,
 )
-from cnnviz.plots import conv1d_signals_figure, conv_walkthrough_figure, matrix_figure
-from cnnviz.ui import chart, page_header, show_error, size_steps, url
+from cnnviz.plots import conv1d_signals_figure, conv_hover_spec, conv_walkthrough_figure, matrix_figure
+from cnnviz.ui import chart, hover_grid, page_header, show_error, size_steps, url
 
 P = "c1"
 MAX_TEXT = 4000  # characters of a typed signal or kernel: far more than the numbers the page accepts
@@ -196,7 +196,38 @@ with aside:
     st.markdown(f"**Parameters**: {kernel.size} weights + 1 bias = **{w.params}**")
 
 st.subheader("One output, every product", anchor=False)
-position = int(url.number_input("output position", 0, w.output.shape[1] - 1, 0, key=f"{P}_pos"))
+POSITION = f"{P}_pos"
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def hover_spec(w: ConvWalkthrough) -> dict | None:
+    """Signal, kernel and output linked both ways: the browser answers every hover alone."""
+    return conv_hover_spec(w, one_d=True)
+
+
+def pick(panel: str, row: int, col: int) -> None:
+    """A click on an output sample shows its products below."""
+    if panel == "output":
+        st.session_state[POSITION] = col
+
+
+spec = hover_spec(w)
+if spec is not None:
+    shown = min(max(int(st.session_state.get(POSITION, 0)), 0), w.output.shape[1] - 1)
+    hover_grid(
+        {**spec, "pinned": ["output", 0, shown]},
+        key=f"{P}_hover",
+        on_pick=pick,
+        pickable=("output",),
+        stack=True,
+        idle="Point at an output to see the samples its window reads, or at a sample to see the outputs "
+        "that read it.",
+    )
+    st.caption(
+        "Point at an output: the samples its window reads light up and its products are written out. Point "
+        "at a sample: the outputs that read it light up. Click an output to write it out below."
+    )
+position = int(url.number_input("output position", 0, w.output.shape[1] - 1, 0, key=POSITION))
 cell = explain_conv_output(
     w.input,
     w.kernel[0][None, None],

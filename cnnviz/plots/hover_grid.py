@@ -75,16 +75,19 @@ def panel(
     grey: np.ndarray | None = None,
     origin: tuple[int, int] = (0, 0),
     scale: str = "RdBu",
+    fractions: bool = False,
 ) -> dict:
     """One panel of cells: the values written in them (when small enough), coloured by `scale`.
 
-    `grey` flags cells drawn as padding (grey, whatever their value).
+    `grey` flags cells drawn as padding (grey, whatever their value). Values are written with two
+    decimals at most (the line under the grid has them in full), as fractions where `fractions` (a
+    kernel's 1/3).
     """
     values = np.atleast_2d(np.asarray(values, dtype=float))
     rows, cols = values.shape
     fill, ink = cell_colours(values, scale)
     show = max(rows, cols) <= NUMBERS_MAX_SIDE
-    text = [[number_text(float(v), 3) if show else "" for v in row] for row in values]
+    text = [[number_text(float(v), 2, fractions) if show else "" for v in row] for row in values]
     if grey is not None:
         grey = np.atleast_2d(grey)
         for r, c in zip(*np.nonzero(grey), strict=True):
@@ -180,7 +183,7 @@ def conv_hover_spec(
     return {
         "panels": [
             panel("input", input_name, w.padded, grey=w.is_padding, origin=(-top, -left)),
-            panel("kernel", "kernel", w.kernel),
+            panel("kernel", "kernel", w.kernel, fractions=True),
             panel("output", "output", w.output, scale="PuOr"),
         ],
         "links": links,

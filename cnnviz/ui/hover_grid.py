@@ -28,6 +28,8 @@ PRESENT_MAX_CELL = 96
 _CSS = """
 .hg-root{font-family:"Source Sans Pro",sans-serif;color:var(--st-text-color,#262730);user-select:none}
 .hg-panels{display:flex;flex-wrap:wrap;align-items:flex-end;gap:var(--gap)}
+.hg-panels.hg-stack{flex-direction:column;align-items:flex-start}
+.hg-panel{max-width:100%;overflow-x:auto}
 .hg-title{font-size:var(--title);margin-bottom:.25em;white-space:nowrap}
 .hg-grid{display:grid;gap:1px;background:#c8ccd2;border:1px solid #c8ccd2;width:max-content}
 .hg-cell{width:var(--cell);height:var(--cell);display:flex;align-items:center;justify-content:center;
@@ -49,7 +51,7 @@ export default function (component) {
   root.dataset.testid = 'cnnviz-hover-grid';
   root.style.setProperty('--hl', data.highlight || '#00A651');
   const panels = document.createElement('div');
-  panels.className = 'hg-panels';
+  panels.className = data.stack ? 'hg-panels hg-stack' : 'hg-panels';
   const line = document.createElement('div');
   line.className = 'hg-line';
   line.setAttribute('aria-live', 'polite');
@@ -60,7 +62,7 @@ export default function (component) {
   const ids = data.panels.map((panel) => panel.id);
   let totalCols = 0;
   for (const panel of data.panels) {
-    totalCols += panel.cols;
+    totalCols = data.stack ? Math.max(totalCols, panel.cols) : totalCols + panel.cols;
     const box = document.createElement('div');
     box.className = 'hg-panel';
     const title = document.createElement('div');
@@ -113,12 +115,18 @@ export default function (component) {
   const size = () => {
     const width = root.clientWidth || parentElement.clientWidth || 800;
     const gap = data.big ? 28 : 18;
-    const n = data.panels.length;
+    const n = data.stack ? 1 : data.panels.length;
     const fit = Math.floor((width - gap * (n - 1) - 2 * n - totalCols) / Math.max(totalCols, 1));
     const cell = Math.max(data.min_cell, Math.min(data.max_cell, fit));
     root.style.setProperty('--cell', cell + 'px');
     root.style.setProperty('--gap', gap + 'px');
-    root.style.setProperty('--digits', Math.max(11, Math.round(cell * 0.36)) + 'px');
+    const digits = Math.max(11, Math.round(cell * 0.36));
+    root.style.setProperty('--digits', digits + 'px');
+    // A long number gets a smaller size of its own, so that it stays inside its cell.
+    for (const el of cells.values()) {
+      const n = el.textContent.length;
+      el.style.fontSize = n > 3 ? Math.max(10, Math.min(digits, Math.floor((cell - 6) / (0.56 * n)))) + 'px' : '';
+    }
     root.style.setProperty('--ring', Math.max(3, Math.round(cell * 0.09)) + 'px');
     root.style.setProperty('--title', (data.big ? 24 : 16) + 'px');
     root.style.setProperty('--line', (data.big ? 24 : 16) + 'px');
@@ -172,14 +180,19 @@ def hover_grid(
     on_pick: Callable[[str, int, int], None] | None = None,
     pickable: tuple[str, ...] = (),
     idle: str = "Point at a cell.",
+    stack: bool = False,
     where: Any = None,
 ) -> None:
-    """Draw a hover grid spec; clicks on cells of the `pickable` panels call `on_pick(panel, row, col)`."""
+    """Draw a hover grid spec; clicks on cells of the `pickable` panels call `on_pick(panel, row, col)`.
+
+    `stack` puts the panels one under the other (a 1D signal's rows) instead of side by side.
+    """
     big = is_presenting()
     data = {
         **spec,
         "pickable": list(pickable),
         "idle": idle,
+        "stack": stack,
         "big": big,
         "min_cell": MIN_CELL,
         "max_cell": PRESENT_MAX_CELL if big else MAX_CELL,

@@ -183,3 +183,17 @@ def test_the_page_speaks_of_positions_and_samples_not_rows_and_columns(at: AppTe
     matrix = _chart_spec(at, "matrix")
     assert matrix["layout"]["yaxis"]["title"]["text"] == "output position (one per row)"
     assert "input position" in matrix["layout"]["title"]["text"]
+
+
+def test_the_hover_grid_links_each_output_to_its_samples(at: AppTest) -> None:
+    (grid,) = [e for e in at.get("bidi_component") if e.proto.component_name == "cnnviz_hover_grid"]
+    data = json.loads(grid.proto.json)
+    assert data["stack"] is True and data["pickable"] == ["output"]
+    outputs = [link for link in data["links"] if link["o"][0] == "output"]
+    (output,) = [p for p in data["panels"] if p["id"] == "output"]
+    assert len(outputs) == output["cols"] and output["rows"] == 1
+    assert outputs[0]["t"].startswith("output[0] = ")
+    at.number_input(key=f"{P}_pos").set_value(2)
+    at.run()
+    (grid,) = [e for e in at.get("bidi_component") if e.proto.component_name == "cnnviz_hover_grid"]
+    assert json.loads(grid.proto.json)["pinned"] == ["output", 0, 2]

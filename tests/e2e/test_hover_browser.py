@@ -21,7 +21,9 @@ LINK = "Convolution_explorer?cx_in_h=6&cx_in_w=6&cx_s_h=2&cx_s_w=2&cx_pad_kind=n
 GRID = ".st-key-cx_hover_box"
 
 
-def _open(browser: Browser, app_url: str, path: str, viewport: dict) -> tuple[Page, list[str]]:
+def _open(
+    browser: Browser, app_url: str, path: str, viewport: dict, grid: str = GRID
+) -> tuple[Page, list[str]]:
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
     page.set_default_timeout(RUN_TIMEOUT_MS)
@@ -31,7 +33,7 @@ def _open(browser: Browser, app_url: str, path: str, viewport: dict) -> tuple[Pa
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.js_errors = errors  # type: ignore[attr-defined]
     page.goto(f"{app_url}/{path}")
-    expect(page.locator(f"{GRID} .hg-root")).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    expect(page.locator(f"{grid} .hg-root")).to_be_visible(timeout=RUN_TIMEOUT_MS)
     settle(page)
     return page, sent
 
@@ -115,5 +117,30 @@ def test_presentation_mode_draws_big_cells_and_type(
         line = page.locator(f"{GRID} .hg-line").evaluate("c => parseFloat(getComputedStyle(c).fontSize)")
         assert digits >= 18 and line >= 18
         page.locator(GRID).screenshot(path=str(screenshots_dir / "explorer-hover-grid-presenting.png"))
+    finally:
+        page.context.close()
+
+
+def test_one_d_outputs_light_their_samples_without_a_rerun(browser: Browser, app_url: str) -> None:
+    grid = ".st-key-c1_hover_box"
+    page, sent = _open(browser, app_url, "Convolution_1D", {"width": 1400, "height": 1000}, grid)
+    try:
+        line = page.locator(f"{grid} .hg-line")
+        page.locator(grid).scroll_into_view_if_needed()
+        before = len(sent)
+        # The lecture signal and a 3-tap average, 'same' padding: output i reads padded samples i..i+2.
+        for i in range(5):
+            box = page.locator(f'{grid} .hg-cell[data-p="output"][data-c="{i}"]').bounding_box()
+            assert box is not None
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            expect(line).to_contain_text(f"output[{i}] = ")
+            lit = page.locator(f'{grid} .hg-cell.hg-on[data-p="input"]').evaluate_all(
+                "cells => cells.map(c => Number(c.dataset.c))"
+            )
+            assert sorted(lit) == [i, i + 1, i + 2]
+        assert sent[before:] == []
+        rerun_after(page, lambda: page.locator(f'{grid} .hg-cell[data-p="output"][data-c="4"]').click())
+        expect(page.locator(".st-key-c1_pos input")).to_have_value("4")
+        assert page.js_errors == []  # type: ignore[attr-defined]
     finally:
         page.context.close()
