@@ -34,9 +34,19 @@ from cnnviz.plots import (
     pool1d_figure,
     pool_animation_figure,
     pool_figure,
+    pool_hover_spec,
     upsample_figure,
 )
-from cnnviz.ui import chart, image_picker, page_header, show_error, size_steps, upload_link_note, url
+from cnnviz.ui import (
+    chart,
+    hover_grid,
+    image_picker,
+    page_header,
+    show_error,
+    size_steps,
+    upload_link_note,
+    url,
+)
 
 P = "pl"
 PATTERNS = ["random", "ramp", "edge", "checker", "impulse"]
@@ -52,6 +62,7 @@ PIXELATED = f"<style>.st-key-{P}_ds_images img{{image-rendering:pixelated}}</sty
 
 # Everything below is cached on its small inputs, so a control change rebuilds only the section it touches.
 pool_walkthrough = st.cache_data(max_entries=64, show_spinner=False)(pool_walkthrough)
+pool_hover = st.cache_data(max_entries=32, show_spinner=False)(pool_hover_spec)
 pool1d_walkthrough = st.cache_data(max_entries=64, show_spinner=False)(pool1d_walkthrough)
 shift_invariance = st.cache_data(max_entries=16, show_spinner=False)(shift_invariance)
 upsample_compare = st.cache_data(max_entries=16, show_spinner=False)(upsample_compare)
@@ -140,6 +151,15 @@ else:
     st.metric("Global average pooling (mean of the whole input)", f"{w.global_average:.4g}")
     st.caption("Global average pooling is one window as big as the input: one number per channel.")
 
+    hover = pool_hover(w)
+    if hover is not None:
+        st.markdown("**Point at any cell**")
+        hover_grid(
+            hover,
+            key=f"{P}_hover",
+            idle="Point at a pooled cell to see its window and what it computes, or at an input cell to see "
+            "the pooled cells that read it.",
+        )
     st.markdown("**Watch the window slide**")
     speed = url.at(st.columns([1, 3])[0]).select_slider(
         "Speed", options=list(SPEEDS), value="medium", key=f"{P}_speed"

@@ -12,13 +12,14 @@ The spec is plain JSON-ready data:
 - ``links``: ``[{"o": [panel, row, col], "r": [i, row, col, i, row, col, ...], "a": [panel, ...], "t": line}]``;
   rows and columns index the panel's cells from 0; ``r`` is flat, three numbers a cell (``i`` the panel's
   index in ``panels``), which keeps a large layer's links a few hundred kB; ``a`` (optional) names panels
-  lit whole (the kernel). `reads` turns ``r`` back into ``(panel, row, col)`` cells.
+  lit whole (the kernel); ``s`` (optional) marks cells apart, in the same flat form (max pooling's
+  winner). `reads` turns ``r`` back into ``(panel, row, col)`` cells.
 - ``pinned``: the link source drawn when the pointer is elsewhere (the cell the page's other views show).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import plotly.colors
@@ -26,13 +27,23 @@ import plotly.colors
 from cnnviz.conv.explain import OutputExplanation, Tap, window_positions
 from cnnviz.conv.numbers import number_text
 from cnnviz.plots.palette import HIGHLIGHT, ink_for
+from cnnviz.topics.pooling import PoolWalkthrough
 from cnnviz.topics.walkthrough import ConvWalkthrough
 
-__all__ = ["MAX_HOVER_READS", "NUMBERS_MAX_SIDE", "cell_colours", "conv_hover_spec", "panel", "reads"]
+__all__ = [
+    "MAX_HOVER_READS",
+    "NUMBERS_MAX_SIDE",
+    "cell_colours",
+    "conv_hover_spec",
+    "panel",
+    "pool_hover_spec",
+    "reads",
+]
 
 MAX_HOVER_READS = 20_000  # outlined cells summed over every link (both ways): above, the payload gets heavy
 NUMBERS_MAX_SIDE = 24  # a panel wider or taller than this shows colours only; the line still has numbers
 INPUT, KERNEL, OUTPUT = 0, 1, 2  # the panels' places in a convolution's spec
+OUTPUT_OF_TWO = 1  # the output's place in a spec of input and output only (pooling)
 PADDING_FILL = "#d9dce1"
 PADDING_INK = "#3a3f47"
 
@@ -76,16 +87,18 @@ def panel(
     origin: tuple[int, int] = (0, 0),
     scale: str = "RdBu",
     fractions: bool = False,
+    limit: float | None = None,
 ) -> dict:
     """One panel of cells: the values written in them (when small enough), coloured by `scale`.
 
-    `grey` flags cells drawn as padding (grey, whatever their value). Values are written with two
+    `grey` flags cells drawn as padding (grey, whatever their value); `limit` is the value at the ends
+    of the scale (default: the panel's largest magnitude). Values are written with two
     decimals at most (the line under the grid has them in full), as fractions where `fractions` (a
     kernel's 1/3).
     """
     values = np.atleast_2d(np.asarray(values, dtype=float))
     rows, cols = values.shape
-    fill, ink = cell_colours(values, scale)
+    fill, ink = cell_colours(values, scale, limit)
     show = max(rows, cols) <= NUMBERS_MAX_SIDE
     text = [[number_text(float(v), 2, fractions) if show else "" for v in row] for row in values]
     if grey is not None:
@@ -190,4 +203,101 @@ def conv_hover_spec(
         "pinned": ["output", *pinned] if pinned is not None else None,
         "highlight": HIGHLIGHT,
         "one_d": one_d,
+    }
+
+
+def _reader_lines(
+    padded_shape: tuple[int, int],
+    readers: dict[tuple[int, int], list[tuple[int, int]]],
+    name: Callable[[int, int], str],
+    output: int,
+) -> list[dict]:
+    """Links from every cell of a padded input to the outputs whose windows read it."""
+    links = []
+    for pr in range(padded_shape[0]):
+        for pc in range(padded_shape[1]):
+            outs = readers.get((pr, pc), [])
+            if outs:
+                shown = ", ".join(f"({r}, {c})" for r, c in outs[:12]) + (" …" if len(outs) > 12 else "")
+                said = f"read by {len(outs)} output{'s' if len(outs) != 1 else ''}: {shown}"
+            else:
+                said = "no output reads it"
+            links.append(
+                {
+                    "o": ["input", pr, pc],
+                    "r": [v for r, c in outs for v in (output, r, c)],
+                    "t": f"{name(pr, pc)}, {said}",
+                }
+            )
+    return links
+
+
+def pool_hover_spec(w: PoolWalkthrough, pinned: tuple[int, int] | None = None) -> dict | None:
+    """Input (with its padding) and pooled output, linked both ways.
+
+    Pointing at an output cell outlines its window and writes what it computes: the largest value and
+    where it sits (max), or the sum over the divisor PyTorch uses (average: every cell of the window that
+    lies inside the padded input, or only the input's own cells without `count_include_pad`). Returns
+    None when the links would outline more than `MAX_HOVER_READS` cells.
+    """
+    h, wd = w.input.shape
+    p = w.padding
+    ho, wo = w.output.shape
+    k = w.kernel_size
+    if ho * wo * 2 * k * k > MAX_HOVER_READS:
+        return None
+    padded = np.pad(w.input, p)
+    limit = float(np.abs(w.input).max(initial=0.0)) or 1.0
+    grey = np.pad(np.zeros_like(w.input, dtype=bool), p, constant_values=True)
+    readers: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    links = []
+    winners = w.winners
+    for r in range(ho):
+        for c in range(wo):
+            # Taps past the padded input (ceil_mode's last window) read nothing: PyTorch clips them.
+            taps = [(a, b) for a, b in w.window_cells(r, c) if -p <= a < h + p and -p <= b < wd + p]
+            window: list[int] = []
+            for a, b in taps:
+                window += [INPUT, a + p, b + p]
+                readers.setdefault((a + p, b + p), []).append((r, c))
+            inside = [(a, b) for a, b in taps if 0 <= a < h and 0 <= b < wd]
+            total = number_text(float(w.output[r, c]), 4, fractions=False)
+            if winners is not None:
+                wr, wc = (int(v) for v in winners[r, c])
+                values = ", ".join(number_text(float(w.input[a, b]), 4) for a, b in inside)
+                line = (
+                    f"output[{r}, {c}] = max({values}) = {total}, at input[{wr}, {wc}]"
+                    if inside
+                    else f"output[{r}, {c}]: the window reads only padding, which counts as -inf"
+                )
+            else:
+                divisor = len(taps) if w.count_include_pad else len(inside)
+                values = " + ".join(
+                    number_text(float(w.input[a, b]), 4) if (a, b) in inside else "0"
+                    for a, b in taps
+                    if w.count_include_pad or (a, b) in inside
+                )
+                line = f"output[{r}, {c}] = ({values}) / {divisor} = {total}"
+            link = {"o": ["output", r, c], "r": window, "t": line}
+            if winners is not None and inside:
+                link["s"] = [INPUT, wr + p, wc + p]  # the winner, marked apart
+            links.append(link)
+
+    def name(pr: int, pc: int) -> str:
+        kind = "padding" if grey[pr, pc] else "input"
+        return f"{kind}[{pr - p}, {pc - p}] = {number_text(float(padded[pr, pc]), 4)}"
+
+    links += _reader_lines(padded.shape, readers, name, OUTPUT_OF_TWO)
+    return {
+        "panels": [
+            # One scale for both: a pooled cell has its window's colour (max) or a blend of it (average).
+            panel(
+                "input", "input, padded" if p else "input", padded, grey=grey, origin=(-p, -p), limit=limit
+            ),
+            panel("output", f"{w.kind} pooled", w.output, limit=limit),
+        ],
+        "links": links,
+        "pinned": ["output", *pinned] if pinned is not None else None,
+        "highlight": HIGHLIGHT,
+        "one_d": False,
     }

@@ -35,6 +35,7 @@ _CSS = """
 .hg-cell{width:var(--cell);height:var(--cell);display:flex;align-items:center;justify-content:center;
  font-size:var(--digits);font-variant-numeric:tabular-nums;cursor:pointer;box-sizing:border-box;overflow:hidden}
 .hg-cell.hg-on{box-shadow:inset 0 0 0 var(--ring) var(--hl)}
+.hg-cell.hg-win{box-shadow:inset 0 0 0 var(--ring) var(--hl),inset 0 0 0 calc(var(--ring) * 2) #fff;font-weight:700}
 .hg-cell.hg-src{box-shadow:inset 0 0 0 var(--ring) #111;outline:2px solid #fff;outline-offset:-2px}
 .hg-line{margin-top:.6em;font-family:"Source Code Pro",monospace;font-size:var(--line);min-height:2.6em;
  overflow-wrap:anywhere;line-height:1.3}
@@ -96,7 +97,7 @@ export default function (component) {
 
   let lit = [];
   const show = (key) => {
-    for (const cell of lit) cell.classList.remove('hg-on', 'hg-src');
+    for (const cell of lit) cell.classList.remove('hg-on', 'hg-src', 'hg-win');
     lit = [];
     const link = key && links.get(key);
     if (!link) { line.textContent = data.idle || ''; return; }
@@ -104,6 +105,11 @@ export default function (component) {
     for (let i = 0; i < link.r.length; i += 3) {
       const cell = cells.get(id(ids[link.r[i]], link.r[i + 1], link.r[i + 2]));
       if (cell) { cell.classList.add('hg-on'); lit.push(cell); }
+    }
+    const special = link.s || [];
+    for (let i = 0; i < special.length; i += 3) {
+      const cell = cells.get(id(ids[special[i]], special[i + 1], special[i + 2]));
+      if (cell) { cell.classList.add('hg-win'); lit.push(cell); }
     }
     for (const pid of link.a || []) {
       for (const cell of whole.get(pid) || []) { cell.classList.add('hg-on'); lit.push(cell); }

@@ -446,3 +446,17 @@ def test_the_shift_lesson_says_what_its_settings_show() -> None:
         assert pool_n == 0 and "the pooled map does not change at all" in text
     else:
         assert "barely changes" in lesson.goal and pool_n / pool_total <= 0.25 and pool_kept >= 0.5
+
+
+def test_the_hover_grid_links_each_pooled_cell_to_its_window(at: AppTest) -> None:
+    import json
+
+    grids = [e for e in at.get("bidi_component") if e.proto.component_name == "cnnviz_hover_grid"]
+    assert len(grids) == 1
+    data = json.loads(grids[0].proto.json)
+    ids = [p["id"] for p in data["panels"]]
+    assert ids == ["input", "output"]
+    outputs = [link for link in data["links"] if link["o"][0] == "output"]
+    (output,) = [p for p in data["panels"] if p["id"] == "output"]
+    assert len(outputs) == output["rows"] * output["cols"]
+    assert all(link["t"].startswith(f"output[{link['o'][1]}, {link['o'][2]}] = max(") for link in outputs)

@@ -144,3 +144,33 @@ def test_one_d_outputs_light_their_samples_without_a_rerun(browser: Browser, app
         assert page.js_errors == []  # type: ignore[attr-defined]
     finally:
         page.context.close()
+
+
+def test_pooled_cells_light_their_window_and_winner_without_a_rerun(browser: Browser, app_url: str) -> None:
+    grid = ".st-key-pl_hover_box"
+    page, sent = _open(browser, app_url, "Pooling", {"width": 1400, "height": 1000}, grid)
+    try:
+        page.locator(grid).scroll_into_view_if_needed()
+        line = page.locator(f"{grid} .hg-line")
+        before = len(sent)
+        for r, c in [(0, 0), (1, 1), (2, 1)]:  # 2x2 max pooling, stride 2
+            box = page.locator(f'{grid} .hg-cell[data-p="output"][data-r="{r}"][data-c="{c}"]').bounding_box()
+            assert box is not None
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            expect(line).to_contain_text(f"output[{r}, {c}] = max(")
+            lit = page.locator(f'{grid} .hg-cell.hg-on[data-p="input"]').evaluate_all(
+                "cells => cells.map(c => [Number(c.dataset.r), Number(c.dataset.c)])"
+            )
+            assert sorted(map(tuple, lit)) == [(2 * r + a, 2 * c + b) for a in (0, 1) for b in (0, 1)]
+            winner = page.locator(f"{grid} .hg-cell.hg-win")
+            expect(winner).to_have_count(1)
+            assert (
+                winner.text_content()
+                == page.locator(
+                    f'{grid} .hg-cell[data-p="output"][data-r="{r}"][data-c="{c}"]'
+                ).text_content()
+            )
+        assert sent[before:] == []
+        assert page.js_errors == []  # type: ignore[attr-defined]
+    finally:
+        page.context.close()

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from cnnviz import ConvConfigError, conv2d_walkthrough
 from cnnviz.conv.numbers import number_text
-from cnnviz.plots.hover_grid import MAX_HOVER_READS, cell_colours, conv_hover_spec, reads
+from cnnviz.plots.hover_grid import MAX_HOVER_READS, cell_colours, conv_hover_spec, pool_hover_spec, reads
 from cnnviz.ui.hover_grid import picked_from
 from tests.oracle import examples
 
@@ -146,3 +146,66 @@ def test_a_tampered_click_is_ignored(value: object) -> None:
 def test_a_click_inside_a_panel_is_taken() -> None:
     assert picked_from(["output", 1, 2], PANELS) == ("output", 1, 2)
     assert picked_from(("input", 3, 4), PANELS) == ("input", 3, 4)
+
+
+@st.composite
+def poolings(draw):  # noqa: ANN201
+    h, w = draw(st.integers(1, 8)), draw(st.integers(1, 8))
+    k = draw(st.integers(1, 4))
+    kind = draw(st.sampled_from(("max", "avg")))
+    stride = draw(st.integers(1, 3))
+    padding = draw(st.integers(0, k // 2))
+    dilation = draw(st.integers(1, 2)) if kind == "max" else 1
+    ceil, include = draw(st.booleans()), draw(st.booleans())
+    x = np.random.default_rng(draw(st.integers(0, 2**16))).integers(-9, 10, (h, w)).astype(float)
+    return x, kind, k, stride, padding, dilation, ceil, include
+
+
+@given(poolings())
+@examples(300)
+def test_every_pooled_cell_link_makes_torch_s_value(pooling) -> None:  # noqa: ANN001
+    from cnnviz.topics.pooling import pool_walkthrough
+
+    x, kind, k, stride, padding, dilation, ceil, include = pooling
+    try:
+        w = pool_walkthrough(x, kind, k, stride, padding, dilation, ceil, include)
+    except ConvConfigError:
+        assume(False)
+    t = torch.tensor(x)[None, None]
+    if kind == "max":
+        want = F.max_pool2d(t, k, stride, padding, dilation, ceil)[0, 0].numpy()
+    else:
+        want = F.avg_pool2d(t, k, stride, padding, ceil, include)[0, 0].numpy()
+    spec = pool_hover_spec(w)
+    assume(spec is not None)
+    padded = np.pad(x, padding, constant_values=np.nan)
+    by_source = {tuple(link["o"]): link for link in spec["links"]}
+    for (r, c), value in np.ndenumerate(want):
+        link = by_source[("output", r, c)]
+        cells = [padded[a, b] for _, a, b in reads(spec, link)]
+        real = [v for v in cells if not np.isnan(v)]
+        if kind == "max" and not real:
+            assert value == -np.inf and "only padding" in link["t"]
+        elif kind == "max":
+            assert max(real) == value
+            wr, wc = (int(v) for v in w.winners[r, c])
+            assert link["t"].endswith(f"= {number_text(value, 4, fractions=False)}, at input[{wr}, {wc}]")
+            assert x[wr, wc] == value
+        else:
+            divisor = int(link["t"].rsplit("/ ", 1)[1].split(" ")[0])
+            assert sum(real) / divisor == pytest.approx(value)
+            assert divisor == (len(cells) if include else len(real))
+
+
+def test_max_pooling_marks_each_window_s_winner() -> None:
+    from cnnviz.topics.pooling import pool_walkthrough
+
+    x = np.array([[1.0, 5.0, 2.0, 0.0], [3.0, 4.0, 9.0, 1.0]])
+    spec = pool_hover_spec(pool_walkthrough(x, "max", 2))
+    by_source = {tuple(link["o"]): link for link in spec["links"]}
+    assert by_source[("output", 0, 0)]["s"] == [0, 0, 1]  # 5 at input (0, 1)
+    assert by_source[("output", 0, 1)]["s"] == [0, 1, 2]  # 9 at input (1, 2)
+    assert by_source[("output", 0, 1)]["t"] == "output[0, 1] = max(2, 0, 9, 1) = 9, at input[1, 2]"
+    # Input and output share one colour scale: a pooled 9 is drawn as the input's 9.
+    inputs, outputs = spec["panels"]
+    assert outputs["fill"][0][1] == inputs["fill"][1][2]
