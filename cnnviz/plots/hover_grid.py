@@ -158,31 +158,14 @@ def conv_hover_spec(
                 readers.setdefault(cell, []).append((r, c))
                 taps.append(Tap(0, index, (pr, pc), None, float(w.padded[cell]), float(w.kernel[index])))
             line = OutputExplanation(0, (r, c), (0, 0), geometry.span, geometry.dilation, tuple(taps), w.bias)
-            name = f"output[{_coords((r, c), one_d)}]"
-            links.append(
-                {"o": ["output", r, c], "r": window, "a": ["kernel"], "t": f"{name} = {line.equation()}"}
-            )
-    hp, wp = w.padded.shape
-    for pr in range(hp):
-        for pc in range(wp):
-            outs = readers.get((pr, pc), [])
-            where = (pr - top, pc - left)
-            kind = "padding" if w.is_padding[pr, pc] else "input"
-            value = number_text(float(w.padded[pr, pc]), 4)
-            if outs:
-                shown = ", ".join(f"({_coords(o, one_d)})" for o in outs[:12]) + (
-                    " …" if len(outs) > 12 else ""
-                )
-                said = f"read by {len(outs)} output{'s' if len(outs) != 1 else ''}: {shown}"
-            else:
-                said = "no output reads it"
-            links.append(
-                {
-                    "o": ["input", pr, pc],
-                    "r": [v for r, c in outs for v in (OUTPUT, r, c)],
-                    "t": f"{kind}[{_coords(where, one_d)}] = {value}, {said}",
-                }
-            )
+            said = f"output[{_coords((r, c), one_d)}] = {line.equation()}"
+            links.append({"o": ["output", r, c], "r": window, "a": ["kernel"], "t": said})
+
+    def name(pr: int, pc: int) -> str:
+        kind = "padding" if w.is_padding[pr, pc] else "input"
+        return f"{kind}[{_coords((pr - top, pc - left), one_d)}] = {number_text(float(w.padded[pr, pc]), 4)}"
+
+    links += _reader_lines(w.padded.shape, readers, name, OUTPUT, one_d)
     for a in range(kh):
         for b in range(kw):
             links.append(
@@ -211,6 +194,7 @@ def _reader_lines(
     readers: dict[tuple[int, int], list[tuple[int, int]]],
     name: Callable[[int, int], str],
     output: int,
+    one_d: bool = False,
 ) -> list[dict]:
     """Links from every cell of a padded input to the outputs whose windows read it."""
     links = []
@@ -218,7 +202,9 @@ def _reader_lines(
         for pc in range(padded_shape[1]):
             outs = readers.get((pr, pc), [])
             if outs:
-                shown = ", ".join(f"({r}, {c})" for r, c in outs[:12]) + (" …" if len(outs) > 12 else "")
+                shown = ", ".join(f"({_coords(o, one_d)})" for o in outs[:12]) + (
+                    " …" if len(outs) > 12 else ""
+                )
                 said = f"read by {len(outs)} output{'s' if len(outs) != 1 else ''}: {shown}"
             else:
                 said = "no output reads it"

@@ -51,8 +51,8 @@ def _cell(page: Page, panel: str, row: int, col: int):  # noqa: ANN202
     return page.locator(f'{GRID} .hg-cell[data-p="{panel}"][data-r="{row}"][data-c="{col}"]')
 
 
-def _point(page: Page, panel: str, row: int, col: int) -> None:
-    box = _cell(page, panel, row, col).bounding_box()
+def _point(page: Page, panel: str, row: int, col: int, grid: str = GRID) -> None:
+    box = page.locator(f'{grid} .hg-cell[data-p="{panel}"][data-r="{row}"][data-c="{col}"]').bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
@@ -130,9 +130,7 @@ def test_one_d_outputs_light_their_samples_without_a_rerun(browser: Browser, app
         before = len(sent)
         # The lecture signal and a 3-tap average, 'same' padding: output i reads padded samples i..i+2.
         for i in range(5):
-            box = page.locator(f'{grid} .hg-cell[data-p="output"][data-c="{i}"]').bounding_box()
-            assert box is not None
-            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            _point(page, "output", 0, i, grid)
             expect(line).to_contain_text(f"output[{i}] = ")
             lit = page.locator(f'{grid} .hg-cell.hg-on[data-p="input"]').evaluate_all(
                 "cells => cells.map(c => Number(c.dataset.c))"
@@ -154,9 +152,7 @@ def test_pooled_cells_light_their_window_and_winner_without_a_rerun(browser: Bro
         line = page.locator(f"{grid} .hg-line")
         before = len(sent)
         for r, c in [(0, 0), (1, 1), (2, 1)]:  # 2x2 max pooling, stride 2
-            box = page.locator(f'{grid} .hg-cell[data-p="output"][data-r="{r}"][data-c="{c}"]').bounding_box()
-            assert box is not None
-            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            _point(page, "output", r, c, grid)
             expect(line).to_contain_text(f"output[{r}, {c}] = max(")
             lit = page.locator(f'{grid} .hg-cell.hg-on[data-p="input"]').evaluate_all(
                 "cells => cells.map(c => [Number(c.dataset.r), Number(c.dataset.c)])"
