@@ -11,14 +11,17 @@ from cnnviz.ui import chart, page_header, show_warning, url
 P = "qz"
 MAX_SEED = 10**9
 RANDOM = "random"
-# The answer boxes' ranges (kernel size, stride, dilation, padding): a checked answer in a link must fit them.
-RANGES = ((1, 8), (1, 4), (1, 4), (0, 4))
+# The answer boxes' ranges (kernel size, stride, dilation, padding, padding after): a checked answer in a
+# link must fit them.
+RANGES = ((1, 8), (1, 4), (1, 4), (0, 4), (0, 4))
 FIELDS = (
     ("kernel size", "k"),
     ("stride", "s"),
     ("dilation", "d"),
     ("zero padding per side (0 = valid)", "p"),
 )
+# Optional: left empty, the padding after is the padding before (lecture 001's question 1 pads 2 and 3).
+AFTER = ("padding after, if it differs", "pa")
 
 
 def parse_seed(text: str) -> int:
@@ -29,21 +32,25 @@ def parse_seed(text: str) -> int:
 
 
 def answer_text(answer: QuizAnswer | None) -> str:
-    """A checked answer in the link: 'kernel,stride,dilation,padding' ('' when nothing is checked)."""
+    """A checked answer in the link: 'kernel,stride,dilation,padding', then ',after' when the padding after
+    differs ('' when nothing is checked)."""
     if answer is None:
         return ""
-    return ",".join(str(v) for v in (answer.kernel_size, answer.stride, answer.dilation, answer.padding))
+    values = [answer.kernel_size, answer.stride, answer.dilation, answer.padding]
+    if answer.padding_after is not None:
+        values.append(answer.padding_after)
+    return ",".join(str(v) for v in values)
 
 
 def parse_answer(text: str) -> QuizAnswer | None:
-    """A checked answer from a link: four whole numbers inside the answer boxes' ranges."""
+    """A checked answer from a link: four (or five) whole numbers inside the answer boxes' ranges."""
     if text == "":
         return None
     parts = text.split(",")
-    if len(parts) != 4 or not all(part.isdigit() and len(part) < 3 for part in parts):
+    if len(parts) not in (4, 5) or not all(part.isdigit() and len(part) < 3 for part in parts):
         raise ValueError(f"not an answer: {text}")
     values = [int(part) for part in parts]
-    if not all(low <= v <= high for v, (low, high) in zip(values, RANGES, strict=True)):
+    if not all(low <= v <= high for v, (low, high) in zip(values, RANGES[: len(values)], strict=True)):
         raise ValueError(f"answer out of range: {text}")
     return QuizAnswer(*values)
 
@@ -109,25 +116,35 @@ chart(
     key=f"{P}_matrix",
     config={"displayModeBar": False},
 )
+if 0.0 in question.weights:
+    left.caption(
+        "One of this kernel's weights is 0, as in the lecture's figure: its cells stay empty, a gap inside "
+        "the band. Count it in the kernel size."
+    )
 with right:
     answer = checked.get()
-    keys = [f"{P}_{short}_{question.id}" for _, short in FIELDS]
+    keys = [f"{P}_{short}_{question.id}" for _, short in (*FIELDS, AFTER)]
     if answer is not None:  # a link's checked answer fills the boxes it was typed in
-        values = (answer.kernel_size, answer.stride, answer.dilation, answer.padding)
+        values = (answer.kernel_size, answer.stride, answer.dilation, answer.padding, answer.padding_after)
         for key, value in zip(keys, values, strict=True):
-            st.session_state.setdefault(key, value)
+            if value is not None:
+                st.session_state.setdefault(key, value)
     with st.form(f"{P}_form"):
         a, b = st.columns(2)
         typed = [
             column.number_input(label, low, high, None, key=key, placeholder="?")
-            for (label, _), (low, high), key, column in zip(FIELDS, RANGES, keys, (a, b, a, b), strict=True)
+            for (label, _), (low, high), key, column in zip(FIELDS, RANGES, keys, (a, b, a, b), strict=False)
         ]
+        after = b.number_input(
+            AFTER[0], *RANGES[4], None, key=keys[4], placeholder="same",
+            help="Leave empty when both ends get the same padding.",
+        )  # fmt: skip
         submitted = st.form_submit_button("Check", type="primary")
     if submitted:
         if any(v is None for v in typed):
             show_warning("Fill in all four boxes, then press Check.")
         else:
-            checked.set(QuizAnswer(*(int(v) for v in typed)))
+            checked.set(QuizAnswer(*(int(v) for v in typed), None if after is None else int(after)))
     answer = checked.get()
     feedback = check_answer(question, answer) if answer is not None else None
     if feedback is not None:
@@ -144,7 +161,7 @@ with right:
             h = question.hidden
             st.info(
                 f"**Answer**: kernel size {h.kernel_size}, stride {h.stride}, dilation {h.dilation}, "
-                f"padding {h.padding}" + (" (valid)." if h.padding == 0 else " on each side.")
+                f"padding {h.padding_text}."
             )
             if feedback is not None:
                 for line in feedback.lines:

@@ -44,12 +44,14 @@ from cnnviz.ui import (
     page_header,
     show_error,
     size_steps,
+    typed_grid,
     upload_link_note,
     url,
 )
 
 P = "pl"
 PATTERNS = ["random", "ramp", "edge", "checker", "impulse"]
+TYPED = "typed"  # the input's values typed into a grid (a lecture's own numbers)
 SIGNALS = ["lecture", "random", "ramp", "edge", "impulse"]
 SPEEDS = {"slow": 900, "medium": 450, "fast": 150}  # milliseconds per animation frame
 PICTURE = "photo or your picture"
@@ -95,7 +97,7 @@ controls = page_header(
 )
 with controls:
     st.markdown("**Input**")
-    pattern = url.selectbox("Input pattern", PATTERNS, key=f"{P}_pattern")
+    pattern = url.selectbox("Input pattern", [*PATTERNS, TYPED], key=f"{P}_pattern")
     c1, c2 = st.columns(2)
     height = int(url.at(c1).number_input("Height", 1, 16, 6, key=f"{P}_height"))
     width = int(url.at(c2).number_input("Width", 1, 16, 6, key=f"{P}_width"))
@@ -125,13 +127,17 @@ pooling = {
 }
 
 # --- 1. Pooling view (the main picture, right under the title) ------------------------------------
+main_figure = st.container(key="cnnviz-main-figure")
 try:
-    x = input_pattern(pattern, (height, width), seed)
+    if pattern == TYPED:
+        # The grid starts as the ramp 0, 1, 2, ... (lecture 003's [[0, 1, 2], [3, 4, 5], [6, 7, 8]] at 3 x 3).
+        x = typed_grid("input", f"{P}_typed", input_pattern("ramp", (height, width)))
+    else:
+        x = input_pattern(pattern, (height, width), seed)
     w = pool_walkthrough(x, **pooling)
 except ConvConfigError as exc:
     show_error(exc)
 else:
-    main_figure = st.container(key="cnnviz-main-figure")
     chart(pool_figure(w.input, w.output, w.winners, kind), where=main_figure, key=f"{P}_pool", config=NO_BAR)
     if kind == "max":
         st.caption(

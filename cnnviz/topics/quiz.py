@@ -31,12 +31,31 @@ __all__ = [
 
 @dataclass(frozen=True)
 class QuizAnswer:
-    """A configuration of a 1D, single-channel convolution (padding per side, zeros)."""
+    """A configuration of a 1D, single-channel convolution (zero padding, the same on both sides unless
+    `padding_after` says otherwise, as PyTorch's 'same' does for an even kernel)."""
 
     kernel_size: int
     stride: int
     dilation: int
-    padding: int  # zero padding on each side; 0 is 'valid'
+    padding: int  # zero padding before (and after, when padding_after is None); 0 is 'valid'
+    padding_after: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.padding_after == self.padding:  # one answer, one form: (2, 2) is plain padding 2
+            object.__setattr__(self, "padding_after", None)
+
+    @property
+    def pads(self) -> tuple[int, int]:
+        """Zeros (before, after) the input."""
+        return (self.padding, self.padding if self.padding_after is None else self.padding_after)
+
+    @property
+    def padding_text(self) -> str:
+        """'0 (valid)', '1 on each side' or '2 before and 3 after'."""
+        before, after = self.pads
+        if before != after:
+            return f"{before} before and {after} after"
+        return "0 (valid)" if before == 0 else f"{before} on each side"
 
 
 @dataclass(frozen=True)
@@ -66,7 +85,8 @@ _WHERE_TO_LOOK = {
     "stride": "compare where the band starts in one row and in the next: that shift, in columns, is the stride",
     "dilation": "look at the gaps inside one row: dilation d leaves d-1 empty cells between neighbouring taps",
     "padding": "look at the first and last rows: a band cut off at the left or right edge reads padding "
-    "zeros (count the missing cells); if every row is complete, it is valid (0)",
+    "zeros (count the missing cells, at each end: the two can differ); if every row is complete, it is "
+    "valid (0)",
 }
 
 
@@ -76,6 +96,7 @@ class _LectureSetting:
     name: str
     answer: QuizAnswer
     n_inputs: int
+    weights: tuple[float, ...] | None = None  # default 1, 2, ..., k; a 0 leaves a gap in the band
 
 
 # The 1D settings the lectures pose or show (seeds 000-002), with their input lengths.
@@ -84,6 +105,11 @@ _LECTURE_SETTINGS = (
     _LectureSetting("l001-zero-pad", "Lecture 001: kernel 3 with zero padding", QuizAnswer(3, 1, 1, 1), 6),
     _LectureSetting(
         "l001-stride-2", "Lecture 001: kernel 3, stride 2, zero padding", QuizAnswer(3, 2, 1, 1), 6
+    ),
+    # Question 1's band has taps at offsets -2, -1, 0, 1 and 3 from the diagonal: kernel 6 with its fifth
+    # weight zero, padded as PyTorch's 'same' pads an even kernel (tests/test_lectures.py derives it).
+    _LectureSetting(
+        "l001-q1", "Lecture 001: question 1", QuizAnswer(6, 1, 1, 2, 3), 8, (1.0, 2.0, 3.0, 4.0, 0.0, 5.0)
     ),
     _LectureSetting("l001-q2", "Lecture 001: question 2", QuizAnswer(3, 1, 1, 0), 8),
     _LectureSetting("l001-q3", "Lecture 001: question 3", QuizAnswer(1, 1, 1, 0), 8),
@@ -101,7 +127,7 @@ def lecture_question(question_id: str) -> QuizQuestion:
     """The lecture's question with this id (see `LECTURE_QUESTIONS`), weights 1, 2, …, k."""
     for setting in _LECTURE_SETTINGS:
         if setting.id == question_id:
-            weights = tuple(float(v) for v in range(1, setting.answer.kernel_size + 1))
+            weights = setting.weights or tuple(float(v) for v in range(1, setting.answer.kernel_size + 1))
             return QuizQuestion(setting.n_inputs, setting.answer, weights, setting.id, setting.name)
     raise ConvConfigError(
         f"no lecture question {question_id!r}; choose one of {list(LECTURE_QUESTIONS)}", "question"
@@ -114,7 +140,7 @@ def answer_matrix(answer: QuizAnswer, n_inputs: int, weights: tuple[float, ...] 
     w = np.array(weights if weights is not None else range(1, k + 1), dtype=float)
     if w.size != k:
         raise ConvConfigError(f"need {k} weights, got {w.size}", "weights")
-    return conv_matrix((1, n_inputs), w[None, None], answer.stride, answer.padding, answer.dilation)
+    return conv_matrix((1, n_inputs), w[None, None], answer.stride, answer.pads, answer.dilation)
 
 
 def make_question(seed: int, n_inputs: int = 8) -> QuizQuestion:
@@ -136,14 +162,22 @@ def make_question(seed: int, n_inputs: int = 8) -> QuizQuestion:
             continue
 
 
+def _pads_shown(answer: QuizAnswer) -> str:
+    """The padding as a feedback line names it: '1', or '2 before and 3 after'."""
+    before, after = answer.pads
+    return str(before) if before == after else f"{before} before and {after} after"
+
+
 def check_answer(question: QuizQuestion, answer: QuizAnswer) -> QuizFeedback:
     """Right when the answer builds the question's matrix (up to weight values); explain each field.
 
     `hints` name the fields that differ and where to look, without their values; `lines` give them.
     """
     target = question.matrix != 0
+    # The question's own weights when the kernel sizes agree, so a zero weight leaves the same gap.
+    weights = question.weights if answer.kernel_size == len(question.weights) else None
     try:
-        mine = answer_matrix(answer, question.n_inputs) != 0
+        mine = answer_matrix(answer, question.n_inputs, weights) != 0
         same = mine.shape == target.shape and bool((mine == target).all())
     except ConvConfigError as exc:
         message = f"That configuration is impossible here: {exc}"
@@ -153,7 +187,7 @@ def check_answer(question: QuizQuestion, answer: QuizAnswer) -> QuizFeedback:
         "kernel size": (answer.kernel_size, h.kernel_size),
         "stride": (answer.stride, h.stride),
         "dilation": (answer.dilation, h.dilation),
-        "padding": (answer.padding, h.padding),
+        "padding": (_pads_shown(answer), _pads_shown(h)),
     }
     lines = []
     hints = []

@@ -20,9 +20,12 @@ def _boxes(at: AppTest, question_id: str) -> list:
     return [at.number_input(key=f"{P}_{b}_{question_id}") for b in BOXES]
 
 
-def _answer(at: AppTest, question_id: str, k: int, s: int, d: int, p: int) -> None:
+def _answer(at: AppTest, question_id: str, k: int, s: int, d: int, p: int, after: int | None = None) -> None:
+    """Type an answer into the boxes (the padding after only when given) and press Check."""
     for box, value in zip(_boxes(at, question_id), (k, s, d, p), strict=True):
         box.set_value(value)
+    if after is not None:
+        at.number_input(key=f"{P}_pa_{question_id}").set_value(after)
     at.button(key=f"FormSubmitter:{P}_form-Check").click()
     at.run()
 
@@ -92,7 +95,7 @@ def test_lecture_questions_are_picked_by_name_and_answered(at: AppTest, question
     question = lecture_question(question_id)
     assert _title(at).startswith(f"{LECTURE_QUESTIONS[question_id]}: {question.matrix.shape[0]} outputs")
     h = question.hidden
-    _answer(at, question_id, h.kernel_size, h.stride, h.dilation, h.padding)
+    _answer(at, question_id, h.kernel_size, h.stride, h.dilation, *h.pads)
     assert at.success
     assert link_of(at)[f"{P}_source"] == question_id
 

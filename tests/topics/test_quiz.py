@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
@@ -87,10 +88,29 @@ def test_lecture_questions_build_the_matrices_torch_computes() -> None:
         x = np.random.default_rng(0).standard_normal(q.n_inputs)
         h = q.hidden
         y = F.conv1d(
-            torch.tensor(x)[None, None],
+            F.pad(torch.tensor(x)[None, None], h.pads),  # lecture 001's question 1 pads 2 and 3
             torch.tensor(q.weights, dtype=torch.float64)[None, None],
             stride=h.stride,
-            padding=h.padding,
             dilation=h.dilation,
         )[0, 0].numpy()
         np.testing.assert_allclose(q.matrix @ x, y, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")
+def test_lecture_001_question_1_is_pytorchs_same_for_kernel_6_with_a_zero_weight() -> None:
+    """Kernel 6, padding 2 before and 3 after (what PyTorch's padding='same' does for an even kernel), the
+    fifth weight 0; only that answer, with the padding after typed, builds its matrix."""
+    from cnnviz.topics.quiz import lecture_question
+
+    q = lecture_question("l001-q1")
+    assert q.hidden.pads == (2, 3) and q.weights == (1.0, 2.0, 3.0, 4.0, 0.0, 5.0)
+    x = torch.tensor(np.random.default_rng(1).standard_normal(8))[None, None]
+    same = F.conv1d(x, torch.tensor(q.weights, dtype=torch.float64)[None, None], padding="same")[0, 0]
+    np.testing.assert_allclose(q.matrix @ x[0, 0].numpy(), same.numpy(), atol=1e-12)
+    assert check_answer(q, QuizAnswer(6, 1, 1, 2, 3)).correct
+    wrong = check_answer(q, QuizAnswer(6, 1, 1, 2))  # symmetric padding: one output too many
+    assert not wrong.correct and "padding: not 2 but 2 before and 3 after" in " ".join(wrong.lines)
+    assert not check_answer(q, QuizAnswer(5, 1, 1, 2)).correct
+    assert QuizAnswer(3, 1, 1, 1, 1) == QuizAnswer(3, 1, 1, 1) and QuizAnswer(3, 1, 1, 1).padding_text == (
+        "1 on each side"
+    )
