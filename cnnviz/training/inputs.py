@@ -18,8 +18,11 @@ __all__ = [
     "INK_LEVELS",
     "MAX_TEXT",
     "grid_cell",
+    "grid_from_drawing",
     "grid_from_input",
+    "grid_shape",
     "grid_text",
+    "ink_text",
     "image_to_input",
     "input_from_grid",
     "parse_grid_text",
@@ -65,6 +68,13 @@ def grid_cell(input_shape: tuple[int, ...]) -> int:
         return 1
     h, w = _image_shape(input_shape)
     return 1 if max(h, w) <= 16 else 2 if h % 2 == 0 and w % 2 == 0 else 1
+
+
+def grid_shape(input_shape: tuple[int, ...]) -> tuple[int, int]:
+    """The (rows, columns) of the ink grid a person edits for a picture input (28x28 -> 14x14)."""
+    h, w = _image_shape(input_shape)
+    c = grid_cell(input_shape)
+    return h // c, w // c
 
 
 def grid_from_input(x: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
@@ -118,7 +128,47 @@ def grid_text(x: np.ndarray, input_shape: tuple[int, ...]) -> str:
     grid = grid_from_input(x, input_shape)
     if len(input_shape) == 2:
         return ", ".join(f"{v:g}" for v in grid)
-    return "\n".join("".join("." if v == 0 else str(int(v)) for v in row) for row in grid)
+    return ink_text(grid)
+
+
+def ink_text(grid: np.ndarray) -> str:
+    """An (h, w) grid of ink levels 0..9 as the text grid: one line a row, "." for 0."""
+    return "\n".join("".join("." if v == 0 else str(int(v)) for v in row) for row in np.asarray(grid))
+
+
+def _ink_level(v: object, r: int, col: int) -> int:
+    """One cell of a drawing: a JSON number from 0 to INK_LEVELS, rounded to a whole level."""
+    where = f"row {r + 1}, column {col + 1}"
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ConvConfigError(
+            f"the drawing's {where} is not a number (got {type(v).__name__})", argument="input"
+        )
+    # Compared as given: a huge int never becomes a float (that could overflow); NaN fails every comparison.
+    if not 0 <= v <= INK_LEVELS:
+        shown = f"{v:g}" if isinstance(v, float) else (str(v) if abs(v) < 10**12 else "a huge number")
+        raise ConvConfigError(
+            f"ink levels go from 0 to {INK_LEVELS}: the drawing's {where} holds {shown}", argument="input"
+        )
+    return int(round(v))
+
+
+def grid_from_drawing(value: object, input_shape: tuple[int, ...]) -> np.ndarray:
+    """What the drawing pad sent (untrusted JSON: {"rows": [[level, ...], ...]}) as an (h, w) int64 grid of
+    ink levels 0..9, the same grid as the text's; a ConvConfigError says what is off, never more."""
+    h, w = grid_shape(input_shape)
+    rows = value.get("rows") if isinstance(value, dict) else None
+    if not isinstance(rows, list):
+        raise ConvConfigError(
+            f"the drawing pad's value is not a drawing (got {type(value).__name__}): draw again or press Clear",
+            argument="input",
+        )
+    if len(rows) != h or not all(isinstance(row, list) and len(row) == w for row in rows):
+        got = f"{len(rows)} rows" if len(rows) != h else "rows of another length"
+        raise ConvConfigError(
+            f"the drawing pad sent {got}; this model's grid is {h} rows of {w} cells", argument="input"
+        )
+    grid = [[_ink_level(v, r, col) for col, v in enumerate(row)] for r, row in enumerate(rows)]
+    return np.array(grid, dtype=np.int64).reshape(h, w)
 
 
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?", re.ASCII)

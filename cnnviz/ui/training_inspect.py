@@ -1,5 +1,6 @@
 """Look inside the session's run: feature maps of a test sample, the worst test samples, and a prediction on
-an input the person draws (a text grid of ink levels) or uploads (a picture through the safe image loader).
+an input the person draws (on a drawing pad, or as a text grid of ink levels: the two show the same values)
+or uploads (a picture through the safe image loader).
 
 The feature maps and worst samples are drawn inside the page's timed fragment from the run's snapshot; the
 prediction panel is drawn once per script run. Figures are cached per (run, step, choice) in the session.
@@ -17,11 +18,22 @@ from cnnviz.errors import ConvConfigError
 from cnnviz.images.loading import UPLOAD_TYPES, LoadedImage, load_image
 from cnnviz.plots.training import feature_maps_figure, probabilities_figure, samples_figure
 from cnnviz.training.datasets import DATASETS, load_dataset
-from cnnviz.training.inputs import INK_LEVELS, grid_cell, grid_text, image_to_input, parse_grid_text
+from cnnviz.training.inputs import (
+    INK_LEVELS,
+    grid_cell,
+    grid_from_drawing,
+    grid_from_input,
+    grid_shape,
+    grid_text,
+    image_to_input,
+    ink_text,
+    parse_grid_text,
+)
 from cnnviz.training.runs import RunState, TrainingRun
 from cnnviz.training.trainer import SampleView
+from cnnviz.ui.draw_canvas import drawing, drawing_pad
 from cnnviz.ui.layout import show_error
-from cnnviz.ui.presentation import chart
+from cnnviz.ui.presentation import chart, is_presenting
 from cnnviz.ui.url_state import url
 
 __all__ = ["cached_figure", "feature_maps_view", "prediction_view", "worst_samples_view"]
@@ -137,8 +149,20 @@ def worst_samples_view(run: TrainingRun, state: RunState, prefix: str) -> None:
     )
 
 
+def _take_drawing(pad_key: str, text_key: str, input_shape: tuple[int, ...]) -> None:
+    """After a stroke on the pad: its grid becomes the text grid's text (or the reason it cannot)."""
+    try:
+        grid = grid_from_drawing(drawing(pad_key), input_shape)
+    except ConvConfigError as exc:
+        st.session_state[f"{pad_key}_error"] = exc
+        return
+    st.session_state.pop(f"{pad_key}_error", None)
+    st.session_state[text_key] = ink_text(grid)
+
+
 def _drawn_input(dataset: str, input_shape: tuple[int, ...], prefix: str) -> np.ndarray | None:
-    """A text grid of ink levels (or a signal's values), filled from a test sample; None after an error."""
+    """A drawing pad and a text grid of ink levels (or a signal's values), filled from a test sample and
+    showing the same values; None after an error."""
     data = load_dataset(dataset)  # un-shuffled: what people see
     start = int(
         url.number_input(
@@ -151,7 +175,8 @@ def _drawn_input(dataset: str, input_shape: tuple[int, ...], prefix: str) -> np.
         )
     )
     signal = len(input_shape) == 2
-    text_key = f"{prefix}_grid"
+    text_key, pad_key = f"{prefix}_grid", f"{prefix}_pad"
+    pad = None if signal else st.container()  # above the text; drawn once the text is known
     # A fixed-width font keeps the grid's columns straight, so the drawing reads as a picture.
     st.html(f"<style>.st-key-{text_key} textarea{{font-family:monospace;letter-spacing:0.25em}}</style>")
     sample_text = grid_text(data.x_test[start], input_shape)
@@ -159,23 +184,39 @@ def _drawn_input(dataset: str, input_shape: tuple[int, ...], prefix: str) -> np.
     if text_key not in st.session_state or filled_from != (dataset, start):  # refill from the sample
         st.session_state[text_key] = sample_text
         st.session_state[f"{prefix}_grid_from"] = (dataset, start)
+    line = 40 if is_presenting() else 22  # px a row of the text grid takes
     # In the link only when edited: the sample's own grid is the default.
     text = url.text_area(
-        "Signal values" if signal else "Your drawing",
+        "Signal values" if signal else "The drawing as text",
         value=sample_text,
         key=text_key,
-        height=120 if signal else 60 + 22 * input_shape[1] // grid_cell(input_shape),
+        height=120 if signal else 60 + line * input_shape[1] // grid_cell(input_shape),
         help=(
             "Numbers separated by commas."
             if signal
-            else f"One line per row: . or 0 is background, 1 to {INK_LEVELS} is ink. Edit the cells to draw."
+            else f"One line per row: . or 0 is background, 1 to {INK_LEVELS} is ink. Edit the cells to draw; "
+            "the pad above shows the same cells."
         ),
     )
     try:
-        return parse_grid_text(text, input_shape)
+        x = parse_grid_text(text, input_shape)
     except ConvConfigError as exc:
         show_error(exc)
-        return None
+        x = None
+    if pad is not None:
+        rows, cols = grid_shape(input_shape)
+        with pad:
+            drawing_pad(
+                None if x is None else grid_from_input(x, input_shape),
+                (rows, cols),
+                key=pad_key,
+                max_level=INK_LEVELS,
+                on_drawn=lambda: _take_drawing(pad_key, text_key, input_shape),
+                label=f"Drawing pad: {rows} by {cols} cells of ink 0 to {INK_LEVELS}, the same as the text below",
+            )
+            if f"{pad_key}_error" in st.session_state:
+                show_error(st.session_state.pop(f"{pad_key}_error"))
+    return x
 
 
 def _uploaded_input(input_shape: tuple[int, ...], prefix: str) -> np.ndarray | None:
@@ -220,7 +261,8 @@ def prediction_view(run: TrainingRun | None, prefix: str) -> None:
         key=f"{prefix}_try_source",
         format_func={"draw": "Draw it", "upload": "Upload a picture"}.get,
     )
-    left, right = st.columns([2, 3])
+    # On a projector the drawing pad takes half the width: strokes the back of the room can follow.
+    left, right = st.columns([1, 1] if is_presenting() else [2, 3])
     with left:
         if source == "draw":
             x = _drawn_input(config.dataset, info.input_shape, prefix)

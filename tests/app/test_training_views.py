@@ -14,8 +14,9 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.training.datasets import load_dataset
-from cnnviz.training.inputs import grid_text, image_to_input, parse_grid_text
+from cnnviz.training.inputs import grid_from_input, grid_text, image_to_input, ink_text, parse_grid_text
 from cnnviz.training.runs import RunStatus, TrainingRun, shared_scheduler
+from tests.app.helpers import link_of
 from tests.plotly_arrays import decode_array
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "7_Live_training.py")
@@ -69,6 +70,13 @@ def _subtitle(figure: dict) -> str:
     """The first subplot title of a figure, or ''."""
     notes = figure["layout"].get("annotations") or [{}]
     return notes[0].get("text", "")
+
+
+def _pad(at: AppTest) -> dict:
+    """What the page hands the drawing pad (its data), or {} when it shows none."""
+    pads = [e for e in at.get("bidi_component") if e.proto.component_name == "cnnviz_drawing_pad"]
+    assert len(pads) <= 1
+    return json.loads(pads[0].proto.json) if pads else {}
 
 
 def _png(image: np.ndarray) -> bytes:
@@ -166,6 +174,88 @@ def test_a_bad_drawing_is_an_error_and_no_prediction(at: AppTest, text: str, mes
     assert not at.exception
 
 
+def test_the_drawing_pad_shows_the_text_grids_cells_and_follows_its_edits(at: AppTest) -> None:
+    _finished_run(at)
+    _view(at, "try")
+    sample = load_dataset("digits").x_test[0]
+    pad = _pad(at)
+    assert pad["rows"] == grid_from_input(sample, (1, 8, 8)).tolist()
+    assert (pad["shape"], pad["ink"], pad["max_px"], pad["stroke"]) == ([8, 8], 9, 480, 0)
+    one = "...99...\n..999...\n...99...\n...99...\n...99...\n...99...\n...99...\n..9999..\n"
+    at.text_area(key=f"{P}_grid").set_value(one).run()
+    assert ink_text(_pad(at)["rows"]) == one.strip()  # the pad redraws from the edited text
+    at.text_area(key=f"{P}_grid").set_value("..9..").run()
+    assert at.error and "needs 8 rows" in at.error[0].value
+    assert _pad(at)["rows"] is None  # a text it cannot read: the pad keeps what it shows
+    assert not at.exception
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"drawing": {"rows": "junk", "stroke": "x"}},
+        {"drawing": [[1e308] * 8] * 8},
+        {"drawing": None},
+        {"drawing": {"rows": [[0] * 8] * 8, "stroke": 10**30}},
+    ],
+)
+def test_a_tampered_pad_state_in_the_session_breaks_nothing(at: AppTest, state: dict) -> None:
+    _finished_run(at)
+    _view(at, "try")
+    text = at.text_area(key=f"{P}_grid").value
+    at.session_state[f"{P}_pad"] = state
+    at.run()
+    assert not at.exception
+    assert at.text_area(key=f"{P}_grid").value == text
+    assert _pad(at)["stroke"] == 0  # no stroke number that makes sense goes back to the pad
+    assert any(t.startswith("Prediction") for t in _charts(at))
+
+
+def _pad_page() -> None:
+    """The drawing half of Try it, and after a stroke (the test sets the pad's state as the browser would,
+    and "stroke_ended") the pad's callback, which the browser's state change would have run."""
+    import streamlit as st
+
+    from cnnviz.ui import training_inspect
+
+    if st.session_state.pop("stroke_ended", False):
+        training_inspect._take_drawing("lt_pad", "lt_grid", (1, 8, 8))
+    training_inspect._drawn_input("digits", (1, 8, 8), "lt")
+
+
+def _stroke(app: AppTest, drawing: object) -> AppTest:
+    app.session_state[f"{P}_pad"] = {"drawing": drawing}
+    app.session_state["stroke_ended"] = True
+    return app.run()
+
+
+def test_a_stroke_becomes_the_text_grid_and_a_tampered_one_a_message() -> None:
+    app = AppTest.from_function(_pad_page, default_timeout=30).run()
+    sample_text = app.text_area(key=f"{P}_grid").value
+    for drawing, message in [
+        ({"rows": [[0] * 8] * 7, "stroke": 1}, "sent 7 rows; this model's grid is 8 rows of 8 cells"),
+        ({"rows": [[0] * 7 + [1e308]] + [[0] * 8] * 7, "stroke": 2}, "row 1, column 8 holds 1e+308"),
+        ({"rows": [["9"] * 8] * 8, "stroke": 3}, "is not a number (got str)"),
+        ("rows", "not a drawing (got str)"),
+    ]:
+        _stroke(app, drawing)
+        assert not app.exception
+        assert app.error and message in app.error[0].value
+        assert app.text_area(key=f"{P}_grid").value == sample_text  # left as it was
+    grid = np.zeros((8, 8), dtype=np.int64)
+    grid[1:7, 3:5] = 9
+    grid[1:7, 2] = 4
+    _stroke(app, {"rows": grid.tolist(), "stroke": 5})
+    assert not app.exception and not app.error  # the message went with the bad stroke
+    assert app.text_area(key=f"{P}_grid").value == ink_text(grid)
+    assert _pad(app)["rows"] == grid.tolist() and _pad(app)["stroke"] == 5
+    assert link_of(app)[f"{P}_grid"] == ink_text(grid)  # the drawing travels in the link
+    shared = AppTest.from_function(_pad_page, default_timeout=30)
+    shared.query_params[f"{P}_grid"] = ink_text(grid)
+    shared.run()
+    assert not shared.exception and _pad(shared)["rows"] == grid.tolist()  # and opens on the pad
+
+
 def test_try_it_on_an_uploaded_picture_and_a_broken_file(at: AppTest) -> None:
     run = _finished_run(at)
     _view(at, "try")
@@ -209,6 +299,7 @@ def test_mnist1d_takes_a_drawn_signal_and_refuses_pictures(at: AppTest) -> None:
     assert any(t.startswith(f"Prediction: {int(np.argmax(probs))} ") for t in _charts(at))
     at.text_area(key=f"{P}_grid").set_value("1, 2, three").run()
     assert at.error and "numbers separated by commas" in at.error[0].value
+    assert _pad(at) == {}  # a signal is typed, not drawn
     at.radio(key=f"{P}_try_source").set_value("upload").run()
     assert any("1-D signals" in i.value for i in at.info)
     assert not at.exception

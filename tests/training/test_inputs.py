@@ -14,9 +14,12 @@ from cnnviz.errors import ConvConfigError
 from cnnviz.training.datasets import load_dataset
 from cnnviz.training.inputs import (
     INK_LEVELS,
+    grid_from_drawing,
     grid_from_input,
+    grid_shape,
     grid_text,
     image_to_input,
+    ink_text,
     input_from_grid,
     parse_grid_text,
 )
@@ -179,3 +182,98 @@ def test_edited_real_grids_parse_to_a_sample_or_a_clean_error(shape, sample: int
 def test_an_oversized_drawing_is_refused_before_it_is_read() -> None:
     with pytest.raises(ConvConfigError, match="characters long"):
         parse_grid_text("9" * 1_000_000, (1, 8, 8))
+
+
+# -- what the drawing pad sends: {"rows": [[level, ...], ...], "stroke": n}, untrusted JSON from the browser --
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=9) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=80,
+)
+
+
+def drawn(grid) -> dict:
+    return {"rows": [list(row) for row in grid], "stroke": 1}
+
+
+@pytest.mark.parametrize(("shape", "cells"), [((1, 8, 8), (8, 8)), ((1, 28, 28), (14, 14))])
+def test_a_drawing_is_the_same_grid_as_the_text_grid(shape, cells) -> None:
+    grid = np.random.default_rng(0).integers(0, INK_LEVELS + 1, cells)
+    assert grid_shape(shape) == cells
+    got = grid_from_drawing(drawn(grid.tolist()), shape)
+    assert got.dtype == np.int64 and np.array_equal(got, grid)
+    x = parse_grid_text(ink_text(got), shape)  # the text the pad's stroke becomes
+    assert np.array_equal(x, input_from_grid(grid, shape))
+    assert np.array_equal(grid_from_input(x, shape), grid)  # and the grid the pad is drawn from
+
+
+def test_ink_text_is_the_text_grid_of_a_sample() -> None:
+    x = load_dataset("digits").x_test[7]
+    assert ink_text(grid_from_input(x, (1, 8, 8))) == grid_text(x, (1, 8, 8))
+
+
+def test_fractional_levels_from_the_pad_round_to_whole_levels() -> None:
+    grid = [[0.0] * 8 for _ in range(8)]
+    grid[1][2], grid[3][4], grid[5][6] = 8.6, 0.4, 9.0
+    got = grid_from_drawing(drawn(grid), (1, 8, 8))
+    assert (got[1, 2], got[3, 4], got[5, 6]) == (9, 0, 9)
+
+
+def _with(cell: object, row: int = 2, col: int = 5) -> dict:
+    grid: list[list[object]] = [[0] * 8 for _ in range(8)]
+    grid[row][col] = cell
+    return drawn(grid)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (None, r"not a drawing \(got NoneType\)"),
+        ("........", r"not a drawing \(got str\)"),
+        ([[0] * 8] * 8, r"not a drawing \(got list\)"),  # the rows alone, not in {"rows": ...}
+        ({"rows": "0" * 64}, "not a drawing"),
+        ({"stroke": 3}, "not a drawing"),
+        (drawn([[0] * 8] * 7), "sent 7 rows; this model's grid is 8 rows of 8 cells"),
+        (drawn([[0] * 8] * 7 + [[0] * 9]), "sent rows of another length"),
+        ({"rows": [[0] * 8] * 7 + ["0" * 8]}, "sent rows of another length"),
+        (drawn([]), "sent 0 rows"),
+        (_with(float("nan")), "row 3, column 6 holds nan"),
+        (_with(float("inf")), "row 3, column 6 holds inf"),
+        (_with(-float("inf")), "holds -inf"),
+        (_with(1e308), r"holds 1e\+308"),
+        (_with(10**400), "holds a huge number"),
+        (_with(-1), "ink levels go from 0 to 9: the drawing's row 3, column 6 holds -1"),
+        (_with(9.5), "holds 9.5"),
+        (_with(True), r"row 3, column 6 is not a number \(got bool\)"),
+        (_with("5"), r"is not a number \(got str\)"),
+        (_with(None), r"is not a number \(got NoneType\)"),
+        (_with([1]), r"is not a number \(got list\)"),
+    ],
+)
+def test_a_tampered_drawing_is_refused_with_what_is_wrong(value, message) -> None:
+    with pytest.raises(ConvConfigError, match=message) as caught:
+        grid_from_drawing(value, (1, 8, 8))
+    assert caught.value.argument == "input" and len(str(caught.value)) < 200
+
+
+def test_a_huge_drawing_is_refused_by_its_length_before_its_cells_are_read() -> None:
+    rows = [[0] * 8] * 10**6  # one list repeated: cheap to build, costly if every cell were read
+    with pytest.raises(ConvConfigError, match="sent 1000000 rows"):
+        grid_from_drawing({"rows": rows}, (1, 8, 8))
+
+
+def test_signals_have_no_drawing_pad() -> None:
+    with pytest.raises(ConvConfigError, match="signals, not pictures"):
+        grid_from_drawing(drawn([[0] * 8] * 8), (1, 40))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(value=JSON_VALUES | st.builds(lambda rows: {"rows": rows}, JSON_VALUES))
+def test_any_json_from_the_pad_is_a_grid_or_a_clean_error(value) -> None:
+    try:
+        grid = grid_from_drawing(value, (1, 8, 8))
+    except ConvConfigError as exc:
+        assert exc.argument == "input" and len(str(exc)) < 200
+        return
+    assert grid.shape == (8, 8) and grid.min() >= 0 and grid.max() <= INK_LEVELS
