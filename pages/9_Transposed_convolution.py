@@ -20,8 +20,8 @@ from cnnviz import (
     partial_sums,
     transposed_view,
 )
-from cnnviz.plots import PrebuiltFigure, gaps_figure, matrix_figure, scatter_animation
-from cnnviz.ui import chart, page_header, show_error, size_steps, url
+from cnnviz.plots import PrebuiltFigure, gaps_figure, matrix_figure, scatter_animation, transposed_hover_spec
+from cnnviz.ui import chart, hover_grid, page_header, show_error, size_steps, url
 
 P = "tc"
 NO_BAR = {"displayModeBar": False}
@@ -106,6 +106,12 @@ def compute(x: Grid, k: Grid, s: int, p: int, op: int, d: int) -> tuple[Transpos
 
 # Figures are cached as JSON-ready dicts: a cached Plotly object would be re-validated on every hit.
 @st.cache_data(max_entries=32, show_spinner=False)
+def hover_spec(x: Grid, k: Grid, s: int, p: int, op: int, d: int) -> dict | None:
+    """Input, kernel and output linked both ways: the browser answers every hover alone."""
+    return transposed_hover_spec(compute(x, k, s, p, op, d)[0])
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
 def animation(x: Grid, k: Grid, s: int, p: int, op: int, d: int, frame_ms: int) -> dict:
     """The scatter animation: one Plotly frame per input cell."""
     view = compute(x, k, s, p, op, d)[0]
@@ -150,6 +156,21 @@ main_figure.caption(
 
 # --- Output size ---------------------------------------------------------------------------------------
 size_steps(view.explanations)
+
+# --- Point at a cell: answered in the browser ------------------------------------------------------------
+spec = hover_spec(*args)
+if spec is not None:
+    st.subheader("Point at any cell", anchor=False)
+    hover_grid(
+        spec,
+        key=f"{P}_hover",
+        idle="Point at an output cell to see the stamps that add into it, or at an input cell to see where "
+        "its stamp lands.",
+    )
+    st.caption(
+        "Point at an output cell: the input cells and kernel taps whose products add into it light up, and the "
+        "sum is written out. Point at an input cell: the output cells its stamp covers light up."
+    )
 
 # --- Gaps ----------------------------------------------------------------------------------------------
 st.subheader("The same thing as a direct convolution: zeros in the gaps", anchor=False)

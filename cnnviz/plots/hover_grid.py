@@ -28,6 +28,7 @@ from cnnviz.conv.explain import OutputExplanation, Tap, window_positions
 from cnnviz.conv.numbers import number_text
 from cnnviz.plots.palette import HIGHLIGHT, ink_for
 from cnnviz.topics.pooling import PoolWalkthrough
+from cnnviz.topics.transposed import TransposedView
 from cnnviz.topics.walkthrough import ConvWalkthrough
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "panel",
     "pool_hover_spec",
     "reads",
+    "transposed_hover_spec",
 ]
 
 MAX_HOVER_READS = 20_000  # outlined cells summed over every link (both ways): above, the payload gets heavy
@@ -287,3 +289,80 @@ def pool_hover_spec(w: PoolWalkthrough, pinned: tuple[int, int] | None = None) -
         "highlight": HIGHLIGHT,
         "one_d": False,
     }
+
+
+def transposed_hover_spec(view: TransposedView, pinned: tuple[int, int] | None = None) -> dict | None:
+    """Input, kernel and output of a transposed convolution, linked both ways.
+
+    Output (r, c) collects input[i, j] × kernel[a, b] for every tap with i·s + a·d − p = r (and the same
+    for columns): pointing at it outlines those input cells and kernel taps and writes the sum. Pointing
+    at an input cell outlines the output cells its stamp lands on (cropped by the padding).
+    """
+    x, k = view.input, view.kernel
+    h, wd = x.shape
+    kh, kw = k.shape
+    ho, wo = view.output.shape
+    s, p, d = view.stride, view.padding, view.dilation
+    if h * wd * kh * kw * 3 > MAX_HOVER_READS:
+        return None
+    terms: dict[tuple[int, int], list[tuple[int, int, int, int]]] = {}
+    for i in range(h):
+        for j in range(wd):
+            for a in range(kh):
+                for b in range(kw):
+                    r, c = i * s + a * d - p, j * s + b * d - p
+                    if 0 <= r < ho and 0 <= c < wo:
+                        terms.setdefault((r, c), []).append((i, j, a, b))
+    stamps: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    links = []
+    for r in range(ho):
+        for c in range(wo):
+            taps = terms.get((r, c), [])
+            cells: list[int] = []
+            for i, j, a, b in taps:
+                cells += [INPUT, i, j, KERNEL, a, b]
+                stamps.setdefault((i, j), []).append((r, c))
+            total = number_text(float(view.output[r, c]), 4, fractions=False)
+            if taps:
+                products = " + ".join(
+                    f"{_factor(float(x[i, j]))}×{_factor(float(k[a, b]))}" for i, j, a, b in taps
+                )
+                line = f"output[{r}, {c}] = {products} = {total}"
+            else:
+                line = f"output[{r}, {c}] = 0: no stamp reaches it (output_padding)"
+            links.append({"o": ["output", r, c], "r": cells, "t": line})
+    for i in range(h):
+        for j in range(wd):
+            outs = stamps.get((i, j), [])
+            value = number_text(float(x[i, j]), 4)
+            where = ", ".join(f"({r}, {c})" for r, c in outs[:12]) + (" …" if len(outs) > 12 else "")
+            said = (
+                f"adds {value} × kernel onto {len(outs)} output cells: {where}"
+                if outs
+                else "lands outside the crop"
+            )
+            links.append(
+                {
+                    "o": ["input", i, j],
+                    "r": [v for r, c in outs for v in (OUTPUT, r, c)],
+                    "a": ["kernel"],
+                    "t": f"input[{i}, {j}] = {value}, {said}",
+                }  # fmt: skip
+            )
+    return {
+        "panels": [
+            panel("input", "input", x),
+            panel("kernel", "kernel", k, fractions=True),
+            panel("output", "output", view.output, scale="PuOr"),
+        ],
+        "links": links,
+        "pinned": ["output", *pinned] if pinned is not None else None,
+        "highlight": HIGHLIGHT,
+        "one_d": False,
+    }
+
+
+def _factor(v: float) -> str:
+    """A factor of a written product: negative numbers and fractions in brackets."""
+    text = number_text(v, 4)
+    return f"({text})" if v < 0 or "/" in text else text

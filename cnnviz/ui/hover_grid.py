@@ -36,7 +36,7 @@ _CSS = """
  font-size:var(--digits);font-variant-numeric:tabular-nums;cursor:pointer;box-sizing:border-box;overflow:hidden}
 .hg-cell.hg-on{box-shadow:inset 0 0 0 var(--ring) var(--hl)}
 .hg-cell.hg-win{box-shadow:inset 0 0 0 var(--ring) var(--hl),inset 0 0 0 calc(var(--ring) * 2) #fff;font-weight:700}
-.hg-cell.hg-src{box-shadow:inset 0 0 0 var(--ring) #111;outline:2px solid #fff;outline-offset:-2px}
+.hg-cell.hg-src{box-shadow:inset 0 0 0 var(--ring) #111,inset 0 0 0 calc(var(--ring) * 2) #fff}
 .hg-line{margin-top:.6em;font-family:"Source Code Pro",monospace;font-size:var(--line);min-height:2.6em;
  overflow-wrap:anywhere;line-height:1.3}
 """

@@ -194,3 +194,17 @@ def test_edge_kernel_too_small_is_explained(at: AppTest) -> None:
     at.selectbox(key=f"{P}_k_kind").set_value("vertical edge").run()
     assert not at.exception
     assert "a vertical-edge kernel needs at least 2 columns" in at.error[0].value
+
+
+def test_the_hover_grid_links_each_output_to_the_stamps_that_add_into_it(at: AppTest) -> None:
+    import json
+
+    (grid,) = [e for e in at.get("bidi_component") if e.proto.component_name == "cnnviz_hover_grid"]
+    data = json.loads(grid.proto.json)
+    assert [p["id"] for p in data["panels"]] == ["input", "kernel", "output"]
+    (output,) = [p for p in data["panels"] if p["id"] == "output"]
+    outputs = [link for link in data["links"] if link["o"][0] == "output"]
+    assert len(outputs) == output["rows"] * output["cols"]
+    # Default: 3x3 input, 3x3 kernel, stride 2: output (0, 2) sits under two stamps, input (0, 0) and (0, 1).
+    (corner,) = [link for link in outputs if link["o"] == ["output", 0, 2]]
+    assert corner["r"][0::3] == [0, 1, 0, 1] and corner["r"][1::6] == [0, 0]

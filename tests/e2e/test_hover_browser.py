@@ -170,3 +170,26 @@ def test_pooled_cells_light_their_window_and_winner_without_a_rerun(browser: Bro
         assert page.js_errors == []  # type: ignore[attr-defined]
     finally:
         page.context.close()
+
+
+def test_transposed_outputs_light_the_stamps_that_add_into_them(browser: Browser, app_url: str) -> None:
+    grid = ".st-key-tc_hover_box"
+    page, sent = _open(browser, app_url, "Transposed_convolution", {"width": 1400, "height": 1000}, grid)
+    try:
+        page.locator(grid).scroll_into_view_if_needed()
+        line = page.locator(f"{grid} .hg-line")
+        before = len(sent)
+        # 3x3 input, 3x3 kernel, stride 2: output (2, 2) is where four stamps overlap.
+        _point(page, "output", 2, 2, grid)
+        expect(line).to_contain_text("output[2, 2] = ")
+        lit = page.locator(f'{grid} .hg-cell.hg-on[data-p="input"]').evaluate_all(
+            "cells => cells.map(c => [Number(c.dataset.r), Number(c.dataset.c)])"
+        )
+        assert sorted(map(tuple, lit)) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+        _point(page, "input", 1, 1, grid)
+        expect(line).to_contain_text("input[1, 1] = ")
+        expect(page.locator(f'{grid} .hg-cell.hg-on[data-p="output"]')).to_have_count(9)
+        assert sent[before:] == []
+        assert page.js_errors == []  # type: ignore[attr-defined]
+    finally:
+        page.context.close()

@@ -209,3 +209,59 @@ def test_max_pooling_marks_each_window_s_winner() -> None:
     # Input and output share one colour scale: a pooled 9 is drawn as the input's 9.
     inputs, outputs = spec["panels"]
     assert outputs["fill"][0][1] == inputs["fill"][1][2]
+
+
+@st.composite
+def transposed_layers(draw):  # noqa: ANN201
+    h, w = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    k = draw(st.integers(1, 4))
+    stride, dilation = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    padding = draw(st.integers(0, 3))
+    output_padding = draw(st.integers(0, max(stride, dilation) - 1))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    return (
+        rng.integers(-5, 6, (h, w)).astype(float),
+        rng.integers(-3, 4, (k, k)).astype(float),
+        stride,
+        padding,
+        output_padding,
+        dilation,
+    )
+
+
+@given(transposed_layers())
+@examples(300)
+def test_every_transposed_output_link_sums_to_torch_s_value(layer) -> None:  # noqa: ANN001
+    from cnnviz.plots.hover_grid import transposed_hover_spec
+    from cnnviz.topics.transposed import transposed_view
+
+    x, k, stride, padding, output_padding, dilation = layer
+    try:
+        view = transposed_view(x, k, stride, padding, output_padding, dilation)
+    except ConvConfigError:
+        assume(False)
+    want = F.conv_transpose2d(torch.tensor(x)[None, None], torch.tensor(k)[None, None], None, stride, padding,
+                              output_padding, 1, dilation)[0, 0].numpy()  # fmt: skip
+    spec = transposed_hover_spec(view)
+    assume(spec is not None)
+    by_source = {tuple(link["o"]): link for link in spec["links"]}
+    for (r, c), value in np.ndenumerate(want):
+        cells = reads(spec, by_source[("output", r, c)])
+        inputs, taps = cells[0::2], cells[1::2]
+        assert all(p == "input" for p, _, _ in inputs) and all(p == "kernel" for p, _, _ in taps)
+        assert sum(
+            x[i, j] * k[a, b] for (_, i, j), (_, a, b) in zip(inputs, taps, strict=True)
+        ) == pytest.approx(value)
+        assert by_source[("output", r, c)]["t"].split(" = ")[-1].split(":")[0] in (
+            number_text(value, 4, fractions=False),
+            "0",
+        )
+    # Each input cell's stamp lands on the outputs whose links name it.
+    for (i, j), _ in np.ndenumerate(x):
+        lands = {cell for cell in reads(spec, by_source[("input", i, j)])}
+        named = {
+            ("output", r, c)
+            for (r, c), _ in np.ndenumerate(want)
+            if ("input", i, j) in reads(spec, by_source[("output", r, c)])
+        }
+        assert lands == named
