@@ -57,11 +57,16 @@ def _point(page: Page, panel: str, row: int, col: int, grid: str = GRID) -> None
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
 
-def _lit(page: Page) -> set[tuple[str, int, int]]:
-    found = page.locator(f"{GRID} .hg-cell.hg-on").evaluate_all(
+def _lit(page: Page, grid: str = GRID) -> set[tuple[str, int, int]]:
+    found = page.locator(f"{grid} .hg-cell.hg-on").evaluate_all(
         "cells => cells.map(c => [c.dataset.p, Number(c.dataset.r), Number(c.dataset.c)])"
     )
     return {(p, r, c) for p, r, c in found}
+
+
+def _lit_inputs(page: Page, grid: str) -> list[tuple[int, int]]:
+    """(row, col) of the input panel's lit cells, sorted."""
+    return sorted({(r, c) for p, r, c in _lit(page, grid) if p == "input"})
 
 
 def test_hovering_every_cell_lights_its_links_and_sends_nothing(
@@ -154,10 +159,7 @@ def test_pooled_cells_light_their_window_and_winner_without_a_rerun(browser: Bro
         for r, c in [(0, 0), (1, 1), (2, 1)]:  # 2x2 max pooling, stride 2
             _point(page, "output", r, c, grid)
             expect(line).to_contain_text(f"output[{r}, {c}] = max(")
-            lit = page.locator(f'{grid} .hg-cell.hg-on[data-p="input"]').evaluate_all(
-                "cells => cells.map(c => [Number(c.dataset.r), Number(c.dataset.c)])"
-            )
-            assert sorted(map(tuple, lit)) == [(2 * r + a, 2 * c + b) for a in (0, 1) for b in (0, 1)]
+            assert _lit_inputs(page, grid) == [(2 * r + a, 2 * c + b) for a in (0, 1) for b in (0, 1)]
             winner = page.locator(f"{grid} .hg-cell.hg-win")
             expect(winner).to_have_count(1)
             assert (
@@ -182,10 +184,7 @@ def test_transposed_outputs_light_the_stamps_that_add_into_them(browser: Browser
         # 3x3 input, 3x3 kernel, stride 2: output (2, 2) is where four stamps overlap.
         _point(page, "output", 2, 2, grid)
         expect(line).to_contain_text("output[2, 2] = ")
-        lit = page.locator(f'{grid} .hg-cell.hg-on[data-p="input"]').evaluate_all(
-            "cells => cells.map(c => [Number(c.dataset.r), Number(c.dataset.c)])"
-        )
-        assert sorted(map(tuple, lit)) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+        assert _lit_inputs(page, grid) == [(0, 0), (0, 1), (1, 0), (1, 1)]
         _point(page, "input", 1, 1, grid)
         expect(line).to_contain_text("input[1, 1] = ")
         expect(page.locator(f'{grid} .hg-cell.hg-on[data-p="output"]')).to_have_count(9)
