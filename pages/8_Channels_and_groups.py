@@ -18,12 +18,13 @@ from cnnviz import (
 from cnnviz.plots import (
     PrebuiltFigure,
     cell_sum_figure,
+    channels_hover_spec,
     connections_figure,
     mixing_figure,
     planes_figure,
     weights_figure,
 )
-from cnnviz.ui import chart, page_header, show_error, size_steps, typed_channel_values, url
+from cnnviz.ui import chart, hover_grid, page_header, show_error, size_steps, typed_channel_values, url
 
 P = "ch"
 NO_BAR = {"displayModeBar": False}
@@ -225,6 +226,43 @@ st.caption("Frame colour: the group a channel belongs to.")
 
 st.subheader(f"{c_out} output planes", anchor=False)
 chart(output_fig, key=f"{P}_output", config=NO_BAR)
+
+# --- Point at a cell: answered in the browser -----------------------------------------------------------
+CELL_KEYS = (f"{P}_oc", f"{P}_row", f"{P}_col")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def hover_spec(cfg: Settings, values: Values) -> dict | None:
+    """Every input and output plane linked both ways: the browser answers every hover alone."""
+    return channels_hover_spec(layer(cfg, values))
+
+
+def pick(panel: str, row: int, col: int) -> None:
+    """A click on an output cell shows it channel by channel below."""
+    if panel.startswith("y"):
+        for key, value in zip(CELL_KEYS, (int(panel[1:]), row, col), strict=True):
+            st.session_state[key] = value
+
+
+spec = hover_spec(cfg, values)
+if spec is not None:
+    st.subheader("Point at any cell", anchor=False)
+    limits = (c_out, ho, wo)
+    shown = [
+        min(max(int(st.session_state.get(k, 0)), 0), n - 1) for k, n in zip(CELL_KEYS, limits, strict=True)
+    ]
+    hover_grid(
+        {**spec, "pinned": [f"y{shown[0]}", shown[1], shown[2]]},
+        key=f"{P}_hover",
+        on_pick=pick,
+        pickable=tuple(f"y{o}" for o in range(c_out)),
+        idle="Point at an output cell to see the window it reads in every input channel, or at an input cell "
+        "to see the output cells that read it.",
+    )
+    st.caption(
+        "Point at an output cell: its window lights up in each input channel its filter reads (its group), "
+        "and the sum is written channel by channel. Click it to show it in the section below."
+    )
 
 # --- One output cell ----------------------------------------------------------------------------------
 st.subheader("One output cell, channel by channel", anchor=False)

@@ -32,7 +32,13 @@ from cnnviz.plots.conv import (
     typed_array,
 )
 from cnnviz.plots.gif_export import conv_animation_gif
-from cnnviz.plots.hover_grid import MAX_HOVER_READS, conv_hover_spec, pool_hover_spec, transposed_hover_spec
+from cnnviz.plots.hover_grid import (
+    MAX_HOVER_READS,
+    channels_hover_spec,
+    conv_hover_spec,
+    pool_hover_spec,
+    transposed_hover_spec,
+)
 from cnnviz.plots.network import (
     DIAGRAM_PNG_FONT_PX,
     diagram_png,
@@ -96,6 +102,7 @@ __all__ = [
     "conv_walkthrough_spec",
     "conv_hover_spec",
     "pool_hover_spec",
+    "channels_hover_spec",
     "transposed_hover_spec",
     "MAX_HOVER_READS",
     "curves_figure",

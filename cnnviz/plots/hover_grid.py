@@ -27,6 +27,7 @@ import plotly.colors
 from cnnviz.conv.explain import OutputExplanation, Tap, window_positions
 from cnnviz.conv.numbers import number_text
 from cnnviz.plots.palette import HIGHLIGHT, ink_for
+from cnnviz.topics.channels import ChannelsView, channel_sums
 from cnnviz.topics.pooling import PoolWalkthrough
 from cnnviz.topics.transposed import TransposedView
 from cnnviz.topics.walkthrough import ConvWalkthrough
@@ -35,6 +36,7 @@ __all__ = [
     "MAX_HOVER_READS",
     "NUMBERS_MAX_SIDE",
     "cell_colours",
+    "channels_hover_spec",
     "conv_hover_spec",
     "panel",
     "pool_hover_spec",
@@ -366,3 +368,62 @@ def _factor(v: float) -> str:
     """A factor of a written product: negative numbers and fractions in brackets."""
     text = number_text(v, 4)
     return f"({text})" if v < 0 or "/" in text else text
+
+
+def channels_hover_spec(view: ChannelsView, pinned: tuple[int, int, int] | None = None) -> dict | None:
+    """Every input plane and output plane of a multi-channel convolution, linked both ways.
+
+    Panels ``x0``, ``x1``, … are the input channels and ``y0``, ``y1``, … (on a row of their own) the
+    output channels. Pointing at output cell (o, r, c) outlines its window in every input channel that
+    output channel reads (its group) and writes the sum channel by channel, as `ChannelSum.lines` does;
+    pointing at an input cell outlines every output cell, in every channel, that reads it. `pinned` is
+    (out_channel, row, col).
+    """
+    c_out, ho, wo = view.output.shape
+    c_in, h, wd = view.input.shape
+    k = view.weight.shape[2]
+    per_output = view.weight.shape[1]
+    if c_out * ho * wo * per_output * k * k * 2 > MAX_HOVER_READS:
+        return None
+    positions = {(r, c): window_positions((r, c), view.geometry) for r in range(ho) for c in range(wo)}
+    readers: dict[tuple[int, int, int], list[int]] = {}
+    links = []
+    for o in range(c_out):
+        channels = view.inputs_read(o)
+        for (r, c), taps in positions.items():
+            cells: list[int] = []
+            for channel in channels:
+                for _, (a, b) in taps:
+                    if 0 <= a < h and 0 <= b < wd:
+                        cells += [channel, a, b]
+                        readers.setdefault((channel, a, b), []).extend((c_in + o, r, c))
+            said = "\n".join(channel_sums(view, o, (r, c)).lines())
+            links.append({"o": [f"y{o}", r, c], "r": cells, "t": f"y[{o}, {r}, {c}]:\n{said}"})
+    for channel in range(c_in):
+        for a in range(h):
+            for b in range(wd):
+                flat = readers.get((channel, a, b), [])
+                n = len(flat) // 3
+                value = number_text(float(view.input[channel, a, b]), 4)
+                links.append(
+                    {
+                        "o": [f"x{channel}", a, b],
+                        "r": flat,
+                        "t": f"x[{channel}, {a}, {b}] = {value}, read by {n} output cell{'s' if n != 1 else ''}",
+                    }
+                )
+    limit = float(np.abs(view.input).max(initial=0.0)) or 1.0
+    panels = [panel(f"x{i}", f"input channel {i}", view.input[i], limit=limit) for i in range(c_in)]
+    out_limit = float(np.abs(view.output).max(initial=0.0)) or 1.0
+    outputs = [
+        panel(f"y{o}", f"output channel {o}", view.output[o], scale="PuOr", limit=out_limit)
+        for o in range(c_out)
+    ]
+    outputs[0]["br"] = True  # the output planes start a row of their own
+    return {
+        "panels": panels + outputs,
+        "links": links,
+        "pinned": [f"y{pinned[0]}", pinned[1], pinned[2]] if pinned is not None else None,
+        "highlight": HIGHLIGHT,
+        "one_d": False,
+    }

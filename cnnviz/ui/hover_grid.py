@@ -30,6 +30,7 @@ _CSS = """
 .hg-panels{display:flex;flex-wrap:wrap;align-items:flex-end;gap:var(--gap)}
 .hg-panels.hg-stack{flex-direction:column;align-items:flex-start}
 .hg-panel{max-width:100%;overflow-x:auto}
+.hg-break{flex-basis:100%;height:0}
 .hg-title{font-size:var(--title);margin-bottom:.25em;white-space:nowrap}
 .hg-grid{display:grid;gap:1px;background:#c8ccd2;border:1px solid #c8ccd2;width:max-content}
 .hg-cell{width:var(--cell);height:var(--cell);display:flex;align-items:center;justify-content:center;
@@ -38,7 +39,7 @@ _CSS = """
 .hg-cell.hg-win{box-shadow:inset 0 0 0 var(--ring) var(--hl),inset 0 0 0 calc(var(--ring) * 2) #fff;font-weight:700}
 .hg-cell.hg-src{box-shadow:inset 0 0 0 var(--ring) #111,inset 0 0 0 calc(var(--ring) * 2) #fff}
 .hg-line{margin-top:.6em;font-family:"Source Code Pro",monospace;font-size:var(--line);min-height:2.6em;
- overflow-wrap:anywhere;line-height:1.3}
+ overflow-wrap:anywhere;line-height:1.3;white-space:pre-line}
 """
 
 _JS = """
@@ -61,9 +62,15 @@ export default function (component) {
   const whole = new Map();
   const id = (p, r, c) => p + '|' + r + '|' + c;
   const ids = data.panels.map((panel) => panel.id);
-  let totalCols = 0;
+  // Rows of panels (a panel with `br` starts a new one; `stack` puts each on its own): the widest row
+  // decides the cell size.
+  const rows = [];
   for (const panel of data.panels) {
-    totalCols = data.stack ? Math.max(totalCols, panel.cols) : totalCols + panel.cols;
+    if (data.stack || panel.br || !rows.length) rows.push({cols: 0, n: 0});
+    rows[rows.length - 1].cols += panel.cols;
+    rows[rows.length - 1].n += 1;
+  }
+  for (const panel of data.panels) {
     const box = document.createElement('div');
     box.className = 'hg-panel';
     const title = document.createElement('div');
@@ -89,6 +96,11 @@ export default function (component) {
       }
     }
     box.append(title, grid);
+    if (panel.br) {
+      const row = document.createElement('div');
+      row.className = 'hg-break';
+      panels.appendChild(row);
+    }
     panels.appendChild(box);
   }
   for (const link of data.links || []) links.set(id(...link.o), link);
@@ -121,8 +133,8 @@ export default function (component) {
   const size = () => {
     const width = root.clientWidth || parentElement.clientWidth || 800;
     const gap = data.big ? 28 : 18;
-    const n = data.stack ? 1 : data.panels.length;
-    const fit = Math.floor((width - gap * (n - 1) - 2 * n - totalCols) / Math.max(totalCols, 1));
+    const fit = Math.min(...rows.map((row) => Math.floor(
+      (width - gap * (row.n - 1) - 2 * row.n - row.cols) / Math.max(row.cols, 1))));
     const cell = Math.max(data.min_cell, Math.min(data.max_cell, fit));
     root.style.setProperty('--cell', cell + 'px');
     root.style.setProperty('--gap', gap + 'px');

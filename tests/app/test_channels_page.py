@@ -364,3 +364,19 @@ def test_a_new_shape_starts_the_grids_over_and_drops_the_old_ones_from_the_link(
     np.testing.assert_array_equal(tiles(charts(at)[INPUT], 2, (4, 3), 4), seeded.input)
     again = reopen(at, PAGE)  # no note about a grid that does not fit
     np.testing.assert_array_equal(weight_board(charts(again)[WEIGHTS], 1, 2, 2, 1), LECTURE_W)
+
+
+def test_the_hover_grid_links_every_output_cell_to_its_windows(at: AppTest) -> None:
+    import json
+
+    (grid,) = [e for e in at.get("bidi_component") if e.proto.component_name == "cnnviz_hover_grid"]
+    data = json.loads(grid.proto.json)
+    ids = [p["id"] for p in data["panels"]]
+    c_in = sum(1 for i in ids if i.startswith("x"))
+    c_out = sum(1 for i in ids if i.startswith("y"))
+    assert ids == [f"x{i}" for i in range(c_in)] + [f"y{o}" for o in range(c_out)]
+    assert data["pinned"] == ["y0", 0, 0]
+    assert data["pickable"] == [f"y{o}" for o in range(c_out)]
+    (first,) = [link for link in data["links"] if link["o"] == ["y0", 0, 0]]
+    # The same lines the section below writes out for output (0, 0, 0).
+    assert first["t"].splitlines()[1:] == at.code[0].value.splitlines()

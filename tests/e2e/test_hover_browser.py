@@ -192,3 +192,32 @@ def test_transposed_outputs_light_the_stamps_that_add_into_them(browser: Browser
         assert page.js_errors == []  # type: ignore[attr-defined]
     finally:
         page.context.close()
+
+
+def test_channel_outputs_light_their_window_in_every_channel_they_read(
+    browser: Browser, app_url: str
+) -> None:
+    grid = ".st-key-ch_hover_box"
+    # 4 input channels in 2 groups: output channel 1 reads input channels 0 and 1 only.
+    page, sent = _open(
+        browser, app_url, "Channels_and_groups?ch_groups=2", {"width": 1400, "height": 1000}, grid
+    )
+    try:
+        page.locator(grid).scroll_into_view_if_needed()
+        line = page.locator(f"{grid} .hg-line")
+        before = len(sent)
+        _point(page, "y1", 1, 1, grid)
+        expect(line).to_contain_text("y[1, 1, 1]:")
+        expect(line).to_contain_text("input channel 1: ")
+        lit = _lit(page, grid)
+        assert {p for p, _, _ in lit} == {"x0", "x1"}
+        assert {(r, c) for p, r, c in lit if p == "x0"} == {(r, c) for r in (1, 2, 3) for c in (1, 2, 3)}
+        assert sent[before:] == []
+        rerun_after(
+            page, lambda: page.locator(f'{grid} .hg-cell[data-p="y1"][data-r="2"][data-c="0"]').click()
+        )
+        expect(page.locator(".st-key-ch_oc input")).to_have_value("1")
+        expect(page.locator(".st-key-ch_row input")).to_have_value("2")
+        assert page.js_errors == []  # type: ignore[attr-defined]
+    finally:
+        page.context.close()

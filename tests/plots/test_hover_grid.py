@@ -265,3 +265,47 @@ def test_every_transposed_output_link_sums_to_torch_s_value(layer) -> None:  # n
             if ("input", i, j) in reads(spec, by_source[("output", r, c)])
         }
         assert lands == named
+
+
+@st.composite
+def channel_layers(draw):  # noqa: ANN201
+    groups = draw(st.sampled_from((1, 2)))
+    c_in, c_out = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    h, w, k = draw(st.integers(1, 5)), draw(st.integers(1, 5)), draw(st.integers(1, 3))
+    stride, padding = draw(st.integers(1, 2)), draw(st.integers(0, 1))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    x = rng.integers(-5, 6, (c_in, h, w)).astype(float)
+    weight = rng.integers(-3, 4, (c_out, c_in // groups, k, k)).astype(float)
+    bias = rng.integers(-2, 3, c_out).astype(float) if draw(st.booleans()) else None
+    return x, weight, bias, stride, padding, groups
+
+
+@given(channel_layers())
+@examples(200)
+def test_every_channel_link_reads_the_cells_torch_sums(layer) -> None:  # noqa: ANN001
+    from cnnviz.plots.hover_grid import channels_hover_spec
+    from cnnviz.topics.channels import explain_channels
+
+    x, weight, bias, stride, padding, groups = layer
+    try:
+        view = explain_channels(x, weight, bias, stride, padding, groups)
+    except ConvConfigError:
+        assume(False)
+    want = F.conv2d(torch.tensor(x)[None], torch.tensor(weight), None if bias is None else torch.tensor(bias),
+                    stride, padding, 1, groups)[0].numpy()  # fmt: skip
+    spec = channels_hover_spec(view)
+    assume(spec is not None)
+    per_group = weight.shape[1]
+    by_source = {tuple(link["o"]): link for link in spec["links"]}
+    for (o, r, c), value in np.ndenumerate(want):
+        link = by_source[(f"y{o}", r, c)]
+        total = 0.0 if bias is None else bias[o]
+        for p, a, b in reads(spec, link):
+            ch = int(p[1:])
+            assert p.startswith("x") and ch // per_group == o // (weight.shape[0] // groups)
+            total += (
+                x[ch, a, b]
+                * weight[o, ch % per_group, a - (r * stride - padding), b - (c * stride - padding)]
+            )
+        assert total == pytest.approx(value)
+        assert f"= {number_text(value, 4, fractions=False)}" in link["t"].splitlines()[-1]
