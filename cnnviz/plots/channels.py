@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from cnnviz.plots.palette import HIGHLIGHT, HIGHLIGHT_WIDTH
 from cnnviz.topics.channels import ChannelSum, ChannelsView, MixingView
 
 __all__ = [
@@ -23,8 +24,8 @@ __all__ = [
     "weights_figure",
 ]
 
-GROUP_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
-HIGHLIGHT = "#ff7f0e"
+# Group frames; no green, which is the highlight's (palette.HIGHLIGHT).
+GROUP_COLOURS = ("#1f77b4", "#d62728", "#7f7f7f", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
 NUMBERS_MAX = 10  # tiles larger than this show colours only
 BOARD_NUMBERS_MAX = 24  # cells across the weight board beyond which it shows colours only
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
@@ -158,7 +159,7 @@ def planes_figure(
             if inside:
                 r0, r1 = min(r for r, _ in inside), max(r for r, _ in inside)
                 c0, c1 = min(q for _, q in inside), max(q for _, q in inside)
-                shapes.append(_box(top + r0, left + c0, r1 - r0 + 1, c1 - c0 + 1, HIGHLIGHT, 3))
+                shapes.append(_box(top + r0, left + c0, r1 - r0 + 1, c1 - c0 + 1, HIGHLIGHT, HIGHLIGHT_WIDTH))
     heat = _tiled_heatmap(canvas, numbers, colorscale, limit, "value %{z}<extra></extra>")
     fig = _figure([heat], shapes, notes)
     _grid_layout(fig, canvas, cell_px, 40)

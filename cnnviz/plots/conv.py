@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from cnnviz.conv.args import ConvGeometry
 from cnnviz.conv.explain import window_positions
 from cnnviz.plots.animation import play_buttons, scrubber
+from cnnviz.plots.palette import HIGHLIGHT, HIGHLIGHT_WIDTH, ring_path
 from cnnviz.topics.walkthrough import frame_plan
 
 __all__ = [
@@ -39,9 +40,7 @@ __all__ = [
 NUMBERS_MAX_CELLS = 24  # a grid wider or taller than this shows colours only, no numbers
 
 DIVERGING = "RdBu"
-HIGHLIGHT = "rgba(255, 140, 0, 0.38)"
 EMPTY = "#f1f2f4"
-OUTLINE = "#ff7f0e"
 PADDING_GREY = "#d9dce1"
 # Input and output of a 1D convolution: Okabe-Ito blue and orange, told apart with any colour vision.
 SIGNAL_INPUT = "#0b4f8a"
@@ -153,13 +152,16 @@ def _heatmap_spec(
     return trace
 
 
-def _line_spec(xy: tuple[list[float], list[float]], axes: str = "", color: str = OUTLINE) -> dict:
+def _line_spec(
+    xy: tuple[list[float], list[float]], axes: str = "", width: float = HIGHLIGHT_WIDTH, dash: str = "solid"
+) -> dict:
+    """A highlight outline (palette.HIGHLIGHT) along `xy` on subplot `axes`."""
     return {
         "type": "scatter",
         "x": xy[0],
         "y": xy[1],
         "mode": "lines",
-        "line": {"color": color, "width": 3},
+        "line": {"color": HIGHLIGHT, "width": width, "dash": dash},
         "hoverinfo": "skip",
         "showlegend": False,
         "xaxis": f"x{axes}",
@@ -280,15 +282,13 @@ def conv_walkthrough_spec(
     shown = selected if selected is not None else (0, 0)
     flat_output = output.ravel().astype(np.float32)
 
-    def window_overlay(out_pos: tuple[int, int]) -> tuple[np.ndarray, tuple[list[float], list[float]]]:
-        z = np.full((hp, wp), np.nan, dtype=np.float32)
-        cells = [pos for _, pos in window_positions(out_pos, geometry)]
-        for r, c in cells:
-            z[r + top, c + left] = 1.0
+    def window_overlay(out_pos: tuple[int, int]) -> tuple[tuple[list, list], tuple[list[float], list[float]]]:
+        """A ring on every input cell the window reads, and the outline of the window's span."""
+        rings = ring_path(pos for _, pos in window_positions(out_pos, geometry))
         r0 = out_pos[0] * geometry.stride[0] - geometry.padding[0][0]
         c0 = out_pos[1] * geometry.stride[1] - geometry.padding[1][0]
         outline = _rect(r0, c0, r0 + geometry.span[0] - 1, c0 + geometry.span[1] - 1)
-        return z, outline
+        return rings, outline
 
     def partial_output(done: int) -> np.ndarray:
         z = np.full(n_steps, np.nan, dtype=np.float32)
@@ -337,7 +337,7 @@ def conv_walkthrough_spec(
             texttemplate="%{text}",
             textfont={"size": text_size, "color": "#555"},
         )
-    window = _heatmap_spec(overlay, colorscale=[[0, HIGHLIGHT], [1, HIGHLIGHT]], x=cols_in, y=rows_in)
+    window = _line_spec(overlay)
     kern = _heatmap_spec(
         kernel,
         axes="2",
@@ -367,7 +367,7 @@ def conv_walkthrough_spec(
         base_in,
         pad_layer,
         window,
-        _line_spec(outline),
+        _line_spec(outline, width=2, dash="dot"),
         kern,
         empty,
         out,
@@ -376,7 +376,7 @@ def conv_walkthrough_spec(
     moving = [2, 3, 6, 7]  # trace indices the frames update
     if marked_input is not None:
         r, c = marked_input
-        data.append(_line_spec(_rect(r, c, r, c), "", color="#2ca02c"))
+        data.append(_line_spec(_rect(r, c, r, c), "", width=HIGHLIGHT_WIDTH + 2))
     if pickable:
         data.append(cell_picker_trace(np.arange(real_h), np.arange(real_w), "input"))
         data.append(cell_picker_trace(np.arange(ho), np.arange(wo), "output", "3"))
@@ -386,13 +386,13 @@ def conv_walkthrough_spec(
         frames = []
         for number, done in enumerate(plan):
             current = divmod(done - 1, wo)
-            z, line = window_overlay(current)
+            rings, line = window_overlay(current)
             box = _rect(current[0], current[1], current[0], current[1])
             frames.append(
                 {
                     "name": str(number),
                     "data": [
-                        {"type": "heatmap", "z": typed_array(z)},
+                        {"type": "scatter", "x": rings[0], "y": rings[1]},
                         {"type": "scatter", "x": line[0], "y": line[1]},
                         {"type": "heatmap", "z": typed_array(partial_output(done))},
                         {"type": "scatter", "x": box[0], "y": box[1]},

@@ -1,9 +1,9 @@
 """The sliding-window animation as an animated GIF, frame for frame the same as the page's Plotly frames.
 
 Each frame shows the padded input (padding grey), the kernel and the output filling in; the cells the
-window reads carry an orange ring, the window's span an orange outline, and the output cell being
-computed an outline. Frames follow `frame_plan`, so the GIF has exactly as many frames as the Plotly
-animation. Drawing happens in palette mode with one fixed palette (white, greys, orange, and a
+window reads carry a green ring (palette.HIGHLIGHT), the window's span a darker green outline, and the output
+cell being computed an outline. Frames follow `frame_plan`, so the GIF has exactly as many frames as the Plotly
+animation. Drawing happens in palette mode with one fixed palette (white, greys, greens, and a
 diverging scale of value colours), so no colour is quantised away and the file stays small.
 """
 
@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from cnnviz.conv.args import ConvGeometry
 from cnnviz.conv.explain import window_positions
+from cnnviz.plots.palette import HIGHLIGHT as HIGHLIGHT_HEX
 from cnnviz.topics.walkthrough import frame_plan
 
 __all__ = ["GifLayout", "HIGHLIGHT_RGB", "conv_animation_gif", "gif_layout", "MAX_GIF_WIDTH"]
@@ -25,7 +26,13 @@ MAX_GIF_WIDTH = 960  # px; the frame is scaled down (smaller cells) to fit
 MAX_GIF_HEIGHT = 640
 NUMBERS_MAX_CELLS = 24  # same rule as the page: wider grids show colours only
 NUMBERS_MIN_PX = 22  # cells smaller than this have no room for a number
-RING_PX = 4  # width of the orange ring marking a cell the window reads
+RING_PX = 4  # width of the green ring marking a cell the window reads
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    """(r, g, b) 0-255 of a '#rrggbb' colour."""
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
 
 WHITE, BLACK, PADDING, EMPTY, HIGHLIGHT, OUTLINE, SOFT_TEXT = range(7)
 _FIXED = [
@@ -33,8 +40,8 @@ _FIXED = [
     (20, 20, 20),
     (217, 220, 225),
     (241, 242, 244),
-    (255, 140, 0),
-    (200, 80, 0),
+    _rgb(HIGHLIGHT_HEX),
+    (0, 110, 54),  # the window's span and the current output cell: the highlight, darker
     (85, 85, 85),
 ]
 HIGHLIGHT_RGB = _FIXED[HIGHLIGHT]

@@ -19,6 +19,7 @@ import plotly.colors
 
 from cnnviz.plots.animation import play_buttons, scrubber
 from cnnviz.plots.conv import subplot_layout, typed_array
+from cnnviz.plots.palette import HIGHLIGHT, HIGHLIGHT_WIDTH
 from cnnviz.topics.transposed import (
     CELL_INPUT,
     CELL_INSERTED,
@@ -31,7 +32,6 @@ from cnnviz.topics.transposed import (
 __all__ = ["KIND_COLOURS", "KIND_NAMES", "gaps_figure", "scatter_animation"]
 
 NUMBERS_MAX = 24
-OUTLINE = "#ff7f0e"
 EMPTY = "#f1f2f4"
 KIND_NAMES = {
     CELL_INPUT: "input cell",
@@ -121,13 +121,15 @@ def _rect(r0: float, c0: float, r1: float, c1: float) -> tuple[list[float], list
     ]
 
 
-def _line(xy: tuple[list[float], list[float]], axes: str, colour: str = OUTLINE, dash: str = "solid") -> dict:
+def _line(
+    xy: tuple[list[float], list[float]], axes: str, colour: str = HIGHLIGHT, dash: str = "solid"
+) -> dict:
     return {
         "type": "scatter",
         "x": xy[0],
         "y": xy[1],
         "mode": "lines",
-        "line": {"color": colour, "width": 3, "dash": dash},
+        "line": {"color": colour, "width": HIGHLIGHT_WIDTH if colour == HIGHLIGHT else 3, "dash": dash},
         "hoverinfo": "skip",
         "showlegend": False,
         "xaxis": f"x{axes}",

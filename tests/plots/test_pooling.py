@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnviz.errors import ConvConfigError
+from cnnviz.plots.palette import ring_cells
 from cnnviz.plots.pooling import pool1d_figure, pool_animation_figure
 from cnnviz.topics.pooling import pool1d_walkthrough, pool_walkthrough
 from tests.plotly_arrays import decode_array
@@ -63,8 +64,7 @@ def _check_animation(x, kind, k, s, p, d, ceil, include, frame_ms=300, max_frame
         assert np.mean(box["x"][:4]) == j and np.mean(box["y"][:4]) == i
         assert spec["layout"]["sliders"][0]["steps"][n]["label"] == f"{i},{j}"
         # the window: exactly the cells PyTorch's window reads (dilation skips the others)
-        z = decode_array(window["z"]).astype(float)
-        marked = {(int(rows[r]), int(cols[c])) for r, c in zip(*np.nonzero(z == 1), strict=True)}
+        marked = ring_cells(window["x"], window["y"])
         expected = {(i * stride - p + a * d, j * stride - p + b * d) for a in range(k) for b in range(k)}
         assert marked == expected
         if kind == "max":
