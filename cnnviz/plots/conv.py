@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from cnnviz.conv.args import ConvGeometry
 from cnnviz.conv.explain import window_positions
 from cnnviz.plots.animation import play_buttons, scrubber
+from cnnviz.plots.ink import ink_split, ink_traces
 from cnnviz.plots.palette import HIGHLIGHT, HIGHLIGHT_WIDTH, ring_path
 from cnnviz.topics.walkthrough import frame_plan
 
@@ -373,13 +374,23 @@ def conv_walkthrough_spec(
         out,
         _line_spec(_rect(shown[0], shown[1], shown[0], shown[1]), "3"),
     ]
-    moving = [2, 3, 6, 7]  # trace indices the frames update
+    moving = [2, 3, 6, 7]  # trace indices the frames update (and the output's ink layers, below)
     if marked_input is not None:
         r, c = marked_input
         data.append(_line_spec(_rect(r, c, r, c), "", width=HIGHLIGHT_WIDTH + 2))
     if pickable:
         data.append(cell_picker_trace(np.arange(real_h), np.arange(real_w), "input"))
         data.append(cell_picker_trace(np.arange(ho), np.arange(wo), "output", "3"))
+    # Numbers in black or white by each cell's colour, drawn over every heatmap (padding has its own).
+    if numbers:
+        data.extend(ink_traces(base_in, 0, shown=~is_padding))
+    if kern.get("texttemplate"):
+        data.extend(ink_traces(kern, 4))
+    out_ink: list[int] = []
+    if out_numbers:
+        out_ink = [len(data), len(data) + 1]
+        data.extend(ink_traces(out, 6))
+        moving += out_ink
 
     spec: dict = {"data": data, "layout": layout}
     if animate:
@@ -388,14 +399,17 @@ def conv_walkthrough_spec(
             current = divmod(done - 1, wo)
             rings, line = window_overlay(current)
             box = _rect(current[0], current[1], current[0], current[1])
+            so_far = partial_output(done)
+            inks = ink_split(so_far, out["colorscale"], out["zmin"], out["zmax"]) if out_ink else ()
             frames.append(
                 {
                     "name": str(number),
                     "data": [
                         {"type": "scatter", "x": rings[0], "y": rings[1]},
                         {"type": "scatter", "x": line[0], "y": line[1]},
-                        {"type": "heatmap", "z": typed_array(partial_output(done))},
+                        {"type": "heatmap", "z": typed_array(so_far)},
                         {"type": "scatter", "x": box[0], "y": box[1]},
+                        *({"type": "heatmap", "z": typed_array(z)} for z in inks),
                     ],
                     "traces": moving,
                 }
@@ -575,6 +589,8 @@ def matrix_figure(
             hovertemplate="output %{y}, input %{x}: %{z}<extra></extra>",
         )
     )
+    if numbers:
+        fig.add_traces(ink_traces(fig.data[0], 0))
     cell = int(min(34, max(6, 620 // max(rows, cols, 1))))
     fig.update_yaxes(
         autorange="reversed",
@@ -724,18 +740,19 @@ def grids_figure(
     for i, z in enumerate(grids):
         n = "" if i == 0 else str(i + 1)
         show_numbers = max(z.shape) <= NUMBERS_MAX_CELLS and (numbers is None or numbers[i])
-        data.append(
-            _heatmap_spec(
-                z,
-                axes=n,
-                numbers=show_numbers,
-                from_zero=from_zero,
-                colorscale=colorscale,
-                limit=limits[i],
-                text_size=13 if max(z.shape) > 10 else 15,
-                hover=hover,
-            )
+        panel = _heatmap_spec(
+            z,
+            axes=n,
+            numbers=show_numbers,
+            from_zero=from_zero,
+            colorscale=colorscale,
+            limit=limits[i],
+            text_size=13 if max(z.shape) > 10 else 15,
+            hover=hover,
         )
+        data.append(panel)
+        if show_numbers:
+            data.extend(ink_traces(panel, len(data) - 1))
         _grid_axes(layout, n, z.shape[0], z.shape[1], total_rows)
         mask = None if marks is None else marks[i]
         if mask is not None and mask.any():

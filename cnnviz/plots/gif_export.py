@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 from cnnviz.conv.args import ConvGeometry
 from cnnviz.conv.explain import window_positions
 from cnnviz.plots.palette import HIGHLIGHT as HIGHLIGHT_HEX
+from cnnviz.plots.palette import ink_for
 from cnnviz.topics.walkthrough import frame_plan
 
 __all__ = ["GifLayout", "HIGHLIGHT_RGB", "conv_animation_gif", "gif_layout", "MAX_GIF_WIDTH"]
@@ -37,7 +38,7 @@ def _rgb(colour: str) -> tuple[int, int, int]:
 WHITE, BLACK, PADDING, EMPTY, HIGHLIGHT, OUTLINE, SOFT_TEXT = range(7)
 _FIXED = [
     (255, 255, 255),
-    (20, 20, 20),
+    (0, 0, 0),  # pure black: ink_for's contrast holds for black, not for a dark grey
     (217, 220, 225),
     (241, 242, 244),
     _rgb(HIGHLIGHT_HEX),
@@ -148,7 +149,9 @@ def conv_animation_gif(
             draw.text((cx, cy), text, fill=WHITE if dark else BLACK, font=font, anchor="mm")
 
     def value_cell(panel: str, r: int, c: int, v: float, limit: float, fmt: str) -> None:
-        cell(panel, r, c, _shade(v, limit), fmt.format(v), dark=abs(v) > 0.65 * limit)
+        shade = _shade(v, limit)
+        dark = ink_for(*_PALETTE[3 * shade : 3 * shade + 3]) == "#ffffff"
+        cell(panel, r, c, shade, fmt.format(v), dark=dark)
 
     in_limit = max(float(np.abs(padded).max(initial=0)), 1e-9)
     in_fmt, k_fmt, out_fmt = _fmt(padded), _fmt(kernel), _fmt(output)

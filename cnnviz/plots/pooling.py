@@ -16,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from cnnviz.plots.animation import play_buttons, scrubber
 from cnnviz.plots.conv import frame_plan
+from cnnviz.plots.ink import ink_figure, ink_split, ink_traces
 from cnnviz.plots.palette import HIGHLIGHT, HIGHLIGHT_WIDTH, ring_path
 from cnnviz.topics.pooling import Pool1dWalkthrough, PoolWalkthrough
 
@@ -120,7 +121,7 @@ def pool_figure(
         )
     _grid_axes(fig, 2)
     fig.update_layout(height=min(520, 140 + 40 * x.shape[0]), margin={"l": 10, "r": 10, "t": 80, "b": 10})
-    return fig
+    return ink_figure(fig)
 
 
 def invariance_figure(
@@ -161,7 +162,7 @@ def maps_figure(maps: Mapping[str, np.ndarray]) -> go.Figure:
     _grid_axes(fig, len(names))
     tallest = max(m.shape[0] for m in maps.values())
     fig.update_layout(height=min(480, 140 + 36 * tallest), margin={"l": 10, "r": 10, "t": 80, "b": 10})
-    return fig
+    return ink_figure(fig)
 
 
 def upsample_figure(methods: Mapping[str, np.ndarray]) -> go.Figure:
@@ -319,6 +320,11 @@ def pool_animation_figure(w: PoolWalkthrough, frame_ms: int = 400, max_frames: i
     for trace, col in ((base, 1), (pad, 1), (overlay, 1), (frame_line, 1), (ring, 1), (empty, 2), (out, 2)):
         fig.add_trace(trace, row=1, col=col)
     fig.add_trace(out_box, row=1, col=2)
+    if numbers:  # black or white numbers by cell, over every heatmap; the output's follow the frames
+        fig.add_traces(ink_traces(fig.data[0], 0), rows=1, cols=1)
+    out_ink = list(range(len(fig.data), len(fig.data) + 2)) if fig.data[6].texttemplate else []
+    if out_ink:
+        fig.add_traces(ink_traces(fig.data[6], 6), rows=1, cols=2)
 
     frames = []
     for number, done in enumerate(plan):
@@ -327,6 +333,10 @@ def pool_animation_figure(w: PoolWalkthrough, frame_ms: int = 400, max_frames: i
         lx, ly = outline(i, j)
         rx, ry = winner(i, j)
         ox, oy = _box(i, j, i, j)
+        done_z = so_far(done)
+        inks = (
+            ink_split(done_z, fig.data[6].colorscale, fig.data[6].zmin, fig.data[6].zmax) if out_ink else ()
+        )
         frames.append(
             # Built from arrays made here: skipping Plotly's per-property validation keeps a rerun fast.
             go.Frame(
@@ -335,10 +345,11 @@ def pool_animation_figure(w: PoolWalkthrough, frame_ms: int = 400, max_frames: i
                     go.Scatter(x=tx, y=ty, _validate=False),
                     go.Scatter(x=lx, y=ly, _validate=False),
                     go.Scatter(x=rx, y=ry, _validate=False),
-                    go.Heatmap(z=so_far(done), _validate=False),
+                    go.Heatmap(z=done_z, _validate=False),
                     go.Scatter(x=ox, y=oy, _validate=False),
+                    *(go.Heatmap(z=z, _validate=False) for z in inks),
                 ],
-                traces=[2, 3, 4, 6, 7],
+                traces=[2, 3, 4, 6, 7, *out_ink],
                 layout={"title": {"text": _window_sentence(w, i, j)}},
                 _validate=False,
             )
@@ -421,4 +432,4 @@ def pool1d_figure(w: Pool1dWalkthrough) -> go.Figure:
         fig.update_yaxes(showticklabels=False, showgrid=False, range=[0.5, -0.5], row=row, col=1)
     fig.update_annotations(yshift=26)  # row titles above the position numbers
     fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 80, "b": 10})
-    return fig
+    return ink_figure(fig)

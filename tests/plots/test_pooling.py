@@ -51,8 +51,8 @@ def _check_animation(x, kind, k, s, p, d, ceil, include, frame_ms=300, max_frame
     assert play["label"].endswith("play") and play["args"][1]["frame"]["duration"] == frame_ms
     filled_before = 0
     for n, frame in enumerate(frames):
-        assert frame["traces"] == [2, 3, 4, 6, 7]
-        window, _outline, ring, so_far, box = frame["data"]
+        assert frame["traces"][:5] == [2, 3, 4, 6, 7]  # then the output's two ink layers
+        window, _outline, ring, so_far, box = frame["data"][:5]
         # the output cell this frame is at: the last one filled in
         out = decode_array(so_far["z"]).astype(float).ravel()
         filled = int(np.isfinite(out).sum())
@@ -157,7 +157,7 @@ def test_1d_figure_shows_signal_output_and_winners(kind, k, s, p, d) -> None:
         assert sorted(set(winners.tolist())) == sorted(set(idx[0, 0].tolist()))
     else:
         ref = F.avg_pool1d(xt, k, s, p)
-        assert len(spec["data"]) == 2
+        assert not [t for t in spec["data"] if t["type"] == "scatter"]  # no winners to ring
     np.testing.assert_allclose(decode_array(spec["data"][1]["z"])[0], ref[0, 0].numpy())
     titles = [a["text"] for a in spec["layout"]["annotations"]]
     assert titles == ["signal, length 11", f"{kind} pooled, length {ref.shape[2]}"]
