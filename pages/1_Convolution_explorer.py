@@ -138,7 +138,8 @@ chart(
     config=NO_TOOLBAR,
 )
 main_figure.caption(
-    "Orange: the cells the kernel reads for the current output (dilation leaves gaps inside the outline). "
+    "Green rings: the cells the kernel reads for the current output (dilation leaves gaps inside the dotted "
+    "outline). "
     "Grey: padding. Press play, or drag the slider to any output cell."
 )
 with figure_tools:

@@ -172,7 +172,7 @@ else:
     )
     chart(animation(w, SPEEDS[speed]), key=f"{P}_anim", config=NO_BAR)
     st.caption(
-        "Press play, or drag the slider to any output cell. Orange: the cells the window reads"
+        "Press play, or drag the slider to any output cell. Green rings: the cells the window reads"
         + (" (dilation skips the cells in between)" if kind == "max" and dilation > 1 else "")
         + (
             "; red square: the winner. Padding counts as −∞, so it never wins."

@@ -239,7 +239,7 @@ if picked is not None:
             chart(region_picture(key, network, layer, unit), key="nb_region", config=PLOT_CONFIG)
             st.markdown(f"Unit {unit} of layer {layer}. " + describe_region(region, input_size))
             st.caption(
-                "In colour: the cells the unit reads (faded: the rest). Orange: their extent. Dashed: the "
+                "In colour: the cells the unit reads (faded: the rest). Green: their extent. Dashed: the "
                 "formula's window, grey where it reaches into the padding."
             )
     with erf_col:

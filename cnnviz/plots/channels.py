@@ -12,6 +12,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from cnnviz.plots.ink import ink_figure
+from cnnviz.plots.palette import HIGHLIGHT, HIGHLIGHT_WIDTH
 from cnnviz.topics.channels import ChannelSum, ChannelsView, MixingView
 
 __all__ = [
@@ -23,8 +25,8 @@ __all__ = [
     "weights_figure",
 ]
 
-GROUP_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
-HIGHLIGHT = "#ff7f0e"
+# Group frames; no green, which is the highlight's (palette.HIGHLIGHT).
+GROUP_COLOURS = ("#1f77b4", "#d62728", "#7f7f7f", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
 NUMBERS_MAX = 10  # tiles larger than this show colours only
 BOARD_NUMBERS_MAX = 24  # cells across the weight board beyond which it shows colours only
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
@@ -67,13 +69,20 @@ def _box(top: float, left: float, h: float, w: float, colour: str, width: float 
     }
 
 
-def _figure(traces: list[go.Heatmap], shapes: list[dict], notes: list[dict]) -> go.Figure:
-    """A figure whose shapes and annotations skip Plotly's per-property validation.
+def _figure(
+    traces: list[go.Heatmap],
+    shapes: list[dict],
+    notes: list[dict],
+    shown: dict[int, np.ndarray] | None = None,
+) -> go.Figure:
+    """A figure whose shapes and annotations skip Plotly's per-property validation, its numbers inked
+    black or white by cell (`shown`: the cells of a trace that get one, see `ink_figure`).
 
     They are plain dicts this module builds itself; validating a few dozen of them costs more than the
     rest of a rerun (measured ~8x slower), and a control change must feel instant.
     """
-    return go.Figure(data=traces, layout=go.Layout(shapes=shapes, annotations=notes, _validate=False))
+    fig = go.Figure(data=traces, layout=go.Layout(shapes=shapes, annotations=notes, _validate=False))
+    return ink_figure(fig, shown)
 
 
 def _grid_layout(fig: go.Figure, canvas: np.ndarray, cell_px: int, top_margin: int = 40) -> None:
@@ -158,9 +167,15 @@ def planes_figure(
             if inside:
                 r0, r1 = min(r for r, _ in inside), max(r for r, _ in inside)
                 c0, c1 = min(q for _, q in inside), max(q for _, q in inside)
-                shapes.append(_box(top + r0, left + c0, r1 - r0 + 1, c1 - c0 + 1, HIGHLIGHT, 3))
+                shapes.append(_box(top + r0, left + c0, r1 - r0 + 1, c1 - c0 + 1, HIGHLIGHT, HIGHLIGHT_WIDTH))
     heat = _tiled_heatmap(canvas, numbers, colorscale, limit, "value %{z}<extra></extra>")
-    fig = _figure([heat], shapes, notes)
+    # Planes faded out for not being read show colours only: their numbers would be too faint to read.
+    shown = np.ones(canvas.shape, dtype=bool)
+    if window is not None:
+        for i in set(range(c)) - set(window_channels):
+            top, left = origins[divmod(i, per_row)]
+            shown[top : top + h, left : left + w] = False
+    fig = _figure([heat], shapes, notes, {0: shown})
     _grid_layout(fig, canvas, cell_px, 40)
     fig.update_yaxes(range=[canvas.shape[0] - 0.5, -1.6])
     return fig
@@ -348,4 +363,4 @@ def mixing_figure(mix: MixingView) -> go.Figure:
         font={"size": 14},
     )
     fig.update_annotations(yshift=20)
-    return fig
+    return ink_figure(fig)

@@ -18,6 +18,8 @@ import plotly.graph_objects as go
 from cnnviz.conv.args import ConvGeometry
 from cnnviz.conv.explain import window_positions
 from cnnviz.plots.animation import play_buttons, scrubber
+from cnnviz.plots.ink import ink_split, ink_traces
+from cnnviz.plots.palette import HIGHLIGHT, HIGHLIGHT_WIDTH, ring_path
 from cnnviz.topics.walkthrough import frame_plan
 
 __all__ = [
@@ -39,9 +41,7 @@ __all__ = [
 NUMBERS_MAX_CELLS = 24  # a grid wider or taller than this shows colours only, no numbers
 
 DIVERGING = "RdBu"
-HIGHLIGHT = "rgba(255, 140, 0, 0.38)"
 EMPTY = "#f1f2f4"
-OUTLINE = "#ff7f0e"
 PADDING_GREY = "#d9dce1"
 # Input and output of a 1D convolution: Okabe-Ito blue and orange, told apart with any colour vision.
 SIGNAL_INPUT = "#0b4f8a"
@@ -153,13 +153,16 @@ def _heatmap_spec(
     return trace
 
 
-def _line_spec(xy: tuple[list[float], list[float]], axes: str = "", color: str = OUTLINE) -> dict:
+def _line_spec(
+    xy: tuple[list[float], list[float]], axes: str = "", width: float = HIGHLIGHT_WIDTH, dash: str = "solid"
+) -> dict:
+    """A highlight outline (palette.HIGHLIGHT) along `xy` on subplot `axes`."""
     return {
         "type": "scatter",
         "x": xy[0],
         "y": xy[1],
         "mode": "lines",
-        "line": {"color": color, "width": 3},
+        "line": {"color": HIGHLIGHT, "width": width, "dash": dash},
         "hoverinfo": "skip",
         "showlegend": False,
         "xaxis": f"x{axes}",
@@ -280,15 +283,13 @@ def conv_walkthrough_spec(
     shown = selected if selected is not None else (0, 0)
     flat_output = output.ravel().astype(np.float32)
 
-    def window_overlay(out_pos: tuple[int, int]) -> tuple[np.ndarray, tuple[list[float], list[float]]]:
-        z = np.full((hp, wp), np.nan, dtype=np.float32)
-        cells = [pos for _, pos in window_positions(out_pos, geometry)]
-        for r, c in cells:
-            z[r + top, c + left] = 1.0
+    def window_overlay(out_pos: tuple[int, int]) -> tuple[tuple[list, list], tuple[list[float], list[float]]]:
+        """A ring on every input cell the window reads, and the outline of the window's span."""
+        rings = ring_path(pos for _, pos in window_positions(out_pos, geometry))
         r0 = out_pos[0] * geometry.stride[0] - geometry.padding[0][0]
         c0 = out_pos[1] * geometry.stride[1] - geometry.padding[1][0]
         outline = _rect(r0, c0, r0 + geometry.span[0] - 1, c0 + geometry.span[1] - 1)
-        return z, outline
+        return rings, outline
 
     def partial_output(done: int) -> np.ndarray:
         z = np.full(n_steps, np.nan, dtype=np.float32)
@@ -337,7 +338,7 @@ def conv_walkthrough_spec(
             texttemplate="%{text}",
             textfont={"size": text_size, "color": "#555"},
         )
-    window = _heatmap_spec(overlay, colorscale=[[0, HIGHLIGHT], [1, HIGHLIGHT]], x=cols_in, y=rows_in)
+    window = _line_spec(overlay)
     kern = _heatmap_spec(
         kernel,
         axes="2",
@@ -367,35 +368,48 @@ def conv_walkthrough_spec(
         base_in,
         pad_layer,
         window,
-        _line_spec(outline),
+        _line_spec(outline, width=2, dash="dot"),
         kern,
         empty,
         out,
         _line_spec(_rect(shown[0], shown[1], shown[0], shown[1]), "3"),
     ]
-    moving = [2, 3, 6, 7]  # trace indices the frames update
+    moving = [2, 3, 6, 7]  # trace indices the frames update (and the output's ink layers, below)
     if marked_input is not None:
         r, c = marked_input
-        data.append(_line_spec(_rect(r, c, r, c), "", color="#2ca02c"))
+        data.append(_line_spec(_rect(r, c, r, c), "", width=HIGHLIGHT_WIDTH + 2))
     if pickable:
         data.append(cell_picker_trace(np.arange(real_h), np.arange(real_w), "input"))
         data.append(cell_picker_trace(np.arange(ho), np.arange(wo), "output", "3"))
+    # Numbers in black or white by each cell's colour, drawn over every heatmap (padding has its own).
+    if numbers:
+        data.extend(ink_traces(base_in, 0, shown=~is_padding))
+    if kern.get("texttemplate"):
+        data.extend(ink_traces(kern, 4))
+    out_ink: list[int] = []
+    if out_numbers:
+        out_ink = [len(data), len(data) + 1]
+        data.extend(ink_traces(out, 6))
+        moving += out_ink
 
     spec: dict = {"data": data, "layout": layout}
     if animate:
         frames = []
         for number, done in enumerate(plan):
             current = divmod(done - 1, wo)
-            z, line = window_overlay(current)
+            rings, line = window_overlay(current)
             box = _rect(current[0], current[1], current[0], current[1])
+            so_far = partial_output(done)
+            inks = ink_split(so_far, out["colorscale"], out["zmin"], out["zmax"]) if out_ink else ()
             frames.append(
                 {
                     "name": str(number),
                     "data": [
-                        {"type": "heatmap", "z": typed_array(z)},
+                        {"type": "scatter", "x": rings[0], "y": rings[1]},
                         {"type": "scatter", "x": line[0], "y": line[1]},
-                        {"type": "heatmap", "z": typed_array(partial_output(done))},
+                        {"type": "heatmap", "z": typed_array(so_far)},
                         {"type": "scatter", "x": box[0], "y": box[1]},
+                        *({"type": "heatmap", "z": typed_array(z)} for z in inks),
                     ],
                     "traces": moving,
                 }
@@ -575,6 +589,8 @@ def matrix_figure(
             hovertemplate="output %{y}, input %{x}: %{z}<extra></extra>",
         )
     )
+    if numbers:
+        fig.add_traces(ink_traces(fig.data[0], 0))
     cell = int(min(34, max(6, 620 // max(rows, cols, 1))))
     fig.update_yaxes(
         autorange="reversed",
@@ -724,18 +740,19 @@ def grids_figure(
     for i, z in enumerate(grids):
         n = "" if i == 0 else str(i + 1)
         show_numbers = max(z.shape) <= NUMBERS_MAX_CELLS and (numbers is None or numbers[i])
-        data.append(
-            _heatmap_spec(
-                z,
-                axes=n,
-                numbers=show_numbers,
-                from_zero=from_zero,
-                colorscale=colorscale,
-                limit=limits[i],
-                text_size=13 if max(z.shape) > 10 else 15,
-                hover=hover,
-            )
+        panel = _heatmap_spec(
+            z,
+            axes=n,
+            numbers=show_numbers,
+            from_zero=from_zero,
+            colorscale=colorscale,
+            limit=limits[i],
+            text_size=13 if max(z.shape) > 10 else 15,
+            hover=hover,
         )
+        data.append(panel)
+        if show_numbers:
+            data.extend(ink_traces(panel, len(data) - 1))
         _grid_axes(layout, n, z.shape[0], z.shape[1], total_rows)
         mask = None if marks is None else marks[i]
         if mask is not None and mask.any():

@@ -1,9 +1,9 @@
 """The sliding-window animation as an animated GIF, frame for frame the same as the page's Plotly frames.
 
 Each frame shows the padded input (padding grey), the kernel and the output filling in; the cells the
-window reads carry an orange ring, the window's span an orange outline, and the output cell being
-computed an outline. Frames follow `frame_plan`, so the GIF has exactly as many frames as the Plotly
-animation. Drawing happens in palette mode with one fixed palette (white, greys, orange, and a
+window reads carry a green ring (palette.HIGHLIGHT), the window's span a darker green outline, and the output
+cell being computed an outline. Frames follow `frame_plan`, so the GIF has exactly as many frames as the Plotly
+animation. Drawing happens in palette mode with one fixed palette (white, greys, greens, and a
 diverging scale of value colours), so no colour is quantised away and the file stays small.
 """
 
@@ -17,6 +17,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from cnnviz.conv.args import ConvGeometry
 from cnnviz.conv.explain import window_positions
+from cnnviz.plots.palette import HIGHLIGHT as HIGHLIGHT_HEX
+from cnnviz.plots.palette import ink_for
 from cnnviz.topics.walkthrough import frame_plan
 
 __all__ = ["GifLayout", "HIGHLIGHT_RGB", "conv_animation_gif", "gif_layout", "MAX_GIF_WIDTH"]
@@ -25,16 +27,22 @@ MAX_GIF_WIDTH = 960  # px; the frame is scaled down (smaller cells) to fit
 MAX_GIF_HEIGHT = 640
 NUMBERS_MAX_CELLS = 24  # same rule as the page: wider grids show colours only
 NUMBERS_MIN_PX = 22  # cells smaller than this have no room for a number
-RING_PX = 4  # width of the orange ring marking a cell the window reads
+RING_PX = 4  # width of the green ring marking a cell the window reads
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    """(r, g, b) 0-255 of a '#rrggbb' colour."""
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
 
 WHITE, BLACK, PADDING, EMPTY, HIGHLIGHT, OUTLINE, SOFT_TEXT = range(7)
 _FIXED = [
     (255, 255, 255),
-    (20, 20, 20),
+    (0, 0, 0),  # pure black: ink_for's contrast holds for black, not for a dark grey
     (217, 220, 225),
     (241, 242, 244),
-    (255, 140, 0),
-    (200, 80, 0),
+    _rgb(HIGHLIGHT_HEX),
+    (0, 110, 54),  # the window's span and the current output cell: the highlight, darker
     (85, 85, 85),
 ]
 HIGHLIGHT_RGB = _FIXED[HIGHLIGHT]
@@ -141,7 +149,9 @@ def conv_animation_gif(
             draw.text((cx, cy), text, fill=WHITE if dark else BLACK, font=font, anchor="mm")
 
     def value_cell(panel: str, r: int, c: int, v: float, limit: float, fmt: str) -> None:
-        cell(panel, r, c, _shade(v, limit), fmt.format(v), dark=abs(v) > 0.65 * limit)
+        shade = _shade(v, limit)
+        dark = ink_for(*_PALETTE[3 * shade : 3 * shade + 3]) == "#ffffff"
+        cell(panel, r, c, shade, fmt.format(v), dark=dark)
 
     in_limit = max(float(np.abs(padded).max(initial=0)), 1e-9)
     in_fmt, k_fmt, out_fmt = _fmt(padded), _fmt(kernel), _fmt(output)

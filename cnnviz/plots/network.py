@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 
+from cnnviz.plots.palette import HIGHLIGHT, HIGHLIGHT_FILL, HIGHLIGHT_WIDTH
+
 __all__ = [
     "field_growth_figure",
     "region_figure",
@@ -30,7 +32,6 @@ __all__ = [
 ]
 
 ORANGE = "#e8590c"
-READ_FILL = "rgba(232, 89, 12, 0.42)"
 VEIL = "rgba(255, 255, 255, 0.62)"  # over the input cells a unit does not read
 PADDING_FILL = "rgba(120, 126, 135, 0.35)"
 FONT = {"size": 16}
@@ -151,7 +152,7 @@ def region_figure(
     shapes.append(_box((0, h), (0, w), line={"color": "#212529", "width": 1}))
     if clipped is not None:
         (r0, r1), (c0, c1) = clipped
-        shapes.append(_box((r0, r1), (c0, c1), line={"color": ORANGE, "width": 4}))
+        shapes.append(_box((r0, r1), (c0, c1), line={"color": HIGHLIGHT, "width": HIGHLIGHT_WIDTH}))
     margin = max(1.0, 0.03 * max(x_hi - x_lo, y_hi - y_lo))
     fig.update_xaxes(range=[x_lo - margin, x_hi + margin], showgrid=False, zeroline=False, title="column")
     fig.update_yaxes(
@@ -172,7 +173,7 @@ def region_signal_figure(
     unclipped: Sequence[Span] | None,
     title: str = "",
 ) -> go.Figure:
-    """A 1D input (L,) with the positions one unit reads (`mask` (L,) bool) in orange, `clipped` shaded,
+    """A 1D input (L,) with the positions one unit reads (`mask` (L,) bool) in the highlight green, `clipped` shaded,
     and the formula's window `unclipped` dashed, reaching into the padding (grey) where it does.
     """
     n = len(signal)
@@ -185,7 +186,7 @@ def region_signal_figure(
     read = np.flatnonzero(mask)
     fig.add_trace(
         go.Scatter(x=read, y=y[read], mode="markers", name="read by the unit",
-                   marker={"color": ORANGE, "size": 11 if n <= 100 else 6})
+                   marker={"color": HIGHLIGHT, "size": 11 if n <= 100 else 6})
     )  # fmt: skip
     lo, hi = -0.5, n - 0.5
     if unclipped is not None:
@@ -196,7 +197,7 @@ def region_signal_figure(
         lo, hi = min(lo, a - 0.5), max(hi, b - 0.5)
     if clipped is not None:
         (a, b), *_ = clipped
-        fig.add_vrect(x0=a - 0.5, x1=b - 0.5, fillcolor=READ_FILL, opacity=0.5, line={"width": 0})
+        fig.add_vrect(x0=a - 0.5, x1=b - 0.5, fillcolor=HIGHLIGHT_FILL, line={"width": 0})
     margin = max(1.0, 0.02 * (hi - lo))
     fig.update_xaxes(range=[lo - margin, hi + margin], title="position", zeroline=False)
     fig.update_yaxes(showticklabels=False, zeroline=False)
@@ -234,7 +235,9 @@ def erf_figure(gradient: np.ndarray, unclipped: Sequence[Span] | None, title: st
         fig.add_shape(_box((0, h), (0, w), line={"color": "#212529", "width": 1}))  # the input's border
         if unclipped is not None:
             (r0, r1), (c0, c1) = unclipped
-            fig.add_shape(_box((r0, r1), (c0, c1), line={"color": ORANGE, "width": 3, "dash": "dash"}))
+            fig.add_shape(
+                _box((r0, r1), (c0, c1), line={"color": HIGHLIGHT, "width": HIGHLIGHT_WIDTH, "dash": "dash"})
+            )
             x_lo, x_hi = min(x_lo, c0 - 0.5), max(x_hi, c1 - 0.5)
             y_lo, y_hi = min(y_lo, r0 - 0.5), max(y_hi, r1 - 0.5)
         fig.update_xaxes(range=[x_lo - 0.5, x_hi + 0.5], showgrid=False, zeroline=False, title="column")
@@ -328,7 +331,7 @@ def network_diagram_figure(
     layers_px: int | None = None,
 ) -> go.Figure:
     """Blocks (`cnnviz.network.diagram`) as boxes labelled with their layers over their output shape,
-    arrows for what each reads (skips arc above), the `selected` node's block outlined in orange.
+    arrows for what each reads (skips arc above), the `selected` node's block outlined in the highlight green.
 
     `row_px` pixels per row of blocks, the whole at most `max_height` (None: as tall as the rows need;
     a projector's larger type needs taller boxes). The layers folded into a block are a lighter line;
@@ -365,7 +368,7 @@ def network_diagram_figure(
         shapes.append(
             {"type": "rect", "x0": x - BOX_W / 2, "x1": x + BOX_W / 2, "y0": y - BOX_H / 2, "y1": y + BOX_H / 2,
              "fillcolor": _fill(block), "layer": "below",
-             "line": {"color": ORANGE if chosen else "#c92a2a" if block.status == "error" else "#343a40",
+             "line": {"color": HIGHLIGHT if chosen else "#c92a2a" if block.status == "error" else "#343a40",
                       "width": 5 if chosen else 1.5}}
         )  # fmt: skip
         head, _, folded = block.title.partition(" · ")

@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from cnnviz.plots.conv import typed_array
+from cnnviz.plots.palette import HIGHLIGHT, HIGHLIGHT_WIDTH
 
 __all__ = [
     "MAX_PICKER_POINTS",
@@ -133,7 +134,7 @@ def photo_panels_figure(panels: list[PhotoPanel], height: int = 460) -> go.Figur
                 x1=left + w - 0.5,
                 y0=top - 0.5,
                 y1=top + h - 0.5,
-                line={"color": "#f59e0b", "width": 3},
+                line={"color": HIGHLIGHT, "width": HIGHLIGHT_WIDTH},
                 row=1,
                 col=i + 1,
             )
@@ -145,7 +146,7 @@ def photo_panels_figure(panels: list[PhotoPanel], height: int = 460) -> go.Figur
                 x1=c + 1.5,
                 y0=r - 1.5,
                 y1=r + 1.5,
-                line={"color": "#dc2626", "width": 2},
+                line={"color": HIGHLIGHT, "width": 3},
                 row=1,
                 col=i + 1,
             )

@@ -16,6 +16,8 @@ from plotly.subplots import make_subplots
 
 from cnnviz.plots.animation import play_buttons, scrubber
 from cnnviz.plots.conv import frame_plan
+from cnnviz.plots.ink import ink_figure, ink_split, ink_traces
+from cnnviz.plots.palette import HIGHLIGHT, HIGHLIGHT_WIDTH, ring_path
 from cnnviz.topics.pooling import Pool1dWalkthrough, PoolWalkthrough
 
 __all__ = [
@@ -27,8 +29,8 @@ __all__ = [
     "upsample_figure",
 ]
 
-WINDOW_FILL = "rgba(255, 140, 0, 0.38)"
-WINDOW_LINE = "#ff7f0e"
+RING = {"color": HIGHLIGHT, "width": HIGHLIGHT_WIDTH}  # the cells the window reads, the current output
+SPAN = {"color": HIGHLIGHT, "width": 2, "dash": "dot"}  # the window's whole span
 PAD_GREY = "#d9dce1"
 EMPTY = "#f1f2f4"
 WINNER = "crimson"
@@ -119,7 +121,7 @@ def pool_figure(
         )
     _grid_axes(fig, 2)
     fig.update_layout(height=min(520, 140 + 40 * x.shape[0]), margin={"l": 10, "r": 10, "t": 80, "b": 10})
-    return fig
+    return ink_figure(fig)
 
 
 def invariance_figure(
@@ -160,7 +162,7 @@ def maps_figure(maps: Mapping[str, np.ndarray]) -> go.Figure:
     _grid_axes(fig, len(names))
     tallest = max(m.shape[0] for m in maps.values())
     fig.update_layout(height=min(480, 140 + 36 * tallest), margin={"l": 10, "r": 10, "t": 80, "b": 10})
-    return fig
+    return ink_figure(fig)
 
 
 def upsample_figure(methods: Mapping[str, np.ndarray]) -> go.Figure:
@@ -204,7 +206,7 @@ def _window_sentence(w: PoolWalkthrough, i: int, j: int) -> str:
 def pool_animation_figure(w: PoolWalkthrough, frame_ms: int = 400, max_frames: int = 100) -> go.Figure:
     """The pooling window sliding over the padded input while the output fills in, as Plotly frames.
 
-    Traces: 0 input, 1 padding, 2 window cells (1 where a tap reads, NaN elsewhere), 3 window outline,
+    Traces: 0 input, 1 padding, 2 a ring on each cell a tap reads, 3 window outline (dotted),
     4 winner ring (max; empty for average), 5 output background, 6 output so far (NaN = not yet),
     7 current output box. Frames update traces 2, 3, 4, 6, 7 and the title, which spells out the window's
     values and its result. Axis coordinates are the input's own (padding is negative or past the end).
@@ -227,11 +229,8 @@ def pool_animation_figure(w: PoolWalkthrough, frame_ms: int = 400, max_frames: i
     plan = frame_plan(len(steps), max_frames)
     winners = w.winners
 
-    def window(i: int, j: int) -> np.ndarray:
-        z = np.full(grid.shape, np.nan, dtype=np.float32)
-        for r, c in w.window_cells(i, j):
-            z[r + p, c + p] = 1.0
-        return z
+    def window(i: int, j: int) -> tuple[list, list]:
+        return ring_path(w.window_cells(i, j))
 
     def outline(i: int, j: int) -> tuple[list[float], list[float]]:
         r0, c0 = i * s - p, j * s - p
@@ -283,20 +282,10 @@ def pool_animation_figure(w: PoolWalkthrough, frame_ms: int = 400, max_frames: i
         hoverinfo="skip",
     )
     first = steps[0]
-    overlay = go.Heatmap(
-        z=window(*first),
-        x=cols,
-        y=rows,
-        colorscale=[[0, WINDOW_FILL], [1, WINDOW_FILL]],
-        showscale=False,
-        xgap=1,
-        ygap=1,
-        hoverinfo="skip",
-    )
+    ring_x, ring_y = window(*first)
+    overlay = go.Scatter(x=ring_x, y=ring_y, mode="lines", line=RING, hoverinfo="skip")
     line_x, line_y = outline(*first)
-    frame_line = go.Scatter(
-        x=line_x, y=line_y, mode="lines", line={"color": WINDOW_LINE, "width": 3}, hoverinfo="skip"
-    )
+    frame_line = go.Scatter(x=line_x, y=line_y, mode="lines", line=SPAN, hoverinfo="skip")
     wx, wy = winner(*first)
     ring = go.Scatter(
         x=wx,
@@ -327,29 +316,40 @@ def pool_animation_figure(w: PoolWalkthrough, frame_ms: int = 400, max_frames: i
         hovertemplate="output row %{y}, col %{x}: %{z}<extra></extra>",
     )
     bx, by = _box(first[0], first[1], first[0], first[1])
-    out_box = go.Scatter(x=bx, y=by, mode="lines", line={"color": WINDOW_LINE, "width": 3}, hoverinfo="skip")
+    out_box = go.Scatter(x=bx, y=by, mode="lines", line=RING, hoverinfo="skip")
     for trace, col in ((base, 1), (pad, 1), (overlay, 1), (frame_line, 1), (ring, 1), (empty, 2), (out, 2)):
         fig.add_trace(trace, row=1, col=col)
     fig.add_trace(out_box, row=1, col=2)
+    if numbers:  # black or white numbers by cell, over every heatmap; the output's follow the frames
+        fig.add_traces(ink_traces(fig.data[0], 0), rows=1, cols=1)
+    out_ink = list(range(len(fig.data), len(fig.data) + 2)) if fig.data[6].texttemplate else []
+    if out_ink:
+        fig.add_traces(ink_traces(fig.data[6], 6), rows=1, cols=2)
 
     frames = []
     for number, done in enumerate(plan):
         i, j = steps[done - 1]
+        tx, ty = window(i, j)
         lx, ly = outline(i, j)
         rx, ry = winner(i, j)
         ox, oy = _box(i, j, i, j)
+        done_z = so_far(done)
+        inks = (
+            ink_split(done_z, fig.data[6].colorscale, fig.data[6].zmin, fig.data[6].zmax) if out_ink else ()
+        )
         frames.append(
             # Built from arrays made here: skipping Plotly's per-property validation keeps a rerun fast.
             go.Frame(
                 name=str(number),
                 data=[
-                    go.Heatmap(z=window(i, j), _validate=False),
+                    go.Scatter(x=tx, y=ty, _validate=False),
                     go.Scatter(x=lx, y=ly, _validate=False),
                     go.Scatter(x=rx, y=ry, _validate=False),
-                    go.Heatmap(z=so_far(done), _validate=False),
+                    go.Heatmap(z=done_z, _validate=False),
                     go.Scatter(x=ox, y=oy, _validate=False),
+                    *(go.Heatmap(z=z, _validate=False) for z in inks),
                 ],
-                traces=[2, 3, 4, 6, 7],
+                traces=[2, 3, 4, 6, 7, *out_ink],
                 layout={"title": {"text": _window_sentence(w, i, j)}},
                 _validate=False,
             )
@@ -432,4 +432,4 @@ def pool1d_figure(w: Pool1dWalkthrough) -> go.Figure:
         fig.update_yaxes(showticklabels=False, showgrid=False, range=[0.5, -0.5], row=row, col=1)
     fig.update_annotations(yshift=26)  # row titles above the position numbers
     fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 80, "b": 10})
-    return fig
+    return ink_figure(fig)

@@ -14,6 +14,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from cnnviz.plots.ink import ink_figure
+
 if TYPE_CHECKING:  # pragma: no cover
     from cnnviz.training.trainer import Metrics
 
@@ -181,7 +183,7 @@ def confusion_figure(
     fig.update_xaxes(title_text="predicted", type="category")
     fig.update_yaxes(title_text="true", type="category", autorange="reversed", scaleanchor="x")
     fig.update_layout(title=title, height=140 + 32 * k, margin={"l": 10, "r": 10, "t": 40, "b": 10})
-    return fig
+    return ink_figure(fig)
 
 
 def _mosaic(

@@ -19,6 +19,8 @@ import plotly.colors
 
 from cnnviz.plots.animation import play_buttons, scrubber
 from cnnviz.plots.conv import subplot_layout, typed_array
+from cnnviz.plots.ink import ink_figure, ink_split, ink_traces
+from cnnviz.plots.palette import HIGHLIGHT, HIGHLIGHT_WIDTH
 from cnnviz.topics.transposed import (
     CELL_INPUT,
     CELL_INSERTED,
@@ -31,7 +33,6 @@ from cnnviz.topics.transposed import (
 __all__ = ["KIND_COLOURS", "KIND_NAMES", "gaps_figure", "scatter_animation"]
 
 NUMBERS_MAX = 24
-OUTLINE = "#ff7f0e"
 EMPTY = "#f1f2f4"
 KIND_NAMES = {
     CELL_INPUT: "input cell",
@@ -121,13 +122,15 @@ def _rect(r0: float, c0: float, r1: float, c1: float) -> tuple[list[float], list
     ]
 
 
-def _line(xy: tuple[list[float], list[float]], axes: str, colour: str = OUTLINE, dash: str = "solid") -> dict:
+def _line(
+    xy: tuple[list[float], list[float]], axes: str, colour: str = HIGHLIGHT, dash: str = "solid"
+) -> dict:
     return {
         "type": "scatter",
         "x": xy[0],
         "y": xy[1],
         "mode": "lines",
-        "line": {"color": colour, "width": 3, "dash": dash},
+        "line": {"color": colour, "width": HIGHLIGHT_WIDTH if colour == HIGHLIGHT else 3, "dash": dash},
         "hoverinfo": "skip",
         "showlegend": False,
         "xaxis": f"x{axes}",
@@ -220,19 +223,33 @@ def scatter_animation(view: TransposedView, sums: np.ndarray, frame_ms: int = 50
         _heat(sums[1], "3", "RdBu", sum_limit, numbers, "sum", canvas_cols, canvas_rows),
         _line(_rect(0, 0, ho - 1, wo - 1), "3", "#111418", "dash"),
     ]
+    data.extend(ink_traces(data[0], 0))
+    moving = [1, 3, 5]  # and the ink layers of the stamp and the sum, which fill in frame by frame
+    if numbers:
+        moving += [len(data), len(data) + 1, len(data) + 2, len(data) + 3]
+        data.extend(ink_traces(data[3], 3) + ink_traces(data[5], 5))
     frames, labels = [], []
     for n in range(h * w):
         i, j = divmod(n, w)
         box = _rect(i, j, i, j)
+        stamp, total = stamp_z(n), sums[n + 1].astype(np.float32)
+        inks = []
+        if numbers:
+            for z, source in ((stamp, data[3]), (total, data[5])):
+                inks += [
+                    {"type": "heatmap", "z": typed_array(part.astype(np.float32))}
+                    for part in ink_split(z, source["colorscale"], source["zmin"], source["zmax"])
+                ]
         frames.append(
             {
                 "name": str(n),
                 "data": [
                     {"type": "scatter", "x": box[0], "y": box[1]},
-                    {"type": "heatmap", "z": typed_array(stamp_z(n))},
-                    {"type": "heatmap", "z": typed_array(sums[n + 1].astype(np.float32))},
+                    {"type": "heatmap", "z": typed_array(stamp)},
+                    {"type": "heatmap", "z": typed_array(total)},
+                    *inks,
                 ],
-                "traces": [1, 3, 5],
+                "traces": moving,
             }
         )
         labels.append(f"{i},{j}")
@@ -315,4 +332,4 @@ def gaps_figure(gaps: GapsView, view: TransposedView) -> dict:
         font={"size": 14},
         legend={"orientation": "h", "y": -0.02, "yanchor": "top"},
     )
-    return {"data": data, "layout": layout}
+    return ink_figure({"data": data, "layout": layout})

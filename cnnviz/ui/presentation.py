@@ -16,6 +16,8 @@ import plotly.colors
 import plotly.graph_objects as go
 import streamlit as st
 
+from cnnviz.plots.ink import refresh_ink
+
 __all__ = [
     "DIVERGING_SAFE",
     "PRESENT_KEY",
@@ -115,6 +117,7 @@ def present_figure(fig: Any) -> Any:
         for trace in frame.data or ():
             if getattr(trace, "colorscale", None) is not None:
                 _recolour(trace)
+    refresh_ink(out)  # the numbers' black or white follows the new colours
     layout = out.layout
     layout.font.size = _scaled(layout.font.size)
     raised = 0
@@ -254,6 +257,7 @@ def _present_spec(spec: dict) -> dict:
         for trace in frame.get("data") or ():
             if "colorscale" in trace:
                 _recolour_spec(trace)
+    refresh_ink(out)  # the numbers' black or white follows the new colours
     layout = out.setdefault("layout", {})
     font = dict(layout.get("font") or {})
     font["size"] = _scaled(font.get("size"))

@@ -79,8 +79,8 @@ def unit_layer(page: Page):
 
 
 def outlined(page: Page):
-    """The diagram's boxes drawn with the orange outline of the selected layer."""
-    return page.locator(".st-key-nb_diagram path[style*='stroke: rgb(232, 89, 12)']")
+    """The diagram's boxes drawn with the highlight outline of the selected layer (palette.HIGHLIGHT)."""
+    return page.locator(".st-key-nb_diagram path[style*='stroke: rgb(0, 166, 81)']")
 
 
 def assert_outlined(page: Page, position: int) -> None:

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnviz.errors import ConvConfigError
+from cnnviz.plots.palette import ring_cells
 from cnnviz.plots.pooling import pool1d_figure, pool_animation_figure
 from cnnviz.topics.pooling import pool1d_walkthrough, pool_walkthrough
 from tests.plotly_arrays import decode_array
@@ -50,8 +51,8 @@ def _check_animation(x, kind, k, s, p, d, ceil, include, frame_ms=300, max_frame
     assert play["label"].endswith("play") and play["args"][1]["frame"]["duration"] == frame_ms
     filled_before = 0
     for n, frame in enumerate(frames):
-        assert frame["traces"] == [2, 3, 4, 6, 7]
-        window, _outline, ring, so_far, box = frame["data"]
+        assert frame["traces"][:5] == [2, 3, 4, 6, 7]  # then the output's two ink layers
+        window, _outline, ring, so_far, box = frame["data"][:5]
         # the output cell this frame is at: the last one filled in
         out = decode_array(so_far["z"]).astype(float).ravel()
         filled = int(np.isfinite(out).sum())
@@ -63,8 +64,7 @@ def _check_animation(x, kind, k, s, p, d, ceil, include, frame_ms=300, max_frame
         assert np.mean(box["x"][:4]) == j and np.mean(box["y"][:4]) == i
         assert spec["layout"]["sliders"][0]["steps"][n]["label"] == f"{i},{j}"
         # the window: exactly the cells PyTorch's window reads (dilation skips the others)
-        z = decode_array(window["z"]).astype(float)
-        marked = {(int(rows[r]), int(cols[c])) for r, c in zip(*np.nonzero(z == 1), strict=True)}
+        marked = ring_cells(window["x"], window["y"])
         expected = {(i * stride - p + a * d, j * stride - p + b * d) for a in range(k) for b in range(k)}
         assert marked == expected
         if kind == "max":
@@ -157,7 +157,7 @@ def test_1d_figure_shows_signal_output_and_winners(kind, k, s, p, d) -> None:
         assert sorted(set(winners.tolist())) == sorted(set(idx[0, 0].tolist()))
     else:
         ref = F.avg_pool1d(xt, k, s, p)
-        assert len(spec["data"]) == 2
+        assert not [t for t in spec["data"] if t["type"] == "scatter"]  # no winners to ring
     np.testing.assert_allclose(decode_array(spec["data"][1]["z"])[0], ref[0, 0].numpy())
     titles = [a["text"] for a in spec["layout"]["annotations"]]
     assert titles == ["signal, length 11", f"{kind} pooled, length {ref.shape[2]}"]

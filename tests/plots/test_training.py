@@ -116,10 +116,10 @@ def test_filters_reject_bad_shapes() -> None:
 def test_confusion_matrix_counts_and_class_names() -> None:
     counts = np.array([[5, 1, 0], [0, 6, 2], [1, 0, 7]])
     fig = confusion_figure(counts, ["circle", "square", "triangle"])
-    (trace,) = fig.data
+    trace, *ink = fig.data  # the colours, then the counts in black and in white
     np.testing.assert_array_equal(np.asarray(trace.z), counts)
     assert list(trace.x) == ["circle", "square", "triangle"] == list(trace.y)
-    assert trace.texttemplate == "%{z}"
+    assert [layer.texttemplate for layer in ink] == ["%{z}", "%{z}"]
     assert fig.layout.yaxis.autorange == "reversed"
     assert list(confusion_figure(counts).data[0].x) == ["0", "1", "2"]
 
