@@ -19,6 +19,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/bench_hover.py` from anywhere
 
@@ -77,66 +78,76 @@ def _centre(page, selector: str) -> tuple[float, float]:  # noqa: ANN001
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
 
-def measure(url: str, hovers: int, clicks: int, chromium: str) -> Report:
+def measure(url: str, hovers: int, clicks: int, chromium: str, browser: Any = None) -> Report:
+    """Time the hovers and clicks in `browser` (a Playwright browser), or in a Chromium started for it."""
+    if browser is not None:
+        return _measure(browser, url, hovers, clicks)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        launched = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.add_init_script(PROBE_JS)
-            sent: list[int] = []
-            page.on("websocket", lambda ws: ws.on("framesent", lambda _: sent.append(1)))
-            page.goto(f"{url}/{PATH}")
-            page.wait_for_selector(f"{GRID} .hg-cell", timeout=120_000)
-            page.wait_for_function(
-                "() => document.querySelector('[data-testid=stApp]')"
-                ".getAttribute('data-test-script-state') === 'notRunning'",
+            return _measure(launched, url, hovers, clicks)
+        finally:
+            launched.close()
+
+
+def _measure(browser: Any, url: str, hovers: int, clicks: int) -> Report:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.add_init_script(PROBE_JS)
+        sent: list[int] = []
+        page.on("websocket", lambda ws: ws.on("framesent", lambda _: sent.append(1)))
+        page.goto(f"{url}/{PATH}")
+        page.wait_for_selector(f"{GRID} .hg-cell", timeout=120_000)
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=stApp]')"
+            ".getAttribute('data-test-script-state') === 'notRunning'",
+            timeout=120_000,
+        )
+        page.locator(GRID).scroll_into_view_if_needed()
+        cells = page.locator(f"{GRID} .hg-cell").evaluate_all(
+            "cs => cs.filter(c => c.dataset.p !== 'kernel').map(c => [c.dataset.p, c.dataset.r, c.dataset.c])"
+        )
+        before = len(sent)
+        for i in range(hovers):
+            p_, r, c = cells[(i * 37) % len(cells)]  # a stride through the cells: every move lands elsewhere
+            x, y = _centre(page, f'{GRID} .hg-cell[data-p="{p_}"][data-r="{r}"][data-c="{c}"]')
+            page.mouse.move(x, y)
+        page.wait_for_function(
+            f"() => window.__hoverBench.hovers.length + window.__hoverBench.missed >= {hovers}"
+        )
+        sent_while_hovering = len(sent) - before
+        state = page.evaluate("() => window.__hoverBench")
+        click_ms = []
+        for i in range(clicks):
+            row, col = (i * 5) % 14, (i * 3 + 1) % 14
+            cell = f'{GRID} .hg-cell[data-p="output"][data-r="{row}"][data-c="{col}"]'
+            page.locator(cell).click()
+            done = page.wait_for_function(
+                """([row, col]) => {
+                  const app = document.querySelector('[data-testid=stApp]');
+                  const r = document.querySelector('.st-key-cx_row input');
+                  const c = document.querySelector('.st-key-cx_col input');
+                  const ok = r && c && r.value === String(row) && c.value === String(col)
+                    && app.getAttribute('data-test-script-state') === 'notRunning'
+                    && document.querySelector('.hg-src') !== null;
+                  return ok ? performance.now() - window.__hoverBench.clickAt : false;
+                }""",
+                arg=[row, col],
+                polling="raf",
                 timeout=120_000,
             )
+            click_ms.append(float(done.json_value()))
             page.locator(GRID).scroll_into_view_if_needed()
-            cells = page.locator(f"{GRID} .hg-cell").evaluate_all(
-                "cs => cs.filter(c => c.dataset.p !== 'kernel').map(c => [c.dataset.p, c.dataset.r, c.dataset.c])"
-            )
-            before = len(sent)
-            for i in range(hovers):
-                p_, r, c = cells[
-                    (i * 37) % len(cells)
-                ]  # a stride through the cells: every move lands elsewhere
-                x, y = _centre(page, f'{GRID} .hg-cell[data-p="{p_}"][data-r="{r}"][data-c="{c}"]')
-                page.mouse.move(x, y)
-            page.wait_for_function(
-                f"() => window.__hoverBench.hovers.length + window.__hoverBench.missed >= {hovers}"
-            )
-            sent_while_hovering = len(sent) - before
-            state = page.evaluate("() => window.__hoverBench")
-            click_ms = []
-            for i in range(clicks):
-                row, col = (i * 5) % 14, (i * 3 + 1) % 14
-                cell = f'{GRID} .hg-cell[data-p="output"][data-r="{row}"][data-c="{col}"]'
-                page.locator(cell).click()
-                done = page.wait_for_function(
-                    """([row, col]) => {
-                      const app = document.querySelector('[data-testid=stApp]');
-                      const r = document.querySelector('.st-key-cx_row input');
-                      const c = document.querySelector('.st-key-cx_col input');
-                      const ok = r && c && r.value === String(row) && c.value === String(col)
-                        && app.getAttribute('data-test-script-state') === 'notRunning'
-                        && document.querySelector('.hg-src') !== null;
-                      return ok ? performance.now() - window.__hoverBench.clickAt : false;
-                    }""",
-                    arg=[row, col],
-                    polling="raf",
-                    timeout=120_000,
-                )
-                click_ms.append(float(done.json_value()))
-                page.locator(GRID).scroll_into_view_if_needed()
-        finally:
-            browser.close()
+    finally:
+        context.close()
     return Report(state["hovers"], state["missed"], click_ms, sent_while_hovering)
 
 
-def main(argv: list[str] | None = None) -> Report:
+def main(argv: list[str] | None = None, browser: Any = None) -> Report:
+    """Run the benchmark; `browser` is a Playwright browser to use instead of launching Chromium."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="a running app (default: start one)")
     parser.add_argument("--hovers", type=int, default=150)
@@ -144,7 +155,7 @@ def main(argv: list[str] | None = None) -> Report:
     parser.add_argument("--chromium", default=CHROMIUM)
     args = parser.parse_args(argv)
     if args.url:
-        report = measure(args.url.rstrip("/"), args.hovers, args.clicks, args.chromium)
+        report = measure(args.url.rstrip("/"), args.hovers, args.clicks, args.chromium, browser)
     else:
         with tempfile.TemporaryDirectory() as tmp:
             port = free_port()

@@ -7,6 +7,7 @@ The websocket's sent frames are counted from before the page opens: hovering eve
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -47,12 +48,24 @@ def explorer(browser: Browser, app_url: str) -> Iterator[tuple[Page, list[str]]]
         page.context.close()
 
 
-def _cell(page: Page, panel: str, row: int, col: int):  # noqa: ANN202
-    return page.locator(f'{GRID} .hg-cell[data-p="{panel}"][data-r="{row}"][data-c="{col}"]')
+@contextmanager
+def _grid_page(browser: Browser, app_url: str, path: str, grid: str) -> Iterator[tuple[Page, list[str]]]:
+    """A page at 1400x1000 with its hover grid in view; no JavaScript error may happen before it closes."""
+    page, sent = _open(browser, app_url, path, {"width": 1400, "height": 1000}, grid)
+    try:
+        page.locator(grid).scroll_into_view_if_needed()
+        yield page, sent
+        assert page.js_errors == []  # type: ignore[attr-defined]
+    finally:
+        page.context.close()
+
+
+def _cell(page: Page, panel: str, row: int, col: int, grid: str = GRID):  # noqa: ANN202
+    return page.locator(f'{grid} .hg-cell[data-p="{panel}"][data-r="{row}"][data-c="{col}"]')
 
 
 def _point(page: Page, panel: str, row: int, col: int, grid: str = GRID) -> None:
-    box = page.locator(f'{grid} .hg-cell[data-p="{panel}"][data-r="{row}"][data-c="{col}"]').bounding_box()
+    box = _cell(page, panel, row, col, grid).bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
@@ -128,32 +141,22 @@ def test_presentation_mode_draws_big_cells_and_type(
 
 def test_one_d_outputs_light_their_samples_without_a_rerun(browser: Browser, app_url: str) -> None:
     grid = ".st-key-c1_hover_box"
-    page, sent = _open(browser, app_url, "Convolution_1D", {"width": 1400, "height": 1000}, grid)
-    try:
+    with _grid_page(browser, app_url, "Convolution_1D", grid) as (page, sent):
         line = page.locator(f"{grid} .hg-line")
-        page.locator(grid).scroll_into_view_if_needed()
         before = len(sent)
         # The lecture signal and a 3-tap average, 'same' padding: output i reads padded samples i..i+2.
         for i in range(5):
             _point(page, "output", 0, i, grid)
             expect(line).to_contain_text(f"output[{i}] = ")
-            lit = page.locator(f'{grid} .hg-cell.hg-on[data-p="input"]').evaluate_all(
-                "cells => cells.map(c => Number(c.dataset.c))"
-            )
-            assert sorted(lit) == [i, i + 1, i + 2]
+            assert _lit_inputs(page, grid) == [(0, i), (0, i + 1), (0, i + 2)]
         assert sent[before:] == []
-        rerun_after(page, lambda: page.locator(f'{grid} .hg-cell[data-p="output"][data-c="4"]').click())
+        rerun_after(page, lambda: _cell(page, "output", 0, 4, grid).click())
         expect(page.locator(".st-key-c1_pos input")).to_have_value("4")
-        assert page.js_errors == []  # type: ignore[attr-defined]
-    finally:
-        page.context.close()
 
 
 def test_pooled_cells_light_their_window_and_winner_without_a_rerun(browser: Browser, app_url: str) -> None:
     grid = ".st-key-pl_hover_box"
-    page, sent = _open(browser, app_url, "Pooling", {"width": 1400, "height": 1000}, grid)
-    try:
-        page.locator(grid).scroll_into_view_if_needed()
+    with _grid_page(browser, app_url, "Pooling", grid) as (page, sent):
         line = page.locator(f"{grid} .hg-line")
         before = len(sent)
         for r, c in [(0, 0), (1, 1), (2, 1)]:  # 2x2 max pooling, stride 2
@@ -162,23 +165,13 @@ def test_pooled_cells_light_their_window_and_winner_without_a_rerun(browser: Bro
             assert _lit_inputs(page, grid) == [(2 * r + a, 2 * c + b) for a in (0, 1) for b in (0, 1)]
             winner = page.locator(f"{grid} .hg-cell.hg-win")
             expect(winner).to_have_count(1)
-            assert (
-                winner.text_content()
-                == page.locator(
-                    f'{grid} .hg-cell[data-p="output"][data-r="{r}"][data-c="{c}"]'
-                ).text_content()
-            )
+            assert winner.text_content() == _cell(page, "output", r, c, grid).text_content()
         assert sent[before:] == []
-        assert page.js_errors == []  # type: ignore[attr-defined]
-    finally:
-        page.context.close()
 
 
 def test_transposed_outputs_light_the_stamps_that_add_into_them(browser: Browser, app_url: str) -> None:
     grid = ".st-key-tc_hover_box"
-    page, sent = _open(browser, app_url, "Transposed_convolution", {"width": 1400, "height": 1000}, grid)
-    try:
-        page.locator(grid).scroll_into_view_if_needed()
+    with _grid_page(browser, app_url, "Transposed_convolution", grid) as (page, sent):
         line = page.locator(f"{grid} .hg-line")
         before = len(sent)
         # 3x3 input, 3x3 kernel, stride 2: output (2, 2) is where four stamps overlap.
@@ -189,9 +182,6 @@ def test_transposed_outputs_light_the_stamps_that_add_into_them(browser: Browser
         expect(line).to_contain_text("input[1, 1] = ")
         expect(page.locator(f'{grid} .hg-cell.hg-on[data-p="output"]')).to_have_count(9)
         assert sent[before:] == []
-        assert page.js_errors == []  # type: ignore[attr-defined]
-    finally:
-        page.context.close()
 
 
 def test_channel_outputs_light_their_window_in_every_channel_they_read(
@@ -199,11 +189,7 @@ def test_channel_outputs_light_their_window_in_every_channel_they_read(
 ) -> None:
     grid = ".st-key-ch_hover_box"
     # 4 input channels in 2 groups: output channel 1 reads input channels 0 and 1 only.
-    page, sent = _open(
-        browser, app_url, "Channels_and_groups?ch_groups=2", {"width": 1400, "height": 1000}, grid
-    )
-    try:
-        page.locator(grid).scroll_into_view_if_needed()
+    with _grid_page(browser, app_url, "Channels_and_groups?ch_groups=2", grid) as (page, sent):
         line = page.locator(f"{grid} .hg-line")
         before = len(sent)
         _point(page, "y1", 1, 1, grid)
@@ -213,11 +199,6 @@ def test_channel_outputs_light_their_window_in_every_channel_they_read(
         assert {p for p, _, _ in lit} == {"x0", "x1"}
         assert {(r, c) for p, r, c in lit if p == "x0"} == {(r, c) for r in (1, 2, 3) for c in (1, 2, 3)}
         assert sent[before:] == []
-        rerun_after(
-            page, lambda: page.locator(f'{grid} .hg-cell[data-p="y1"][data-r="2"][data-c="0"]').click()
-        )
+        rerun_after(page, lambda: _cell(page, "y1", 2, 0, grid).click())
         expect(page.locator(".st-key-ch_oc input")).to_have_value("1")
         expect(page.locator(".st-key-ch_row input")).to_have_value("2")
-        assert page.js_errors == []  # type: ignore[attr-defined]
-    finally:
-        page.context.close()
