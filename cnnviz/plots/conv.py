@@ -20,6 +20,7 @@ from cnnviz.conv.explain import window_positions
 from cnnviz.plots.animation import play_buttons, scrubber
 from cnnviz.plots.ink import ink_split, ink_traces
 from cnnviz.plots.palette import HIGHLIGHT, HIGHLIGHT_WIDTH, ring_path
+from cnnviz.plots.typed_arrays import typed_array
 from cnnviz.topics.walkthrough import frame_plan
 
 __all__ = [
@@ -61,15 +62,6 @@ def _rect(r0: float, c0: float, r1: float, c1: float) -> tuple[list[float], list
     xs = [c0 - 0.5, c1 + 0.5, c1 + 0.5, c0 - 0.5, c0 - 0.5]
     ys = [r0 - 0.5, r0 - 0.5, r1 + 0.5, r1 + 0.5, r0 - 0.5]
     return xs, ys
-
-
-def typed_array(values: np.ndarray) -> dict:
-    """A numpy array as Plotly's base64 typed-array spec (what plotly.py >= 6 sends), float32 for floats."""
-    arr = np.ascontiguousarray(values, dtype=np.float32 if values.dtype.kind == "f" else values.dtype)
-    spec = {"dtype": arr.dtype.str[1:], "bdata": base64.b64encode(arr).decode()}
-    if arr.ndim > 1:
-        spec["shape"] = ", ".join(str(n) for n in arr.shape)
-    return spec
 
 
 class PrebuiltFigure(go.Figure):
@@ -636,7 +628,6 @@ def synced_images_figure(
     Each extent is (y0, x0, height, width) in the *input's* pixel coordinates, so a result pixel sits
     over the input pixels its window is centred on, whatever the stride, padding or preview scale.
     """
-    import base64
     import io
 
     from PIL import Image

@@ -15,6 +15,7 @@ import numpy as np
 import plotly.colors
 
 from cnnviz.plots.palette import ink_for
+from cnnviz.plots.typed_arrays import typed_array
 
 __all__ = ["INK_OF", "cell_colours", "colour_limits", "ink_figure", "ink_split", "ink_traces", "refresh_ink"]
 
@@ -40,8 +41,6 @@ def _values(z: Any) -> np.ndarray:
 def _as_spec(values: np.ndarray, like: Any) -> Any:
     """`values` in the form the source's z came in (a typed-array spec stays one)."""
     if isinstance(like, dict) and "bdata" in like:
-        from cnnviz.plots.conv import typed_array
-
         return typed_array(values.astype(np.float32))
     return values
 
