@@ -172,6 +172,8 @@ def _text_sizes(layout: dict) -> dict:
     for name in ("sliders", "updatemenus"):
         if layout.get(name):
             updates[name] = [_grown_control(entry, default) for entry in layout[name]]
+    # Bar labels that do not fit beside or inside their bar are shrunk by Plotly: not below MIN_FONT here.
+    updates["uniformtext"] = {"minsize": MIN_FONT, "mode": "show"}
     for name in ("legend", "title"):
         size = _size_of(layout.get(name))
         updates[name] = {"font": {"size": _scaled(size) if size else default}}
