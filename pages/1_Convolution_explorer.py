@@ -241,7 +241,7 @@ terms = pd.DataFrame(
     }
 )
 table, summary = st.columns([3, 2])
-table.dataframe(terms, hide_index=True, height=min(400, 38 + 35 * len(terms)))
+table.dataframe(terms, hide_index=True)
 with summary:
     st.markdown(f"output[{row}, {col}] = sum of products + bias")
     st.code(cell.equation(), language=None, wrap_lines=True)

@@ -37,6 +37,12 @@ MAX_POINTS = 2_000  # points a curve draws: a longer history is thinned evenly (
 TRAIN_COLOR = "#1f77b4"
 TEST_COLOR = "#ff7f0e"
 _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+_TITLED_MARGIN = {"l": 10, "r": 10, "t": 70, "b": 10}  # a figure title above a row of subplot titles
+
+
+def _top_title(text: str) -> dict:
+    """A figure title at the very top, clear of the subplot titles under it (whatever their type size)."""
+    return {"text": text, "y": 1.0, "yref": "container", "yanchor": "top", "pad": {"t": 8}}
 
 
 def thinned(metrics: Sequence[Metrics], limit: int = MAX_POINTS) -> Sequence[Metrics]:
@@ -107,11 +113,16 @@ def _filter_images(filters: np.ndarray) -> np.ndarray:
 
 
 def filters_figure(
-    filters: np.ndarray, title: str = "First-layer filters", max_filters: int = 16, columns: int = 8
+    filters: np.ndarray,
+    title: str = "First-layer filters",
+    max_filters: int = 16,
+    columns: int = 8,
+    cell_px: int = 110,
 ) -> go.Figure:
     """A grid of small heatmaps, one per filter (or hidden unit), on one shared, symmetric colour scale.
 
-    Blue is negative, red positive, white zero; only the first `max_filters` are drawn.
+    Blue is negative, red positive, white zero; only the first `max_filters` are drawn, each about
+    `cell_px` across.
     """
     images = _filter_images(filters)[:max_filters]
     n = len(images)
@@ -120,12 +131,17 @@ def filters_figure(
     cols = max(1, min(columns, n))
     rows = math.ceil(n / cols)
     limit = float(np.abs(images).max()) or 1.0
+    aspect = images.shape[1] / images.shape[2]
+    # A 1-D filter (one row of weights) fills a band half a row high instead of a strip one weight high.
+    row_px = max(30, min(cell_px, int(cell_px * aspect))) if images.shape[1] > 1 else cell_px // 2
+    title_px = 30  # room for a row's filter numbers, above it
+    height = 60 + rows * (row_px + title_px)
     fig = make_subplots(
         rows=rows,
         cols=cols,
         subplot_titles=[str(i) for i in range(n)],
         horizontal_spacing=0.02,
-        vertical_spacing=0.08 if rows > 1 else 0.0,
+        vertical_spacing=title_px / (height - 70) if rows > 1 else 0.0,
     )
     for i, image in enumerate(images):
         fig.add_trace(
@@ -144,14 +160,11 @@ def filters_figure(
         )
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed")
-    for i in range(n):  # square cells: each subplot's y axis keeps its x axis's scale
-        suffix = "" if i == 0 else str(i + 1)
-        fig.layout[f"yaxis{suffix}"].scaleanchor = f"x{suffix}"
-    aspect = images.shape[1] / images.shape[2]
-    row_px = max(30, min(110, int(110 * aspect)))
-    fig.update_layout(
-        title=title, height=60 + rows * (row_px + 25), margin={"l": 10, "r": 10, "t": 60, "b": 10}
-    )
+    if images.shape[1] > 1:
+        for i in range(n):  # square cells: each subplot's y axis keeps its x axis's scale
+            suffix = "" if i == 0 else str(i + 1)
+            fig.layout[f"yaxis{suffix}"].scaleanchor = f"x{suffix}"
+    fig.update_layout(title=_top_title(title), height=height + 10, margin=_TITLED_MARGIN)
     fig.update_annotations(font_size=10)
     return fig
 
@@ -213,13 +226,17 @@ def _image_grid(
     zmax: float,
     cell_px: int,
     title: str,
+    title_size: int = 10,
 ) -> go.Figure:
-    """Small (h, w) images in a grid on one colour scale, each titled: one heatmap trace of the tiled
-    images (NaN gaps), which builds and draws far faster than one subplot per image."""
-    z, corners = _mosaic(images, columns)
+    """Small (h, w) images in a grid on one colour scale, each titled (in `title_size` px type, with room
+    for it above each image): one heatmap trace of the tiled images (NaN gaps), which builds and draws far
+    faster than one subplot per image."""
     h, w = np.asarray(images[0]).shape
     rows = math.ceil(len(images) / max(1, min(columns, len(images))))
-    gap_px = 18 if any(titles) else 4
+    gap_px = round(1.8 * title_size) if any(titles) else 4  # figure height a row's titles add
+    # The gap between images in image pixels (each drawn about cell_px / h screen pixels): a title's room.
+    gap = max(1, round(h * 1.4 * title_size / cell_px)) if any(titles) else 1
+    z, corners = _mosaic(images, columns, gap=gap)
     z_rows = z.shape[0]
     fig = go.Figure(
         go.Heatmap(
@@ -234,10 +251,16 @@ def _image_grid(
     )
     for (r, c), text in zip(corners, titles, strict=True):
         fig.add_annotation(
-            x=c + (w - 1) / 2, y=r - 0.5, text=text, showarrow=False, yanchor="bottom", font={"size": 10}
+            x=c + (w - 1) / 2,
+            y=r - 0.5,
+            text=text,
+            showarrow=False,
+            yanchor="bottom",
+            font={"size": title_size},
         )
     fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_yaxes(visible=False, scaleanchor="x", range=[z_rows - 0.5, -0.5 - h / 4])  # row 0 on top
+    # Row 0 on top; above it, room for the first row's titles (the gap between rows holds the others).
+    fig.update_yaxes(visible=False, scaleanchor="x", range=[z_rows - 0.5, -0.5 - max(h / 4, gap)])
     fig.update_layout(
         title=title,
         height=60 + rows * (cell_px + gap_px),
@@ -248,11 +271,12 @@ def _image_grid(
 
 
 def feature_maps_figure(
-    values: np.ndarray, title: str, max_channels: int = 16, columns: int = 8
+    values: np.ndarray, title: str, max_channels: int = 16, columns: int = 8, title_size: int = 10
 ) -> go.Figure:
     """One conv layer's output for one sample: (C, H, W) as a grid of channel heatmaps (the first
     `max_channels`), or (C, L) as a single heatmap with one row per channel. Colour: 0 dark, the layer's
-    largest value bright (after a ReLU nothing is negative; otherwise the minimum is dark)."""
+    largest value bright (after a ReLU nothing is negative; otherwise the minimum is dark). Channel titles
+    are `title_size` px."""
     v = np.asarray(values, dtype=np.float32)
     low, high = float(min(v.min(), 0.0)), float(v.max())
     high = high if high > low else low + 1.0
@@ -286,13 +310,20 @@ def feature_maps_figure(
         zmax=high,
         cell_px=max(40, min(100, int(100 * aspect))),
         title=title,
+        title_size=title_size,
     )
 
 
 def samples_figure(
-    samples: Sequence[np.ndarray], titles: Sequence[str], title: str, columns: int = 4
+    samples: Sequence[np.ndarray],
+    titles: Sequence[str],
+    title: str,
+    columns: int = 4,
+    cell_px: int = 110,
+    title_size: int = 10,
 ) -> go.Figure:
-    """Test samples in display layout: images (1, H, W) in grey (bright = ink) or signals (1, L) as lines."""
+    """Test samples in display layout: images (1, H, W) in grey (bright = ink) or signals (1, L) as lines,
+    each about `cell_px` high under its title in `title_size` px type."""
     if len(samples) != len(titles):
         raise ValueError(f"{len(samples)} samples but {len(titles)} titles")
     if not samples:
@@ -306,8 +337,9 @@ def samples_figure(
             colorscale="Greys_r",
             zmin=0.0,
             zmax=1.0,
-            cell_px=110,
+            cell_px=cell_px,
             title=title,
+            title_size=title_size,
         )
     if arrays[0].ndim != 2:
         raise ValueError(f"samples are (1, H, W) or (1, L) (got shape {arrays[0].shape})")
@@ -321,8 +353,8 @@ def samples_figure(
             col=i % cols + 1,
         )
     fig.update_xaxes(showticklabels=False)
-    fig.update_layout(title=title, height=60 + rows * 150, margin={"l": 10, "r": 10, "t": 60, "b": 10})
-    fig.update_annotations(font_size=10)
+    fig.update_layout(title=_top_title(title), height=70 + rows * (cell_px + 40), margin=_TITLED_MARGIN)
+    fig.update_annotations(font_size=title_size)
     return fig
 
 

@@ -40,6 +40,8 @@ __all__ = ["cached_figure", "feature_maps_view", "prediction_view", "worst_sampl
 
 _PLOT_CONFIG = {"displayModeBar": False}
 _FIGURE_CACHE_SIZE = 12
+# px of the titles over each small picture (normal, presentation): presentation mode enlarges 14 to 21 px.
+_TILE_TITLE = {False: 10, True: 14}
 
 
 def cached_figure(prefix: str, key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
@@ -110,14 +112,17 @@ def feature_maps_view(run: TrainingRun, state: RunState, prefix: str) -> None:
     if not view.feature_maps:
         right.info("This model has no conv layers: an MLP has no feature maps, only its weights (Filters).")
         return
+    big = is_presenting()
     with right:
         st.caption(f"What each conv layer (after its activation) makes of this sample, at step {view.step}.")
         for fmap in view.feature_maps:
             fig = cached_figure(
                 prefix,
-                ("maps", run.serial, view.step, index, fmap.index),
+                ("maps", run.serial, view.step, index, fmap.index, big),
                 lambda fmap=fmap: feature_maps_figure(
-                    fmap.values, f"layer {fmap.index}: {fmap.layer} → {tuple(fmap.values.shape)}"
+                    fmap.values,
+                    f"layer {fmap.index}: {fmap.layer} → {tuple(fmap.values.shape)}",
+                    title_size=_TILE_TITLE[big],
                 ),
             )
             chart(fig, key=f"{prefix}_maps_{fmap.index}", config=_PLOT_CONFIG)
@@ -134,11 +139,16 @@ def worst_samples_view(run: TrainingRun, state: RunState, prefix: str) -> None:
         f"#{w.index}: {names[w.label]} → {names[w.predicted]} ({100 * w.p_predicted:.0f} %)"
         for w in snap.worst
     ]
+    big = is_presenting()
     fig = cached_figure(
         prefix,
-        ("worst", run.serial, snap.step),
+        ("worst", run.serial, snap.step, big),
         lambda: samples_figure(
-            [w.x for w in snap.worst], titles, f"The {len(titles)} worst test samples at step {snap.step}"
+            [w.x for w in snap.worst],
+            titles,
+            f"The {len(titles)} worst test samples at step {snap.step}",
+            cell_px=200 if big else 110,
+            title_size=_TILE_TITLE[big],
         ),
     )
     chart(fig, key=f"{prefix}_worst", config=_PLOT_CONFIG)

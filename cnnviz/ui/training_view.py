@@ -20,7 +20,7 @@ from cnnviz.training.runs import RunScheduler, RunState, RunStatus, TrainingRun,
 from cnnviz.training.trainer import OPTIMIZERS, TrainConfig, TrainingError, recommended_config
 from cnnviz.ui.layout import show_error
 from cnnviz.ui.messages import escape_markdown
-from cnnviz.ui.presentation import chart
+from cnnviz.ui.presentation import chart, is_presenting
 from cnnviz.ui.training_inspect import cached_figure, feature_maps_view, worst_samples_view
 from cnnviz.ui.training_session import session_liveness
 from cnnviz.ui.url_state import url
@@ -408,12 +408,17 @@ def _draw(state: RunState, run: TrainingRun, prefix: str, view: str, capacity: i
     elif view == "worst":
         worst_samples_view(run, state, prefix)
     elif view == "filters" and snap is not None:
-        left, right = st.columns([3, 2])
+        big = is_presenting()
+        # On a projector the filters take the whole width (each one large enough to see from the back),
+        # the confusion matrix goes under them.
+        left, right = (st.container(), st.columns(2)[0]) if big else st.columns([3, 2])
         chart(
             cached_figure(
                 prefix,
-                ("filters", run.serial, snap.step),
-                lambda: filters_figure(snap.filters, f"First-layer filters at step {snap.step}"),
+                ("filters", run.serial, snap.step, big),
+                lambda: filters_figure(
+                    snap.filters, f"First-layer filters at step {snap.step}", cell_px=150 if big else 110
+                ),
             ),
             where=left,
             key=f"{prefix}_filters",

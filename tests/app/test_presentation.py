@@ -212,3 +212,8 @@ def test_ready_specs_get_the_same_larger_small_print() -> None:
     spec = json.loads(_small_print_figure().to_json())
     _assert_small_print_grown(present_figure(PrebuiltFigure(spec))._spec["layout"])
     assert spec["layout"]["xaxis"]["tickfont"]["size"] == 11  # the cached spec is not changed in place
+
+
+def test_bar_labels_are_not_shrunk_below_the_smallest_font() -> None:
+    out = present_figure(go.Figure(go.Bar(x=[1.0, 2.0], y=["a", "b"], orientation="h", text=["1", "2"])))
+    assert out.layout.uniformtext.minsize == MIN_FONT and out.layout.uniformtext.mode == "show"

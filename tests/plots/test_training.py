@@ -97,6 +97,21 @@ def test_1d_filters_are_one_row_each_and_the_count_is_capped() -> None:
     assert np.asarray(fig.data[2].z).shape == (1, 3)
 
 
+def test_1d_filters_fill_a_band_not_a_strip_one_weight_high() -> None:
+    fig = filters_figure(np.ones((8, 1, 5), dtype=np.float32), cell_px=150)
+    assert fig.layout.yaxis.scaleanchor is None  # a 1 x 5 filter is not drawn 5 times wider than high
+    assert fig.layout.height >= 60 + 150 // 2
+
+
+def test_tile_titles_get_room_in_proportion_to_their_type() -> None:
+    images = [np.zeros((1, 28, 28), dtype=np.float32)] * 8
+    small = np.asarray(samples_figure(images, ["t"] * 8, "worst", cell_px=110, title_size=10).data[0].z)
+    large = np.asarray(samples_figure(images, ["t"] * 8, "worst", cell_px=110, title_size=20).data[0].z)
+    gap = small.shape[0] - 2 * 28  # two rows of tiles and the NaN rows between them
+    assert gap == round(28 * 14 / 110) and np.isnan(small[28 : 28 + gap]).all()
+    assert large.shape[0] - 2 * 28 == round(28 * 28 / 110) > gap
+
+
 def test_mlp_units_show_as_images() -> None:
     w = np.zeros((512, 1, 8, 8), dtype=np.float32)
     w[0, 0, 2, 3] = 1.0
