@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from cnnviz import (
@@ -14,7 +13,9 @@ from cnnviz import (
     LECTURE_SIGNAL,
     MAX_PICTURE_SIDE,
     ConvConfigError,
+    Pool1dWalkthrough,
     PoolWalkthrough,
+    UpsampleResult,
     anti_alias_sigma,
     downsample_compare,
     encode_png,
@@ -29,6 +30,7 @@ from cnnviz import (
     upsample_compare,
 )
 from cnnviz.plots import (
+    PrebuiltFigure,
     invariance_figure,
     maps_figure,
     pool1d_figure,
@@ -68,17 +70,60 @@ pool_hover = st.cache_data(max_entries=32, show_spinner=False)(pool_hover_spec)
 pool1d_walkthrough = st.cache_data(max_entries=64, show_spinner=False)(pool1d_walkthrough)
 shift_invariance = st.cache_data(max_entries=16, show_spinner=False)(shift_invariance)
 upsample_compare = st.cache_data(max_entries=16, show_spinner=False)(upsample_compare)
-pool_figure = st.cache_data(max_entries=32, show_spinner=False)(pool_figure)
-pool1d_figure = st.cache_data(max_entries=32, show_spinner=False)(pool1d_figure)
-maps_figure = st.cache_data(max_entries=32, show_spinner=False)(maps_figure)
-invariance_figure = st.cache_data(max_entries=16, show_spinner=False)(invariance_figure)
-upsample_figure = st.cache_data(max_entries=16, show_spinner=False)(upsample_figure)
+
+
+# Figures are cached as their JSON-ready dicts and drawn as `PrebuiltFigure`s: a cache hit unpickles a plain
+# dict, where a cached go.Figure is rebuilt and validated by Plotly on every hit (most of a control change).
+@st.cache_data(max_entries=32, show_spinner=False)
+def pool_view(w: PoolWalkthrough) -> dict:
+    """The input with its winners and the pooled output."""
+    return pool_figure(w.input, w.output, w.winners, w.kind).to_dict()
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def animation(walk: PoolWalkthrough, frame_ms: int) -> go.Figure:
-    """The sliding-window animation (cached: other controls rerun the page without rebuilding its frames)."""
-    return pool_animation_figure(walk, frame_ms)
+def animation(w: PoolWalkthrough, frame_ms: int) -> dict:
+    """The sliding-window animation (other controls rerun the page without rebuilding its frames)."""
+    return pool_animation_figure(w, frame_ms).to_dict()
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def pool1d_view(w: Pool1dWalkthrough) -> dict:
+    return pool1d_figure(w).to_dict()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def shift_maps(pool_k: int, pool_s: int, shift: int) -> dict:
+    """The shifted image, its edge map and the pooled edge map."""
+    inv = shift_invariance(3, pool_k, pool_s)
+    return maps_figure(
+        {
+            f"image, shift {shift}": inv.images[shift],
+            "edge map: conv with [[1, -1]]": inv.conv[shift],
+            f"max pooled {pool_k}×{pool_k}, stride {pool_s}": inv.pooled[shift],
+        }
+    ).to_dict()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def invariance_view(pool_k: int, pool_s: int) -> dict:
+    """Share of cells changed by each shift, edge map next to pooled map."""
+    inv = shift_invariance(3, pool_k, pool_s)
+    return invariance_figure(inv.shifts, inv.conv_changed_share, inv.pool_changed_share).to_dict()
+
+
+def upsampled(pattern: str, kernel: int) -> UpsampleResult:
+    """A 4 x 4 pattern, max pooled to 2 x 2, and the four ways back up (the transposed conv with ones)."""
+    return upsample_compare(input_pattern(pattern, (4, 4), 0), np.ones((kernel, kernel)))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def upsample_views(pattern: str, kernel: int) -> tuple[dict, dict]:
+    """The source with its pooled map, and the four upsampled maps."""
+    up = upsampled(pattern, kernel)
+    return (
+        maps_figure({"source": up.source, "2×2 max pooled": up.small}).to_dict(),
+        upsample_figure(up.methods).to_dict(),
+    )
 
 
 @st.cache_data(max_entries=8, show_spinner="Shrinking…")
@@ -138,7 +183,7 @@ try:
 except ConvConfigError as exc:
     show_error(exc)
 else:
-    chart(pool_figure(w.input, w.output, w.winners, kind), where=main_figure, key=f"{P}_pool", config=NO_BAR)
+    chart(PrebuiltFigure(pool_view(w)), where=main_figure, key=f"{P}_pool", config=NO_BAR)
     if kind == "max":
         st.caption(
             "Red squares: the input cell that wins each window (the first largest value, as PyTorch picks it). "
@@ -170,7 +215,7 @@ else:
     speed = url.at(st.columns([1, 3])[0]).select_slider(
         "Speed", options=list(SPEEDS), value="medium", key=f"{P}_speed"
     )
-    chart(animation(w, SPEEDS[speed]), key=f"{P}_anim", config=NO_BAR)
+    chart(PrebuiltFigure(animation(w, SPEEDS[speed])), key=f"{P}_anim", config=NO_BAR)
     st.caption(
         "Press play, or drag the slider to any output cell. Green rings: the cells the window reads"
         + (" (dilation skips the cells in between)" if kind == "max" and dilation > 1 else "")
@@ -195,7 +240,7 @@ try:
 except ConvConfigError as exc:
     show_error(exc)
 else:
-    chart(pool1d_figure(w1), key=f"{P}_1d", config=NO_BAR)
+    chart(PrebuiltFigure(pool1d_view(w1)), key=f"{P}_1d", config=NO_BAR)
     st.latex(w1.explanation.to_latex())
     for note in w1.explanation.notes:
         st.caption(note)
@@ -211,24 +256,9 @@ try:
 except ConvConfigError as exc:
     show_error(exc)
 else:
-    chart(
-        maps_figure(
-            {
-                f"image, shift {shift}": inv.images[shift],
-                "edge map: conv with [[1, -1]]": inv.conv[shift],
-                f"max pooled {pool_k}×{pool_k}, stride {pool_s}": inv.pooled[shift],
-            }
-        ),
-        key=f"{P}_inv_maps",
-        config=NO_BAR,
-    )
+    chart(PrebuiltFigure(shift_maps(pool_k, pool_s, shift)), key=f"{P}_inv_maps", config=NO_BAR)
     left, right = st.columns([3, 2])
-    chart(
-        invariance_figure(inv.shifts, inv.conv_changed_share, inv.pool_changed_share),
-        where=left,
-        key=f"{P}_inv_plot",
-        config=NO_BAR,
-    )
+    chart(PrebuiltFigure(invariance_view(pool_k, pool_s)), where=left, key=f"{P}_inv_plot", config=NO_BAR)
     conv_total, pool_total = inv.conv[0].size, inv.pooled[0].size
     right.dataframe(
         pd.DataFrame(
@@ -299,12 +329,13 @@ u1, u2 = st.columns(2)
 up_pattern = url.at(u1).selectbox("Source", PATTERNS, index=1, key=f"{P}_up_pattern")
 tk = int(url.at(u2).number_input("Transposed conv kernel size (all ones)", 1, 4, 2, key=f"{P}_up_kernel"))
 try:
-    up = upsample_compare(input_pattern(up_pattern, (4, 4), 0), np.ones((tk, tk)))
+    up = upsampled(up_pattern, tk)
 except ConvConfigError as exc:
     show_error(exc)
 else:
-    chart(maps_figure({"source": up.source, "2×2 max pooled": up.small}), key=f"{P}_up_source", config=NO_BAR)
-    chart(upsample_figure(up.methods), key=f"{P}_up", config=NO_BAR)
+    source_spec, methods_spec = upsample_views(up_pattern, tk)
+    chart(PrebuiltFigure(source_spec), key=f"{P}_up_source", config=NO_BAR)
+    chart(PrebuiltFigure(methods_spec), key=f"{P}_up", config=NO_BAR)
     st.dataframe(
         pd.DataFrame(
             {"method": list(up.sizes()), "output size": [f"{h}×{w}" for h, w in up.sizes().values()]}
