@@ -15,6 +15,7 @@ from cnnviz import (
     ConvConfigError,
     Pool1dWalkthrough,
     PoolWalkthrough,
+    ShiftResult,
     UpsampleResult,
     anti_alias_sigma,
     downsample_compare,
@@ -64,37 +65,47 @@ NO_BAR = {"displayModeBar": False}
 PIXELATED = f"<style>.st-key-{P}_ds_images img{{image-rendering:pixelated}}</style>"
 
 
-# Everything below is cached on its small inputs, so a control change rebuilds only the section it touches.
-pool_walkthrough = st.cache_data(max_entries=64, show_spinner=False)(pool_walkthrough)
-pool_hover = st.cache_data(max_entries=32, show_spinner=False)(pool_hover_spec)
-pool1d_walkthrough = st.cache_data(max_entries=64, show_spinner=False)(pool1d_walkthrough)
-shift_invariance = st.cache_data(max_entries=16, show_spinner=False)(shift_invariance)
-upsample_compare = st.cache_data(max_entries=16, show_spinner=False)(upsample_compare)
-
-
-# Figures are cached as their JSON-ready dicts and drawn as `PrebuiltFigure`s: a cache hit unpickles a plain
-# dict, where a cached go.Figure is rebuilt and validated by Plotly on every hit (most of a control change).
-@st.cache_data(max_entries=32, show_spinner=False)
-def pool_view(w: PoolWalkthrough) -> dict:
-    """The input with its winners and the pooled output."""
-    return pool_figure(w.input, w.output, w.winners, w.kind).to_dict()
+# Everything below is cached on its small inputs (the grid and the pooling settings, not the results), so a
+# control change rebuilds only the section it touches. Figures are cached as their JSON-ready dicts and drawn
+# as `PrebuiltFigure`s: a hit unpickles a plain dict, where a cached go.Figure is rebuilt and validated by
+# Plotly on every hit (it was most of a control change).
+@st.cache_data(max_entries=64, show_spinner=False)
+def walkthrough(x: np.ndarray, pooling: dict) -> PoolWalkthrough:
+    return pool_walkthrough(x, **pooling)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def animation(w: PoolWalkthrough, frame_ms: int) -> dict:
+def pool_views(x: np.ndarray, pooling: dict) -> tuple[dict, dict | None]:
+    """The input with its winners next to the pooled output, and the hover grid's spec."""
+    w = walkthrough(x, pooling)
+    return pool_figure(w.input, w.output, w.winners, w.kind).to_dict(), pool_hover_spec(w)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def animation(x: np.ndarray, pooling: dict, frame_ms: int) -> dict:
     """The sliding-window animation (other controls rerun the page without rebuilding its frames)."""
-    return pool_animation_figure(w, frame_ms).to_dict()
+    return pool_animation_figure(walkthrough(x, pooling), frame_ms).to_dict()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def walkthrough_1d(signal: np.ndarray, pooling: dict) -> Pool1dWalkthrough:
+    return pool1d_walkthrough(signal, **pooling)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def pool1d_view(w: Pool1dWalkthrough) -> dict:
-    return pool1d_figure(w).to_dict()
+def view_1d(signal: np.ndarray, pooling: dict) -> dict:
+    return pool1d_figure(walkthrough_1d(signal, pooling)).to_dict()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def invariance(pool_k: int, pool_s: int) -> ShiftResult:
+    return shift_invariance(3, pool_k, pool_s)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def shift_maps(pool_k: int, pool_s: int, shift: int) -> dict:
     """The shifted image, its edge map and the pooled edge map."""
-    inv = shift_invariance(3, pool_k, pool_s)
+    inv = invariance(pool_k, pool_s)
     return maps_figure(
         {
             f"image, shift {shift}": inv.images[shift],
@@ -107,10 +118,11 @@ def shift_maps(pool_k: int, pool_s: int, shift: int) -> dict:
 @st.cache_data(max_entries=16, show_spinner=False)
 def invariance_view(pool_k: int, pool_s: int) -> dict:
     """Share of cells changed by each shift, edge map next to pooled map."""
-    inv = shift_invariance(3, pool_k, pool_s)
+    inv = invariance(pool_k, pool_s)
     return invariance_figure(inv.shifts, inv.conv_changed_share, inv.pool_changed_share).to_dict()
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
 def upsampled(pattern: str, kernel: int) -> UpsampleResult:
     """A 4 x 4 pattern, max pooled to 2 x 2, and the four ways back up (the transposed conv with ones)."""
     return upsample_compare(input_pattern(pattern, (4, 4), 0), np.ones((kernel, kernel)))
@@ -179,11 +191,12 @@ try:
         x = typed_grid("input", f"{P}_typed", input_pattern("ramp", (height, width)))
     else:
         x = input_pattern(pattern, (height, width), seed)
-    w = pool_walkthrough(x, **pooling)
+    w = walkthrough(x, pooling)
 except ConvConfigError as exc:
     show_error(exc)
 else:
-    chart(PrebuiltFigure(pool_view(w)), where=main_figure, key=f"{P}_pool", config=NO_BAR)
+    pool_spec, hover = pool_views(x, pooling)
+    chart(PrebuiltFigure(pool_spec), where=main_figure, key=f"{P}_pool", config=NO_BAR)
     if kind == "max":
         st.caption(
             "Red squares: the input cell that wins each window (the first largest value, as PyTorch picks it). "
@@ -202,7 +215,6 @@ else:
     st.metric("Global average pooling (mean of the whole input)", f"{w.global_average:.4g}")
     st.caption("Global average pooling is one window as big as the input: one number per channel.")
 
-    hover = pool_hover(w)
     if hover is not None:
         st.markdown("**Point at any cell**")
         hover_grid(
@@ -215,7 +227,7 @@ else:
     speed = url.at(st.columns([1, 3])[0]).select_slider(
         "Speed", options=list(SPEEDS), value="medium", key=f"{P}_speed"
     )
-    chart(PrebuiltFigure(animation(w, SPEEDS[speed])), key=f"{P}_anim", config=NO_BAR)
+    chart(PrebuiltFigure(animation(x, pooling, SPEEDS[speed])), key=f"{P}_anim", config=NO_BAR)
     st.caption(
         "Press play, or drag the slider to any output cell. Green rings: the cells the window reads"
         + (" (dilation skips the cells in between)" if kind == "max" and dilation > 1 else "")
@@ -236,11 +248,11 @@ length = int(
 )
 try:
     signal = np.array(LECTURE_SIGNAL) if signal_name == "lecture" else input_pattern(signal_name, (length,))
-    w1 = pool1d_walkthrough(signal, **pooling)
+    w1 = walkthrough_1d(signal, pooling)
 except ConvConfigError as exc:
     show_error(exc)
 else:
-    chart(PrebuiltFigure(pool1d_view(w1)), key=f"{P}_1d", config=NO_BAR)
+    chart(PrebuiltFigure(view_1d(signal, pooling)), key=f"{P}_1d", config=NO_BAR)
     st.latex(w1.explanation.to_latex())
     for note in w1.explanation.notes:
         st.caption(note)
@@ -252,7 +264,7 @@ shift = int(url.at(s1).slider("Shift the edge right by (pixels)", 0, 3, 1, key=f
 pool_k = int(url.at(s2).number_input("Pool kernel", 1, 3, 2, key=f"{P}_inv_kernel"))
 pool_s = int(url.at(s3).number_input("Pool stride", 1, 3, 1, key=f"{P}_inv_stride"))
 try:
-    inv = shift_invariance(3, pool_k, pool_s)
+    inv = invariance(pool_k, pool_s)
 except ConvConfigError as exc:
     show_error(exc)
 else:
