@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -189,9 +191,10 @@ def overview(_image: np.ndarray, image_key: str) -> bytes:
 # The crop panels and the histograms are cached as JSON-ready dicts (drawn as `PrebuiltFigure`s): built as
 # go.Figures on every run, their thousands of pixel-picker points were validated and copied by Plotly each time.
 @st.cache_data(max_entries=16, show_spinner=False)
-def crop_view(_panels: list[PhotoPanel], view: tuple) -> dict:
-    """The whole picture and the 1:1 crops, clickable; `view` is everything the panels are drawn from."""
-    return photo_panels_figure(_panels).to_dict()
+def crop_view(_panels: Callable[[], list[PhotoPanel]], view: tuple) -> dict:
+    """The whole picture and the 1:1 crops, clickable; `view` is everything `_panels()` draws them from
+    (called only on a miss: encoding the crops is part of the work a hit skips)."""
+    return photo_panels_figure(_panels()).to_dict()
 
 
 HIST_COLOURS = {"R": "#d62728", "G": "#2ca02c", "B": "#1f77b4", "grey": "#444444"}
@@ -391,33 +394,40 @@ def take_pixel_click() -> None:
 
 centre_r, centre_c = window_centre((row, col), *geometry)
 top, left_edge, crop_h, crop_w = box
-panels = [
-    PhotoPanel(
-        overview(image, picked.key),
-        tuple(int(n) for n in np.ceil(np.array(image.shape[:2]) / overview_factor)),
-        f"whole picture{scale_text(overview_factor)}",
-        outline=tuple(int(v // overview_factor) for v in box),
-        mark=(int(centre_r // overview_factor), int(centre_c // overview_factor)),
-    ),
-    PhotoPanel(
-        encode_png(image[top : top + crop_h, left_edge : left_edge + crop_w]),
-        (crop_h, crop_w),
-        f"original, 1:1 ({left_edge}..{left_edge + crop_w - 1}, {top}..{top + crop_h - 1})",
-        mark=(int(centre_r) - top, int(centre_c) - left_edge),
-    ),
-]
-if out_box is not None:
-    o_top, o_left, o_h, o_w = out_box
-    panels.append(
+
+
+def crop_panels() -> list[PhotoPanel]:
+    """The whole picture with the crop outlined, the original crop and the result crop (PNG-encoded)."""
+    panels = [
         PhotoPanel(
-            encode_png(shown["display"][o_top : o_top + o_h, o_left : o_left + o_w]),
-            (o_h, o_w),
-            f"{kernel.name}, 1:1",
-            mark=(row - o_top, col - o_left),
+            overview(image, picked.key),
+            tuple(int(n) for n in np.ceil(np.array(image.shape[:2]) / overview_factor)),
+            f"whole picture{scale_text(overview_factor)}",
+            outline=tuple(int(v // overview_factor) for v in box),
+            mark=(int(centre_r // overview_factor), int(centre_c // overview_factor)),
+        ),
+        PhotoPanel(
+            encode_png(image[top : top + crop_h, left_edge : left_edge + crop_w]),
+            (crop_h, crop_w),
+            f"original, 1:1 ({left_edge}..{left_edge + crop_w - 1}, {top}..{top + crop_h - 1})",
+            mark=(int(centre_r) - top, int(centre_c) - left_edge),
+        ),
+    ]
+    if out_box is not None:
+        o_top, o_left, o_h, o_w = out_box
+        panels.append(
+            PhotoPanel(
+                encode_png(shown["display"][o_top : o_top + o_h, o_left : o_left + o_w]),
+                (o_h, o_w),
+                f"{kernel.name}, 1:1",
+                mark=(row - o_top, col - o_left),
+            )
         )
-    )
+    return panels
+
+
 chart(
-    PrebuiltFigure(crop_view(panels, (picked.key, kernel_args, options, box, out_box, row, col))),
+    PrebuiltFigure(crop_view(crop_panels, (picked.key, kernel_args, options, box, out_box, row, col))),
     key=f"{PREFIX}_crop_figure",
     config={"displayModeBar": False},
     on_select=take_pixel_click,
