@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -34,7 +36,7 @@ from cnnviz import (
     size_text,
     window_centre,
 )
-from cnnviz.plots import PhotoPanel, clicked_pixel, photo_panels_figure, synced_images_figure
+from cnnviz.plots import PhotoPanel, PrebuiltFigure, clicked_pixel, photo_panels_figure, synced_images_figure
 from cnnviz.ui import (
     chart,
     image_picker,
@@ -184,6 +186,48 @@ def synced_view(
 def overview(_image: np.ndarray, image_key: str) -> bytes:
     """The whole picture, small, next to the 1:1 crops (once per image)."""
     return encode_preview(preview(_image, OVERVIEW_SIDE))
+
+
+# The crop panels and the histograms are cached as JSON-ready dicts (drawn as `PrebuiltFigure`s): built as
+# go.Figures on every run, their thousands of pixel-picker points were validated and copied by Plotly each time.
+@st.cache_data(max_entries=16, show_spinner=False)
+def crop_view(_panels: Callable[[], list[PhotoPanel]], view: tuple) -> dict:
+    """The whole picture and the 1:1 crops, clickable; `view` is everything `_panels()` draws them from
+    (called only on a miss: encoding the crops is part of the work a hit skips)."""
+    return photo_panels_figure(_panels()).to_dict()
+
+
+HIST_COLOURS = {"R": "#d62728", "G": "#2ca02c", "B": "#1f77b4", "grey": "#444444"}
+
+
+@st.cache_data(max_entries=6, show_spinner=False)
+def histogram_view(_image: np.ndarray, image_key: str, kernel_args: tuple, options: tuple) -> dict:
+    """The original's and the result's histograms (64 bins per channel), dotted and solid."""
+    centres = np.arange(64) * 4 + 2
+    fig = go.Figure()
+    for title, hist, dash in (
+        ("original", original_view(_image, image_key)[2], "dot"),
+        ("result", filtered(_image, image_key, kernel_args, options)["hist"], "solid"),
+    ):
+        for channel, counts in hist.items():
+            fig.add_trace(
+                go.Scatter(
+                    x=centres,
+                    y=counts,
+                    mode="lines",
+                    name=f"{title} {channel}",
+                    line={"color": HIST_COLOURS[channel], "dash": dash, "width": 2},
+                )
+            )
+    fig.update_layout(
+        height=320,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        title="Histograms (64 bins)",
+        xaxis_title="value (0..255)",
+        yaxis_title="pixels",
+        legend={"font": {"size": 12}},
+    )
+    return fig.to_dict()
 
 
 @st.cache_data(max_entries=2, show_spinner=False)
@@ -350,33 +394,40 @@ def take_pixel_click() -> None:
 
 centre_r, centre_c = window_centre((row, col), *geometry)
 top, left_edge, crop_h, crop_w = box
-panels = [
-    PhotoPanel(
-        overview(image, picked.key),
-        tuple(int(n) for n in np.ceil(np.array(image.shape[:2]) / overview_factor)),
-        f"whole picture{scale_text(overview_factor)}",
-        outline=tuple(int(v // overview_factor) for v in box),
-        mark=(int(centre_r // overview_factor), int(centre_c // overview_factor)),
-    ),
-    PhotoPanel(
-        encode_png(image[top : top + crop_h, left_edge : left_edge + crop_w]),
-        (crop_h, crop_w),
-        f"original, 1:1 ({left_edge}..{left_edge + crop_w - 1}, {top}..{top + crop_h - 1})",
-        mark=(int(centre_r) - top, int(centre_c) - left_edge),
-    ),
-]
-if out_box is not None:
-    o_top, o_left, o_h, o_w = out_box
-    panels.append(
+
+
+def crop_panels() -> list[PhotoPanel]:
+    """The whole picture with the crop outlined, the original crop and the result crop (PNG-encoded)."""
+    panels = [
         PhotoPanel(
-            encode_png(shown["display"][o_top : o_top + o_h, o_left : o_left + o_w]),
-            (o_h, o_w),
-            f"{kernel.name}, 1:1",
-            mark=(row - o_top, col - o_left),
+            overview(image, picked.key),
+            tuple(int(n) for n in np.ceil(np.array(image.shape[:2]) / overview_factor)),
+            f"whole picture{scale_text(overview_factor)}",
+            outline=tuple(int(v // overview_factor) for v in box),
+            mark=(int(centre_r // overview_factor), int(centre_c // overview_factor)),
+        ),
+        PhotoPanel(
+            encode_png(image[top : top + crop_h, left_edge : left_edge + crop_w]),
+            (crop_h, crop_w),
+            f"original, 1:1 ({left_edge}..{left_edge + crop_w - 1}, {top}..{top + crop_h - 1})",
+            mark=(int(centre_r) - top, int(centre_c) - left_edge),
+        ),
+    ]
+    if out_box is not None:
+        o_top, o_left, o_h, o_w = out_box
+        panels.append(
+            PhotoPanel(
+                encode_png(shown["display"][o_top : o_top + o_h, o_left : o_left + o_w]),
+                (o_h, o_w),
+                f"{kernel.name}, 1:1",
+                mark=(row - o_top, col - o_left),
+            )
         )
-    )
+    return panels
+
+
 chart(
-    photo_panels_figure(panels),
+    PrebuiltFigure(crop_view(crop_panels, (picked.key, kernel_args, options, box, out_box, row, col))),
     key=f"{PREFIX}_crop_figure",
     config={"displayModeBar": False},
     on_select=take_pixel_click,
@@ -459,29 +510,5 @@ with diff_col:
             caption=f"|result − original|, stretched so the largest change ({shown['largest_change']}/255) is white",
         )
 with hist_col:
-    colours = {"R": "#d62728", "G": "#2ca02c", "B": "#1f77b4", "grey": "#444444"}
-    centres = np.arange(64) * 4 + 2
-    fig = go.Figure()
-    for title, hist, dash in (
-        ("original", original_view(image, picked.key)[2], "dot"),
-        ("result", shown["hist"], "solid"),
-    ):
-        for channel, counts in hist.items():
-            fig.add_trace(
-                go.Scatter(
-                    x=centres,
-                    y=counts,
-                    mode="lines",
-                    name=f"{title} {channel}",
-                    line={"color": colours[channel], "dash": dash, "width": 2},
-                )
-            )
-    fig.update_layout(
-        height=320,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        title="Histograms (64 bins)",
-        xaxis_title="value (0..255)",
-        yaxis_title="pixels",
-        legend={"font": {"size": 12}},
-    )
-    chart(fig, key=f"{PREFIX}_hist", config={"displayModeBar": False})
+    hist = histogram_view(image, picked.key, kernel_args, options)
+    chart(PrebuiltFigure(hist), key=f"{PREFIX}_hist", config={"displayModeBar": False})

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from cnnviz import (
@@ -14,7 +13,10 @@ from cnnviz import (
     LECTURE_SIGNAL,
     MAX_PICTURE_SIDE,
     ConvConfigError,
+    Pool1dWalkthrough,
     PoolWalkthrough,
+    ShiftResult,
+    UpsampleResult,
     anti_alias_sigma,
     downsample_compare,
     encode_png,
@@ -29,6 +31,7 @@ from cnnviz import (
     upsample_compare,
 )
 from cnnviz.plots import (
+    PrebuiltFigure,
     invariance_figure,
     maps_figure,
     pool1d_figure,
@@ -62,23 +65,77 @@ NO_BAR = {"displayModeBar": False}
 PIXELATED = f"<style>.st-key-{P}_ds_images img{{image-rendering:pixelated}}</style>"
 
 
-# Everything below is cached on its small inputs, so a control change rebuilds only the section it touches.
-pool_walkthrough = st.cache_data(max_entries=64, show_spinner=False)(pool_walkthrough)
-pool_hover = st.cache_data(max_entries=32, show_spinner=False)(pool_hover_spec)
-pool1d_walkthrough = st.cache_data(max_entries=64, show_spinner=False)(pool1d_walkthrough)
-shift_invariance = st.cache_data(max_entries=16, show_spinner=False)(shift_invariance)
-upsample_compare = st.cache_data(max_entries=16, show_spinner=False)(upsample_compare)
-pool_figure = st.cache_data(max_entries=32, show_spinner=False)(pool_figure)
-pool1d_figure = st.cache_data(max_entries=32, show_spinner=False)(pool1d_figure)
-maps_figure = st.cache_data(max_entries=32, show_spinner=False)(maps_figure)
-invariance_figure = st.cache_data(max_entries=16, show_spinner=False)(invariance_figure)
-upsample_figure = st.cache_data(max_entries=16, show_spinner=False)(upsample_figure)
+# Everything below is cached on its small inputs (the grid and the pooling settings, not the results), so a
+# control change rebuilds only the section it touches. Figures are cached as their JSON-ready dicts and drawn
+# as `PrebuiltFigure`s: a hit unpickles a plain dict, where a cached go.Figure is rebuilt and validated by
+# Plotly on every hit (it was most of a control change).
+@st.cache_data(max_entries=64, show_spinner=False)
+def walkthrough(x: np.ndarray, pooling: dict) -> PoolWalkthrough:
+    return pool_walkthrough(x, **pooling)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def animation(walk: PoolWalkthrough, frame_ms: int) -> go.Figure:
-    """The sliding-window animation (cached: other controls rerun the page without rebuilding its frames)."""
-    return pool_animation_figure(walk, frame_ms)
+def pool_views(x: np.ndarray, pooling: dict) -> tuple[dict, dict | None]:
+    """The input with its winners next to the pooled output, and the hover grid's spec."""
+    w = walkthrough(x, pooling)
+    return pool_figure(w.input, w.output, w.winners, w.kind).to_dict(), pool_hover_spec(w)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def animation(x: np.ndarray, pooling: dict, frame_ms: int) -> dict:
+    """The sliding-window animation (other controls rerun the page without rebuilding its frames)."""
+    return pool_animation_figure(walkthrough(x, pooling), frame_ms).to_dict()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def walkthrough_1d(signal: np.ndarray, pooling: dict) -> Pool1dWalkthrough:
+    return pool1d_walkthrough(signal, **pooling)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def view_1d(signal: np.ndarray, pooling: dict) -> dict:
+    return pool1d_figure(walkthrough_1d(signal, pooling)).to_dict()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def invariance(pool_k: int, pool_s: int) -> ShiftResult:
+    return shift_invariance(3, pool_k, pool_s)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def shift_maps(pool_k: int, pool_s: int, shift: int) -> dict:
+    """The shifted image, its edge map and the pooled edge map."""
+    inv = invariance(pool_k, pool_s)
+    return maps_figure(
+        {
+            f"image, shift {shift}": inv.images[shift],
+            "edge map: conv with [[1, -1]]": inv.conv[shift],
+            f"max pooled {pool_k}×{pool_k}, stride {pool_s}": inv.pooled[shift],
+        }
+    ).to_dict()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def invariance_view(pool_k: int, pool_s: int) -> dict:
+    """Share of cells changed by each shift, edge map next to pooled map."""
+    inv = invariance(pool_k, pool_s)
+    return invariance_figure(inv.shifts, inv.conv_changed_share, inv.pool_changed_share).to_dict()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def upsampled(pattern: str, kernel: int) -> UpsampleResult:
+    """A 4 x 4 pattern, max pooled to 2 x 2, and the four ways back up (the transposed conv with ones)."""
+    return upsample_compare(input_pattern(pattern, (4, 4), 0), np.ones((kernel, kernel)))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def upsample_views(pattern: str, kernel: int) -> tuple[dict, dict]:
+    """The source with its pooled map, and the four upsampled maps."""
+    up = upsampled(pattern, kernel)
+    return (
+        maps_figure({"source": up.source, "2×2 max pooled": up.small}).to_dict(),
+        upsample_figure(up.methods).to_dict(),
+    )
 
 
 @st.cache_data(max_entries=8, show_spinner="Shrinking…")
@@ -134,11 +191,12 @@ try:
         x = typed_grid("input", f"{P}_typed", input_pattern("ramp", (height, width)))
     else:
         x = input_pattern(pattern, (height, width), seed)
-    w = pool_walkthrough(x, **pooling)
+    w = walkthrough(x, pooling)
 except ConvConfigError as exc:
     show_error(exc)
 else:
-    chart(pool_figure(w.input, w.output, w.winners, kind), where=main_figure, key=f"{P}_pool", config=NO_BAR)
+    pool_spec, hover = pool_views(x, pooling)
+    chart(PrebuiltFigure(pool_spec), where=main_figure, key=f"{P}_pool", config=NO_BAR)
     if kind == "max":
         st.caption(
             "Red squares: the input cell that wins each window (the first largest value, as PyTorch picks it). "
@@ -157,7 +215,6 @@ else:
     st.metric("Global average pooling (mean of the whole input)", f"{w.global_average:.4g}")
     st.caption("Global average pooling is one window as big as the input: one number per channel.")
 
-    hover = pool_hover(w)
     if hover is not None:
         st.markdown("**Point at any cell**")
         hover_grid(
@@ -170,7 +227,7 @@ else:
     speed = url.at(st.columns([1, 3])[0]).select_slider(
         "Speed", options=list(SPEEDS), value="medium", key=f"{P}_speed"
     )
-    chart(animation(w, SPEEDS[speed]), key=f"{P}_anim", config=NO_BAR)
+    chart(PrebuiltFigure(animation(x, pooling, SPEEDS[speed])), key=f"{P}_anim", config=NO_BAR)
     st.caption(
         "Press play, or drag the slider to any output cell. Green rings: the cells the window reads"
         + (" (dilation skips the cells in between)" if kind == "max" and dilation > 1 else "")
@@ -191,11 +248,11 @@ length = int(
 )
 try:
     signal = np.array(LECTURE_SIGNAL) if signal_name == "lecture" else input_pattern(signal_name, (length,))
-    w1 = pool1d_walkthrough(signal, **pooling)
+    w1 = walkthrough_1d(signal, pooling)
 except ConvConfigError as exc:
     show_error(exc)
 else:
-    chart(pool1d_figure(w1), key=f"{P}_1d", config=NO_BAR)
+    chart(PrebuiltFigure(view_1d(signal, pooling)), key=f"{P}_1d", config=NO_BAR)
     st.latex(w1.explanation.to_latex())
     for note in w1.explanation.notes:
         st.caption(note)
@@ -207,28 +264,13 @@ shift = int(url.at(s1).slider("Shift the edge right by (pixels)", 0, 3, 1, key=f
 pool_k = int(url.at(s2).number_input("Pool kernel", 1, 3, 2, key=f"{P}_inv_kernel"))
 pool_s = int(url.at(s3).number_input("Pool stride", 1, 3, 1, key=f"{P}_inv_stride"))
 try:
-    inv = shift_invariance(3, pool_k, pool_s)
+    inv = invariance(pool_k, pool_s)
 except ConvConfigError as exc:
     show_error(exc)
 else:
-    chart(
-        maps_figure(
-            {
-                f"image, shift {shift}": inv.images[shift],
-                "edge map: conv with [[1, -1]]": inv.conv[shift],
-                f"max pooled {pool_k}×{pool_k}, stride {pool_s}": inv.pooled[shift],
-            }
-        ),
-        key=f"{P}_inv_maps",
-        config=NO_BAR,
-    )
+    chart(PrebuiltFigure(shift_maps(pool_k, pool_s, shift)), key=f"{P}_inv_maps", config=NO_BAR)
     left, right = st.columns([3, 2])
-    chart(
-        invariance_figure(inv.shifts, inv.conv_changed_share, inv.pool_changed_share),
-        where=left,
-        key=f"{P}_inv_plot",
-        config=NO_BAR,
-    )
+    chart(PrebuiltFigure(invariance_view(pool_k, pool_s)), where=left, key=f"{P}_inv_plot", config=NO_BAR)
     conv_total, pool_total = inv.conv[0].size, inv.pooled[0].size
     right.dataframe(
         pd.DataFrame(
@@ -299,12 +341,13 @@ u1, u2 = st.columns(2)
 up_pattern = url.at(u1).selectbox("Source", PATTERNS, index=1, key=f"{P}_up_pattern")
 tk = int(url.at(u2).number_input("Transposed conv kernel size (all ones)", 1, 4, 2, key=f"{P}_up_kernel"))
 try:
-    up = upsample_compare(input_pattern(up_pattern, (4, 4), 0), np.ones((tk, tk)))
+    up = upsampled(up_pattern, tk)
 except ConvConfigError as exc:
     show_error(exc)
 else:
-    chart(maps_figure({"source": up.source, "2×2 max pooled": up.small}), key=f"{P}_up_source", config=NO_BAR)
-    chart(upsample_figure(up.methods), key=f"{P}_up", config=NO_BAR)
+    source_spec, methods_spec = upsample_views(up_pattern, tk)
+    chart(PrebuiltFigure(source_spec), key=f"{P}_up_source", config=NO_BAR)
+    chart(PrebuiltFigure(methods_spec), key=f"{P}_up", config=NO_BAR)
     st.dataframe(
         pd.DataFrame(
             {"method": list(up.sizes()), "output size": [f"{h}×{w}" for h, w in up.sizes().values()]}

@@ -4,7 +4,6 @@ picture, and the layer that does not fit."""
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from cnnviz import (
@@ -34,6 +33,7 @@ from cnnviz import (
     to_pytorch_code,
 )
 from cnnviz.plots import (
+    PrebuiltFigure,
     diagram_png,
     diagram_svg,
     erf_figure,
@@ -69,15 +69,34 @@ def region_of(key: str, _network: Network, layer: int, unit: tuple[int, ...]) ->
     return receptive_region(_network.nodes, _network.input_size, layer, unit)
 
 
+# Figures are cached as their JSON-ready dicts and drawn as `PrebuiltFigure`s: a hit unpickles a plain dict,
+# where a go.Figure is rebuilt and validated by Plotly on every run.
 @st.cache_data(max_entries=32, show_spinner=False)
-def region_picture(key: str, _network: Network, layer: int, unit: tuple[int, ...]) -> go.Figure:
+def region_picture(key: str, _network: Network, layer: int, unit: tuple[int, ...]) -> dict:
     region = region_of(key, _network, layer, unit)
     size = _network.input_size
     if len(size) == 3:
-        return region_figure(
+        fig = region_figure(
             field_sample_image(size[1], size[2]), region.mask, region.clipped, region.unclipped
         )
-    return region_signal_figure(field_sample_signal(size[-1]), region.mask, region.clipped, region.unclipped)
+    else:
+        fig = region_signal_figure(
+            field_sample_signal(size[-1]), region.mask, region.clipped, region.unclipped
+        )
+    return fig.to_dict()
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def growth_picture(key: str, _result: Summary) -> dict:
+    """r and jump after each layer that slides a window, next to the input's extent."""
+    local = [step for step in field_steps(_result) if step.size is not None]
+    labels, sizes, jumps = [s.label for s in local], [s.size for s in local], [s.jump for s in local]
+    return field_growth_figure(labels, sizes, jumps, _result.input_size[1:]).to_dict()
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def params_picture(key: str, _baselines: list[Baseline]) -> dict:
+    return params_figure([b.label for b in _baselines], [b.params for b in _baselines]).to_dict()
 
 
 @st.cache_data(max_entries=16, show_spinner="Backpropagating through random weights…")
@@ -205,8 +224,7 @@ if local:
     with table_col:
         editor.field_table(local)
     chart(
-        field_growth_figure([s.label for s in local], [s.size for s in local], [s.jump for s in local],
-                            input_size[1:]),
+        PrebuiltFigure(growth_picture(key, result)),
         where=growth_col, key="nb_growth", config=PLOT_CONFIG,
     )  # fmt: skip
     st.caption(
@@ -225,7 +243,7 @@ else:
 st.markdown("**Pick a unit and see the input cells it reads**")
 picked = editor.unit_picker(result)
 with diagram_slot:
-    editor.diagram_view(result)
+    editor.diagram_view(result, key)
 if picked is not None:
     layer, unit = picked
     region_col, erf_col = st.columns(2)
@@ -236,7 +254,9 @@ if picked is not None:
         except ConvConfigError as exc:
             editor.show_problem(exc)
         else:
-            chart(region_picture(key, network, layer, unit), key="nb_region", config=PLOT_CONFIG)
+            chart(
+                PrebuiltFigure(region_picture(key, network, layer, unit)), key="nb_region", config=PLOT_CONFIG
+            )
             st.markdown(f"Unit {unit} of layer {layer}. " + describe_region(region, input_size))
             st.caption(
                 "In colour: the cells the unit reads (faded: the rest). Green: their extent. Dashed: the "
@@ -282,10 +302,7 @@ else:
             delta_color="off", delta_arrow="off",
         )  # fmt: skip
     if len(baselines) > 1:
-        chart(
-            params_figure([b.label for b in baselines], [b.params for b in baselines]),
-            key="nb_params_chart", config=PLOT_CONFIG,
-        )  # fmt: skip
+        chart(PrebuiltFigure(params_picture(key, baselines)), key="nb_params_chart", config=PLOT_CONFIG)
         st.caption(
             "Same input, same number of outputs. A convolution reuses one small kernel at every position; "
             "a fully connected layer has a weight for every input-output pair."

@@ -26,7 +26,7 @@ import streamlit as st
 
 from cnnviz.errors import ConvConfigError
 from cnnviz.network.code import layer_from_arguments
-from cnnviz.network.diagram import clicked_node, diagram
+from cnnviz.network.diagram import Diagram, clicked_node, diagram
 from cnnviz.network.json_form import from_json, to_json
 from cnnviz.network.layers import INPUT, LAYER_TYPES, MAX_LAYERS, Layer, Network, Node, layer_for
 from cnnviz.network.layers.graph import delete_node, insert_after, simplest, swap_layers
@@ -34,6 +34,7 @@ from cnnviz.network.link import MAX_LINK_CHARS, stack_from_link, stack_to_link
 from cnnviz.network.presets import PRESETS, classic_cnn, preset
 from cnnviz.network.regions import FieldStep, default_unit
 from cnnviz.network.summary_table import LayerRow, Summary, format_bytes, format_count, format_input_size
+from cnnviz.plots.conv import PrebuiltFigure
 from cnnviz.plots.network import network_diagram_figure
 from cnnviz.ui.messages import escape_markdown
 from cnnviz.ui.presentation import chart, is_presenting
@@ -448,10 +449,11 @@ def _reads(row: LayerRow) -> str:
     return ", ".join("input" if j < 0 else str(j) for j in row.inputs)
 
 
-def summary_frame(result: Summary) -> pd.io.formats.style.Styler:
+def summary_frame(result: Summary) -> pd.DataFrame | pd.io.formats.style.Styler:
     """torchinfo's table, one row per layer: output shape, parameters, MACs, activation memory, status.
 
-    The breaking row is red and says its fix; rows after it are grey ("not computed").
+    The breaking row is red and says its fix; rows after it are grey ("not computed"). A network whose
+    every layer fits is a plain frame: a Styler is rendered cell by cell on every run, for nothing to colour.
     """
     rows = result.rows
     frame = pd.DataFrame(
@@ -465,6 +467,9 @@ def summary_frame(result: Summary) -> pd.io.formats.style.Styler:
             "status": [f"✗ {row.fix.text}" if row.fix else _STATUS[row.status] for row in rows],
         }
     )  # fmt: skip
+
+    if result.ok:
+        return frame
 
     def colour(line: pd.Series) -> list[str]:
         status = rows[line.name].status
@@ -598,9 +603,18 @@ def select_layer(result: Summary, index: int) -> bool:
     return True
 
 
-def diagram_view(result: Summary) -> None:
+@st.cache_data(max_entries=32, show_spinner=False)
+def _diagram_spec(key: str, _picture: Diagram, selected: int | None, presenting: bool) -> dict:
+    """The diagram's figure as a JSON-ready dict, cached on the network's JSON (`key`): a go.Figure would
+    be rebuilt and validated on every run."""
+    return network_diagram_figure(_picture, selected, **(PRESENT_ROWS if presenting else {})).to_dict()
+
+
+def diagram_view(result: Summary, key: str) -> None:
     """The network as a diagram, the receptive-field view's layer outlined; clicking a block selects its
-    layer there (its last node: a Conv · BN · ReLU block selects the ReLU's output)."""
+    layer there (its last node: a Conv · BN · ReLU block selects the ReLU's output).
+
+    `key` names the network (its JSON) for the cached figure."""
     presenting = is_presenting()  # larger type: fewer blocks a lane, taller rows, the diagram may scroll
     picture = diagram(result, per_lane=PRESENT_PER_LANE if presenting else 8)
 
@@ -611,7 +625,7 @@ def diagram_view(result: Summary) -> None:
             select_layer(result, node)
 
     chart(
-        network_diagram_figure(picture, selected_layer(result), **(PRESENT_ROWS if presenting else {})),
+        PrebuiltFigure(_diagram_spec(key, picture, selected_layer(result), presenting)),
         key=K_DIAGRAM, config=DIAGRAM_CONFIG,
         on_select=clicked, selection_mode="points",
     )  # fmt: skip
