@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from cnnviz import (
@@ -23,7 +22,13 @@ from cnnviz import (
     pytorch_snippet,
     window_centres,
 )
-from cnnviz.plots import conv1d_signals_figure, conv_hover_spec, conv_walkthrough_figure, matrix_figure
+from cnnviz.plots import (
+    PrebuiltFigure,
+    conv1d_signals_figure,
+    conv_hover_spec,
+    conv_walkthrough_figure,
+    matrix_figure,
+)
 from cnnviz.ui import chart, hover_grid, page_header, show_error, size_steps, url
 
 P = "c1"
@@ -149,7 +154,7 @@ def compute(
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def animation(w: ConvWalkthrough) -> go.Figure:
+def animation(w: ConvWalkthrough) -> PrebuiltFigure:
     return conv_walkthrough_figure(
         w.padded,
         w.is_padding,

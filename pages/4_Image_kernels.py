@@ -177,9 +177,10 @@ def synced_view(
     out: tuple[int, int],
     geometry: tuple,
     titles: tuple[str, str],
-) -> go.Figure:
-    """Original and result in one figure with shared axes: zooming one zooms the other."""
-    return synced_images_figure(original, result, (0, 0, *size), result_extent(size, out, *geometry), titles)
+) -> dict:
+    """Original and result in one figure with shared axes: zooming one zooms the other (a JSON-ready dict)."""
+    extent = result_extent(size, out, *geometry)
+    return synced_images_figure(original, result, (0, 0, *size), extent, titles).to_dict()
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -334,13 +335,15 @@ if url.toggle(
     help="Drag a box on either picture to zoom both; double-click to zoom out.",
 ):
     chart(
-        synced_view(
-            original_view(image, picked.key)[1],
-            shown["preview"],
-            (height, width),
-            (out_h, out_w),
-            (stride, padding, dilation, kernel.matrix.shape),
-            (picked.label, kernel.name),
+        PrebuiltFigure(
+            synced_view(
+                original_view(image, picked.key)[1],
+                shown["preview"],
+                (height, width),
+                (out_h, out_w),
+                (stride, padding, dilation, kernel.matrix.shape),
+                (picked.label, kernel.name),
+            )
         ),
         key=f"{PREFIX}_synced_figure",
         config={"displayModeBar": False},

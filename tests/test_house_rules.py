@@ -6,7 +6,9 @@
   `cnnviz/ui/` imports streamlit;
 - a page (and the home page) imports only the public API `cnnviz`, `cnnviz.ui` and `cnnviz.plots`;
 - nothing in the app imports Streamlit's private modules;
-- text from a variable reaches a message or markdown escaped, unless it is listed as the app's own words.
+- text from a variable reaches a message or markdown escaped, unless it is listed as the app's own words;
+- a figure cached with `st.cache_data` is a JSON-ready dict, never a go.Figure (Plotly revalidates it on
+  every hit).
 """
 
 from __future__ import annotations
@@ -224,3 +226,31 @@ def test_message_text_from_variables_is_escaped_or_known_to_be_the_apps_own() ->
     assert not unknown, (
         f"pass these through escape_markdown (or check and list them in FIXED_TEXT): {unknown}"
     )
+
+
+def _cached_figures(path: Path) -> list[str]:
+    """Functions of `path` that `st.cache_data` caches and that return a Plotly figure object: a figure
+    function wrapped as it is (`st.cache_data(...)(pool_figure)`), or a cached `def` annotated `-> go.Figure`."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Call) and node.args:
+            wrapper, wrapped = ast.unparse(node.func.func), ast.unparse(node.args[0])
+            if wrapper.endswith("cache_data") and wrapped.endswith("_figure"):
+                found.append(wrapped)
+        elif isinstance(node, ast.FunctionDef) and node.returns is not None:
+            cached = any("cache_data" in ast.unparse(d) for d in node.decorator_list)
+            if cached and ast.unparse(node.returns) in ("go.Figure", "Figure"):
+                found.append(node.name)
+    return found
+
+
+def test_cached_figures_are_json_ready_dicts() -> None:
+    """`st.cache_data` pickles what it caches: a go.Figure comes back rebuilt and revalidated by Plotly on
+    every hit, which was most of a control change on the pooling page. Cache `fig.to_dict()` (or a spec)
+    and draw it as `PrebuiltFigure`."""
+    found = [
+        (path.relative_to(REPO_ROOT).as_posix(), name)
+        for path in [*PAGES, *sorted((PACKAGE / "ui").glob("*.py"))]
+        for name in _cached_figures(path)
+    ]
+    assert found == []
