@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -37,6 +37,7 @@ MAX_POINTS = 2_000  # points a curve draws: a longer history is thinned evenly (
 TRAIN_COLOR = "#1f77b4"
 TEST_COLOR = "#ff7f0e"
 _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+_BAND_ROWS = 4  # a 1-D filter's band, in heatmap rows (the gap above it for its title is one more)
 _TITLED_MARGIN = {"l": 10, "r": 10, "t": 70, "b": 10}  # a figure title above a row of subplot titles
 
 
@@ -128,45 +129,30 @@ def filters_figure(
     n = len(images)
     if n == 0:
         raise ValueError("no filters to draw")
-    cols = max(1, min(columns, n))
-    rows = math.ceil(n / cols)
     limit = float(np.abs(images).max()) or 1.0
-    aspect = images.shape[1] / images.shape[2]
-    # A 1-D filter (one row of weights) fills a band half a row high instead of a strip one weight high.
-    row_px = max(30, min(cell_px, int(cell_px * aspect))) if images.shape[1] > 1 else cell_px // 2
-    title_px = 30  # room for a row's filter numbers, above it
-    height = 60 + rows * (row_px + title_px)
-    fig = make_subplots(
-        rows=rows,
-        cols=cols,
-        subplot_titles=[str(i) for i in range(n)],
-        horizontal_spacing=0.02,
-        vertical_spacing=title_px / (height - 70) if rows > 1 else 0.0,
+    one_d = images.shape[1] == 1
+    hover = "filter %{customdata[0]}<br>row %{customdata[1]}, col %{customdata[2]}: %{z:.3f}<extra></extra>"
+    if one_d:
+        # A 1-D filter (one row of weights) fills a band (its row drawn 4 times) instead of a strip one
+        # weight high; the title gap above it stays one row.
+        images = np.repeat(images, _BAND_ROWS, axis=1)
+        hover = "filter %{customdata[0]}, weight %{customdata[2]}: %{z:.3f}<extra></extra>"
+        row_px = cell_px
+    else:
+        row_px = max(30, min(cell_px, int(cell_px * images.shape[1] / images.shape[2])))
+    return _image_grid(
+        list(images),
+        [str(i) for i in range(n)],
+        columns=columns,
+        colorscale="RdBu_r",
+        zmin=-limit,
+        zmax=limit,
+        cell_px=row_px,
+        title=title,
+        square=not one_d,
+        colorbar={"len": 0.8, "thickness": 10},
+        hover=hover,
     )
-    for i, image in enumerate(images):
-        fig.add_trace(
-            go.Heatmap(
-                z=image,
-                zmin=-limit,
-                zmax=limit,
-                zmid=0,
-                colorscale="RdBu_r",
-                showscale=i == 0,
-                colorbar={"len": 0.8, "thickness": 10},
-                hovertemplate=f"filter {i}<br>row %{{y}}, col %{{x}}: %{{z:.3f}}<extra></extra>",
-            ),
-            row=i // cols + 1,
-            col=i % cols + 1,
-        )
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed")
-    if images.shape[1] > 1:
-        for i in range(n):  # square cells: each subplot's y axis keeps its x axis's scale
-            suffix = "" if i == 0 else str(i + 1)
-            fig.layout[f"yaxis{suffix}"].scaleanchor = f"x{suffix}"
-    fig.update_layout(title=_top_title(title), height=height + 10, margin=_TITLED_MARGIN)
-    fig.update_annotations(font_size=10)
-    return fig
 
 
 def confusion_figure(
@@ -227,10 +213,16 @@ def _image_grid(
     cell_px: int,
     title: str,
     title_size: int = 10,
+    square: bool = True,
+    colorbar: dict | None = None,
+    hover: str | None = None,
 ) -> go.Figure:
     """Small (h, w) images in a grid on one colour scale, each titled (in `title_size` px type, with room
     for it above each image): one heatmap trace of the tiled images (NaN gaps), which builds and draws far
-    faster than one subplot per image."""
+    faster than one subplot per image (a 16-filter grid: about a quarter of the browser's drawing time).
+
+    `square`: image pixels drawn square (else each image stretches to its cell). `colorbar`: show the
+    scale, so styled. `hover`: a hover template that may use `customdata` = (image, row, column)."""
     h, w = np.asarray(images[0]).shape
     rows = math.ceil(len(images) / max(1, min(columns, len(images))))
     gap_px = round(1.8 * title_size) if any(titles) else 4  # figure height a row's titles add
@@ -238,15 +230,24 @@ def _image_grid(
     gap = max(1, round(h * 1.4 * title_size / cell_px)) if any(titles) else 1
     z, corners = _mosaic(images, columns, gap=gap)
     z_rows = z.shape[0]
+    extra: dict[str, Any] = {"hovertemplate": hover or "%{z:.3f}<extra></extra>"}
+    if hover is not None:
+        where = np.full((*z.shape, 3), -1, dtype=np.int32)  # (image, row, column) of each cell
+        rows_in, cols_in = np.indices((h, w))
+        for i, (r, c) in enumerate(corners):
+            where[r : r + h, c : c + w] = np.stack([np.full((h, w), i), rows_in, cols_in], axis=-1)
+        extra["customdata"] = where.tolist()  # plain lists: a browser test reads them back
+    if colorbar is not None:
+        extra["colorbar"] = colorbar
     fig = go.Figure(
         go.Heatmap(
             z=z,
             zmin=zmin,
             zmax=zmax,
             colorscale=colorscale,
-            showscale=False,
+            showscale=colorbar is not None,
             hoverongaps=False,
-            hovertemplate="%{z:.3f}<extra></extra>",
+            **extra,
         )
     )
     for (r, c), text in zip(corners, titles, strict=True):
@@ -260,7 +261,9 @@ def _image_grid(
         )
     fig.update_xaxes(visible=False, constrain="domain")
     # Row 0 on top; above it, room for the first row's titles (the gap between rows holds the others).
-    fig.update_yaxes(visible=False, scaleanchor="x", range=[z_rows - 0.5, -0.5 - max(h / 4, gap)])
+    fig.update_yaxes(
+        visible=False, scaleanchor="x" if square else None, range=[z_rows - 0.5, -0.5 - max(h / 4, gap)]
+    )
     fig.update_layout(
         title=title,
         height=60 + rows * (cell_px + gap_px),

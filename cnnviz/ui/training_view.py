@@ -7,9 +7,11 @@ and the fragment only polls `RunState` copies and draws them.
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -24,6 +26,9 @@ from cnnviz.ui.presentation import chart, is_presenting
 from cnnviz.ui.training_inspect import cached_figure, feature_maps_view, worst_samples_view
 from cnnviz.ui.training_session import session_liveness
 from cnnviz.ui.url_state import url
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 __all__ = [
     "LIVE_VIEWS",
@@ -294,6 +299,7 @@ def _press(scheduler: RunScheduler, key: str, settings: LiveSettings, prefix: st
     """A run button's callback: it runs before the page's rerun, so that one rerun shows the new status
     (a click costs one script run, not two). A message to show is kept for the rerun."""
     run = scheduler.get(key)
+    st.session_state[f"{prefix}_hold_charts"] = action != "start"
     try:
         if action == "start":
             scheduler.submit(key, settings.config(), alive=session_liveness())
@@ -382,7 +388,32 @@ def view_selector(prefix: str) -> str:
     )
 
 
-def _draw(state: RunState, run: TrainingRun, prefix: str, view: str, capacity: int) -> None:
+# Seconds between two drawings of a chart while the run trains (the status and numbers: every second).
+CURVES_EVERY = 2.0
+SNAPSHOT_CHART_EVERY = 3.0  # the filters and the confusion matrix
+
+
+def _live_chart(
+    prefix: str, name: str, build: Callable[[], go.Figure], where: Any, hold: bool, every: float = 0.0
+) -> None:
+    """Chart `{prefix}_{name}`: the figure it showed last with `hold`, or if that is under `every` seconds
+    old; else a new one from `build`.
+
+    The browser draws a Plotly chart whose figure changed from scratch (80-150 ms for a heatmap), before
+    it paints anything else of that rerun. Held figures let the rerun of a button press paint its new
+    status at once, even when the renderer is starved of CPU, and `every` keeps the timed redraws light."""
+    shown: dict[str, tuple[go.Figure, float]] = st.session_state.setdefault(f"{prefix}_shown_figures", {})
+    now = time.monotonic()
+    last = shown.get(name)
+    if last is not None and (hold or now - last[1] < every):
+        fig = last[0]
+    else:
+        fig = build()
+        shown[name] = (fig, now)
+    chart(fig, where=where, key=f"{prefix}_{name}", config=_PLOT_CONFIG)
+
+
+def _draw(state: RunState, run: TrainingRun, prefix: str, view: str, capacity: int, hold: bool) -> None:
     with st.container(key=f"{prefix}_status"):
         st.markdown(status_text(state, capacity))
         st.caption(f"{len(state.metrics)} points on the curves")
@@ -398,11 +429,13 @@ def _draw(state: RunState, run: TrainingRun, prefix: str, view: str, capacity: i
         m3.metric("train accuracy", f"{100 * last.train_acc:.1f} %")
         m4.metric("test accuracy", f"{100 * last.test_acc:.1f} %")
         left, right = st.columns(2)
-        chart(loss_figure(state.metrics), where=left, key=f"{prefix}_loss", config=_PLOT_CONFIG)
-        chart(accuracy_figure(state.metrics), where=right, key=f"{prefix}_acc", config=_PLOT_CONFIG)
+        curves_every = CURVES_EVERY if state.status is RunStatus.RUNNING else 0.0
+        _live_chart(prefix, "loss", lambda: loss_figure(state.metrics), left, hold, curves_every)
+        _live_chart(prefix, "acc", lambda: accuracy_figure(state.metrics), right, hold, curves_every)
     elif not state.status.done:
         st.caption(f"The curves appear after the first evaluation (every {EVAL_EVERY} steps).")
     snap = state.snapshot
+    every = SNAPSHOT_CHART_EVERY if state.status is RunStatus.RUNNING else 0.0
     if view == "maps":
         feature_maps_view(run, state, prefix)
     elif view == "worst":
@@ -412,26 +445,30 @@ def _draw(state: RunState, run: TrainingRun, prefix: str, view: str, capacity: i
         # On a projector the filters take the whole width (each one large enough to see from the back),
         # the confusion matrix goes under them.
         left, right = (st.container(), st.columns(2)[0]) if big else st.columns([3, 2])
-        chart(
-            cached_figure(
+        _live_chart(
+            prefix,
+            "filters",
+            lambda: cached_figure(
                 prefix,
                 ("filters", run.serial, snap.step, big),
                 lambda: filters_figure(
                     snap.filters, f"First-layer filters at step {snap.step}", cell_px=150 if big else 110
                 ),
             ),
-            where=left,
-            key=f"{prefix}_filters",
-            config=_PLOT_CONFIG,
+            left,
+            hold,
+            every,
         )
         left.caption(
             f"`{snap.filters_layer}`: weights of input channel 0, zero in the middle of the colour scale."
         )
-        chart(
-            confusion_figure(snap.confusion, DATASETS[state.config.dataset].class_names),
-            where=right,
-            key=f"{prefix}_confusion",
-            config=_PLOT_CONFIG,
+        _live_chart(
+            prefix,
+            "confusion",
+            lambda: confusion_figure(snap.confusion, DATASETS[state.config.dataset].class_names),
+            right,
+            hold,
+            every,
         )
     if state.step > 0 and state.status is not RunStatus.QUEUED:
         st.download_button(
@@ -446,9 +483,14 @@ def _draw(state: RunState, run: TrainingRun, prefix: str, view: str, capacity: i
         )
 
 
-def live_view(scheduler: RunScheduler, key: str, prefix: str, view: str, every: float = 0.5) -> None:
+def live_view(scheduler: RunScheduler, key: str, prefix: str, view: str, every: float = 1.0) -> None:
     """The session's run, redrawn every `every` seconds by a fragment while the run is queued, training or
-    paused (only the fragment reruns); an ended run is drawn once."""
+    paused (only the fragment reruns); an ended run is drawn once.
+
+    Once a second, not faster: the browser draws every changed chart afresh (Streamlit remounts a Plotly
+    chart whose figure changed), about 40-70 ms each on a free core, so at two redraws a second the tab's
+    main thread was busy 60% of the time and, with the cores taken by training, a click on Pause waited
+    seconds for it. A button's own rerun still shows its effect at once."""
     shown: dict[str, Any] = {"status": None}
     run = scheduler.get(key)
     if run is not None:
@@ -470,7 +512,8 @@ def live_view(scheduler: RunScheduler, key: str, prefix: str, view: str, every: 
             # The buttons above show the status of the last full run: refresh them when it changes.
             shown["status"] = state.status
             st.rerun(scope="app")
-        _draw(state, run, prefix, view if view in LIVE_VIEWS else "", scheduler.capacity)
+        hold = st.session_state.pop(f"{prefix}_hold_charts", False)  # only in the rerun of a button press
+        _draw(state, run, prefix, view if view in LIVE_VIEWS else "", scheduler.capacity, hold)
         remember_link(prefix)  # the test sample is chosen in here
 
     _live()

@@ -36,9 +36,23 @@ TEXTS_JS = """(name) => {
     return out;
 }"""
 
-# The drawn size of each heatmap image (one per filter) of chart `lt_<name>`.
-IMAGES_JS = """(name) => Array.from(document.querySelectorAll(`.st-key-${name} .hm image`))
-    .map(img => img.getBoundingClientRect()).filter(b => b.width > 0).map(b => [b.width, b.height])"""
+# The drawn size of each filter of chart `lt_<name>`: the filters are tiles of one heatmap, whose cells
+# say which filter (and which row and column of it) they show; a tile's size is its cells' share of the
+# drawn image.
+IMAGES_JS = """(name) => {
+    const plot = Array.from(document.querySelectorAll(`.st-key-${name} .js-plotly-plot`))
+        .filter(p => p.getBoundingClientRect().height > 0).pop();
+    const box = plot.querySelector('.hm image').getBoundingClientRect();
+    const where = plot.data[0].customdata, rows = where.length, cols = where[0].length;
+    const tiles = {};
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
+        const f = where[r][c][0];
+        if (f < 0) continue;
+        const t = tiles[f] = tiles[f] || {rows: new Set(), cols: new Set()};
+        t.rows.add(r); t.cols.add(c);
+    }
+    return Object.values(tiles).map(t => [t.cols.size * box.width / cols, t.rows.size * box.height / rows]);
+}"""
 
 
 def overlapping(texts: list[dict]) -> list[tuple[str, str]]:

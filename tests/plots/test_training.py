@@ -76,31 +76,52 @@ def test_a_long_history_is_drawn_thinned_evenly_keeping_its_ends() -> None:
     assert thinned(_metrics(7)) == _metrics(7)
 
 
-def test_2d_filters_become_a_grid_on_one_symmetric_scale() -> None:
+def _tiles(fig) -> dict[int, np.ndarray]:
+    """Each filter's tile of the one heatmap, found through the (filter, row, column) each cell carries."""
+    z = np.asarray(fig.data[0].z, dtype=np.float64)
+    where = np.asarray(fig.data[0].customdata)
+    tiles = {}
+    for f in sorted(set(where[..., 0].ravel()) - {-1}):
+        rows, cols = np.nonzero(where[..., 0] == f)
+        tile = z[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+        assert (where[rows, cols, 1] == rows - rows.min()).all() or (where[rows, cols, 1] == 0).all()
+        assert (where[rows, cols, 2] == cols - cols.min()).all()
+        tiles[int(f)] = tile
+    return tiles
+
+
+def test_2d_filters_become_one_tiled_heatmap_on_one_symmetric_scale() -> None:
     rng = np.random.default_rng(0)
     w = rng.normal(size=(8, 3, 3, 3)).astype(np.float32)
     fig = filters_figure(w, columns=4)
-    assert len(fig.data) == 8
+    assert len(fig.data) == 1  # one trace, one pair of axes: the browser draws it several times faster
     limit = float(np.abs(w[:, 0]).max())
-    for i, trace in enumerate(fig.data):
-        np.testing.assert_allclose(np.asarray(trace.z), w[i, 0], rtol=1e-6)
-        assert trace.zmin == pytest.approx(-limit) and trace.zmax == pytest.approx(limit)
-    assert [t.showscale for t in fig.data].count(True) == 1
-    assert fig.data[5].xaxis == "x6"  # row 2, column 2 of a 2 x 4 grid
-    assert fig.layout.yaxis6.scaleanchor == "x6"  # square cells
+    assert fig.data[0].zmin == pytest.approx(-limit) and fig.data[0].zmax == pytest.approx(limit)
+    assert fig.data[0].showscale
+    tiles = _tiles(fig)
+    assert sorted(tiles) == list(range(8))
+    for i, tile in tiles.items():
+        np.testing.assert_allclose(tile, w[i, 0], rtol=1e-6)
+    z = np.asarray(fig.data[0].z, dtype=np.float64)
+    assert np.isnan(z[np.asarray(fig.data[0].customdata)[..., 0] == -1]).all()  # gaps are blank
+    assert fig.layout.yaxis.scaleanchor == "x"  # square cells
+    assert [a.text for a in fig.layout.annotations] == [str(i) for i in range(8)]
 
 
-def test_1d_filters_are_one_row_each_and_the_count_is_capped() -> None:
+def test_1d_filters_are_one_band_each_and_the_count_is_capped() -> None:
     w = np.arange(20 * 1 * 3, dtype=np.float32).reshape(20, 1, 3)
     fig = filters_figure(w, max_filters=16)
-    assert len(fig.data) == 16
-    assert np.asarray(fig.data[2].z).shape == (1, 3)
+    tiles = _tiles(fig)
+    assert sorted(tiles) == list(range(16))
+    for i, tile in tiles.items():
+        assert (tile == w[i, 0]).all() and tile.shape[1] == 3  # every row of the band is the filter
 
 
 def test_1d_filters_fill_a_band_not_a_strip_one_weight_high() -> None:
     fig = filters_figure(np.ones((8, 1, 5), dtype=np.float32), cell_px=150)
     assert fig.layout.yaxis.scaleanchor is None  # a 1 x 5 filter is not drawn 5 times wider than high
-    assert fig.layout.height >= 60 + 150 // 2
+    assert _tiles(fig)[0].shape[0] >= 4  # the band, against one row of gap for the title above it
+    assert fig.layout.height >= 60 + 150
 
 
 def test_tile_titles_get_room_in_proportion_to_their_type() -> None:
@@ -116,9 +137,10 @@ def test_mlp_units_show_as_images() -> None:
     w = np.zeros((512, 1, 8, 8), dtype=np.float32)
     w[0, 0, 2, 3] = 1.0
     fig = filters_figure(w)
-    assert len(fig.data) == 16
-    assert np.asarray(fig.data[0].z)[2, 3] == 1.0
-    assert fig.data[1].zmax == pytest.approx(1.0)
+    tiles = _tiles(fig)
+    assert len(tiles) == 16
+    assert tiles[0][2, 3] == 1.0 and tiles[1].shape == (8, 8)
+    assert fig.data[0].zmax == pytest.approx(1.0)
 
 
 def test_filters_reject_bad_shapes() -> None:
