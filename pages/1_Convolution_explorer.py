@@ -37,6 +37,7 @@ from cnnviz.ui import (
     page_header,
     show_error,
     size_steps,
+    table,
     take_cell_click,
     typed_values,
     url,
@@ -240,8 +241,8 @@ terms = pd.DataFrame(
         "product": [t.product for t in cell.taps],
     }
 )
-table, summary = st.columns([3, 2])
-table.dataframe(terms, hide_index=True)
+products, summary = st.columns([3, 2])
+table(terms, where=products, hide_index=True)
 with summary:
     st.markdown(f"output[{row}, {col}] = sum of products + bias")
     st.code(cell.equation(), language=None, wrap_lines=True)

@@ -44,6 +44,7 @@ from cnnviz.ui import (
     page_header,
     show_error,
     size_steps,
+    table,
     typed_grid,
     upload_link_note,
     url,
@@ -318,7 +319,7 @@ with matrix_col:
         if kernel.second is not None:
             st.markdown(label)
         frame = pd.DataFrame(matrix, columns=[str(c) for c in range(matrix.shape[1])])
-        st.dataframe(
+        table(
             frame.style.format("{:.4g}"),
             key=f"{PREFIX}_matrix_{label}",
             height=min(560, round((38 + 35 * matrix.shape[0]) * ROW_SCALE)),
@@ -480,14 +481,14 @@ for c, channel in enumerate(channels):
         st.markdown(f"**{channel}**")
         parts = st.columns([3, 3, 2]) if kernel.second is None else st.columns([3, 3, 3, 2])
         parts[0].caption("neighbourhood")
-        parts[0].dataframe(pd.DataFrame(px.values[c]).style.format("{:.3f}"), key=f"{PREFIX}_vals_{channel}")
+        values = pd.DataFrame(px.values[c]).style.format("{:.3f}")
+        table(values, where=parts[0], key=f"{PREFIX}_vals_{channel}")
         for k in range(px.products.shape[0]):
             parts[1 + k].caption(
                 "× kernel = products" + (f" ({'xy'[k]})" if kernel.second is not None else "")
             )
-            parts[1 + k].dataframe(
-                pd.DataFrame(px.products[k, c]).style.format("{:.3f}"), key=f"{PREFIX}_prod_{channel}_{k}"
-            )
+            products = pd.DataFrame(px.products[k, c]).style.format("{:.3f}")
+            table(products, where=parts[1 + k], key=f"{PREFIX}_prod_{channel}_{k}")
         with parts[-1]:
             if kernel.second is not None:
                 st.metric(f"{channel} sum x, y", f"{px.sums[0, c]:.4f}, {px.sums[1, c]:.4f}")

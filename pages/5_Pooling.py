@@ -47,6 +47,7 @@ from cnnviz.ui import (
     page_header,
     show_error,
     size_steps,
+    table,
     typed_grid,
     upload_link_note,
     url,
@@ -272,7 +273,7 @@ else:
     left, right = st.columns([3, 2])
     chart(PrebuiltFigure(invariance_view(pool_k, pool_s)), where=left, key=f"{P}_inv_plot", config=NO_BAR)
     conv_total, pool_total = inv.conv[0].size, inv.pooled[0].size
-    right.dataframe(
+    table(
         pd.DataFrame(
             {
                 "shift": inv.shifts,
@@ -282,6 +283,7 @@ else:
                 "pooled: edge cells still on": [f"{k:.0%}" for k in inv.pool_kept],
             }
         ),
+        where=right,
         hide_index=True,
     )
     st.caption(
@@ -348,7 +350,7 @@ else:
     source_spec, methods_spec = upsample_views(up_pattern, tk)
     chart(PrebuiltFigure(source_spec), key=f"{P}_up_source", config=NO_BAR)
     chart(PrebuiltFigure(methods_spec), key=f"{P}_up", config=NO_BAR)
-    st.dataframe(
+    table(
         pd.DataFrame(
             {"method": list(up.sizes()), "output size": [f"{h}×{w}" for h, w in up.sizes().values()]}
         ),

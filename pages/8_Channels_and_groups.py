@@ -24,7 +24,16 @@ from cnnviz.plots import (
     planes_figure,
     weights_figure,
 )
-from cnnviz.ui import chart, hover_grid, page_header, show_error, size_steps, typed_channel_values, url
+from cnnviz.ui import (
+    chart,
+    hover_grid,
+    page_header,
+    show_error,
+    size_steps,
+    table,
+    typed_channel_values,
+    url,
+)
 
 P = "ch"
 NO_BAR = {"displayModeBar": False}
@@ -282,7 +291,7 @@ with right:
         + (" + bias" if bias else "")
     )
     st.metric("output value", number_text(cell.total, fractions=False))
-    st.dataframe(
+    table(
         pd.DataFrame(
             {
                 "input channel": list(cell.channels),

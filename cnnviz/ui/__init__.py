@@ -24,7 +24,7 @@ from cnnviz.ui.layout import (
 )
 from cnnviz.ui.messages import config_errors_shown, escape_markdown, show_error, show_warning
 from cnnviz.ui.pages import PageInfo, discover_pages
-from cnnviz.ui.presentation import chart, is_presenting, present_figure
+from cnnviz.ui.presentation import chart, is_presenting, present_figure, table
 from cnnviz.ui.sections import size_steps
 from cnnviz.ui.url_state import BoundValue, UrlWidgets, current_link, url
 
@@ -56,6 +56,7 @@ __all__ = [
     "show_error",
     "show_warning",
     "sidebar_nav",
+    "table",
     "typed_channel_values",
     "size_steps",
     "typed_grid",

@@ -3,6 +3,9 @@
 Cells take what lectures write: integers, decimals and fractions ('1/16', '-2/8'); `cnnviz.conv.numbers`
 reads them. The grid sits in a form, so typing in cells does not rerun the page: edits take effect with
 "Apply". The applied grid travels in the link as exact text ('1,2;3,4').
+
+In presentation mode the grid is a text box, one row a line ('1  0  -1'), in large monospace type: a data
+editor paints its cells into a canvas at the theme's type size (about 14 px), too small for the back row.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import streamlit as st
 from cnnviz.conv.numbers import grid_text, number_text, parse_grid, parse_number
 from cnnviz.errors import ConvConfigError
 from cnnviz.ui.messages import show_error
+from cnnviz.ui.presentation import is_presenting
 from cnnviz.ui.url_state import url
 
 __all__ = ["typed_grid"]
@@ -25,6 +29,13 @@ def _frame(grid: np.ndarray) -> pd.DataFrame:
         [[number_text(v, digits=6) for v in row] for row in grid],
         columns=[str(c) for c in range(grid.shape[1])],
     )
+
+
+def _rows_text(grid: np.ndarray) -> str:
+    """The grid one row a line, its columns lined up ('1   0  -1'), as the projector's text box shows it."""
+    cells = [[number_text(v, digits=6) for v in row] for row in grid]
+    width = max(len(text) for row in cells for text in row)
+    return "\n".join("  ".join(text.rjust(width) for text in row) for row in cells)
 
 
 def _read(frame: pd.DataFrame, label: str) -> np.ndarray:
@@ -63,17 +74,27 @@ def typed_grid(
         current = initial
         bound.set(start)  # the grid of the old shape leaves the link too, so the link reopens this view
     editor_key = f"{key}_editor_{shape[0]}x{shape[1]}_{bound.revision}"
+    presenting = is_presenting()
     with st.form(key=f"{key}_form", border=False, enter_to_submit=False):
         st.markdown(f"**{label.capitalize()}** ({shape[0]} × {shape[1]}; numbers or fractions such as 1/16)")
-        edited = st.data_editor(
-            _frame(current), key=editor_key, hide_index=False, num_rows="fixed", width="content"
-        )
+        if presenting:
+            typed = st.container(key=f"{key}_gridtext").text_area(
+                f"{label.capitalize()}, one row a line",
+                _rows_text(current),
+                key=f"{key}_text_{shape[0]}x{shape[1]}_{bound.revision}",
+                height=max(68, 38 * shape[0] + 26),  # every row in view (projector type: ~38 px a line)
+                label_visibility="collapsed",
+            )
+        else:
+            edited = st.data_editor(
+                _frame(current), key=editor_key, hide_index=False, num_rows="fixed", width="content"
+            )
         applied = st.form_submit_button("Apply", icon=":material/check:", key=f"{key}_apply")
     if caption:
         st.caption(caption)
     if applied:
         try:
-            current = _read(edited, label)
+            current = parse_grid(typed, shape, label.capitalize()) if presenting else _read(edited, label)
         except ConvConfigError as exc:
             show_error(exc)
         else:

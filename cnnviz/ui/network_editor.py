@@ -37,7 +37,7 @@ from cnnviz.network.summary_table import LayerRow, Summary, format_bytes, format
 from cnnviz.plots.conv import PrebuiltFigure
 from cnnviz.plots.network import network_diagram_figure
 from cnnviz.ui.messages import escape_markdown
-from cnnviz.ui.presentation import chart, is_presenting
+from cnnviz.ui.presentation import chart, is_presenting, table
 from cnnviz.ui.url_state import BoundValue, url
 
 __all__ = [
@@ -433,6 +433,11 @@ def _numbers(values: Sequence[int | None]) -> pd.Series:
     return pd.Series(values, dtype="Int64")
 
 
+def _count_text(value: object) -> str:
+    """A count with thousands separators ('138,357,544'), '—' for none: the HTML table's form of it."""
+    return "—" if value is None or pd.isna(value) else f"{float(value):,.0f}"
+
+
 def _shape(row: LayerRow) -> str:
     """'(1, 15, 16, 16)'; for the breaking row, the shape it was given; '—' after it."""
     if row.output_shape is not None:
@@ -484,9 +489,10 @@ def summary_frame(result: Summary) -> pd.DataFrame | pd.io.formats.style.Styler:
 
 def summary_table(result: Summary) -> None:
     """The summary as a table, tall enough for every row up to about 20 (then it scrolls)."""
-    st.dataframe(
+    table(
         summary_frame(result), key="nb_summary", hide_index=False, width="stretch", row_height=ROW_PX,
         height=_table_height(len(result.rows), 20), placeholder="—",
+        formats={"params": _count_text, "MACs": _count_text},
         column_config={
             "_index": st.column_config.NumberColumn("#", width=40),
             "layer": st.column_config.TextColumn("layer", width="large"),
@@ -519,7 +525,7 @@ def field_table(steps: Sequence[FieldStep]) -> None:
             "start": [_per_axis(step.start) for step in steps],
         }
     )
-    st.dataframe(
+    table(
         frame, key="nb_fields", hide_index=True, width="stretch", row_height=ROW_PX,
         height=_table_height(len(steps), 11),
     )  # fmt: skip

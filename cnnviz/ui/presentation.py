@@ -26,6 +26,7 @@ __all__ = [
     "chart",
     "is_presenting",
     "present_figure",
+    "table",
 ]
 
 PRESENT_KEY = "present"  # the toggle's key, and its name in the link (?present=1)
@@ -43,7 +44,8 @@ _COLOURED = ("heatmap", "contour", "histogram2d", "surface")
 # the page's main picture fits on the first screen of a 1920x1080 projector under its title and one-line
 # why. The sidebar takes 15.5rem (341 px, 18 % of 1920): thinner margins and type one step smaller than the
 # main area's (22 px, 20 px in a box, still read from the back) keep the longest page name and select-box
-# value whole; an open select box's list grows as wide as its longest option.
+# value whole; an open select box's list grows as wide as its longest option. Tables are HTML there (see
+# `table`), typed grids are text boxes in monospace type (cnnviz.ui.grids).
 PRESENT_STYLE = """<style>
 html{font-size:22px}
 [data-testid=stMainBlockContainer]{padding-top:2.5rem}
@@ -60,6 +62,8 @@ section[data-testid=stSidebar]{min-width:15.5rem}
 [data-testid=stSelectboxVirtualDropdown]{width:max-content!important;min-width:12.5rem;max-width:calc(100vw - 2rem)}
 .stApp [data-testid=stSidebar] p,.stApp [data-testid=stSidebar] li,.stApp [data-testid=stSidebar] label{font-size:1rem}
 .stApp [data-testid=stSidebar] input,.stApp [data-testid=stSidebar] textarea{font-size:.9rem}
+[data-testid=stMain] [data-testid=stTable] th,[data-testid=stMain] [data-testid=stTable] td{font-size:1.05rem}
+.stApp [class*=_gridtext] textarea{font-family:"Source Code Pro",monospace;font-size:1.2rem;line-height:1.5}
 </style>"""
 
 
@@ -297,3 +301,45 @@ def chart(fig: go.Figure, *, where: Any = None, **kwargs: Any) -> Any:
     """`st.plotly_chart(fig, **kwargs)`, restyled for the projector in presentation mode."""
     target = st if where is None else where
     return target.plotly_chart(present_figure(fig) if is_presenting() else fig, **kwargs)
+
+
+def _short_number(value: float) -> str:
+    """A float in a table cell: '8', '0.0625', '-0.333333' (six significant digits, no '-0')."""
+    if value != value:  # NaN
+        return "—"
+    text = f"{value:.6g}"
+    return "0" if text == "-0" else text
+
+
+MAX_HTML_TABLE_CELLS = 800  # a larger table stays a scrolling data frame, even on a projector
+
+
+def table(
+    data: Any,
+    *,
+    where: Any = None,
+    hide_index: bool = False,
+    formats: dict[str, Any] | None = None,
+    **dataframe_kwargs: Any,
+) -> Any:
+    """`st.dataframe(data, hide_index=..., **dataframe_kwargs)`; in presentation mode an HTML table.
+
+    A data frame paints its cells into a canvas at the theme's type size (about 14 px, whatever the page's
+    type size), too small for the back row; `st.table` is HTML, so its cells take the projector's type
+    (about 23 px). `data`: a pandas DataFrame or Styler. `formats`: column -> format ('{:,}' or a function)
+    for the HTML table, where the data frame's column configuration does not apply. Only tables of at most
+    `MAX_HTML_TABLE_CELLS` cells change: a larger one keeps its scroll bars.
+    """
+    target = st if where is None else where
+    frame = getattr(data, "data", data)  # a Styler's frame
+    if not is_presenting() or frame.size > MAX_HTML_TABLE_CELLS:
+        return target.dataframe(data, hide_index=hide_index, **dataframe_kwargs)
+    styler = data if frame is not data else frame.style
+    if frame is data:  # a plain frame: its decimals as a data frame shows them (8, not 8.000000)
+        floats = [c for c in frame.columns if frame[c].dtype.kind == "f"]
+        styler = styler.format(_short_number, subset=floats)
+    if formats:
+        styler = styler.format({c: f for c, f in formats.items() if c in frame.columns})
+    if hide_index:
+        styler = styler.hide(axis="index")
+    return target.table(styler)

@@ -7,6 +7,7 @@ inspect it as it was saved.
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from cnnviz.plots.training import compare_figure
@@ -14,7 +15,7 @@ from cnnviz.training.compare import RunRecord, comparison_rows, record_run
 from cnnviz.training.runs import RunScheduler
 from cnnviz.training.trainer import MAX_RUN_BYTES, TrainingError, load_run
 from cnnviz.ui.layout import show_error
-from cnnviz.ui.presentation import chart
+from cnnviz.ui.presentation import chart, table
 from cnnviz.ui.training_session import session_liveness
 
 __all__ = ["MAX_KEPT", "compare_view", "keep_ended_run", "kept_runs", "load_view"]
@@ -62,7 +63,7 @@ def compare_view(prefix: str) -> None:
         return
     fig = compare_figure([(r.label, r.metrics) for r in records])
     chart(fig, key=f"{prefix}_compare", config=_PLOT_CONFIG)
-    st.dataframe(comparison_rows(records), hide_index=True, key=f"{prefix}_compare_table")
+    table(pd.DataFrame(comparison_rows(records)), hide_index=True, key=f"{prefix}_compare_table")
     st.button("Forget these runs", key=f"{prefix}_forget", on_click=_forget, args=(prefix,))
 
 

@@ -60,6 +60,29 @@ def type_grid(page: Page, key: str, values: list[list[int]]) -> None:
     apply_grid(page, key)
 
 
+def test_003_cross_correlation_typed_on_a_projector(
+    browser: Browser, app_url: str, slow_redraws: None
+) -> None:
+    """In presentation mode the grids are text boxes in projector type, one row a line: lecture 003's
+    example typed as rows of numbers gives 19, and the products table is HTML in the same large type."""
+    link = "cx_in_h=3&cx_in_w=3&cx_k_h=2&cx_k_w=2&cx_in_kind=typed&cx_k_kind=typed&present=1"
+    with opened(browser, app_url, f"Convolution_explorer?{link}", "Convolution explorer") as page:
+        for key, rows in (("cx_typed_in", "0 1 2\n3 4 5\n6 7 8"), ("cx_typed_k", "0 1\n2 3")):
+            box = page.locator(f".st-key-{key}_gridtext textarea")
+            expect(box).to_be_visible()
+            assert float(box.evaluate("b => parseFloat(getComputedStyle(b).fontSize)")) >= 18
+            assert "monospace" in box.evaluate("b => getComputedStyle(b).fontFamily")
+            box.fill(rows)
+            apply_grid(page, key)
+        equation = page.locator('[data-testid="stMain"] [data-testid="stCode"]').first
+        expect(equation).to_have_text("0×0 + 1×1 + 3×2 + 4×3 = 19")
+        products = page.locator('[data-testid="stMain"] [data-testid="stTable"]').first
+        expect(products.locator("tbody tr")).to_have_count(4)
+        expect(products).to_contain_text("12")  # 4×3
+        expect(page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]')).to_have_count(0)
+        no_errors(page)
+
+
 def test_003_cross_correlation_typed_into_the_explorer(
     browser: Browser, app_url: str, slow_redraws: None
 ) -> None:

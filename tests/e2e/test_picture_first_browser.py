@@ -67,6 +67,14 @@ SMALL_TEXT_JS = """([minPx]) => {
     return offenders;
 }"""
 
+# The widget key of each table's element (its st-key-... class, "" without one).
+TABLE_KEYS_JS = """tables => tables.map(t => {
+    const keyed = t.closest('[class*="st-key-"]');
+    const name = keyed ? Array.from(keyed.classList).find(c => c.startsWith('st-key-')) : '';
+    return name ? name.slice('st-key-'.length) : '';
+})"""
+EDITORS = ("nb_table",)  # the network builder's layer editor: a data editor, the one grid left on a projector
+
 # The main picture has drawn: every Plotly chart in it has its SVG, every image has loaded.
 FIGURE_DRAWN_JS = """(selector) => {
     const box = document.querySelector(selector);
@@ -118,5 +126,8 @@ def test_the_main_picture_is_on_the_first_screen(
         else:
             assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], box
             assert page.evaluate(SMALL_TEXT_JS, [MIN_PRESENT_PX]) == []
+            # No table painted into a canvas (its cells ~14 px, whatever the page's type): HTML tables only.
+            canvas_tables = page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]')
+            assert [k for k in canvas_tables.evaluate_all(TABLE_KEYS_JS) if not k.startswith(EDITORS)] == []
         expect(page.locator('[data-testid="stException"]')).to_have_count(0)
         assert page.js_errors == []  # type: ignore[attr-defined]
