@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pandas as pd
 import streamlit as st
@@ -301,7 +301,10 @@ def _read_inputs(text: str, row: int, rows: dict[int, int]) -> tuple[int, ...]:
 
 def layer_table(network: Network) -> TableRead:
     """The network as an editable table, one row per layer: its type, its arguments as in PyTorch and,
-    in a graph, the rows it reads."""
+    in a graph, the rows it reads.
+
+    In presentation mode the layers show as an HTML table in projector type and the editor (a data grid,
+    whose cells stay at about 14 px) waits in an expander under it."""
     frame = pd.DataFrame(
         {
             "type": [layer.kind for layer in network.layers],
@@ -310,7 +313,11 @@ def layer_table(network: Network) -> TableRead:
         },
         dtype="object",
     )
-    edited = st.data_editor(
+    holder: Any = st  # where the editor goes
+    if is_presenting():
+        table(frame, hide_index=False, key="nb_layers_shown")  # rows numbered as the Row box counts them
+        holder = st.expander("Edit the layers", icon=":material/edit:")
+    edited = holder.data_editor(
         frame, key=f"nb_table_{st.session_state[K_VERSION]}", num_rows="dynamic", hide_index=False,
         width="stretch", row_height=ROW_PX, height=_table_height(len(frame) + 1, 20),
         column_config={

@@ -340,6 +340,4 @@ def table(
         styler = styler.format(_short_number, subset=floats)
     if formats:
         styler = styler.format({c: f for c, f in formats.items() if c in frame.columns})
-    if hide_index:
-        styler = styler.hide(axis="index")
-    return target.table(styler)
+    return target.table(styler, hide_index=hide_index)

@@ -119,3 +119,15 @@ table(pd.DataFrame({"value": [8.0, 0.0625, -0.0, 1 / 3], "name": ["a", "b", "c",
     at = AppTest.from_string(script, default_timeout=60).run()
     shown = pyarrow.ipc.open_stream(at.table[0].proto.arrow_data.styler.display_values).read_all()
     assert shown.column("value").to_pylist() == ["8", "0.0625", "0", "0.333333"]  # the texts drawn
+
+
+def test_the_network_builder_shows_its_layers_large_and_edits_them_in_an_expander() -> None:
+    plain = run("6_Network_builder.py")
+    presenting = run("6_Network_builder.py", {"present": "1"})
+    editor = [d for d in presenting.main.dataframe if (d.key or "").startswith("nb_table")]
+    assert len(editor) == 1  # still there, and still driving the network
+    assert any(e.label == "Edit the layers" for e in presenting.main.expander)
+    assert not any(e.label == "Edit the layers" for e in plain.main.expander)
+    layers = presenting.main.table[0].value
+    assert list(layers.columns) == ["type", "arguments", "inputs"] and len(layers) >= 5
+    assert not presenting.exception
