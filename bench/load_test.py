@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import ast
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -42,8 +43,11 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.asyncio.client import ClientConnection, connect
 
+_STEPS = re.compile(r"step (\d+) of (\d+)")  # a training run's status line
+
 ROOT = Path(__file__).resolve().parents[1]
 RECV_TIMEOUT = 60.0  # a single run that takes longer counts as an error
+TRAINING_START_TIMEOUT = 180.0  # seconds for the training run's first step (then the students come)
 FRAGMENT_TIMEOUT = 20.0  # a live view's rerun with no answer this long is taken as a fragment gone
 BACKEND_COOKIE = "cnnviz_backend"  # the deployment's sticky cookie (deploy/nginx.conf.template)
 
@@ -223,7 +227,7 @@ class Session:
         self.exceptions = 0
         self.titles: set[str] = set()  # every h1 a full run of this session showed
         self.app_pages: dict[str, str] = {}  # URL name ("" for home) -> script hash, from the server
-        self.progress = 0.0  # the last progress bar's value (0-1), for the training page
+        self.progress = 0.0  # the run's progress (0-1) as its status line last said, for the training page
         self.auto_rerun: tuple[float, str] | None = None  # (interval s, fragment id) a live view asked for
 
     async def run(
@@ -298,15 +302,17 @@ class Session:
         self.page_script_hash = ran_hash
 
     def _note_element(self, element: object, fragment_id: str = "") -> str | None:
-        """Remember widget ids (and fragments) by key and the progress bar; count exceptions; return an h1."""
+        """Remember widget ids (and fragments) by key and the run's progress; count exceptions; return an h1."""
         which = element.WhichOneof("type")
         if which == "exception":
             self.exceptions += 1
             return None
         if which == "heading" and element.heading.tag == "h1":
             return element.heading.body
-        if which == "progress":
-            self.progress = element.progress.value / 100
+        if which == "markdown" and (steps := _STEPS.search(element.markdown.body)):
+            # The status line's "step 12 of 9000", finer than the progress bar's whole percents (a long
+            # run's first steps show 0 % there).
+            self.progress = int(steps[1]) / max(1, int(steps[2]))
         widget_id = getattr(getattr(element, which), "id", "")
         if isinstance(widget_id, str) and widget_id.startswith("$$ID-"):
             key = widget_id.split("-", 2)[2]
@@ -388,17 +394,18 @@ async def student(base: str, page: str, title: str, deadline: float, think: floa
             await session.ws.close()
 
 
-async def trainer(base: str, title: str, deadline: float, tally: Tally, started: asyncio.Event) -> None:
-    """Keep one training run going on the live-training page, polling its live view like a browser."""
+async def trainer(base: str, title: str, stop: asyncio.Event, tally: Tally, started: asyncio.Event) -> None:
+    """Keep one training run going on the live-training page, polling its live view like a browser, until
+    `stop` is set. `started` is set once the run has taken a step (a server's first run loads torch and
+    the data first: seconds on a busy machine), or when the trainer gives up."""
     session = None
     try:
         session, _ = await open_session(base, TRAINING_PAGE, title)
         states = [("lt_epochs", "int_value", 200), ("lt_start", "trigger_value", True)]
         await session.run(states)
         tally.training_runs += 1
-        started.set()
         restarted = time.monotonic()
-        while time.monotonic() < deadline:
+        while not stop.is_set():
             interval, fragment = session.auto_rerun or (1.0, "")
             await asyncio.sleep(max(0.25, interval))
             if fragment:
@@ -409,7 +416,11 @@ async def trainer(base: str, title: str, deadline: float, tally: Tally, started:
                     # live view of a finished run); a full run redraws the page and says what is live.
                     await session.run()
             tally.training_progress = session.progress
-            if time.monotonic() - restarted > 20:  # a run may end (epochs done): start another
+            if session.progress > 0:
+                started.set()
+            if (
+                time.monotonic() - restarted > 20 and started.is_set()
+            ):  # a run may end (epochs done): start another
                 await session.run([("lt_start", "trigger_value", True)])
                 tally.training_runs += 1
                 restarted = time.monotonic()
@@ -439,12 +450,13 @@ async def load_test(base: str, pids: list[int], sessions: int, duration: float, 
         session, _ = await open_session(base, page, titles[page])
         await session.ws.close()
     # The training run starts first, so its memory (torch, data) is in the baseline, not in the students'.
-    started = asyncio.Event()
-    deadline = time.monotonic() + duration + 5
-    tasks = [asyncio.create_task(trainer(base, titles.get(TRAINING_PAGE, ""), deadline, tally, started))]
-    tasks = tasks if train else []
+    started, stop = asyncio.Event(), asyncio.Event()
+    training = None
     if train:
-        await asyncio.wait_for(started.wait(), timeout=RECV_TIMEOUT)
+        training = asyncio.create_task(trainer(base, titles.get(TRAINING_PAGE, ""), stop, tally, started))
+        with contextlib.suppress(TimeoutError):  # a run that never steps shows as 0 % in the report
+            await asyncio.wait_for(started.wait(), timeout=TRAINING_START_TIMEOUT)
+    tasks: list[asyncio.Task] = []
     # What the training run alone costs, so the students' share can be told apart from it.
     cpu_idle, wall_idle = total(cpu_seconds, pids), time.monotonic()
     await asyncio.sleep(3.0)
@@ -460,6 +472,9 @@ async def load_test(base: str, pids: list[int], sessions: int, duration: float, 
     await asyncio.sleep(max(0.0, deadline - time.monotonic() - min(2.0, duration / 4)))
     rss_after = total(rss_mb, pids)
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=duration + RECV_TIMEOUT + 30)
+    stop.set()
+    if training is not None:
+        await asyncio.wait_for(training, timeout=RECV_TIMEOUT + 30)
     cpu_used, wall = total(cpu_seconds, pids) - cpu_before, max(1e-9, time.monotonic() - wall_before)
     client_share = (time.process_time() - client_before) / wall * 100
     ms = [x * 1000 for x in tally.latencies]
