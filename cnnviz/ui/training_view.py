@@ -394,22 +394,30 @@ SNAPSHOT_CHART_EVERY = 3.0  # the filters and the confusion matrix
 
 
 def _live_chart(
-    prefix: str, name: str, build: Callable[[], go.Figure], where: Any, hold: bool, every: float = 0.0
+    prefix: str,
+    name: str,
+    build: Callable[[], go.Figure],
+    where: Any,
+    hold: bool,
+    every: float = 0.0,
+    of: tuple = (),
 ) -> None:
     """Chart `{prefix}_{name}`: the figure it showed last with `hold`, or if that is under `every` seconds
-    old; else a new one from `build`.
+    old, when it was drawn for the same `of` (the run, the layout); else a new one from `build`.
 
     The browser draws a Plotly chart whose figure changed from scratch (80-150 ms for a heatmap), before
     it paints anything else of that rerun. Held figures let the rerun of a button press paint its new
     status at once, even when the renderer is starved of CPU, and `every` keeps the timed redraws light."""
-    shown: dict[str, tuple[go.Figure, float]] = st.session_state.setdefault(f"{prefix}_shown_figures", {})
+    shown: dict[str, tuple[go.Figure, float, tuple]] = st.session_state.setdefault(
+        f"{prefix}_shown_figures", {}
+    )
     now = time.monotonic()
     last = shown.get(name)
-    if last is not None and (hold or now - last[1] < every):
+    if last is not None and last[2] == of and (hold or now - last[1] < every):
         fig = last[0]
     else:
         fig = build()
-        shown[name] = (fig, now)
+        shown[name] = (fig, now, of)
     chart(fig, where=where, key=f"{prefix}_{name}", config=_PLOT_CONFIG)
 
 
@@ -430,8 +438,9 @@ def _draw(state: RunState, run: TrainingRun, prefix: str, view: str, capacity: i
         m4.metric("test accuracy", f"{100 * last.test_acc:.1f} %")
         left, right = st.columns(2)
         curves_every = CURVES_EVERY if state.status is RunStatus.RUNNING else 0.0
-        _live_chart(prefix, "loss", lambda: loss_figure(state.metrics), left, hold, curves_every)
-        _live_chart(prefix, "acc", lambda: accuracy_figure(state.metrics), right, hold, curves_every)
+        of = (run.serial,)
+        _live_chart(prefix, "loss", lambda: loss_figure(state.metrics), left, hold, curves_every, of)
+        _live_chart(prefix, "acc", lambda: accuracy_figure(state.metrics), right, hold, curves_every, of)
     elif not state.status.done:
         st.caption(f"The curves appear after the first evaluation (every {EVAL_EVERY} steps).")
     snap = state.snapshot
@@ -458,6 +467,7 @@ def _draw(state: RunState, run: TrainingRun, prefix: str, view: str, capacity: i
             left,
             hold,
             every,
+            (run.serial, big),
         )
         left.caption(
             f"`{snap.filters_layer}`: weights of input channel 0, zero in the middle of the colour scale."
@@ -469,6 +479,7 @@ def _draw(state: RunState, run: TrainingRun, prefix: str, view: str, capacity: i
             right,
             hold,
             every,
+            (run.serial,),
         )
     if state.step > 0 and state.status is not RunStatus.QUEUED:
         st.download_button(
