@@ -499,7 +499,7 @@ def live_view(scheduler: RunScheduler, key: str, prefix: str, view: str, every: 
     paused (only the fragment reruns); an ended run is drawn once.
 
     Once a second, not faster: the browser draws every changed chart afresh (Streamlit remounts a Plotly
-    chart whose figure changed), about 40-70 ms each on a free core, so at two redraws a second the tab's
+    chart whose figure changed), 40-150 ms each on a free core, so at two redraws a second the tab's
     main thread was busy 60% of the time and, with the cores taken by training, a click on Pause waited
     seconds for it. A button's own rerun still shows its effect at once."""
     shown: dict[str, Any] = {"status": None}
