@@ -143,20 +143,23 @@ def build_kernel(
     return custom_kernel(np.array(custom)) if name == CUSTOM else image_kernel(name, size, sigma)
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def original_view(_image: np.ndarray, image_key: str) -> tuple[np.ndarray, bytes, dict[str, np.ndarray]]:
     """The original's preview (array and encoded bytes) and its histograms, once per image."""
     small = preview(_image)
+    small.setflags(write=False)
     return small, encode_preview(small), histograms(small)
 
 
-@st.cache_data(max_entries=6, show_spinner="Filtering…")
+@st.cache_resource(max_entries=6, show_spinner="Filtering…")
 def filtered(_image: np.ndarray, image_key: str, kernel_args: tuple, options: tuple) -> dict:
-    """Filter once per (image, kernel, options); reruns for other widgets reuse it. A plain dict (it must
-    pickle): the uint8 result, its note and backend, display bytes, difference image and histograms.
-    The float result is left out: it is large, and the pixel inspector recomputes its few taps."""
+    """Filter once per (image, kernel, options); reruns for other widgets reuse it: the uint8 result, its
+    note and backend, display bytes, difference image and histograms. Shared and read-only, not copied per
+    rerun as a data cache would (a 12-megapixel result is 36 MB). The float result is left out: it is
+    large, and the pixel inspector recomputes its few taps."""
     kernel = build_kernel(*kernel_args)
     result = apply_image_kernel(_image, kernel, **dict(options))
+    result.display.setflags(write=False)
     small = preview(result.display)
     diff = difference_image(original_view(_image, image_key)[0], small)
     return {
@@ -170,7 +173,7 @@ def filtered(_image: np.ndarray, image_key: str, kernel_args: tuple, options: tu
     }
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def synced_view(
     original: bytes,
     result: bytes,
@@ -184,7 +187,7 @@ def synced_view(
     return synced_images_figure(original, result, (0, 0, *size), extent, titles).to_dict()
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def overview(_image: np.ndarray, image_key: str) -> bytes:
     """The whole picture, small, next to the 1:1 crops (once per image)."""
     return encode_preview(preview(_image, OVERVIEW_SIDE))
@@ -192,7 +195,9 @@ def overview(_image: np.ndarray, image_key: str) -> bytes:
 
 # The crop panels and the histograms are cached as JSON-ready dicts (drawn as `PrebuiltFigure`s): built as
 # go.Figures on every run, their thousands of pixel-picker points were validated and copied by Plotly each time.
-@st.cache_data(max_entries=16, show_spinner=False)
+# Like the pictures, every view here is a shared resource that nothing changes (presentation mode draws a
+# copy): a data cache would unpickle each one again on every rerun (25 ms a run for this page's views).
+@st.cache_resource(max_entries=16, show_spinner=False)
 def crop_view(_panels: Callable[[], list[PhotoPanel]], view: tuple) -> dict:
     """The whole picture and the 1:1 crops, clickable; `view` is everything `_panels()` draws them from
     (called only on a miss: encoding the crops is part of the work a hit skips)."""
@@ -202,7 +207,7 @@ def crop_view(_panels: Callable[[], list[PhotoPanel]], view: tuple) -> dict:
 HIST_COLOURS = {"R": "#d62728", "G": "#2ca02c", "B": "#1f77b4", "grey": "#444444"}
 
 
-@st.cache_data(max_entries=6, show_spinner=False)
+@st.cache_resource(max_entries=6, show_spinner=False)
 def histogram_view(_image: np.ndarray, image_key: str, kernel_args: tuple, options: tuple) -> dict:
     """The original's and the result's histograms (64 bins per channel), dotted and solid."""
     centres = np.arange(64) * 4 + 2
@@ -320,7 +325,8 @@ with matrix_col:
             st.markdown(label)
         frame = pd.DataFrame(matrix, columns=[str(c) for c in range(matrix.shape[1])])
         table(
-            frame.style.format("{:.4g}"),
+            frame,
+            number_format="%.4g",
             key=f"{PREFIX}_matrix_{label}",
             height=min(560, round((38 + 35 * matrix.shape[0]) * ROW_SCALE)),
             hide_index=True,  # row numbers would take a column's room
@@ -481,14 +487,14 @@ for c, channel in enumerate(channels):
         st.markdown(f"**{channel}**")
         parts = st.columns([3, 3, 2]) if kernel.second is None else st.columns([3, 3, 3, 2])
         parts[0].caption("neighbourhood")
-        values = pd.DataFrame(px.values[c]).style.format("{:.3f}")
-        table(values, where=parts[0], key=f"{PREFIX}_vals_{channel}")
+        values = pd.DataFrame(px.values[c])
+        table(values, where=parts[0], key=f"{PREFIX}_vals_{channel}", number_format="%.3f")
         for k in range(px.products.shape[0]):
             parts[1 + k].caption(
                 "× kernel = products" + (f" ({'xy'[k]})" if kernel.second is not None else "")
             )
-            products = pd.DataFrame(px.products[k, c]).style.format("{:.3f}")
-            table(products, where=parts[1 + k], key=f"{PREFIX}_prod_{channel}_{k}")
+            products = pd.DataFrame(px.products[k, c])
+            table(products, where=parts[1 + k], key=f"{PREFIX}_prod_{channel}_{k}", number_format="%.3f")
         with parts[-1]:
             if kernel.second is not None:
                 st.metric(f"{channel} sum x, y", f"{px.sums[0, c]:.4f}, {px.sums[1, c]:.4f}")

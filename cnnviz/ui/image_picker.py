@@ -42,15 +42,22 @@ class PickedImage:
         return self.key.startswith("upload:")
 
 
-@st.cache_data(max_entries=4, show_spinner="Decoding the picture…")
+# The decoded pictures are shared, read-only, between reruns and sessions (`st.cache_resource`): a data
+# cache would unpickle a fresh copy on every rerun, ~3 ms per megapixel, before any work is done.
+def _shared(image: LoadedImage) -> LoadedImage:
+    image.array.setflags(write=False)  # every page reads it; nothing may change another session's picture
+    return image
+
+
+@st.cache_resource(max_entries=4, show_spinner="Decoding the picture…")
 def _decoded(data: bytes, name: str) -> LoadedImage:
-    """Decode once per file content (cache keyed on the bytes' hash; a rerun costs a copy, not a decode)."""
-    return load_image(data, name)
+    """Decode once per file content (cache keyed on the bytes' hash)."""
+    return _shared(load_image(data, name))
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def _sample(name: str) -> LoadedImage:
-    return sample_image(name)
+    return _shared(sample_image(name))
 
 
 def image_picker(prefix: str) -> PickedImage | None:

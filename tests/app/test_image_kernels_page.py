@@ -396,3 +396,33 @@ def test_the_kernel_table_has_narrow_columns_and_no_index_so_three_columns_fit(a
             widths = [columns[c]["width"] for c in shown]
             # The column beside the pictures is 3/13 of the page: about 210 pixels of a 900-pixel page.
             assert all(isinstance(w, int) for w in widths) and sum(widths[:3]) <= 200, widths
+
+
+def test_every_table_carries_its_decimals_as_column_configuration_not_a_styler(at: AppTest) -> None:
+    """The kernel, the neighbourhood and the products are plain frames whose float columns the data frame
+    formats itself: a Styler would render every cell in Python on every rerun."""
+    import json
+
+    at.selectbox(key=f"{P}_kernel").set_value("gradient magnitude (sobel)").run()
+    tables = list(at.dataframe)
+    assert len(tables) == 2 + 3 * 3  # two kernels; per channel the neighbourhood and two products
+    for table in tables:
+        columns = json.loads(table.proto.columns)
+        formats = {c: columns[str(c)]["type_config"]["format"] for c in table.value.columns}
+        assert set(formats.values()) <= {"%.4g", "%.3f"} and formats, formats
+    widths = json.loads(tables[0].proto.columns)
+    assert all(isinstance(widths[str(c)]["width"], int) for c in tables[0].value.columns)  # widths kept
+
+
+def test_pictures_and_results_are_shared_read_only_not_copied_per_rerun(at: AppTest) -> None:
+    """A rerun reads the decoded picture and the filtered result from one shared, read-only copy."""
+    import importlib
+
+    image_picker = importlib.import_module("cnnviz.ui.image_picker")
+    name = at.selectbox(key=f"{P}_sample").value
+    first, second = image_picker._sample(name), image_picker._sample(name)
+    assert first is second and not first.array.flags.writeable
+    with pytest.raises(ValueError):
+        first.array[0, 0] = 0
+    data = _png(np.zeros((4, 4, 3), np.uint8))
+    assert image_picker._decoded(data, "a.png") is image_picker._decoded(data, "a.png")
