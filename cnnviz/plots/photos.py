@@ -25,33 +25,48 @@ __all__ = [
 MAX_PICKER_POINTS = 64  # click targets per side of a picture: a finer grid is too heavy for the browser
 
 
+# A picker trace's legend group names its panel; Streamlit's click event carries each point's legend group
+# with its x and y, so the points need no per-point data of their own.
+PICKER_GROUP = "cnnviz pixel picker "
+
+
 def pixel_picker_trace(height: int, width: int, panel: int, axes: str = "") -> dict:
     """Nearly invisible points over a height x width picture (in its shown pixels, row 0 on top), at most
-    `MAX_PICKER_POINTS` a side, each on the centre pixel of the block it stands for. Each carries
-    `customdata` [panel, row, col], so a click says which picture and which shown pixel."""
+    `MAX_PICKER_POINTS` a side, each on the centre pixel of the block it stands for. A click's point says
+    which picture (its legend group, `PICKER_GROUP` + panel) and which shown pixel (y is the row, x the
+    column). Per-point `customdata` [panel, row, col] said the same in 4,096 three-number lists a picture:
+    most of the figure's JSON, written, hashed and parsed on every rerun."""
     step_r = max(1, math.ceil(height / MAX_PICKER_POINTS))
     step_c = max(1, math.ceil(width / MAX_PICKER_POINTS))
     rows = np.arange(step_r // 2, height, step_r)
     cols = np.arange(step_c // 2, width, step_c)
     rr, cc = np.meshgrid(rows, cols, indexing="ij")
-    custom = np.stack([np.full(rr.size, panel), rr.ravel(), cc.ravel()], axis=1)
     invisible = {"marker": {"opacity": 0.01}}
     size = max(4, min(14, 520 // max(len(rows), len(cols), 1)))
     return {
         "type": "scatter",
         "x": typed_array(cc.ravel().astype(np.int32)),
         "y": typed_array(rr.ravel().astype(np.int32)),
-        "customdata": custom.tolist(),
         "mode": "markers",
         "marker": {"size": size, "symbol": "square", "color": "#000000", "opacity": 0.01},
         "selected": invisible,
         "unselected": invisible,
         "hoverinfo": "none",
         "showlegend": False,
+        "legendgroup": f"{PICKER_GROUP}{panel}",
         "name": f"pick {panel}",
         "xaxis": f"x{axes}",
         "yaxis": f"y{axes}",
     }
+
+
+def _picker_panel(point: dict) -> int | None:
+    """The panel of a clicked point of `pixel_picker_trace`, None for any other point."""
+    group = point.get("legendgroup")
+    if not isinstance(group, str) or not group.startswith(PICKER_GROUP):
+        return None
+    number = group[len(PICKER_GROUP) :]
+    return int(number) if number.isdigit() else None
 
 
 def picked_pixel(
@@ -62,13 +77,13 @@ def picked_pixel(
     The picture was shown at 1/`factor` scale (each shown pixel the mean of a factor x factor block,
     as `preview` makes it) with its shown pixel (0, 0) starting at full-resolution pixel `origin`: the
     pixel picked is the centre of the clicked block. None for a point that is not a picker's."""
-    custom = point.get("customdata")
-    if not isinstance(custom, (list, tuple)) or len(custom) != 3:
+    panel = _picker_panel(point)
+    x, y = point.get("x"), point.get("y")
+    if panel is None or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in (x, y)):
         return None
-    try:
-        panel, row, col = (int(v) for v in custom)
-    except (TypeError, ValueError):
+    if not (math.isfinite(x) and math.isfinite(y)) or x < 0 or y < 0:
         return None
+    row, col = int(y), int(x)
     factor = max(1, int(factor))
     return panel, origin[0] + row * factor + factor // 2, origin[1] + col * factor + factor // 2
 
@@ -81,11 +96,9 @@ def clicked_pixel(
     `views` gives each panel's (origin, factor) as `picked_pixel` takes them; points of other traces or
     panels are skipped, and None means the click picked nothing."""
     for point in points:
-        custom = point.get("customdata")
-        panel = custom[0] if isinstance(custom, (list, tuple)) and custom else None
-        if panel not in views:
+        if _picker_panel(point) not in views:
             continue
-        picked = picked_pixel(point, *views[panel])
+        picked = picked_pixel(point, *views[_picker_panel(point)])
         if picked is not None:
             return picked
     return None

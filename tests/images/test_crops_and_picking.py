@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from cnnviz.images.kernels import crop_box, result_box, result_pixel_at, window_centre
 from cnnviz.images.loading import preview, preview_factor
 from cnnviz.plots import MAX_PICKER_POINTS, clicked_pixel, picked_pixel, pixel_picker_trace
+from cnnviz.plots.photos import PICKER_GROUP
 from tests.plotly_arrays import decode_array
 
 geometries = st.tuples(
@@ -99,16 +100,27 @@ def test_crop_box_stays_inside_the_image() -> None:
 def test_a_click_on_a_shrunk_picture_picks_the_centre_of_its_block() -> None:
     # A 4000x3000 photo is shown at 1/4 scale: shown pixel (10, 20) averages rows 40..43, columns 80..83.
     assert preview_factor((3000, 4000)) == 4
-    point = {"x": 20, "y": 10, "customdata": [0, 10, 20]}
+    point = {"x": 20, "y": 10, "legendgroup": PICKER_GROUP + "0"}
     assert picked_pixel(point, (0, 0), 4) == (0, 42, 82)
     # On a 1:1 crop whose top-left pixel is (1372, 1872), shown pixel (5, 7) is that pixel plus (5, 7).
-    assert picked_pixel({"customdata": [1, 5, 7]}, (1372, 1872), 1) == (1, 1377, 1879)
-    assert picked_pixel({"x": 1, "y": 2}) is None
+    assert picked_pixel({"x": 7, "y": 5, "legendgroup": PICKER_GROUP + "1"}, (1372, 1872), 1) == (
+        1,
+        1377,
+        1879,
+    )
+    assert picked_pixel({"x": 1, "y": 2}) is None  # not a picker's point
+    for bad in ({"x": "1", "y": 2}, {"x": True, "y": 2}, {"x": -1, "y": 2}, {"x": float("nan"), "y": 2}):
+        assert picked_pixel({**bad, "legendgroup": PICKER_GROUP + "0"}) is None
+    assert picked_pixel({"x": 1, "y": 2, "legendgroup": PICKER_GROUP + "x"}) is None
     views = {0: ((0, 0), 4), 1: ((1372, 1872), 1)}
-    # The first point of a picker counts; points of other traces (no customdata) are skipped.
-    event = [{"x": 3, "y": 3, "curve_number": 0}, {"customdata": [1, 5, 7]}, {"customdata": [0, 1, 1]}]
+    # The first point of a picker counts; points of other traces (no picker legend group) are skipped.
+    event = [
+        {"x": 3, "y": 3, "curve_number": 0},
+        {"x": 7, "y": 5, "legendgroup": PICKER_GROUP + "1"},
+        {"x": 1, "y": 1, "legendgroup": PICKER_GROUP + "0"},
+    ]
     assert clicked_pixel(event, views) == (1, 1377, 1879)
-    assert clicked_pixel([{"customdata": [2, 0, 0]}], views) is None  # a panel that is not shown
+    assert clicked_pixel([{"x": 0, "y": 0, "legendgroup": PICKER_GROUP + "2"}], views) is None  # not shown
     assert clicked_pixel([], views) is None
 
 
@@ -120,7 +132,7 @@ def test_every_click_target_of_a_shrunk_picture_lands_on_its_own_block() -> None
     xs, ys = decode_array(trace["x"]), decode_array(trace["y"])
     assert len(set(xs.tolist())) <= MAX_PICKER_POINTS and len(set(ys.tolist())) <= MAX_PICKER_POINTS
     for i in (0, len(xs) // 3, len(xs) - 1):
-        point = {"x": int(xs[i]), "y": int(ys[i]), "customdata": trace["customdata"][i]}
+        point = {"x": int(xs[i]), "y": int(ys[i]), "legendgroup": trace["legendgroup"]}
         _, row, col = picked_pixel(point, (0, 0), factor)
         assert (row // factor, col // factor) == (ys[i], xs[i])  # inside the block the shown pixel averages
         assert 0 <= row < image.shape[0] and 0 <= col < image.shape[1]
