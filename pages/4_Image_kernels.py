@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from cnnviz import (
@@ -16,27 +13,18 @@ from cnnviz import (
     PADDING_MODES,
     SIZED_KERNELS,
     ConvConfigError,
-    ImageKernel,
-    apply_image_kernel,
     crop_box,
-    custom_kernel,
-    difference_image,
     encode_png,
-    encode_preview,
     explain_conv_output_size,
     explain_pixel,
-    histograms,
-    image_kernel,
     parse_number,
-    preview,
     preview_factor,
     result_box,
-    result_extent,
     result_pixel_at,
     size_text,
     window_centre,
 )
-from cnnviz.plots import PhotoPanel, PrebuiltFigure, clicked_pixel, photo_panels_figure, synced_images_figure
+from cnnviz.plots import PhotoPanel, PrebuiltFigure, clicked_pixel
 from cnnviz.ui import (
     chart,
     image_picker,
@@ -49,10 +37,9 @@ from cnnviz.ui import (
     upload_link_note,
     url,
 )
+from cnnviz.ui import photo_views as views
 
 PREFIX = "ik"
-CUSTOM = "custom (type your own)"
-OVERVIEW_SIDE = 512  # pixels: the long side of the whole picture next to the 1:1 crops
 MATRIX_COLUMN_PX = 64  # pixels per kernel column: "-0.0625" and "0.1111" fit at projector size
 OUTPUTS = {"clip": "clip to 0..1", "normalize": "stretch min..max", "abs": "absolute value"}
 MODES = {"per_channel": "each RGB channel", "luminance": "luminance (grey)"}
@@ -73,7 +60,7 @@ with controls:
     picked = image_picker(PREFIX)
     st.markdown("**Kernel**")
     kernel_name = url.selectbox(
-        "Kernel", [*IMAGE_KERNELS, CUSTOM], index=IMAGE_KERNELS.index("sobel x"), key=f"{PREFIX}_kernel"
+        "Kernel", [*IMAGE_KERNELS, views.CUSTOM], index=IMAGE_KERNELS.index("sobel x"), key=f"{PREFIX}_kernel"
     )
     size, sigma = 3, None
     if kernel_name in SIZED_KERNELS:
@@ -109,7 +96,7 @@ main_figure = st.container(key="cnnviz-main-figure")
 
 # --- The custom kernel grid (in the main area: it needs room) --------------------------------------
 custom: tuple[tuple[float, ...], ...] = ()
-if kernel_name == CUSTOM:
+if kernel_name == views.CUSTOM:
     st.subheader("Your kernel", anchor=False)
     rows_in, cols_in, scale_in, _ = st.columns([1, 1, 1, 3])
     rows = int(url.at(rows_in).number_input("rows", 1, MAX_KERNEL_SIDE, 3, key=f"{PREFIX}_rows"))
@@ -137,111 +124,6 @@ if kernel_name == CUSTOM:
     custom = tuple(tuple(scale * float(v) for v in row) for row in typed)
 
 
-def build_kernel(
-    name: str, size: int, sigma: float | None, custom: tuple[tuple[float, ...], ...]
-) -> ImageKernel:
-    return custom_kernel(np.array(custom)) if name == CUSTOM else image_kernel(name, size, sigma)
-
-
-@st.cache_resource(max_entries=4, show_spinner=False)
-def original_view(_image: np.ndarray, image_key: str) -> tuple[np.ndarray, bytes, dict[str, np.ndarray]]:
-    """The original's preview (array and encoded bytes) and its histograms, once per image."""
-    small = preview(_image)
-    small.setflags(write=False)
-    return small, encode_preview(small), histograms(small)
-
-
-@st.cache_resource(max_entries=6, show_spinner="Filtering…")
-def filtered(_image: np.ndarray, image_key: str, kernel_args: tuple, options: tuple) -> dict:
-    """Filter once per (image, kernel, options); reruns for other widgets reuse it: the uint8 result, its
-    note and backend, display bytes, difference image and histograms. Shared and read-only, not copied per
-    rerun as a data cache would (a 12-megapixel result is 36 MB). The float result is left out: it is
-    large, and the pixel inspector recomputes its few taps."""
-    kernel = build_kernel(*kernel_args)
-    result = apply_image_kernel(_image, kernel, **dict(options))
-    result.display.setflags(write=False)
-    small = preview(result.display)
-    diff = difference_image(original_view(_image, image_key)[0], small)
-    return {
-        "display": result.display,
-        "note": result.note,
-        "backend": result.backend,
-        "preview": encode_preview(small),
-        "difference": None if diff is None else encode_preview(diff[0]),
-        "largest_change": 0 if diff is None else diff[1],
-        "hist": histograms(small),
-    }
-
-
-@st.cache_resource(max_entries=4, show_spinner=False)
-def synced_view(
-    original: bytes,
-    result: bytes,
-    size: tuple[int, int],
-    out: tuple[int, int],
-    geometry: tuple,
-    titles: tuple[str, str],
-) -> dict:
-    """Original and result in one figure with shared axes: zooming one zooms the other (a JSON-ready dict)."""
-    extent = result_extent(size, out, *geometry)
-    return synced_images_figure(original, result, (0, 0, *size), extent, titles).to_dict()
-
-
-@st.cache_resource(max_entries=4, show_spinner=False)
-def overview(_image: np.ndarray, image_key: str) -> bytes:
-    """The whole picture, small, next to the 1:1 crops (once per image)."""
-    return encode_preview(preview(_image, OVERVIEW_SIDE))
-
-
-# The crop panels and the histograms are cached as JSON-ready dicts (drawn as `PrebuiltFigure`s): built as
-# go.Figures on every run, their thousands of pixel-picker points were validated and copied by Plotly each time.
-# Like the pictures, every view here is a shared resource that nothing changes (presentation mode draws a
-# copy): a data cache would unpickle each one again on every rerun (25 ms a run for this page's views).
-@st.cache_resource(max_entries=16, show_spinner=False)
-def crop_view(_panels: Callable[[], list[PhotoPanel]], view: tuple) -> dict:
-    """The whole picture and the 1:1 crops, clickable; `view` is everything `_panels()` draws them from
-    (called only on a miss: encoding the crops is part of the work a hit skips)."""
-    return photo_panels_figure(_panels()).to_dict()
-
-
-HIST_COLOURS = {"R": "#d62728", "G": "#2ca02c", "B": "#1f77b4", "grey": "#444444"}
-
-
-@st.cache_resource(max_entries=6, show_spinner=False)
-def histogram_view(_image: np.ndarray, image_key: str, kernel_args: tuple, options: tuple) -> dict:
-    """The original's and the result's histograms (64 bins per channel), dotted and solid."""
-    centres = np.arange(64) * 4 + 2
-    fig = go.Figure()
-    for title, hist, dash in (
-        ("original", original_view(_image, image_key)[2], "dot"),
-        ("result", filtered(_image, image_key, kernel_args, options)["hist"], "solid"),
-    ):
-        for channel, counts in hist.items():
-            fig.add_trace(
-                go.Scatter(
-                    x=centres,
-                    y=counts,
-                    mode="lines",
-                    name=f"{title} {channel}",
-                    line={"color": HIST_COLOURS[channel], "dash": dash, "width": 2},
-                )
-            )
-    fig.update_layout(
-        height=320,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        title="Histograms (64 bins)",
-        xaxis_title="value (0..255)",
-        yaxis_title="pixels",
-        legend={"font": {"size": 12}},
-    )
-    return fig.to_dict()
-
-
-@st.cache_data(max_entries=2, show_spinner=False)
-def png_download(_display: np.ndarray, cache_key: tuple) -> bytes:
-    return encode_png(_display)
-
-
 image = picked.image.array
 for note in picked.image.notes:
     st.caption(note)
@@ -266,13 +148,13 @@ def use_padding(pixels: int) -> None:
 
 
 try:
-    kernel = build_kernel(*kernel_args)
-    shown = filtered(image, picked.key, kernel_args, options)
+    kernel = views.build_kernel(*kernel_args)
+    shown = views.filtered(image, picked.key, kernel_args, options)
 except ConvConfigError as exc:
     show_error(exc)
     if padding == "same" and stride > 1 and exc.argument == "padding":
         # 'same' needs stride 1: offer both ways out, one click each.
-        side = dilation * (max(build_kernel(*kernel_args).matrix.shape) - 1) // 2
+        side = dilation * (max(views.build_kernel(*kernel_args).matrix.shape) - 1) // 2
         fix_stride, fix_padding, _ = st.columns([1, 1, 2])
         fix_stride.button(
             "Use stride 1", on_click=use_stride_one, key=f"{PREFIX}_fix_stride", icon=":material/build:"
@@ -302,7 +184,7 @@ def scale_text(factor: int) -> str:
 
 
 left.image(
-    original_view(image, picked.key)[1],
+    views.original_view(image, picked.key)[1],
     caption=f"{picked.label}: {size_text(height, width)}{scale_text(scales['original'])}",
     width="stretch",
 )
@@ -343,8 +225,8 @@ if url.toggle(
 ):
     chart(
         PrebuiltFigure(
-            synced_view(
-                original_view(image, picked.key)[1],
+            views.synced_view(
+                views.original_view(image, picked.key)[1],
                 shown["preview"],
                 (height, width),
                 (out_h, out_w),
@@ -363,7 +245,7 @@ if url.toggle(
 cache_key = (picked.key, kernel_args, options)
 st.download_button(
     "Download the result (PNG, full resolution)",
-    lambda: png_download(shown["display"], cache_key),
+    lambda: views.png_download(shown["display"], cache_key),
     file_name=f"{kernel.name.replace(' ', '_')}.png",
     mime="image/png",
     on_click="ignore",
@@ -385,7 +267,7 @@ row = int(url.at(pick_row).number_input("result row", 0, out_h - 1, out_h // 2, 
 col = int(url.at(pick_col).number_input("result column", 0, out_w - 1, out_w // 2, key=f"{PREFIX}_col"))
 box = crop_box(image.shape, (crop_row, crop_col))
 out_box = result_box(box, (out_h, out_w), *geometry)
-overview_factor = preview_factor(image.shape, OVERVIEW_SIDE)
+overview_factor = preview_factor(image.shape, views.OVERVIEW_SIDE)
 origins = {0: ((0, 0), overview_factor), 1: (box[:2], 1), 2: ((0, 0) if out_box is None else out_box[:2], 1)}
 
 
@@ -410,7 +292,7 @@ def crop_panels() -> list[PhotoPanel]:
     """The whole picture with the crop outlined, the original crop and the result crop (PNG-encoded)."""
     panels = [
         PhotoPanel(
-            overview(image, picked.key),
+            views.overview(image, picked.key),
             tuple(int(n) for n in np.ceil(np.array(image.shape[:2]) / overview_factor)),
             f"whole picture{scale_text(overview_factor)}",
             outline=tuple(int(v // overview_factor) for v in box),
@@ -437,7 +319,7 @@ def crop_panels() -> list[PhotoPanel]:
 
 
 chart(
-    PrebuiltFigure(crop_view(crop_panels, (picked.key, kernel_args, options, box, out_box, row, col))),
+    PrebuiltFigure(views.crop_view(crop_panels, (picked.key, kernel_args, options, box, out_box, row, col))),
     key=f"{PREFIX}_crop_figure",
     config={"displayModeBar": False},
     on_select=take_pixel_click,
@@ -520,5 +402,5 @@ with diff_col:
             caption=f"|result − original|, stretched so the largest change ({shown['largest_change']}/255) is white",
         )
 with hist_col:
-    hist = histogram_view(image, picked.key, kernel_args, options)
+    hist = views.histogram_view(image, picked.key, kernel_args, options)
     chart(PrebuiltFigure(hist), key=f"{PREFIX}_hist", config={"displayModeBar": False})
