@@ -77,7 +77,7 @@ def open_page(browser: Browser, app_url: str, url_path: str, title: str) -> Iter
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.js_errors = errors  # type: ignore[attr-defined]
     page.goto(f"{app_url}/{url_path}")
-    expect(page.locator('[data-testid="stMain"] h1').first).to_have_text(title)
+    expect(page.locator('[data-testid="stMain"] h1').first).to_have_text(title, timeout=RUN_TIMEOUT_MS)
     settle(page)
     try:
         yield page
