@@ -3,6 +3,7 @@ backends (sticky cookie, fail-over, limits), and serve_class.py's supervisor res
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import os
 import shutil
@@ -32,6 +33,8 @@ from tests.e2e.conftest import free_port
 from tests.waits import wait_until
 
 SECRET_ID = "0123456789abcdef0123456789abcdef"  # a well-formed client id
+# A stand-in for a frontend bundle: 64 KB of script-like text.
+SCRIPT = b"".join(b"function f%d(a, b) { return a + b * %d; }\n" % (i, i) for i in range(1600))
 
 
 def nginx_binary() -> str:
@@ -105,8 +108,13 @@ class Backend:
                     finally:
                         backend._hold(-1)
                 body = f"{port}".encode()
+                script = self.path.startswith("/static/js/")  # a bundle: text that compresses well
+                if script:
+                    body = SCRIPT
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
+                if script:
+                    self.send_header("Content-Type", "application/javascript")
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -221,6 +229,27 @@ def test_rendered_configuration_passes_nginx_own_check(tmp_path: Path) -> None:
         "upstream cnnviz_b2 { server 127.0.0.1:8603 max_fails=0; server 127.0.0.1:8601 max_fails=0 backup; }"
         in text
     )
+
+
+def test_scripts_go_out_compressed_to_a_browser_that_takes_gzip(front: Front) -> None:
+    """Streamlit serves its bundles uncompressed; nginx compresses them (and says it varies by encoding)."""
+    conn = http.client.HTTPConnection("127.0.0.1", front.port, timeout=10)
+    try:
+        for encoding in ("gzip, deflate, br", None):
+            conn.request(
+                "GET", "/static/js/index.js", headers={"Accept-Encoding": encoding} if encoding else {}
+            )
+            response = conn.getresponse()
+            body = response.read()
+            assert response.status == 200
+            if encoding:
+                assert response.headers["Content-Encoding"] == "gzip"
+                assert "Accept-Encoding" in response.headers["Vary"]
+                assert gzip.decompress(body) == SCRIPT and len(body) < len(SCRIPT) / 4
+            else:
+                assert "Content-Encoding" not in response.headers and body == SCRIPT
+    finally:
+        conn.close()
 
 
 def test_new_visitors_go_round_and_keep_their_backend(front: Front) -> None:
