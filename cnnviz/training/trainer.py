@@ -16,7 +16,7 @@ import math
 import time
 import warnings
 import zipfile
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -253,13 +253,26 @@ class Metrics:
     seconds: float  # training time so far (steps and evaluation; pauses excluded)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class StepResult:
-    """One minibatch: its mean loss and accuracy, and the Metrics it completed (epoch end), if any."""
+    """One minibatch: its mean loss and accuracy, and the Metrics it completed (epoch end), if any.
+
+    The accuracy is counted when asked for: a training loop that does not look at it pays nothing."""
 
     loss: float
-    accuracy: float
     record: Metrics | None
+    logits: torch.Tensor = field(repr=False)  # (batch, K), detached
+    labels: torch.Tensor = field(repr=False)  # (batch,)
+
+    @property
+    def accuracy(self) -> float:
+        """The fraction of the minibatch the model classified right before this step's update."""
+        return _correct(self.logits, self.labels) / len(self.labels)
+
+
+def _correct(logits: torch.Tensor, labels: torch.Tensor) -> int:
+    """How many rows of `logits` have their largest value at the row's label."""
+    return int((logits.argmax(1) == labels).sum())
 
 
 @dataclass(frozen=True, eq=False)
@@ -398,6 +411,9 @@ class Trainer:
         self._run_loss = 0.0  # sums since the last record
         self._run_correct = 0
         self._run_count = 0
+        # The steps since then whose right answers are not counted yet: (logits, labels), counted in one
+        # go when a record or a save needs them, instead of three small tensor ops at every step.
+        self._uncounted: list[tuple[torch.Tensor, torch.Tensor]] = []
         self._last_lr = self.lr_at(0)
         self._last_eval: Evaluation | None = None
 
@@ -465,9 +481,9 @@ class Trainer:
         self.optimizer.step()
 
         n = len(yb)
-        correct = int((logits.argmax(1) == yb).sum())
+        logits = logits.detach()
+        self._uncounted.append((logits, yb))
         self._run_loss += loss_value * n
-        self._run_correct += correct
         self._run_count += n
         self._last_lr = lr
         self.step_count += 1
@@ -480,7 +496,15 @@ class Trainer:
             record = self._record(start)
         else:
             self.seconds += time.perf_counter() - start
-        return StepResult(loss_value, correct / n, record)
+        return StepResult(loss_value, record, logits, yb)
+
+    def _count_correct(self) -> int:
+        """Right answers in the training minibatches since the last record (counting what is pending)."""
+        if self._uncounted:
+            logits, labels = zip(*self._uncounted, strict=True)
+            self._run_correct += _correct(torch.cat(logits), torch.cat(labels))
+            self._uncounted.clear()
+        return self._run_correct
 
     def _record(self, start: float) -> Metrics:
         ev = self.evaluate()
@@ -489,7 +513,7 @@ class Trainer:
             step=self.step_count,
             epoch=self.epoch,
             train_loss=self._run_loss / self._run_count,
-            train_acc=self._run_correct / self._run_count,
+            train_acc=self._count_correct() / self._run_count,
             test_loss=ev.loss,
             test_acc=ev.accuracy,
             lr=self._last_lr,
@@ -662,7 +686,7 @@ class Trainer:
                 "last_lr": self._last_lr,
                 "seconds": self.seconds,
                 "run_loss": self._run_loss,
-                "run_correct": self._run_correct,
+                "run_correct": self._count_correct(),
                 "run_count": self._run_count,
             },
             "history": [asdict(m) for m in self.history],
