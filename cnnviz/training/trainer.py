@@ -11,14 +11,12 @@ Train accuracy and loss in `Metrics` are running averages over the minibatches s
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 import time
 import warnings
 import zipfile
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -215,8 +213,8 @@ def _check(ok: bool, argument: str, message: str) -> None:
 
 # Settings that reach the lectures' numbers in seconds on a 2-core machine (tests/training/test_trainer.py,
 # bench/bench_mnist1d.py). Test accuracy at seed 0, plain / pixel-shuffled: digits conv 97.8 / 96.7 %, MLP
-# 97.2 / 96.9 %; MNIST-1D paper CNN 95.3 / 63.3 % (seeds 1, 2: 94.7, 96.3 %), lecture conv 92.1 / 60.6 %,
-# MLP 63.6 / 63.5 %; shapes conv 90.0 / 48.6 %, MLP 52.7 / 50.4 %. Without the cosine decay the MNIST-1D
+# 97.2 / 96.9 %; MNIST-1D paper CNN 95.1 / 64.1 % (seeds 1, 2: 94.7, 95.9 %), lecture conv 91.3 / 60.8 %,
+# MLP 63.7 / 64.1 %; shapes conv 90.0 / 48.6 %, MLP 52.7 / 50.4 %. Without the cosine decay the MNIST-1D
 # conv net stalls at 81-87 %.
 _RECIPES: dict[tuple[str, str], dict[str, Any]] = {
     ("digits", "mlp"): {"optimizer": "adam", "lr": 3e-3, "batch_size": 64, "epochs": 30},
@@ -255,13 +253,26 @@ class Metrics:
     seconds: float  # training time so far (steps and evaluation; pauses excluded)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class StepResult:
-    """One minibatch: its mean loss and accuracy, and the Metrics it completed (epoch end), if any."""
+    """One minibatch: its mean loss and accuracy, and the Metrics it completed (epoch end), if any.
+
+    The accuracy is counted when asked for: a training loop that does not look at it pays nothing."""
 
     loss: float
-    accuracy: float
     record: Metrics | None
+    logits: torch.Tensor = field(repr=False)  # (batch, K), detached
+    labels: torch.Tensor = field(repr=False)  # (batch,)
+
+    @property
+    def accuracy(self) -> float:
+        """The fraction of the minibatch the model classified right before this step's update."""
+        return _correct(self.logits, self.labels) / len(self.labels)
+
+
+def _correct(logits: torch.Tensor, labels: torch.Tensor) -> int:
+    """How many rows of `logits` have their largest value at the row's label."""
+    return int((logits.argmax(1) == labels).sum())
 
 
 @dataclass(frozen=True, eq=False)
@@ -341,20 +352,6 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     return a
 
 
-@contextlib.contextmanager
-def _onednn(enabled: bool) -> Iterator[None]:
-    """oneDNN (mkldnn) kernels on or off inside the block, as before it afterwards (a process-wide flag)."""
-    before = torch.backends.mkldnn.enabled
-    if before == enabled:
-        yield
-        return
-    torch.backends.mkldnn.enabled = enabled
-    try:
-        yield
-    finally:
-        torch.backends.mkldnn.enabled = before
-
-
 def _shared_tensor(a: np.ndarray) -> torch.Tensor:
     """A tensor over the cached, read-only array `a`, without a copy: the trainer never writes into its
     data (a shuffle makes a new tensor), and worker processes keep sharing the pages they inherited."""
@@ -387,15 +384,12 @@ class Trainer:
         self.config = config
         self.dataset = data
         self.model = build_model(config.dataset, config.model, config.seed)
-        # The fastest kernels for these small models, chosen per kind by measurement (ms per step, one
-        # thread): 1-D convs train faster on PyTorch's own kernels than on oneDNN's (MNIST-1D 0.83 vs 1.03;
-        # the test pass, one batch of 1,000, stays on oneDNN: 1.6 vs 4.5 ms), 2-D convs faster on oneDNN
-        # with weights in channels-last layout (digits 1.16 vs 1.33, shapes 2.59 vs 2.91). Same values,
-        # another memory layout; the choice depends on the model only, so a config still gives the same
-        # numbers everywhere.
-        kinds = {type(m) for m in self.model.modules()}
-        self._onednn = nn.Conv1d not in kinds
-        if nn.Conv2d in kinds:
+        # The fastest kernels for these small models, by measurement (ms per step, one thread, torch 2.13):
+        # oneDNN's, torch's default, for every conv (1-D ones on PyTorch's own kernels instead: MNIST-1D
+        # lecture net 0.98 vs 0.93, paper CNN 1.48 vs 1.15), with 2-D conv weights in channels-last layout
+        # (digits 1.13 vs 1.22, shapes 3.00 vs 3.13). The layout depends on the model only, so a config
+        # still gives the same numbers everywhere.
+        if any(isinstance(m, nn.Conv2d) for m in self.model.modules()):
             self.model = self.model.to(memory_format=torch.channels_last)
         self._x = _shared_tensor(data.x_train)
         self._y = _shared_tensor(data.y_train)
@@ -417,6 +411,9 @@ class Trainer:
         self._run_loss = 0.0  # sums since the last record
         self._run_correct = 0
         self._run_count = 0
+        # The steps since then whose right answers are not counted yet: (logits, labels), counted in one
+        # go when a record or a save needs them, instead of three small tensor ops at every step.
+        self._uncounted: list[tuple[torch.Tensor, torch.Tensor]] = []
         self._last_lr = self.lr_at(0)
         self._last_eval: Evaluation | None = None
 
@@ -469,25 +466,24 @@ class Trainer:
         bs = self.config.batch_size
         xb = self._xs[self._batch * bs : (self._batch + 1) * bs]
         yb = self._ys[self._batch * bs : (self._batch + 1) * bs]
-        with _onednn(self._onednn):
-            logits = self.model(xb)
-            loss = F.cross_entropy(logits, yb)
-            loss_value = loss.item()
-            if not math.isfinite(loss_value):  # diverged: keep the last good weights and say why
-                raise TrainingError(
-                    f"the loss became {loss_value} at step {self.step_count + 1}: the learning rate "
-                    f"{lr:.3g} is too high for this model; lower it and train again",
-                    argument="lr",
-                )
-            for p in self._params:  # = optimizer.zero_grad(set_to_none=True), minus its profiler hook
-                p.grad = None
-            loss.backward()
-            self.optimizer.step()
+        logits = self.model(xb)
+        loss = F.cross_entropy(logits, yb)
+        loss_value = loss.item()
+        if not math.isfinite(loss_value):  # diverged: keep the last good weights and say why
+            raise TrainingError(
+                f"the loss became {loss_value} at step {self.step_count + 1}: the learning rate "
+                f"{lr:.3g} is too high for this model; lower it and train again",
+                argument="lr",
+            )
+        for p in self._params:  # = optimizer.zero_grad(set_to_none=True), minus its profiler hook
+            p.grad = None
+        loss.backward()
+        self.optimizer.step()
 
         n = len(yb)
-        correct = int((logits.argmax(1) == yb).sum())
+        logits = logits.detach()
+        self._uncounted.append((logits, yb))
         self._run_loss += loss_value * n
-        self._run_correct += correct
         self._run_count += n
         self._last_lr = lr
         self.step_count += 1
@@ -500,7 +496,15 @@ class Trainer:
             record = self._record(start)
         else:
             self.seconds += time.perf_counter() - start
-        return StepResult(loss_value, correct / n, record)
+        return StepResult(loss_value, record, logits, yb)
+
+    def _count_correct(self) -> int:
+        """Right answers in the training minibatches since the last record (counting what is pending)."""
+        if self._uncounted:
+            logits, labels = zip(*self._uncounted, strict=True)
+            self._run_correct += _correct(torch.cat(logits), torch.cat(labels))
+            self._uncounted.clear()
+        return self._run_correct
 
     def _record(self, start: float) -> Metrics:
         ev = self.evaluate()
@@ -509,7 +513,7 @@ class Trainer:
             step=self.step_count,
             epoch=self.epoch,
             train_loss=self._run_loss / self._run_count,
-            train_acc=self._run_correct / self._run_count,
+            train_acc=self._count_correct() / self._run_count,
             test_loss=ev.loss,
             test_acc=ev.accuracy,
             lr=self._last_lr,
@@ -544,7 +548,7 @@ class Trainer:
         if self._last_eval is not None and self._last_eval.step == self.step_count:
             return self._last_eval
         self.model.eval()
-        with torch.inference_mode(), _onednn(True):
+        with torch.inference_mode():
             logits = self.model(self._x_test)
             losses = F.cross_entropy(logits, self._y_test, reduction="none")
             probs = torch.softmax(logits, dim=1)
@@ -682,7 +686,7 @@ class Trainer:
                 "last_lr": self._last_lr,
                 "seconds": self.seconds,
                 "run_loss": self._run_loss,
-                "run_correct": self._run_correct,
+                "run_correct": self._count_correct(),
                 "run_count": self._run_count,
             },
             "history": [asdict(m) for m in self.history],
