@@ -1,11 +1,6 @@
-"""The convolution explorer's cached views: the walkthrough, its figures as JSON-ready dicts, the GIF, the
-shift check and the convolution's matrix.
-
-Everything is cached on the page's settings, so reruns on other widgets are free. Figures are plain
-JSON-ready dicts (drawn as `PrebuiltFigure`s): no Plotly objects to build, validate or copy on a hit. Every
-value is a shared resource that nothing changes (`cnnviz.ui.shared`): a data cache would unpickle a copy of
-each on every rerun. The decorators live in a module imported once: in the page script they would run
-again, and Streamlit would read each function's source again, on every rerun.
+"""The convolution explorer's cached views, on the page's settings: the walkthrough, its figures as
+JSON-ready dicts (drawn as `PrebuiltFigure`s), the GIF, the shift check and the convolution's matrix.
+Shared read-only, in a module imported once: see `cnnviz.ui.shared`.
 """
 
 from __future__ import annotations

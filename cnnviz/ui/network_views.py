@@ -1,10 +1,6 @@
-"""The network builder's cached views: the summary, receptive fields, figures as JSON-ready dicts, the
-fully connected baselines, and the exported code and diagram.
-
-Each is cached on the stack's JSON (`key`), the Network or Summary itself passed unhashed (leading
-underscore). Every value is a shared resource that nothing changes (`cnnviz.ui.shared`): a data cache would
-unpickle a copy of each on every rerun. The decorators live in a module imported once: in the page script
-they would run again, and Streamlit would read each function's source again, on every rerun.
+"""The network builder's cached views, on the stack's JSON (`key`; the Network or Summary passed
+unhashed): the summary, receptive fields, figures as JSON-ready dicts, the fully connected baselines, and
+the exported code and diagram. Shared read-only, in a module imported once: see `cnnviz.ui.shared`.
 """
 
 from __future__ import annotations

@@ -1,11 +1,7 @@
-"""The pooling page's cached views: walkthroughs, figures as JSON-ready dicts, tables and shrunk pictures.
-
-Everything here is cached on its small inputs (the grid and the pooling settings, not the results), so a
-control change rebuilds only the section it touches. Figures are JSON-ready dicts drawn as
-`PrebuiltFigure`s: a cached go.Figure is rebuilt and validated by Plotly on every hit. Every value is a
-shared resource that nothing changes (`cnnviz.ui.shared`): a data cache would unpickle a copy of each on
-every rerun. The decorators live in a module imported once: in the page script they would run again, and
-Streamlit would read each function's source again, on every rerun.
+"""The pooling page's cached views, on their small inputs (the grid and the pooling settings, not the
+results), so a control change rebuilds only the section it touches: walkthroughs, figures as JSON-ready
+dicts (drawn as `PrebuiltFigure`s), tables and shrunk pictures. Shared read-only, in a module imported
+once: see `cnnviz.ui.shared`.
 """
 
 from __future__ import annotations

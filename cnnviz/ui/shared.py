@@ -5,6 +5,10 @@ which costs more than the page's own work once the value is computed. A view tha
 shared instead: `shared(value)` makes every NumPy array in it read-only, so that a write raises instead of
 changing what another session sees. Dicts and lists are not frozen: their readers copy before they change
 anything (`cnnviz.ui.presentation.present_figure` restyles a copy).
+
+A page's cached views live in a module of their own (`cnnviz.ui.pooling_views` and the like), imported
+once: decorated in the page script, each function would be decorated again on every rerun, and Streamlit
+would read its source again to name its cache (~0.4 ms a function).
 """
 
 from __future__ import annotations
