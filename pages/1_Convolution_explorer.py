@@ -9,12 +9,7 @@ import streamlit as st
 from cnnviz import (
     SHIFT_FILLS,
     ConvConfigError,
-    ConvWalkthrough,
-    EquivarianceCheck,
-    conv2d_walkthrough,
-    conv_matrix,
     dense_equivalent_params,
-    equivariance_check,
     explain_conv_output,
     outputs_reading_input,
     pytorch_snippet,
@@ -22,14 +17,9 @@ from cnnviz import (
 )
 from cnnviz.plots import (
     PrebuiltFigure,
-    conv_animation_gif,
-    conv_hover_spec,
-    conv_walkthrough_spec,
     grids_figure,
-    matrix_figure,
 )
 from cnnviz.ui import (
-    ConvSettings,
     chart,
     clamp_state,
     conv_controls,
@@ -41,6 +31,16 @@ from cnnviz.ui import (
     take_cell_click,
     typed_values,
     url,
+)
+from cnnviz.ui.explorer_views import (
+    animation,
+    animation_gif,
+    equivariance_view,
+    hover_spec,
+    matrix_view,
+    one_cell,
+    shifted,
+    walkthrough,
 )
 
 PREFIX = "cx"
@@ -56,68 +56,6 @@ with controls:
 main_figure = st.container(key="cnnviz-main-figure")
 figure_tools = st.container()  # its speed and GIF, under it
 settings = typed_values(settings, PREFIX)
-
-
-def conv_arguments(settings: ConvSettings) -> tuple:
-    """Input, kernel, bias, stride, padding, dilation and padding mode: the convolution both views run."""
-    return (
-        settings.input_array(),
-        settings.kernel_array(),
-        settings.bias,
-        settings.stride,
-        settings.padding,
-        settings.dilation,
-        settings.padding_mode,
-    )
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def walkthrough(settings: ConvSettings) -> ConvWalkthrough:
-    """The convolution and its arithmetic for these settings (cached: reruns on other widgets are free)."""
-    return conv2d_walkthrough(*conv_arguments(settings))
-
-
-def figure_inputs(w: ConvWalkthrough) -> dict:
-    """The walkthrough's grids and geometry, as the animation, the one-cell view and the GIF all take them."""
-    return {
-        "padded": w.padded,
-        "is_padding": w.is_padding,
-        "kernel": w.kernel,
-        "output": w.output,
-        "geometry": w.geometry,
-        "padding_offset": w.padding_offset,
-    }
-
-
-# Figures are cached as plain JSON-ready dicts: no Plotly objects to build, validate or copy on a hit.
-@st.cache_data(max_entries=32, show_spinner=False)
-def animation(settings: ConvSettings, frame_ms: int) -> dict:
-    """The sliding-window animation (Plotly frames) for these settings."""
-    return conv_walkthrough_spec(**figure_inputs(walkthrough(settings)), frame_ms=frame_ms)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def one_cell(settings: ConvSettings, row: int, col: int, in_cell: tuple[int, int]) -> dict:
-    """Input, kernel and output with the window of output (row, col); every input/output cell clickable."""
-    return conv_walkthrough_spec(
-        **figure_inputs(walkthrough(settings)),
-        selected=(row, col),
-        animate=False,
-        pickable=True,
-        marked_input=in_cell,
-    )
-
-
-@st.cache_data(max_entries=8, show_spinner="Drawing the frames…")
-def animation_gif(settings: ConvSettings, frame_ms: int) -> bytes:
-    """The same animation as a GIF (made only when asked for: a hundred frames take a moment)."""
-    return conv_animation_gif(**figure_inputs(walkthrough(settings)), frame_ms=frame_ms)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def shifted(settings: ConvSettings, dy: int, dx: int, fill: str) -> EquivarianceCheck:
-    """conv(shift(x)) next to shift(conv(x)) for these settings."""
-    return equivariance_check(*conv_arguments(settings), (dy, dx), fill)
 
 
 try:
@@ -160,12 +98,6 @@ with figure_tools:
 
 # --- Point at a cell: answered in the browser, no rerun --------------------------------------------
 OUT_KEYS, IN_KEYS = (f"{PREFIX}_row", f"{PREFIX}_col"), (f"{PREFIX}_in_row", f"{PREFIX}_in_col")
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def hover_spec(settings: ConvSettings) -> dict | None:
-    """Input, kernel and output linked both ways, for the browser to answer hovers alone."""
-    return conv_hover_spec(walkthrough(settings))
 
 
 def pick(panel: str, row: int, col: int) -> None:
@@ -337,18 +269,7 @@ fill = url.at(fill_c).radio(
 check = shifted(settings, dy, dx, fill)
 oy, ox = check.output_shift
 chart(
-    grids_figure(
-        [
-            (f"input shifted by ({dy}, {dx})", check.shifted_input),
-            ("conv(shift(x))", check.conv_of_shift),
-            (f"shift(conv(x)) by ({oy}, {ox})", check.shift_of_conv),
-        ],
-        marks=[None, check.differs, check.differs],
-        limits=[float(np.abs(check.shifted_input).max()) or 1.0]
-        + [float(max(np.abs(check.conv_of_shift).max(), np.abs(check.shift_of_conv).max())) or 1.0] * 2,
-    ),
-    key=f"{PREFIX}_equivariance",
-    config=NO_TOOLBAR,
+    PrebuiltFigure(equivariance_view(settings, dy, dx, fill)), key=f"{PREFIX}_equivariance", config=NO_TOOLBAR
 )
 sy, sx = settings.stride
 if not check.stride_divides:
@@ -371,23 +292,9 @@ else:
 st.subheader("Convolution as a matrix", anchor=False)
 MATRIX_MAX_INPUT = 100  # cells; a bigger matrix is unreadable on a slide
 if w.input.size <= MATRIX_MAX_INPUT:
-    matrix = conv_matrix(
-        (1, *w.input.shape),
-        w.kernel[None, None],
-        settings.stride,
-        settings.padding,
-        settings.dilation,
-        1,
-        settings.padding_mode,
-    )
     dense = dense_equivalent_params(1, w.input.shape, 1, w.output.shape)
     left, right = st.columns([3, 2])
-    chart(
-        matrix_figure(matrix, f"{matrix.shape[0]} outputs × {matrix.shape[1]} inputs (flattened row by row)"),
-        where=left,
-        key=f"{PREFIX}_matrix",
-        config=NO_TOOLBAR,
-    )
+    chart(PrebuiltFigure(matrix_view(settings)), where=left, key=f"{PREFIX}_matrix", config=NO_TOOLBAR)
     with right:
         st.markdown(
             "Flatten the input row by row: the convolution is this matrix times the input vector. Every row "

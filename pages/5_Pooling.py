@@ -4,42 +4,18 @@ without aliasing, and how to go back up."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from cnnviz import (
     ALIASING_PATTERNS,
     DOWNSAMPLE_FACTORS,
     LECTURE_SIGNAL,
-    MAX_PICTURE_SIDE,
     ConvConfigError,
-    Pool1dWalkthrough,
-    PoolWalkthrough,
-    ShiftResult,
-    UpsampleResult,
     anti_alias_sigma,
-    downsample_compare,
-    encode_png,
-    enlarge_nearest,
     input_pattern,
-    picture_input,
-    pool1d_walkthrough,
-    pool_walkthrough,
-    shift_invariance,
     shift_summary,
-    to_uint8,
-    upsample_compare,
 )
-from cnnviz.plots import (
-    PrebuiltFigure,
-    invariance_figure,
-    maps_figure,
-    pool1d_figure,
-    pool_animation_figure,
-    pool_figure,
-    pool_hover_spec,
-    upsample_figure,
-)
+from cnnviz.plots import PrebuiltFigure
 from cnnviz.ui import (
     chart,
     hover_grid,
@@ -51,6 +27,20 @@ from cnnviz.ui import (
     typed_grid,
     upload_link_note,
     url,
+)
+from cnnviz.ui.pooling_views import (
+    animation,
+    invariance,
+    invariance_table,
+    invariance_view,
+    pool_views,
+    shift_maps,
+    shrunk,
+    upsample_views,
+    upsampled,
+    view_1d,
+    walkthrough,
+    walkthrough_1d,
 )
 
 P = "pl"
@@ -64,88 +54,6 @@ NO_BAR = {"displayModeBar": False}
 # Shrunk pictures are shown at their pixel size, never scaled by the browser (which would alias or blur
 # them on its own), and enlarged with hard-edged pixels.
 PIXELATED = f"<style>.st-key-{P}_ds_images img{{image-rendering:pixelated}}</style>"
-
-
-# Everything below is cached on its small inputs (the grid and the pooling settings, not the results), so a
-# control change rebuilds only the section it touches. Figures are cached as their JSON-ready dicts and drawn
-# as `PrebuiltFigure`s: a hit unpickles a plain dict, where a cached go.Figure is rebuilt and validated by
-# Plotly on every hit (it was most of a control change).
-@st.cache_data(max_entries=64, show_spinner=False)
-def walkthrough(x: np.ndarray, pooling: dict) -> PoolWalkthrough:
-    return pool_walkthrough(x, **pooling)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def pool_views(x: np.ndarray, pooling: dict) -> tuple[dict, dict | None]:
-    """The input with its winners next to the pooled output, and the hover grid's spec."""
-    w = walkthrough(x, pooling)
-    return pool_figure(w.input, w.output, w.winners, w.kind).to_dict(), pool_hover_spec(w)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def animation(x: np.ndarray, pooling: dict, frame_ms: int) -> dict:
-    """The sliding-window animation (other controls rerun the page without rebuilding its frames)."""
-    return pool_animation_figure(walkthrough(x, pooling), frame_ms).to_dict()
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def walkthrough_1d(signal: np.ndarray, pooling: dict) -> Pool1dWalkthrough:
-    return pool1d_walkthrough(signal, **pooling)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def view_1d(signal: np.ndarray, pooling: dict) -> dict:
-    return pool1d_figure(walkthrough_1d(signal, pooling)).to_dict()
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def invariance(pool_k: int, pool_s: int) -> ShiftResult:
-    return shift_invariance(3, pool_k, pool_s)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def shift_maps(pool_k: int, pool_s: int, shift: int) -> dict:
-    """The shifted image, its edge map and the pooled edge map."""
-    inv = invariance(pool_k, pool_s)
-    return maps_figure(
-        {
-            f"image, shift {shift}": inv.images[shift],
-            "edge map: conv with [[1, -1]]": inv.conv[shift],
-            f"max pooled {pool_k}×{pool_k}, stride {pool_s}": inv.pooled[shift],
-        }
-    ).to_dict()
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def invariance_view(pool_k: int, pool_s: int) -> dict:
-    """Share of cells changed by each shift, edge map next to pooled map."""
-    inv = invariance(pool_k, pool_s)
-    return invariance_figure(inv.shifts, inv.conv_changed_share, inv.pool_changed_share).to_dict()
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def upsampled(pattern: str, kernel: int) -> UpsampleResult:
-    """A 4 x 4 pattern, max pooled to 2 x 2, and the four ways back up (the transposed conv with ones)."""
-    return upsample_compare(input_pattern(pattern, (4, 4), 0), np.ones((kernel, kernel)))
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def upsample_views(pattern: str, kernel: int) -> tuple[dict, dict]:
-    """The source with its pooled map, and the four upsampled maps."""
-    up = upsampled(pattern, kernel)
-    return (
-        maps_figure({"source": up.source, "2×2 max pooled": up.small}).to_dict(),
-        upsample_figure(up.methods).to_dict(),
-    )
-
-
-@st.cache_data(max_entries=8, show_spinner="Shrinking…")
-def shrunk(key: str, _rgb: np.ndarray | None, factor: int) -> tuple[bytes, tuple[int, int], dict, dict]:
-    """The source's PNG and size, and each way down as an enlarged PNG with its size; keyed on the picture's key."""
-    source = picture_input(_rgb) if _rgb is not None else ALIASING_PATTERNS[key](MAX_PICTURE_SIDE)
-    result = downsample_compare(source, factor)
-    pngs = {name: encode_png(to_uint8(enlarge_nearest(y, factor))) for name, y in result.methods.items()}
-    return encode_png(to_uint8(source)), source.shape[:2], pngs, result.sizes()
 
 
 controls = page_header(
@@ -272,17 +180,8 @@ else:
     chart(PrebuiltFigure(shift_maps(pool_k, pool_s, shift)), key=f"{P}_inv_maps", config=NO_BAR)
     left, right = st.columns([3, 2])
     chart(PrebuiltFigure(invariance_view(pool_k, pool_s)), where=left, key=f"{P}_inv_plot", config=NO_BAR)
-    conv_total, pool_total = inv.conv[0].size, inv.pooled[0].size
     table(
-        pd.DataFrame(
-            {
-                "shift": inv.shifts,
-                f"conv cells changed (of {conv_total})": inv.conv_changed,
-                f"pooled cells changed (of {pool_total})": inv.pool_changed,
-                "conv: edge cells still on": [f"{k:.0%}" for k in inv.conv_kept],
-                "pooled: edge cells still on": [f"{k:.0%}" for k in inv.pool_kept],
-            }
-        ),
+        invariance_table(pool_k, pool_s),
         where=right,
         hide_index=True,
     )
@@ -347,15 +246,10 @@ try:
 except ConvConfigError as exc:
     show_error(exc)
 else:
-    source_spec, methods_spec = upsample_views(up_pattern, tk)
+    source_spec, methods_spec, sizes_frame = upsample_views(up_pattern, tk)
     chart(PrebuiltFigure(source_spec), key=f"{P}_up_source", config=NO_BAR)
     chart(PrebuiltFigure(methods_spec), key=f"{P}_up", config=NO_BAR)
-    table(
-        pd.DataFrame(
-            {"method": list(up.sizes()), "output size": [f"{h}×{w}" for h, w in up.sizes().values()]}
-        ),
-        hide_index=True,
-    )
+    table(sizes_frame, hide_index=True)
     st.markdown(
         "**nearest** copies each cell into a 2×2 block. **max-unpool** puts each maximum back where max "
         "pooling found it (the stored argmax) and fills the rest with zeros. **bilinear** blends the four "

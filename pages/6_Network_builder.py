@@ -3,47 +3,38 @@ picture, and the layer that does not fit."""
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from cnnviz import (
-    Baseline,
     ConvConfigError,
     Network,
-    Region,
-    Summary,
     apply_all_fixes,
     apply_fix,
     check_erf_cost,
     check_region_cost,
-    comparable_mlps,
     describe_region,
-    diagram,
-    effective_receptive_field,
-    field_sample_image,
-    field_sample_signal,
     field_steps,
     format_count,
     parse_input_size,
     read_import,
-    receptive_region,
-    summarize,
     to_json,
     to_json_lines,
-    to_pytorch_code,
 )
-from cnnviz.plots import (
-    PrebuiltFigure,
-    diagram_png,
-    diagram_svg,
-    erf_figure,
-    field_growth_figure,
-    params_figure,
-    region_figure,
-    region_signal_figure,
-)
+from cnnviz.plots import PrebuiltFigure, erf_figure
 from cnnviz.ui import chart, page_header, url
 from cnnviz.ui import network_editor as editor
+from cnnviz.ui.network_views import (
+    baselines_of,
+    code_of,
+    erf_of,
+    growth_picture,
+    params_picture,
+    png_of,
+    region_of,
+    region_picture,
+    summary_of,
+    svg_of,
+)
 
 PLOT_CONFIG = {"displayModeBar": False}
 
@@ -56,72 +47,6 @@ editor.start()
 with controls:
     stack = editor.preset_controls()
     shape_text, batch = editor.input_controls()
-
-
-# Cached on the stack's JSON (`key`); the Network itself is passed unhashed (leading underscore).
-@st.cache_data(max_entries=64, show_spinner=False)
-def summary_of(key: str, _network: Network) -> Summary:
-    return summarize(_network.nodes, _network.input_size, _network.batch_size)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def region_of(key: str, _network: Network, layer: int, unit: tuple[int, ...]) -> Region:
-    return receptive_region(_network.nodes, _network.input_size, layer, unit)
-
-
-# Figures are cached as their JSON-ready dicts and drawn as `PrebuiltFigure`s: a hit unpickles a plain dict,
-# where a go.Figure is rebuilt and validated by Plotly on every run.
-@st.cache_data(max_entries=32, show_spinner=False)
-def region_picture(key: str, _network: Network, layer: int, unit: tuple[int, ...]) -> dict:
-    region = region_of(key, _network, layer, unit)
-    size = _network.input_size
-    if len(size) == 3:
-        fig = region_figure(
-            field_sample_image(size[1], size[2]), region.mask, region.clipped, region.unclipped
-        )
-    else:
-        fig = region_signal_figure(
-            field_sample_signal(size[-1]), region.mask, region.clipped, region.unclipped
-        )
-    return fig.to_dict()
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def growth_picture(key: str, _result: Summary) -> dict:
-    """r and jump after each layer that slides a window, next to the input's extent."""
-    local = [step for step in field_steps(_result) if step.size is not None]
-    labels, sizes, jumps = [s.label for s in local], [s.size for s in local], [s.jump for s in local]
-    return field_growth_figure(labels, sizes, jumps, _result.input_size[1:]).to_dict()
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def params_picture(key: str, _baselines: list[Baseline]) -> dict:
-    return params_figure([b.label for b in _baselines], [b.params for b in _baselines]).to_dict()
-
-
-@st.cache_data(max_entries=16, show_spinner="Backpropagating through random weights…")
-def erf_of(key: str, _network: Network, layer: int, unit: tuple[int, ...], runs: int) -> np.ndarray:
-    return effective_receptive_field(_network.nodes, _network.input_size, layer, unit, runs=runs)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def baselines_of(key: str, _network: Network) -> list[Baseline]:
-    return comparable_mlps(_network.nodes, _network.input_size)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def code_of(key: str, _network: Network) -> str:
-    return to_pytorch_code(_network.nodes, _network.input_size, _network.batch_size)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def svg_of(key: str, _result: Summary) -> str:
-    return diagram_svg(diagram(_result))
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def png_of(key: str, _result: Summary) -> bytes:
-    return diagram_png(diagram(_result))
 
 
 top = st.container()  # the headline numbers, a break point's fix and the diagram: drawn once the table reads
@@ -327,9 +252,9 @@ with as_picture:
         "that stays sharp at any size."
     )
     png_col, svg_col, _ = st.columns([1, 1, 2])
-    png_col.download_button("Download network.png", png_of(key, result), file_name="network.png",
+    png_col.download_button("Download network.png", lambda: png_of(key, result), file_name="network.png",
                             mime="image/png", key="nb_download_png", on_click="ignore",
                             icon=":material/image:", width="stretch")  # fmt: skip
-    svg_col.download_button("Download network.svg", svg_of(key, result), file_name="network.svg",
+    svg_col.download_button("Download network.svg", lambda: svg_of(key, result), file_name="network.svg",
                             mime="image/svg+xml", key="nb_download_svg", on_click="ignore",
                             icon=":material/download:", width="stretch")  # fmt: skip

@@ -616,10 +616,10 @@ def select_layer(result: Summary, index: int) -> bool:
     return True
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _diagram_spec(key: str, _picture: Diagram, selected: int | None, presenting: bool) -> dict:
     """The diagram's figure as a JSON-ready dict, cached on the network's JSON (`key`): a go.Figure would
-    be rebuilt and validated on every run."""
+    be rebuilt and validated on every run. Shared, not copied per rerun (presentation mode builds its own)."""
     return network_diagram_figure(_picture, selected, **(PRESENT_ROWS if presenting else {})).to_dict()
 
 

@@ -380,3 +380,16 @@ def test_the_hover_grid_links_every_output_cell_to_its_windows(at: AppTest) -> N
     (first,) = [link for link in data["links"] if link["o"] == ["y0", 0, 0]]
     # The same lines the section below writes out for output (0, 0, 0).
     assert first["t"].splitlines()[1:] == at.code[0].value.splitlines()
+
+
+def test_the_layer_and_its_figures_are_shared_read_only_not_copied_per_rerun(at: AppTest) -> None:
+    """A rerun reads the layer and its boards from one shared copy (a data cache would unpickle a new one
+    every time); the layer's arrays are read-only, so no session can change another's."""
+    import importlib
+
+    views = importlib.import_module("cnnviz.ui.channels_views")
+    cfg = ((5, 5), 2, 2, 3, 1, 0, 1, True, 0)
+    view = views.layer(cfg, None)
+    assert views.layer(cfg, None) is view and views.board_specs(cfg, None) is views.board_specs(cfg, None)
+    with pytest.raises(ValueError):
+        view.output[0, 0, 0] = 0

@@ -447,3 +447,26 @@ def test_a_layer_too_large_to_point_at_says_so(at: AppTest) -> None:
     assert not at.exception
     assert _hover_data(at) is None
     assert any("too large to point at" in c.value for c in at.caption)
+
+
+def test_the_matrix_and_the_shift_check_are_not_redrawn_by_a_rerun_that_keeps_them(
+    at: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The matrix and the equivariance figures are cached views shared between reruns: a rerun for
+    another widget (the animation's speed) builds neither again, nor copies the walkthrough."""
+    import importlib
+
+    views = importlib.import_module("cnnviz.ui.explorer_views")
+    built: list[str] = []
+    matrix_figure, grids_figure = views.matrix_figure, views.grids_figure
+    monkeypatch.setattr(
+        views, "matrix_figure", lambda *a, **k: built.append("matrix") or matrix_figure(*a, **k)
+    )
+    monkeypatch.setattr(views, "grids_figure", lambda *a, **k: built.append("shift") or grids_figure(*a, **k))
+    before = {name: _chart(at, name) for name in ("matrix", "equivariance")}
+    at.run()
+    assert not at.exception and built == []
+    assert {name: _chart(at, name) for name in ("matrix", "equivariance")} == before
+    _set(at, in_h=6)
+    at.run()
+    assert sorted(built) == ["matrix", "shift"]

@@ -738,3 +738,42 @@ def test_hostile_pastes_are_a_message_and_the_stack_is_unchanged(at: AppTest, pa
         and says in at.error[0].value
     )
     assert metric(at, "Parameters") == "19,570"
+
+
+def test_the_diagram_files_are_made_only_when_their_download_is_clicked(
+    at: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The PNG and SVG of the diagram are drawn on a click (deferred download data), not on every rerun:
+    the PNG alone takes ~30 ms."""
+    import importlib
+
+    views = importlib.import_module("cnnviz.ui.network_views")
+    made: list[str] = []
+    png, svg = views.diagram_png, views.diagram_svg
+    monkeypatch.setattr(views, "diagram_png", lambda d: made.append("png") or png(d))
+    monkeypatch.setattr(views, "diagram_svg", lambda d: made.append("svg") or svg(d))
+    views.png_of.clear()
+    views.svg_of.clear()
+    load(at, "WideConvNet")
+    assert_clean(at)
+    buttons = {d.proto.label: d.proto for d in at.get("download_button")}
+    for label in ("Download network.png", "Download network.svg"):
+        assert buttons[label].HasField("deferred_file_id"), label
+    assert made == []
+
+
+def test_the_summary_and_figures_are_shared_not_copied_per_rerun(at: AppTest) -> None:
+    """A rerun reads the summary and each cached figure from one shared copy (a data cache would unpickle
+    a new one every time)."""
+    import importlib
+
+    from cnnviz.network import Network, to_json
+
+    views = importlib.import_module("cnnviz.ui.network_views")
+    network = Network(PRESETS["ConvNet"].network.nodes, PRESETS["ConvNet"].input_size)
+    key = to_json(network, indent=None)
+    result = views.summary_of(key, network)
+    assert views.summary_of(key, network) is result
+    assert views.growth_picture(key, result) is views.growth_picture(key, result)
+    region = views.region_of(key, network, 2, (3, 3))
+    assert views.region_of(key, network, 2, (3, 3)) is region and not region.mask.flags.writeable

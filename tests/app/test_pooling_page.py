@@ -460,3 +460,37 @@ def test_the_hover_grid_links_each_pooled_cell_to_its_window(at: AppTest) -> Non
     (output,) = [p for p in data["panels"] if p["id"] == "output"]
     assert len(outputs) == output["rows"] * output["cols"]
     assert all(link["t"].startswith(f"output[{link['o'][1]}, {link['o'][2]}] = max(") for link in outputs)
+
+
+def test_every_figure_is_written_by_orjson_without_plotly_cleaning_it(
+    at: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No figure on the page holds a value orjson cannot write (the animation's padding labels were an
+    object array): Plotly would clean the figure value by value on every rerun first."""
+    from tests.app.helpers import plotly_cleaning_passes
+
+    with plotly_cleaning_passes(monkeypatch) as cleaned:
+        at.number_input(key=f"{P}_padding").set_value(1).run()
+        at.radio(key=f"{P}_kind").set_value("avg").run()
+    assert not at.exception and len(_chart_keys(at)) == 7
+    assert cleaned == []
+
+
+def test_walkthroughs_and_views_are_shared_read_only_not_copied_per_rerun(at: AppTest) -> None:
+    """A rerun reads each cached view from one shared copy (a data cache would unpickle a new one every
+    time); its arrays are read-only, so no session can change another's."""
+    import importlib
+
+    views = importlib.import_module("cnnviz.ui.pooling_views")
+    x = input_pattern("random", (6, 6), 0)
+    pooling = {"kind": "max", "kernel_size": 2, "stride": None, "padding": 0, "dilation": 1,
+               "ceil_mode": False, "count_include_pad": True}  # fmt: skip
+    w = views.walkthrough(x, pooling)
+    assert views.walkthrough(x.copy(), dict(pooling)) is w
+    assert views.animation(x, pooling, 450) is views.animation(x, pooling, 450)
+    assert views.pool_views(x, pooling) is views.pool_views(x, pooling)
+    with pytest.raises(ValueError):
+        w.output[0, 0] = 0
+    up = views.upsampled("ramp", 2)
+    assert up is views.upsampled("ramp", 2) and not up.methods["nearest"].flags.writeable
+    assert views.invariance_table(2, 1) is views.invariance_table(2, 1)
