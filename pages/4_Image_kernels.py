@@ -37,7 +37,18 @@ from cnnviz.ui import (
     upload_link_note,
     url,
 )
-from cnnviz.ui import photo_views as views
+from cnnviz.ui.photo_views import (
+    CUSTOM,
+    OVERVIEW_SIDE,
+    build_kernel,
+    crop_view,
+    filtered,
+    histogram_view,
+    original_view,
+    overview,
+    png_download,
+    synced_view,
+)
 
 PREFIX = "ik"
 MATRIX_COLUMN_PX = 64  # pixels per kernel column: "-0.0625" and "0.1111" fit at projector size
@@ -60,7 +71,7 @@ with controls:
     picked = image_picker(PREFIX)
     st.markdown("**Kernel**")
     kernel_name = url.selectbox(
-        "Kernel", [*IMAGE_KERNELS, views.CUSTOM], index=IMAGE_KERNELS.index("sobel x"), key=f"{PREFIX}_kernel"
+        "Kernel", [*IMAGE_KERNELS, CUSTOM], index=IMAGE_KERNELS.index("sobel x"), key=f"{PREFIX}_kernel"
     )
     size, sigma = 3, None
     if kernel_name in SIZED_KERNELS:
@@ -96,7 +107,7 @@ main_figure = st.container(key="cnnviz-main-figure")
 
 # --- The custom kernel grid (in the main area: it needs room) --------------------------------------
 custom: tuple[tuple[float, ...], ...] = ()
-if kernel_name == views.CUSTOM:
+if kernel_name == CUSTOM:
     st.subheader("Your kernel", anchor=False)
     rows_in, cols_in, scale_in, _ = st.columns([1, 1, 1, 3])
     rows = int(url.at(rows_in).number_input("rows", 1, MAX_KERNEL_SIDE, 3, key=f"{PREFIX}_rows"))
@@ -148,13 +159,13 @@ def use_padding(pixels: int) -> None:
 
 
 try:
-    kernel = views.build_kernel(*kernel_args)
-    shown = views.filtered(image, picked.key, kernel_args, options)
+    kernel = build_kernel(*kernel_args)
+    shown = filtered(image, picked.key, kernel_args, options)
 except ConvConfigError as exc:
     show_error(exc)
     if padding == "same" and stride > 1 and exc.argument == "padding":
         # 'same' needs stride 1: offer both ways out, one click each.
-        side = dilation * (max(views.build_kernel(*kernel_args).matrix.shape) - 1) // 2
+        side = dilation * (max(build_kernel(*kernel_args).matrix.shape) - 1) // 2
         fix_stride, fix_padding, _ = st.columns([1, 1, 2])
         fix_stride.button(
             "Use stride 1", on_click=use_stride_one, key=f"{PREFIX}_fix_stride", icon=":material/build:"
@@ -184,7 +195,7 @@ def scale_text(factor: int) -> str:
 
 
 left.image(
-    views.original_view(image, picked.key)[1],
+    original_view(image, picked.key)[1],
     caption=f"{picked.label}: {size_text(height, width)}{scale_text(scales['original'])}",
     width="stretch",
 )
@@ -225,8 +236,8 @@ if url.toggle(
 ):
     chart(
         PrebuiltFigure(
-            views.synced_view(
-                views.original_view(image, picked.key)[1],
+            synced_view(
+                original_view(image, picked.key)[1],
                 shown["preview"],
                 (height, width),
                 (out_h, out_w),
@@ -245,7 +256,7 @@ if url.toggle(
 cache_key = (picked.key, kernel_args, options)
 st.download_button(
     "Download the result (PNG, full resolution)",
-    lambda: views.png_download(shown["display"], cache_key),
+    lambda: png_download(shown["display"], cache_key),
     file_name=f"{kernel.name.replace(' ', '_')}.png",
     mime="image/png",
     on_click="ignore",
@@ -267,7 +278,7 @@ row = int(url.at(pick_row).number_input("result row", 0, out_h - 1, out_h // 2, 
 col = int(url.at(pick_col).number_input("result column", 0, out_w - 1, out_w // 2, key=f"{PREFIX}_col"))
 box = crop_box(image.shape, (crop_row, crop_col))
 out_box = result_box(box, (out_h, out_w), *geometry)
-overview_factor = preview_factor(image.shape, views.OVERVIEW_SIDE)
+overview_factor = preview_factor(image.shape, OVERVIEW_SIDE)
 origins = {0: ((0, 0), overview_factor), 1: (box[:2], 1), 2: ((0, 0) if out_box is None else out_box[:2], 1)}
 
 
@@ -292,7 +303,7 @@ def crop_panels() -> list[PhotoPanel]:
     """The whole picture with the crop outlined, the original crop and the result crop (PNG-encoded)."""
     panels = [
         PhotoPanel(
-            views.overview(image, picked.key),
+            overview(image, picked.key),
             tuple(int(n) for n in np.ceil(np.array(image.shape[:2]) / overview_factor)),
             f"whole picture{scale_text(overview_factor)}",
             outline=tuple(int(v // overview_factor) for v in box),
@@ -319,7 +330,7 @@ def crop_panels() -> list[PhotoPanel]:
 
 
 chart(
-    PrebuiltFigure(views.crop_view(crop_panels, (picked.key, kernel_args, options, box, out_box, row, col))),
+    PrebuiltFigure(crop_view(crop_panels, (picked.key, kernel_args, options, box, out_box, row, col))),
     key=f"{PREFIX}_crop_figure",
     config={"displayModeBar": False},
     on_select=take_pixel_click,
@@ -402,5 +413,5 @@ with diff_col:
             caption=f"|result − original|, stretched so the largest change ({shown['largest_change']}/255) is white",
         )
 with hist_col:
-    hist = views.histogram_view(image, picked.key, kernel_args, options)
+    hist = histogram_view(image, picked.key, kernel_args, options)
     chart(PrebuiltFigure(hist), key=f"{PREFIX}_hist", config={"displayModeBar": False})

@@ -7,7 +7,6 @@ URL-bound widgets of `url`, figures with `chart`, typed grids with `typed_grid`,
 
 from __future__ import annotations
 
-from cnnviz.ui import photo_views
 from cnnviz.ui.channel_values import typed_channel_values
 from cnnviz.ui.conv_controls import ConvSettings, clamp_state, conv_controls, take_cell_click, typed_values
 from cnnviz.ui.grids import typed_grid
@@ -30,7 +29,6 @@ from cnnviz.ui.sections import size_steps
 from cnnviz.ui.url_state import BoundValue, UrlWidgets, current_link, url
 
 __all__ = [
-    "photo_views",
     "upload_link_note",
     "image_picker",
     "typed_values",

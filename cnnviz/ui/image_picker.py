@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 from cnnviz.errors import ConvConfigError
 from cnnviz.images.loading import SAMPLES, UPLOAD_TYPES, LoadedImage, load_image, sample_image
 from cnnviz.ui.layout import show_error
+from cnnviz.ui.shared import shared
 from cnnviz.ui.url_state import url
 
 __all__ = ["UPLOAD_NOTE", "PickedImage", "image_picker", "upload_link_note"]
@@ -42,22 +43,15 @@ class PickedImage:
         return self.key.startswith("upload:")
 
 
-# The decoded pictures are shared, read-only, between reruns and sessions (`st.cache_resource`): a data
-# cache would unpickle a fresh copy on every rerun, ~3 ms per megapixel, before any work is done.
-def _shared(image: LoadedImage) -> LoadedImage:
-    image.array.setflags(write=False)  # every page reads it; nothing may change another session's picture
-    return image
-
-
 @st.cache_resource(max_entries=4, show_spinner="Decoding the picture…")
 def _decoded(data: bytes, name: str) -> LoadedImage:
-    """Decode once per file content (cache keyed on the bytes' hash)."""
-    return _shared(load_image(data, name))
+    """Decode once per file content (cache keyed on the bytes' hash), shared read-only (`cnnviz.ui.shared`)."""
+    return shared(load_image(data, name))
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _sample(name: str) -> LoadedImage:
-    return _shared(sample_image(name))
+    return shared(sample_image(name))
 
 
 def image_picker(prefix: str) -> PickedImage | None:

@@ -1,10 +1,7 @@
 """The image-kernels page's cached views: the filtered photo, its previews, crops and histograms.
 
-They live in a module, imported once, rather than in the page: a page file runs again on every rerun,
-and each `st.cache_*` decorator in it would run again too, Streamlit reading each function's source to
-key its cache (~0.4 ms a function, every rerun). Every value is a shared resource (`st.cache_resource`):
-one read-only copy for every rerun and session, where a data cache unpickles a fresh copy each time
-(a 12-megapixel result is 36 MB). Nothing changes them: presentation mode draws a copy.
+Imported once and shared read-only between reruns and sessions; `cnnviz.ui.shared` says why (a
+12-megapixel result is 36 MB that a data cache would copy on every rerun).
 """
 
 from __future__ import annotations
@@ -26,6 +23,7 @@ from cnnviz.images.kernels import (
 )
 from cnnviz.images.loading import encode_png, encode_preview, preview
 from cnnviz.plots import PhotoPanel, photo_panels_figure, synced_images_figure
+from cnnviz.ui.shared import shared
 
 __all__ = [
     "CUSTOM",
@@ -54,8 +52,7 @@ def build_kernel(
 def original_view(_image: np.ndarray, image_key: str) -> tuple[np.ndarray, bytes, dict[str, np.ndarray]]:
     """The original's preview (array and encoded bytes) and its histograms, once per image."""
     small = preview(_image)
-    small.setflags(write=False)
-    return small, encode_preview(small), histograms(small)
+    return shared((small, encode_preview(small), histograms(small)))
 
 
 @st.cache_resource(max_entries=6, show_spinner="Filtering…")
@@ -66,18 +63,19 @@ def filtered(_image: np.ndarray, image_key: str, kernel_args: tuple, options: tu
     large, and the pixel inspector recomputes its few taps."""
     kernel = build_kernel(*kernel_args)
     result = apply_image_kernel(_image, kernel, **dict(options))
-    result.display.setflags(write=False)
     small = preview(result.display)
     diff = difference_image(original_view(_image, image_key)[0], small)
-    return {
-        "display": result.display,
-        "note": result.note,
-        "backend": result.backend,
-        "preview": encode_preview(small),
-        "difference": None if diff is None else encode_preview(diff[0]),
-        "largest_change": 0 if diff is None else diff[1],
-        "hist": histograms(small),
-    }
+    return shared(
+        {
+            "display": result.display,
+            "note": result.note,
+            "backend": result.backend,
+            "preview": encode_preview(small),
+            "difference": None if diff is None else encode_preview(diff[0]),
+            "largest_change": 0 if diff is None else diff[1],
+            "hist": histograms(small),
+        }
+    )
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
