@@ -270,6 +270,31 @@ def test_separable_matches_torch(
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@examples(600)
+@given(
+    image=images(max_side=30),
+    kernel=kernels(max_side=6),
+    stride=pair_or_int,
+    dilation=st.one_of(st.integers(1, 4), st.tuples(st.integers(1, 5), st.integers(1, 5))),
+    padding=paddings,
+    padding_mode=st.sampled_from(PADDING_MODES),
+)
+def test_opencv_phases_match_torch(image, kernel, stride, dilation, padding, padding_mode):
+    """Every dilation phase filtered on its own, interleaved back: odd sizes, strides, asymmetric pads."""
+    geometry = dict(stride=stride, padding=padding, padding_mode=padding_mode, dilation=dilation)
+    check_against_torch(image, kernel, "opencv_phases", **geometry)
+
+
+def test_opencv_phases_past_opencvs_channel_limit():
+    """A column dilation times the colour channels above 512: only the rows are split into phases."""
+    rng = np.random.default_rng(7)
+    image = rng.random((9, 700, 3), dtype=np.float32)
+    kernel = rng.standard_normal((3, 2))
+    geometry = dict(stride=1, padding=((1, 2), (0, 3)), padding_mode="reflect", dilation=(2, 200))
+    check_against_torch(image, kernel, "opencv_phases", **geometry)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 @examples(400)
 @given(
     image=images(max_side=6),
@@ -562,9 +587,14 @@ def test_auto_choice_follows_the_measured_rule():
     # a few taps spread wide by dilation: numpy's direct sum beats OpenCV's DFT
     assert choose_backend(_dilated(rng.standard_normal((3, 3)), 2)) == "opencv"  # 5x5, still direct in OpenCV
     assert choose_backend(_dilated(rng.standard_normal((3, 3)), 8)) == "direct"  # 17x17, 9 taps
-    assert choose_backend(_dilated(rng.standard_normal((5, 5)), 3)) == "direct"  # 13x13, 25 taps
-    assert choose_backend(_dilated(rng.standard_normal((7, 7)), 2)) == "opencv"  # 13x13, 49 taps
-    assert choose_backend(_dilated(rng.standard_normal((15, 15)), 8)) == "opencv"  # 113x113, 225 taps
+    # ... unless the dilation is known: then its phases, each a small dense filter2D, beat both
+    assert choose_backend(_dilated(rng.standard_normal((3, 3)), 8), dilation=(8, 8)) == "opencv_phases"
+    assert choose_backend(_dilated(rng.standard_normal((5, 5)), 3), dilation=(3, 3)) == "opencv_phases"
+    assert choose_backend(_dilated(rng.standard_normal((7, 7)), 2), dilation=(2, 2)) == "opencv_phases"
+    assert choose_backend(_dilated(rng.standard_normal((3, 3)), 4), dilation=(4, 4)) == "opencv"  # 81 cells
+    # an undilated kernel of 130+ cells: its phases would each run a DFT
+    assert choose_backend(_dilated(rng.standard_normal((15, 15)), 2), dilation=(2, 2)) == "opencv"
+    assert choose_backend(_dilated(rng.standard_normal((15, 15)), 8), dilation=(8, 8)) == "opencv"
 
 
 def test_auto_reports_the_backend_it_ran():
@@ -575,7 +605,8 @@ def test_auto_reports_the_backend_it_ran():
     photo = rng.integers(0, 256, (200, 300, 3), dtype=np.uint8)
     assert filter_image(image, np.ones((3, 3))).backend == "opencv"
     assert filter_image(photo, np.ones((3, 3))).backend == "opencv_separable"
-    assert filter_image(image, rng.standard_normal((3, 3)), dilation=8).backend == "direct"
+    assert filter_image(image, rng.standard_normal((3, 3)), dilation=8).backend == "opencv_phases"
+    assert filter_image(photo, rng.standard_normal((7, 7)), dilation=2).backend == "opencv_phases"
 
 
 def test_one_thread_per_filter_call_by_default():
