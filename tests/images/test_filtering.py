@@ -266,7 +266,9 @@ def test_separable_matches_torch(
         )
     if result is not None and backend == "auto" and kernel.size > 1:
         few_taps = np.count_nonzero(kernel) <= 9 and image.dtype != np.uint8  # see choose_backend's rule
-        assert result.backend == ("opencv" if few_taps else "opencv_separable")  # spans up to 16 here
+        # spans up to 16 here; filter2D's choice goes to its row phases for strides from 2 down
+        expected = {"opencv", "opencv_strided"} if few_taps else {"opencv_separable"}
+        assert result.backend in expected
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
@@ -283,6 +285,34 @@ def test_opencv_phases_match_torch(image, kernel, stride, dilation, padding, pad
     """Every dilation phase filtered on its own, interleaved back: odd sizes, strides, asymmetric pads."""
     geometry = dict(stride=stride, padding=padding, padding_mode=padding_mode, dilation=dilation)
     check_against_torch(image, kernel, "opencv_phases", **geometry)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@examples(600)
+@given(
+    image=images(max_side=30),
+    kernel=st.one_of(kernels(max_side=7), kernels(max_side=7, rank1=True)),
+    stride=st.one_of(st.integers(1, 4), st.tuples(st.integers(1, 4), st.integers(1, 4))),
+    dilation=dilations,
+    padding=st.one_of(paddings, st.tuples(st.tuples(side, st.integers(0, 9)), st.tuples(side, side))),
+    padding_mode=st.sampled_from(PADDING_MODES),
+)
+def test_opencv_strided_matches_torch(image, kernel, stride, dilation, padding, padding_mode):
+    """Only the rows the stride keeps, phase by phase: without a padded copy or with one, rank 1 or not."""
+    geometry = dict(stride=stride, padding=padding, padding_mode=padding_mode, dilation=dilation)
+    check_against_torch(image, kernel, "opencv_strided", **geometry)
+
+
+def test_opencv_strided_through_sepfilter2d_where_the_rule_takes_it():
+    rng = np.random.default_rng(8)
+    photo = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    g = np.exp(-(np.linspace(-2, 2, 7) ** 2))
+    for padding_mode in PADDING_MODES:
+        geometry = dict(stride=(3, 2), padding=((2, 5), (3, 1)), padding_mode=padding_mode, dilation=1)
+        check_against_torch(photo, np.outer(g, g[:5]), "opencv_strided", **geometry)
+    check_against_torch(
+        photo, np.zeros((5, 5)), "opencv_strided", stride=2, padding=2, padding_mode="zeros", dilation=1
+    )
 
 
 def test_opencv_phases_past_opencvs_channel_limit():
@@ -592,6 +622,13 @@ def test_auto_choice_follows_the_measured_rule():
     assert choose_backend(_dilated(rng.standard_normal((5, 5)), 3), dilation=(3, 3)) == "opencv_phases"
     assert choose_backend(_dilated(rng.standard_normal((7, 7)), 2), dilation=(2, 2)) == "opencv_phases"
     assert choose_backend(_dilated(rng.standard_normal((3, 3)), 4), dilation=(4, 4)) == "opencv"  # 81 cells
+    # a vertical stride: the kept rows alone, from 5x5 on while the row phases stay under 130 cells
+    assert choose_backend(rng.standard_normal((7, 7)), stride=(2, 2)) == "opencv_strided"
+    assert choose_backend(rng.standard_normal((15, 15)), stride=(2, 1)) == "opencv_strided"  # 8x15
+    assert choose_backend(rng.standard_normal((3, 3)), stride=(2, 2)) == "opencv"
+    assert choose_backend(rng.standard_normal((7, 7)), stride=(1, 2)) == "opencv"
+    assert choose_backend(rng.standard_normal((31, 31)), stride=(2, 2)) == "opencv"  # 16x31: a DFT each
+    assert choose_backend(np.outer(g[:7], g[:7]), (g[:7], g[:7]), stride=(2, 2)) == "opencv_separable"
     # an undilated kernel of 130+ cells: its phases would each run a DFT
     assert choose_backend(_dilated(rng.standard_normal((15, 15)), 2), dilation=(2, 2)) == "opencv"
     assert choose_backend(_dilated(rng.standard_normal((15, 15)), 8), dilation=(8, 8)) == "opencv"
@@ -607,6 +644,7 @@ def test_auto_reports_the_backend_it_ran():
     assert filter_image(photo, np.ones((3, 3))).backend == "opencv_separable"
     assert filter_image(image, rng.standard_normal((3, 3)), dilation=8).backend == "opencv_phases"
     assert filter_image(photo, rng.standard_normal((7, 7)), dilation=2).backend == "opencv_phases"
+    assert filter_image(photo, rng.standard_normal((7, 7)), stride=2, padding=3).backend == "opencv_strided"
 
 
 def test_one_thread_per_filter_call_by_default():
