@@ -538,7 +538,7 @@ _OPENCV_DFT_CELLS_UINT8 = 50
 # filter2D of uint8 straight into float32 beats converting to float32 first only for the few taps of a
 # 3x3 kernel (12-megapixel photo, one thread: 3x3 50-72 ms vs 77-87 ms; 5x5 145 ms vs 96 ms).
 # sepFilter2D of uint8 is always faster (3x3 42 ms vs 85 ms, 11x11 86 ms vs 130 ms).
-_UINT8_MAX_TAPS = 9  # also the taps up to which filter2D beats sepFilter2D on a float image
+_UINT8_MAX_TAPS = 9  # also the taps up to which filter2D beats sepFilter2D on a dilated float kernel
 
 
 # The most channels an OpenCV image can have (CV_CN_MAX).
@@ -757,17 +757,17 @@ def _opencv_phases(
 # 22 + 3 * taps ms. And sepFilter2D passes over the dilation gaps too, its cost climbing steeply
 # past a span of ~45 (12 MP photo, 15x15 Gaussian: 216 ms at span 43, 482 ms at 57, 1.7 s at 113),
 # while the numpy separable passes skip them (290-314 ms for the same). So:
-# For a float image, a rank-1 kernel of at most 9 taps (3x3, dilated or not) runs as fast or faster
-# through filter2D, which skips the gaps (2048x2048 RGB, 3x3 Gaussian, dilation 1..4: 13-14 ms
-# against 13.5-22 ms); for a uint8 photo sepFilter2D stays ahead (12 MP: 38-51 ms against 66-75 ms).
-# Measured again side by side, interleaved (2048x2048 RGB float32, 3x3 Gaussian, filter2D against
-# sepFilter2D): undilated 14.8 against 15.4 ms with zeros padding, 15.1 against 14.4 with reflect
-# (a tie: the paired ratios scatter by +-5% either way); dilation 2 13.3 against 14.9 (zeros) and
-# 14.5 against 16.6 (reflect). So filter2D stays the choice there.
+# For a float image, a dilated rank-1 kernel of at most 9 taps (3x3) runs faster through filter2D,
+# which skips the gaps (2048x2048 RGB, 3x3 Gaussian, dilation 2..4: 13-14 ms against 15-22 ms;
+# interleaved pairs, dilation 2: 13.3 against 14.9 ms with zeros padding, 14.5 against 16.6 with
+# reflect). Undilated the two are within a few percent, sepFilter2D ahead more often than not
+# (30 interleaved pairs: filter2D / sepFilter2D median 1.011 with zeros padding, 1.029 with
+# reflect, quartiles 0.95..1.10), so sepFilter2D it is. For a uint8 photo sepFilter2D stays ahead
+# at any dilation (12 MP: 38-51 ms against 66-75 ms).
 # A dilated kernel of 130+ cells whose undilated kernel has fewer runs as dh * dw dense phases of
 # the image through filter2D's direct sum ("opencv_phases", see `_opencv_phases`): 7x7 dilation 2
 # 60 ms against 167 for filter2D's DFT, 3x3 dilation 8 32 ms against 42 for the direct numpy sum.
-#   1. rank 1, float image, at most 9 taps in under 130 cells -> "opencv"
+#   1. rank 1, float image, dilated, at most 9 taps           -> "opencv"
 #   2. rank 1 (more than one cell), span at most 45           -> "opencv_separable"
 #   3. rank 1, wider span                                     -> "separable" (numpy: non-zero taps only)
 #   4. fewer than 130 cells                                   -> "opencv" (its direct sum, gaps skipped)
@@ -821,7 +821,8 @@ def _stride_one_backend(
     """Rules 1 to 7 above, for the stride-1 correlation."""
     taps = int(np.count_nonzero(kernel))
     if factors is not None and kernel.size > 1:
-        if not uint8 and kernel.size < _OPENCV_DFT_CELLS and taps <= _UINT8_MAX_TAPS:
+        dilated = dilation != (1, 1)
+        if dilated and not uint8 and kernel.size < _OPENCV_DFT_CELLS and taps <= _UINT8_MAX_TAPS:
             return "opencv"
         return "opencv_separable" if max(kernel.shape) <= _OPENCV_SEPARABLE_MAX_SPAN else "separable"
     if kernel.size < _OPENCV_DFT_CELLS:

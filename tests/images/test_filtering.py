@@ -265,7 +265,8 @@ def test_separable_matches_torch(
             dilation=dilation,
         )
     if result is not None and backend == "auto" and kernel.size > 1:
-        few_taps = np.count_nonzero(kernel) <= 9 and image.dtype != np.uint8  # see choose_backend's rule
+        dilated = dilation not in (1, (1, 1))
+        few_taps = dilated and np.count_nonzero(kernel) <= 9 and image.dtype != np.uint8  # choose_backend
         # spans up to 16 here; filter2D's choice goes to its row phases for strides from 2 down
         expected = {"opencv", "opencv_strided"} if few_taps else {"opencv_separable"}
         assert result.backend in expected
@@ -605,8 +606,10 @@ def test_auto_choice_follows_the_measured_rule():
     assert choose_backend(np.outer(g, g), (g, g)) == "opencv_separable"
     # 3x3 rank 1: filter2D on a float image (it skips dilation gaps), sepFilter2D on a uint8 photo
     small = _dilated(np.outer(g[:3], g[:3]), 2)
-    assert choose_backend(small, (small[:, 2], small[2])) == "opencv"
-    assert choose_backend(small, (small[:, 2], small[2]), uint8=True) == "opencv_separable"
+    assert choose_backend(small, (small[:, 2], small[2]), dilation=(2, 2)) == "opencv"
+    assert choose_backend(small, (small[:, 2], small[2]), uint8=True, dilation=(2, 2)) == "opencv_separable"
+    dense = np.outer(g[:3], g[:3])  # undilated: sepFilter2D, by a few percent
+    assert choose_backend(dense, (dense[:, 1], dense[1])) == "opencv_separable"
     # a rank-1 kernel dilated wider than 45: numpy's 1D passes skip the gaps, OpenCV's do not
     for dilation, expected in ((3, "opencv_separable"), (4, "separable")):  # spans 43 and 57
         wide = _dilated(np.outer(g[:15], g[:15]), dilation)
@@ -640,7 +643,8 @@ def test_auto_reports_the_backend_it_ran():
     assert filter_image(image, rng.standard_normal((3, 3))).backend == "opencv"
     assert filter_image(image, np.ones((3, 5))).backend == "opencv_separable"
     photo = rng.integers(0, 256, (200, 300, 3), dtype=np.uint8)
-    assert filter_image(image, np.ones((3, 3))).backend == "opencv"
+    assert filter_image(image, np.ones((3, 3))).backend == "opencv_separable"
+    assert filter_image(image, np.ones((3, 3)), dilation=2).backend == "opencv"
     assert filter_image(photo, np.ones((3, 3))).backend == "opencv_separable"
     assert filter_image(image, rng.standard_normal((3, 3)), dilation=8).backend == "opencv_phases"
     assert filter_image(photo, rng.standard_normal((7, 7)), dilation=2).backend == "opencv_phases"
