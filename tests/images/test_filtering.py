@@ -316,6 +316,21 @@ def test_opencv_strided_through_sepfilter2d_where_the_rule_takes_it():
     )
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@examples(300)
+@given(
+    image=images(max_side=40),
+    kernel=kernels(max_side=17),
+    dilation=st.integers(1, 2),
+    padding=st.one_of(paddings, st.integers(0, 9)),
+    padding_mode=st.sampled_from(PADDING_MODES),
+)
+def test_opencv_bands_match_torch(image, kernel, dilation, padding, padding_mode):
+    """The top and the bottom half of the kernel's rows filtered apart, summed: one-row kernels too."""
+    geometry = dict(stride=1, padding=padding, padding_mode=padding_mode, dilation=dilation)
+    check_against_torch(image, kernel, "opencv_bands", **geometry)
+
+
 def test_opencv_phases_past_opencvs_channel_limit():
     """A column dilation times the colour channels above 512: only the rows are split into phases."""
     rng = np.random.default_rng(7)
@@ -615,8 +630,10 @@ def test_auto_choice_follows_the_measured_rule():
         wide = _dilated(np.outer(g[:15], g[:15]), dilation)
         middle = wide.shape[0] // 2
         assert choose_backend(wide, (wide[:, middle], wide[middle])) == expected
-    for side in (3, 5, 7, 11, 15, 31):  # dense: OpenCV, direct below 130 cells, its DFT above
+    for side in (3, 5, 7, 11, 17, 31):  # dense: OpenCV, direct below 130 cells, its DFT above
         assert choose_backend(rng.standard_normal((side, side))) == "opencv"
+    for shape in ((13, 13), (15, 15), (16, 16), (3, 60)):  # two bands of rows under 130 cells each
+        assert choose_backend(rng.standard_normal(shape)) == "opencv_bands"
     # a few taps spread wide by dilation: numpy's direct sum beats OpenCV's DFT
     assert choose_backend(_dilated(rng.standard_normal((3, 3)), 2)) == "opencv"  # 5x5, still direct in OpenCV
     assert choose_backend(_dilated(rng.standard_normal((3, 3)), 8)) == "direct"  # 17x17, 9 taps
@@ -649,6 +666,8 @@ def test_auto_reports_the_backend_it_ran():
     assert filter_image(image, rng.standard_normal((3, 3)), dilation=8).backend == "opencv_phases"
     assert filter_image(photo, rng.standard_normal((7, 7)), dilation=2).backend == "opencv_phases"
     assert filter_image(photo, rng.standard_normal((7, 7)), stride=2, padding=3).backend == "opencv_strided"
+    assert filter_image(image, rng.standard_normal((15, 15))).backend == "opencv_bands"
+    assert filter_image(image, rng.standard_normal((15, 15)), stride=2, padding=7).backend == "opencv_strided"
 
 
 def test_one_thread_per_filter_call_by_default():
