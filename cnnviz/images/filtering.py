@@ -50,7 +50,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import cv2
 import numpy as np
@@ -76,28 +76,6 @@ __all__ = [
     "to_luminance",
 ]
 
-BACKENDS: tuple[str, ...] = (
-    "auto",
-    "opencv",
-    "opencv_separable",
-    "opencv_phases",
-    "opencv_strided",
-    "opencv_bands",
-    "direct",
-    "separable",
-    "fft",
-)
-FILTER_MODES: tuple[str, ...] = ("per_channel", "luminance")
-OUTPUT_MAPPINGS: tuple[str, ...] = ("clip", "normalize", "abs")
-# ITU-R BT.601 luma weights for R, G, B (the ones PIL's convert("L") uses).
-LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)
-
-# A kernel counts as separable when what is left after taking off its best outer product (see
-# `separable_factors`) is, in Frobenius norm, below this fraction of the kernel's. Dropping that rest
-# changes an output of a 0..1 image by at most sqrt(kh*kw) times as much (3e-5 of the kernel's scale
-# for 31x31): far below one grey level, while kernels built as an outer product in float32 still pass.
-_SEPARABLE_RTOL = 1e-6
-
 Backend = Literal[
     "auto",
     "opencv",
@@ -109,6 +87,18 @@ Backend = Literal[
     "separable",
     "fft",
 ]
+BACKENDS: tuple[str, ...] = get_args(Backend)
+FILTER_MODES: tuple[str, ...] = ("per_channel", "luminance")
+OUTPUT_MAPPINGS: tuple[str, ...] = ("clip", "normalize", "abs")
+# ITU-R BT.601 luma weights for R, G, B (the ones PIL's convert("L") uses).
+LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)
+
+# A kernel counts as separable when what is left after taking off its best outer product (see
+# `separable_factors`) is, in Frobenius norm, below this fraction of the kernel's. Dropping that rest
+# changes an output of a 0..1 image by at most sqrt(kh*kw) times as much (3e-5 of the kernel's scale
+# for 31x31): far below one grey level, while kernels built as an outer product in float32 still pass.
+_SEPARABLE_RTOL = 1e-6
+
 Factors = tuple[np.ndarray, np.ndarray]  # (column (kh,), row (kw,)) of a rank-1 kernel
 
 
