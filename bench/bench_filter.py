@@ -28,10 +28,11 @@ are the lower and upper quartile of the same per-round ratios; the verdict is "y
 "tie" when the lower quartile is at most 1.00 (cnnviz was faster in at least a quarter of the
 rounds: the difference is within what repeating the same call gives here), else "NO". Where the
 rounds' median is above 1.00 or their quartiles straddle 1.00 (the rounds alone, at most 15
-ratios, are too few to tell a 2% difference from noise here), cnnviz and the fastest library are then
-timed again in up to 40 back-to-back pairs (alternating which goes first, each called twice and
-the second call timed, while the faster of each pair has spent under 3 s), and those pairs' ratios join the rounds' ones
-before the median, quartiles and verdict are taken ("ratios" counts them). "same call" marks the
+ratios, are too few to tell a 2% difference from noise here), cnnviz and the fastest library
+are then timed again in up to 40 back-to-back pairs (alternating which goes first, each called
+twice and the second call timed, while the faster of each pair has spent under 3 s), and those
+pairs' ratios join the rounds' ones before the median, quartiles and verdict are taken
+("ratios" counts them). "same call" marks the
 cases where cnnviz runs the very OpenCV function the fastest library runs, with the same kernel
 (filter2D for cnnviz's "opencv", sepFilter2D for "opencv_separable", every output computed and
 the stride's kept): there the ratio is 1.00 by construction and any difference is timing noise.
