@@ -417,7 +417,7 @@ def main() -> None:
     print_table(header, rows)
     counts = {v: sum(r[-2] == v for r in rows) for v in ("yes", "tie", "NO")}
     worst = max(float(r[-5]) for r in rows)
-    same = sum(r[-7] == "same call" for r in rows)
+    same = sum(r[-6] == "same call" for r in rows)
     print(
         f"\ncnnviz no slower than the fastest of OpenCV, scipy and torch: {counts['yes']} of {len(rows)} cases "
         f"faster or equal, {counts['tie']} ties within timing resolution, {counts['NO']} slower "
