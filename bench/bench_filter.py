@@ -26,8 +26,17 @@ which must be at most 1.00. Taking each side's best of many runs instead would f
 has more contenders (OpenCV has two for the Gaussians) and more runs, by chance alone. "quartiles"
 are the lower and upper quartile of the same per-round ratios; the verdict is "yes" at most 1.00,
 "tie" when the lower quartile is at most 1.00 (cnnviz was faster in at least a quarter of the
-rounds: the difference is within what repeating the same call gives here), else "NO". The ratio
-columns are the other library's median time over cnnviz's (> 1: cnnviz faster).
+rounds: the difference is within what repeating the same call gives here), else "NO". Where the
+rounds' median is above 1.00 or their quartiles straddle 1.00 (the rounds alone, at most 15
+ratios, are too few to tell a 2% difference from noise here), cnnviz and the fastest library
+are then timed again in up to 40 back-to-back pairs (alternating which goes first, each called
+twice and the second call timed, while the faster of each pair has spent under 3 s), and those
+pairs' ratios join the rounds' ones before the median, quartiles and verdict are taken
+("ratios" counts them). "same call" marks the
+cases where cnnviz runs the very OpenCV function the fastest library runs, with the same kernel
+(filter2D for cnnviz's "opencv", sepFilter2D for "opencv_separable", every output computed and
+the stride's kept): there the ratio is 1.00 by construction and any difference is timing noise.
+The ratio columns are the other library's median time over cnnviz's (> 1: cnnviz faster).
 
 A second table is the cost of the whole `filter_image` call (uint8 photo in, display image out, as
 the server does it) against the photo's size, from 0.3 to 12 megapixels: it should grow in
@@ -65,6 +74,10 @@ ROUNDS = 15
 MIN_ROUNDS = 7  # every contender that is not slow is timed in at least this many rounds
 BUDGET_SECONDS = 1.5  # of timed calls per contender and case
 SLOW_SECONDS = 1.0  # a contender whose first call takes longer is timed once
+EXTRA_PAIRS = 40  # back-to-back pairs where the rounds' median is above 1.00 or quartiles straddle it...
+EXTRA_SECONDS = 3.0  # ...while the faster side's timed calls add up to less than this
+# cnnviz's backend -> the reference that runs the very same OpenCV call
+SAME_CALL = {"opencv": "opencv filter2D", "opencv_separable": "opencv sepFilter2D"}
 THREADS = filter_threads()
 torch.set_num_threads(THREADS)
 cv2.setNumThreads(THREADS)  # cnnviz already set this; said again so the comparison reads plainly
@@ -235,6 +248,24 @@ def paired_ratios(ours: list[float | None], theirs: list[float | None]) -> list[
     return [a / b for a, b in zip(ours, theirs, strict=True) if a is not None and b is not None]
 
 
+def extra_pairs(ours: Callable[[], object], theirs: Callable[[], object]) -> list[float]:
+    """ours / theirs timed back to back, alternating which goes first (see EXTRA_PAIRS)."""
+    ratios = []
+    spent = 0.0
+    for n in range(EXTRA_PAIRS):
+        if spent >= EXTRA_SECONDS:
+            break
+        times = {}
+        for name, call in (
+            (("ours", ours), ("theirs", theirs)) if n % 2 == 0 else (("theirs", theirs), ("ours", ours))
+        ):
+            call()
+            times[name] = cpu_seconds(call)[0]
+        spent += min(times.values())
+        ratios.append(times["ours"] / times["theirs"])
+    return ratios
+
+
 def run_case(image: np.ndarray, case: Case) -> tuple[str, ...]:
     calls = contenders(image, case)
     calls["with display"] = lambda: filter_image(
@@ -264,8 +295,14 @@ def run_case(image: np.ndarray, case: Case) -> tuple[str, ...]:
     ours_t = times["cnnviz"]
     _, fastest = min(best.values())
     ratios = paired_ratios(runs["cnnviz"], runs[fastest])
-    vs_fastest = statistics.median(ratios)
     low, _, high = statistics.quantiles(ratios, n=4, method="inclusive")
+    pairs = 0
+    if statistics.median(ratios) > 1.0 or low <= 1.0 < high:  # not "yes", or not settled by the rounds
+        more = extra_pairs(calls["cnnviz"], calls[fastest])
+        pairs = len(more)
+        ratios += more
+        low, _, high = statistics.quantiles(ratios, n=4, method="inclusive")
+    vs_fastest = statistics.median(ratios)
     verdict = "yes" if vs_fastest <= 1.0 else "tie" if low <= 1.0 else "NO"
     backend = correlate_image(
         image[:64, :64],
@@ -287,8 +324,10 @@ def run_case(image: np.ndarray, case: Case) -> tuple[str, ...]:
         f"{best['scipy'][0] / ours_t:.2f}",
         f"{best['torch'][0] / ours_t:.2f}",
         fastest,
+        "same call" if SAME_CALL.get(backend) == fastest else "",
         f"{vs_fastest:.3f}",
         f"{low:.2f}..{high:.2f}",
+        f"{len(ratios)}" + (f" ({pairs} pairs)" if pairs else ""),
         verdict,
         f"{times['with display'] * 1e3:.0f}",
     )
@@ -363,8 +402,10 @@ def main() -> None:
         "scipy/cnnviz",
         "torch/cnnviz",
         "fastest",
+        "same call?",
         "vs fastest",
         "quartiles",
+        "ratios",
         "no slower",
         "with display ms",
     )
@@ -375,11 +416,14 @@ def main() -> None:
     print()
     print_table(header, rows)
     counts = {v: sum(r[-2] == v for r in rows) for v in ("yes", "tie", "NO")}
-    worst = max(float(r[-4]) for r in rows)
+    worst = max(float(r[-5]) for r in rows)
+    same = sum(r[-6] == "same call" for r in rows)
     print(
         f"\ncnnviz no slower than the fastest of OpenCV, scipy and torch: {counts['yes']} of {len(rows)} cases "
         f"faster or equal, {counts['tie']} ties within timing resolution, {counts['NO']} slower "
-        f"(largest 'vs fastest' {worst:.3f}: median of the per-round ratios).\n"
+        f"(largest 'vs fastest' {worst:.3f}: median of the paired ratios). In {same} of them cnnviz "
+        "runs the very OpenCV call of the fastest library ('same call'): its ratio is 1.00 by "
+        "construction there.\n"
     )
 
     print("Server-side filter_image time (uint8 photo in, display image out) against photo size,")

@@ -4,7 +4,7 @@ The arithmetic is PyTorch's `torch.nn.functional.conv2d`: a cross-correlation (t
 flipped), with the same stride, padding, padding modes and dilation, applied to each colour channel
 on its own (like a depthwise convolution with `groups=3`) or to the luminance of the photo.
 
-Five interchangeable backends compute the same numbers; `choose_backend` picks one per kernel by a
+Eight interchangeable backends compute the same numbers; `choose_backend` picks one per kernel by a
 small rule measured side by side with `bench/bench_filter.py` and `bench/bench_image_page.py`
 (see "Choosing a backend"):
 
@@ -12,6 +12,13 @@ small rule measured side by side with `bench/bench_filter.py` and `bench/bench_i
   are free); from 130 cells on it switches by itself to a DFT, whose cost hardly depends on the kernel.
 * "opencv_separable": `cv2.sepFilter2D` for a rank-1 kernel (Gaussian, box, Sobel...), the outer
   product of a column and a row: a vertical then a horizontal 1D pass, kh + kw taps, not kh * kw.
+* "opencv_phases": for a dilated kernel, cv2.filter2D on each of the dilation's phases of the image
+  (every d-th row and column) with the undilated kernel, whose few cells keep filter2D on its direct
+  sum where the dilated kernel (130+ cells, gaps included) would send it to its DFT.
+* "opencv_strided": for a stride of 2 or more, the rows the stride keeps computed alone: the sum of
+  cv2.filter2D over each phase of the rows (every s-th) with the kernel rows that fall on it.
+* "opencv_bands": for a kernel of 130 to ~260 cells, cv2.filter2D on the top and the bottom half of
+  its rows, summed: two direct sums of fewer than 130 cells each beat filter2D's DFT of the whole.
 * "direct": the sum over kernel taps of shifted image slices times the tap's weight (numpy). Cost
   grows with the non-zero taps only, so it beats OpenCV's DFT on a few taps spread wide by dilation.
 * "separable": the same two 1D passes in numpy, over the non-zero taps only: faster than OpenCV's
@@ -43,7 +50,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import cv2
 import numpy as np
@@ -69,7 +76,18 @@ __all__ = [
     "to_luminance",
 ]
 
-BACKENDS: tuple[str, ...] = ("auto", "opencv", "opencv_separable", "direct", "separable", "fft")
+Backend = Literal[
+    "auto",
+    "opencv",
+    "opencv_separable",
+    "opencv_phases",
+    "opencv_strided",
+    "opencv_bands",
+    "direct",
+    "separable",
+    "fft",
+]
+BACKENDS: tuple[str, ...] = get_args(Backend)
 FILTER_MODES: tuple[str, ...] = ("per_channel", "luminance")
 OUTPUT_MAPPINGS: tuple[str, ...] = ("clip", "normalize", "abs")
 # ITU-R BT.601 luma weights for R, G, B (the ones PIL's convert("L") uses).
@@ -81,7 +99,6 @@ LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)
 # for 31x31): far below one grey level, while kernels built as an outer product in float32 still pass.
 _SEPARABLE_RTOL = 1e-6
 
-Backend = Literal["auto", "opencv", "opencv_separable", "direct", "separable", "fft"]
 Factors = tuple[np.ndarray, np.ndarray]  # (column (kh,), row (kw,)) of a rank-1 kernel
 
 
@@ -522,7 +539,11 @@ _OPENCV_DFT_CELLS_UINT8 = 50
 # filter2D of uint8 straight into float32 beats converting to float32 first only for the few taps of a
 # 3x3 kernel (12-megapixel photo, one thread: 3x3 50-72 ms vs 77-87 ms; 5x5 145 ms vs 96 ms).
 # sepFilter2D of uint8 is always faster (3x3 42 ms vs 85 ms, 11x11 86 ms vs 130 ms).
-_UINT8_MAX_TAPS = 9  # also the taps up to which filter2D beats sepFilter2D on a float image
+_UINT8_MAX_TAPS = 9  # also the taps up to which filter2D beats sepFilter2D on a dilated float kernel
+
+
+# The most channels an OpenCV image can have (CV_CN_MAX).
+_CV_CN_MAX = 512
 
 
 def _opencv_source(colour: np.ndarray, keep_uint8: bool) -> tuple[np.ndarray, float]:
@@ -582,6 +603,180 @@ def _opencv(
     return cropped[:, :, None] if cropped.ndim == 2 else cropped
 
 
+def _padded_float32(
+    colour: np.ndarray, pads: tuple[tuple[int, int], ...], padding_mode: str, extra_rows: int, extra_cols: int
+) -> tuple[np.ndarray, float]:
+    """(The padded image for OpenCV, (Hp + extra_rows, Wp + extra_cols) float32, the factor to 0..1).
+
+    The extra rows and columns, zeros below and right of the padding, only give strided views
+    whole groups; no output that is kept reads them.
+    """
+    (top, bottom), (left, right) = pads
+    source, scale = _opencv_source(colour, keep_uint8=False)
+    if padding_mode == "zeros":
+        border = (top, bottom + extra_rows, left, right + extra_cols)
+        return cv2.copyMakeBorder(source, *border, cv2.BORDER_CONSTANT, value=0), scale
+    padded = cv2.copyMakeBorder(source, top, bottom, left, right, _BORDERS[padding_mode])
+    if extra_rows or extra_cols:
+        padded = cv2.copyMakeBorder(padded, 0, extra_rows, 0, extra_cols, cv2.BORDER_CONSTANT, value=0)
+    return padded, scale
+
+
+def _opencv_strided(
+    colour: np.ndarray,
+    kernel: np.ndarray,
+    factors: Factors | None,
+    stride: tuple[int, ...],
+    pads: tuple[tuple[int, int], ...],
+    padding_mode: str,
+) -> np.ndarray:
+    """The strided correlation, without computing the rows the stride drops: (H', W', C) float32.
+
+    Output row r reads padded rows sh * r + u for the kernel's rows u: those with u = a modulo sh
+    are all rows of one phase of the image, padded[a::sh], under the sub-kernel kernel[a::sh]. So
+    the output rows are the sum of sh correlations (filter2D, or sepFilter2D with `factors`), each
+    of 1/sh of the rows with 1/sh of the kernel's rows: about 1/sh of the work of the full filter.
+    A phase is a view (every sh-th row), which OpenCV reads in place. The columns are filtered
+    whole and every sw-th kept (a view): splitting them into phases as well means copying the
+    phases out first, which measured slower than what it saves (2048x2048 RGB, 7x7, stride 2:
+    42 ms, against 21 ms for the row phases alone).
+    With zeros padding no padded copy is made: the phase of the padded rows is a phase of the
+    image's rows, shifted, and filter2D's zero border (its anchor set to the shift) is the padding.
+    `kernel` is the dilated one, `factors` its dilated column and row; phases without a tap are skipped.
+    """
+    (top, bottom), (left, right) = pads
+    sh, sw = stride
+    span_h, span_w = kernel.shape
+    h, w = colour.shape[:2]
+    out_h = (h + top + bottom - span_h) // sh + 1
+    out_w = w + left + right - span_w + 1  # before the column stride
+    taps = np.count_nonzero(kernel)
+    keep_uint8 = factors is not None or (kernel.size < _OPENCV_DFT_CELLS_UINT8 and taps <= _UINT8_MAX_TAPS)
+    source, scale = _opencv_source(colour, keep_uint8)
+    # (first row of the image's phase, anchor row) for each phase a of the padded rows, when the
+    # zero border can stand for the padding: padded row sh * (r + i) + a is image row
+    # sh * (r + i + q) + first, with q = floor((a - top) / sh) <= 0, read at anchor -q.
+    shifts = []
+    for a in range(min(sh, span_h)):
+        q, first = divmod(a - top, sh)
+        sub_rows = len(range(a, span_h, sh))
+        if -q >= sub_rows or len(range(first, h, sh)) < out_h:
+            break
+        shifts.append((first, -q))
+    if padding_mode == "zeros" and left + right < span_w and len(shifts) == min(sh, span_h):
+        border, anchor_x = cv2.BORDER_CONSTANT, left
+    else:
+        source = cv2.copyMakeBorder(source, top, bottom, left, right, _BORDERS[padding_mode], value=0)
+        border, anchor_x = cv2.BORDER_CONSTANT, 0
+        shifts = [(a, 0) for a in range(min(sh, span_h))]
+    out = None
+    for a, (first, anchor_y) in enumerate(shifts):
+        phase = source[first::sh]
+        if factors is not None:
+            column, row = factors
+            if not column[a::sh].any():
+                continue
+            part = cv2.sepFilter2D(
+                phase,
+                cv2.CV_32F,
+                (row * scale).astype(np.float32),
+                column[a::sh].astype(np.float32),
+                anchor=(anchor_x, anchor_y),
+                borderType=border,
+            )
+        else:
+            if not kernel[a::sh].any():
+                continue
+            sub = (kernel[a::sh] * scale).astype(np.float32)
+            part = cv2.filter2D(phase, cv2.CV_32F, sub, anchor=(anchor_x, anchor_y), borderType=border)
+        part = part[:out_h, :out_w]
+        if out is None:
+            out = part
+        else:
+            out += part
+    if out is None:  # an all-zero kernel
+        out = np.zeros((out_h, out_w, colour.shape[2]), np.float32)
+    out = out[:, ::sw]
+    return out[:, :, None] if out.ndim == 2 else out
+
+
+def _opencv_bands(
+    colour: np.ndarray, kernel: np.ndarray, pads: tuple[tuple[int, int], ...], padding_mode: str
+) -> np.ndarray:
+    """Stride-1 correlation as the sum of filter2D over two bands of the kernel's rows: (H1, W1, C).
+
+    Each band has fewer than 130 cells (the kernel up to 2 * 129), so filter2D sums it directly
+    where the whole kernel would send it to its DFT. The padding is made first; band rows r0..r1
+    read the padded image from row r0 on (a view), anchored at (0, 0). 2048x2048 RGB float32, one
+    thread: 13x13 137 ms against 199 for the DFT, 15x15 156 against 175; with three bands or more
+    the DFT wins (19x19: 350 against 184).
+    """
+    kh, kw = kernel.shape
+    (top, bottom), (left, right) = pads
+    h, w = colour.shape[:2]
+    out_h, out_w = h + top + bottom - kh + 1, w + left + right - kw + 1
+    padded, scale = _padded_float32(colour, pads, padding_mode, 0, 0)
+    middle = -(-kh // 2)
+    out = None
+    for r0, r1 in ((0, middle), (middle, kh)) if kh > 1 else ((0, 1),):
+        band = (kernel[r0:r1] * scale).astype(np.float32)
+        part = cv2.filter2D(padded[r0:], cv2.CV_32F, band, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+        part = part[:out_h, :out_w]
+        if out is None:
+            out = part
+        else:
+            out += part
+    assert out is not None
+    return out[:, :, None] if out.ndim == 2 else out
+
+
+def _opencv_phases(
+    colour: np.ndarray,
+    weights: np.ndarray,
+    dilation: tuple[int, ...],
+    pads: tuple[tuple[int, int], ...],
+    padding_mode: str,
+) -> np.ndarray:
+    """Stride-1 dilated correlation as d_h * d_w dense ones: (H1, W1, C) float32, with cv2.filter2D.
+
+    With dilation (dh, dw), output row y only reads padded rows y, y + dh, y + 2 dh...: the rows of
+    one phase, y mod dh. So the outputs of phase a (rows a, a + dh, ...) are the correlation of the
+    padded rows a::dh with the undilated (kh, kw) `weights`, a kernel small enough for filter2D's
+    direct sum where the dilated one (130+ cells) would send it to its DFT. The columns work the same
+    way, all at once: the dw pixels of a group (dw neighbours) are read as one pixel of dw * C
+    channels, so output pixel n, channel group b (column dw * n + b) reads input pixels n + j, group
+    b: a plain filter2D of the (rows, W / dw, dw * C) view, every channel on its own. Padding is
+    made first (copyMakeBorder, any mode), so each phase is a "valid" correlation. OpenCV takes at
+    most 512 channels: past that the columns keep their dilation gaps (filter2D skips zero taps).
+
+    Measured on a 2048x2048 RGB float32 image, one thread, against what filter2D does with the
+    dilated kernel: 7x7 dilation 2 60 ms (its DFT: 167 ms), 7x7 dilation 4 53 ms (183), 11x11
+    dilation 2 86 ms (151); against the numpy direct sum: 3x3 dilation 8 32 ms (42), 5x5 dilation 3
+    38 ms (112). It loses where filter2D's direct sum already applies (3x3 dilation 2: 44 ms against
+    17) and where the undilated kernel has 130+ cells itself (15x15 dilation 2: 238 ms against 156).
+    """
+    (top, bottom), (left, right) = pads
+    dh, dw = dilation
+    c = colour.shape[2]
+    if dw * c > _CV_CN_MAX:
+        weights, dw = _dilate(weights, (1, dw)), 1
+    kh, kw = weights.shape
+    h, w = colour.shape[:2]
+    hp, wp = h + top + bottom, w + left + right
+    out_h, out_w = hp - dh * (kh - 1), wp - dw * (kw - 1)
+    extra = -wp % dw  # columns to make the width a multiple of dw; they reach no output kept
+    padded, scale = _padded_float32(colour, pads, padding_mode, 0, extra)
+    padded = padded.reshape(hp, (wp + extra) // dw, dw * c)
+    k32 = (weights * scale).astype(np.float32)
+    out = np.empty((out_h, out_w, c), np.float32)
+    rows_out = out.reshape(out_h, out_w * c)
+    for a in range(min(dh, out_h)):
+        phase = cv2.filter2D(padded[a::dh], cv2.CV_32F, k32, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+        target = rows_out[a::dh]
+        target[...] = phase.reshape(phase.shape[0], -1)[: target.shape[0], : out_w * c]
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Choosing a backend
 #
@@ -593,34 +788,84 @@ def _opencv(
 # 22 + 3 * taps ms. And sepFilter2D passes over the dilation gaps too, its cost climbing steeply
 # past a span of ~45 (12 MP photo, 15x15 Gaussian: 216 ms at span 43, 482 ms at 57, 1.7 s at 113),
 # while the numpy separable passes skip them (290-314 ms for the same). So:
-# For a float image, a rank-1 kernel of at most 9 taps (3x3, dilated or not) runs as fast or faster
-# through filter2D, which skips the gaps (2048x2048 RGB, 3x3 Gaussian, dilation 1..4: 13-14 ms
-# against 13.5-22 ms); for a uint8 photo sepFilter2D stays ahead (12 MP: 38-51 ms against 66-75 ms).
-#   1. rank 1, float image, at most 9 taps in under 130 cells -> "opencv"
+# For a float image, a dilated rank-1 kernel of at most 9 taps (3x3) runs faster through filter2D,
+# which skips the gaps (2048x2048 RGB, 3x3 Gaussian, dilation 2..4: 13-14 ms against 15-22 ms;
+# interleaved pairs, dilation 2: 13.3 against 14.9 ms with zeros padding, 14.5 against 16.6 with
+# reflect). Undilated the two are within a few percent, sepFilter2D ahead more often than not
+# (30 interleaved pairs: filter2D / sepFilter2D median 1.011 with zeros padding, 1.029 with
+# reflect, quartiles 0.95..1.10), so sepFilter2D it is. For a uint8 photo sepFilter2D stays ahead
+# at any dilation (12 MP: 38-51 ms against 66-75 ms).
+# A dilated kernel of 130+ cells whose undilated kernel has fewer runs as dh * dw dense phases of
+# the image through filter2D's direct sum ("opencv_phases", see `_opencv_phases`): 7x7 dilation 2
+# 60 ms against 167 for filter2D's DFT, 3x3 dilation 8 32 ms against 42 for the direct numpy sum.
+# A kernel of 130+ cells that two bands of its rows split into two of fewer runs as the sum of two
+# filter2D direct sums ("opencv_bands", see `_opencv_bands`): 13x13 137 ms against 199 for its DFT.
+#   1. rank 1, float image, dilated, at most 9 taps           -> "opencv"
 #   2. rank 1 (more than one cell), span at most 45           -> "opencv_separable"
 #   3. rank 1, wider span                                     -> "separable" (numpy: non-zero taps only)
 #   4. fewer than 130 cells                                   -> "opencv" (its direct sum, gaps skipped)
-#   5. at most 40 + span / 3 non-zero taps                    -> "direct" (3x3 or 5x5, dilation >= 3-6)
-#   6. otherwise                                              -> "opencv" (its DFT)
+#   5. dilated, fewer than 130 cells undilated                -> "opencv_phases"
+#   6. two bands of rows of under 130 cells each              -> "opencv_bands" (up to 15x15, 16x16)
+#   7. at most 40 + span / 3 non-zero taps                    -> "direct" (a few taps spread wide)
+#   8. otherwise                                              -> "opencv" (its DFT)
+# With a vertical stride sh > 1, where the rule says "opencv" for a kernel of 5x5 or more whose
+# row phases (every sh-th kernel row) have fewer than 130 cells: "opencv_strided", the row phases
+# only (see `_opencv_strided`). 2048x2048 RGB, stride 2, against filter2D of every row then
+# keeping every other: 5x5 25 ms against 27, 7x7 21-33 against 38, 15x15 56-75 against 140-173
+# (its DFT); 3x3 loses (19 against 17), and so do the rank-1 kernels through sepFilter2D (5x5 and
+# 7x7 Gaussians 25 and 23 against 20; the horizontal pass gets no shorter), bar 15x15 (42 against 45).
 # The costs of all of them grow in proportion to the pixels, so the rule holds for any photo size.
 _OPENCV_SEPARABLE_MAX_SPAN = 45
 _DIRECT_BASE_TAPS = 40
+_STRIDED_MIN_CELLS = 25
 _DIRECT_TAPS_PER_SPAN = 1 / 3
 
 
-def choose_backend(kernel: np.ndarray, factors: Factors | None = None, *, uint8: bool = False) -> str:
+def choose_backend(
+    kernel: np.ndarray,
+    factors: Factors | None = None,
+    *,
+    uint8: bool = False,
+    dilation: tuple[int, int] = (1, 1),
+    stride: tuple[int, int] = (1, 1),
+) -> str:
     """The fastest backend for a (dilated) (kh, kw) kernel, by the measured rule above.
 
     `factors` are the kernel's separable factors (see `separable_factors`), or None if it has none;
-    `uint8` says the image is uint8 (0..255), which OpenCV reads as it is, else it is float.
+    `uint8` says the image is uint8 (0..255), which OpenCV reads as it is, else it is float;
+    `dilation` is the one `kernel` was dilated by (its taps are `dilation` apart), `stride` the
+    convolution's.
     """
+    chosen = _stride_one_backend(kernel, factors, uint8, dilation)
+    span_h, span_w = kernel.shape
+    phase_cells = -(-span_h // stride[0]) * span_w  # the largest row phase's sub-kernel
+    if (
+        chosen in ("opencv", "opencv_bands")
+        and stride[0] > 1
+        and kernel.size >= _STRIDED_MIN_CELLS
+        and phase_cells < _OPENCV_DFT_CELLS
+    ):
+        return "opencv_strided"
+    return chosen
+
+
+def _stride_one_backend(
+    kernel: np.ndarray, factors: Factors | None, uint8: bool, dilation: tuple[int, int]
+) -> str:
+    """Rules 1 to 8 above, for the stride-1 correlation."""
     taps = int(np.count_nonzero(kernel))
     if factors is not None and kernel.size > 1:
-        if not uint8 and kernel.size < _OPENCV_DFT_CELLS and taps <= _UINT8_MAX_TAPS:
+        dilated = dilation != (1, 1)
+        if dilated and not uint8 and kernel.size < _OPENCV_DFT_CELLS and taps <= _UINT8_MAX_TAPS:
             return "opencv"
         return "opencv_separable" if max(kernel.shape) <= _OPENCV_SEPARABLE_MAX_SPAN else "separable"
     if kernel.size < _OPENCV_DFT_CELLS:
         return "opencv"
+    undilated = math.prod((n - 1) // d + 1 for n, d in zip(kernel.shape, dilation, strict=True))
+    if dilation != (1, 1) and undilated < _OPENCV_DFT_CELLS:
+        return "opencv_phases"
+    if -(-kernel.shape[0] // 2) * kernel.shape[1] < _OPENCV_DFT_CELLS:
+        return "opencv_bands"
     if taps <= _DIRECT_BASE_TAPS + _DIRECT_TAPS_PER_SPAN * max(kernel.shape):
         return "direct"
     return "opencv"
@@ -730,9 +975,29 @@ def correlate_image(
     dilated = _dilate(weights, geometry.dilation)
     factors = _pick_factors(weights, geometry.dilation, backend)
     chosen = (
-        choose_backend(dilated, factors, uint8=colour.dtype == np.uint8) if backend == "auto" else backend
+        choose_backend(
+            dilated,
+            factors,
+            uint8=colour.dtype == np.uint8,
+            dilation=geometry.dilation,
+            stride=geometry.stride,
+        )
+        if backend == "auto"
+        else backend
     )
-    if chosen in ("opencv", "opencv_separable"):
+    sh, sw = geometry.stride
+    if chosen == "opencv_strided":
+        # sepFilter2D on the phases where the stride-1 rule would take it over filter2D
+        uint8 = colour.dtype == np.uint8
+        if choose_backend(dilated, factors, uint8=uint8, dilation=geometry.dilation) != "opencv_separable":
+            factors = None
+        strided = _opencv_strided(colour, dilated, factors, geometry.stride, geometry.padding, padding_mode)
+        return strided, chosen
+    if chosen == "opencv_phases":
+        full = _opencv_phases(colour, weights, geometry.dilation, geometry.padding, padding_mode)
+    elif chosen == "opencv_bands":
+        full = _opencv_bands(colour, dilated, geometry.padding, padding_mode)
+    elif chosen in ("opencv", "opencv_separable"):
         full = _opencv(
             colour, dilated, factors if chosen == "opencv_separable" else None, geometry.padding, padding_mode
         )
@@ -745,7 +1010,6 @@ def correlate_image(
             full = _separable(padded, *factors)
         else:
             full = _fft(padded, dilated)
-    sh, sw = geometry.stride
     # Stride s keeps every s-th window of the stride-1 result, starting with the first (PyTorch).
     return (full[::sh, ::sw] if (sh, sw) != (1, 1) else full), chosen
 
@@ -847,11 +1111,11 @@ def _check_kernel_fits(geometry: ConvGeometry, size: tuple[int, int], padded_siz
 
 def _pick_factors(weights: np.ndarray, dilation: tuple[int, ...], backend: str) -> Factors | None:
     """Separable factors of the dilated kernel when the backend may use them, else None."""
-    if backend not in ("auto", "separable", "opencv_separable"):
+    if backend not in ("auto", "separable", "opencv_separable", "opencv_strided"):
         return None
     factors = separable_factors(weights)
     if factors is None:
-        if backend != "auto":
+        if backend not in ("auto", "opencv_strided"):
             raise ConvConfigError(
                 f"backend={backend!r} needs a kernel that is the outer product of one column and one row "
                 "(rank 1, like a Gaussian, box or Sobel kernel); this one is not. Use backend='auto'.",

@@ -265,8 +265,79 @@ def test_separable_matches_torch(
             dilation=dilation,
         )
     if result is not None and backend == "auto" and kernel.size > 1:
-        few_taps = np.count_nonzero(kernel) <= 9 and image.dtype != np.uint8  # see choose_backend's rule
-        assert result.backend == ("opencv" if few_taps else "opencv_separable")  # spans up to 16 here
+        dilated = dilation not in (1, (1, 1))
+        few_taps = dilated and np.count_nonzero(kernel) <= 9 and image.dtype != np.uint8  # choose_backend
+        # spans up to 16 here; filter2D's choice goes to its row phases for strides from 2 down
+        expected = {"opencv", "opencv_strided"} if few_taps else {"opencv_separable"}
+        assert result.backend in expected
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@examples(600)
+@given(
+    image=images(max_side=30),
+    kernel=kernels(max_side=6),
+    stride=pair_or_int,
+    dilation=st.one_of(st.integers(1, 4), st.tuples(st.integers(1, 5), st.integers(1, 5))),
+    padding=paddings,
+    padding_mode=st.sampled_from(PADDING_MODES),
+)
+def test_opencv_phases_match_torch(image, kernel, stride, dilation, padding, padding_mode):
+    """Every dilation phase filtered on its own, interleaved back: odd sizes, strides, asymmetric pads."""
+    geometry = dict(stride=stride, padding=padding, padding_mode=padding_mode, dilation=dilation)
+    check_against_torch(image, kernel, "opencv_phases", **geometry)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@examples(600)
+@given(
+    image=images(max_side=30),
+    kernel=st.one_of(kernels(max_side=7), kernels(max_side=7, rank1=True)),
+    stride=st.one_of(st.integers(1, 4), st.tuples(st.integers(1, 4), st.integers(1, 4))),
+    dilation=dilations,
+    padding=st.one_of(paddings, st.tuples(st.tuples(side, st.integers(0, 9)), st.tuples(side, side))),
+    padding_mode=st.sampled_from(PADDING_MODES),
+)
+def test_opencv_strided_matches_torch(image, kernel, stride, dilation, padding, padding_mode):
+    """Only the rows the stride keeps, phase by phase: without a padded copy or with one, rank 1 or not."""
+    geometry = dict(stride=stride, padding=padding, padding_mode=padding_mode, dilation=dilation)
+    check_against_torch(image, kernel, "opencv_strided", **geometry)
+
+
+def test_opencv_strided_through_sepfilter2d_where_the_rule_takes_it():
+    rng = np.random.default_rng(8)
+    photo = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    g = np.exp(-(np.linspace(-2, 2, 7) ** 2))
+    for padding_mode in PADDING_MODES:
+        geometry = dict(stride=(3, 2), padding=((2, 5), (3, 1)), padding_mode=padding_mode, dilation=1)
+        check_against_torch(photo, np.outer(g, g[:5]), "opencv_strided", **geometry)
+    check_against_torch(
+        photo, np.zeros((5, 5)), "opencv_strided", stride=2, padding=2, padding_mode="zeros", dilation=1
+    )
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@examples(300)
+@given(
+    image=images(max_side=40),
+    kernel=kernels(max_side=17),
+    dilation=st.integers(1, 2),
+    padding=st.one_of(paddings, st.integers(0, 9)),
+    padding_mode=st.sampled_from(PADDING_MODES),
+)
+def test_opencv_bands_match_torch(image, kernel, dilation, padding, padding_mode):
+    """The top and the bottom half of the kernel's rows filtered apart, summed: one-row kernels too."""
+    geometry = dict(stride=1, padding=padding, padding_mode=padding_mode, dilation=dilation)
+    check_against_torch(image, kernel, "opencv_bands", **geometry)
+
+
+def test_opencv_phases_past_opencvs_channel_limit():
+    """A column dilation times the colour channels above 512: only the rows are split into phases."""
+    rng = np.random.default_rng(7)
+    image = rng.random((9, 700, 3), dtype=np.float32)
+    kernel = rng.standard_normal((3, 2))
+    geometry = dict(stride=1, padding=((1, 2), (0, 3)), padding_mode="reflect", dilation=(2, 200))
+    check_against_torch(image, kernel, "opencv_phases", **geometry)
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
@@ -550,21 +621,37 @@ def test_auto_choice_follows_the_measured_rule():
     assert choose_backend(np.outer(g, g), (g, g)) == "opencv_separable"
     # 3x3 rank 1: filter2D on a float image (it skips dilation gaps), sepFilter2D on a uint8 photo
     small = _dilated(np.outer(g[:3], g[:3]), 2)
-    assert choose_backend(small, (small[:, 2], small[2])) == "opencv"
-    assert choose_backend(small, (small[:, 2], small[2]), uint8=True) == "opencv_separable"
+    assert choose_backend(small, (small[:, 2], small[2]), dilation=(2, 2)) == "opencv"
+    assert choose_backend(small, (small[:, 2], small[2]), uint8=True, dilation=(2, 2)) == "opencv_separable"
+    dense = np.outer(g[:3], g[:3])  # undilated: sepFilter2D, by a few percent
+    assert choose_backend(dense, (dense[:, 1], dense[1])) == "opencv_separable"
     # a rank-1 kernel dilated wider than 45: numpy's 1D passes skip the gaps, OpenCV's do not
     for dilation, expected in ((3, "opencv_separable"), (4, "separable")):  # spans 43 and 57
         wide = _dilated(np.outer(g[:15], g[:15]), dilation)
         middle = wide.shape[0] // 2
         assert choose_backend(wide, (wide[:, middle], wide[middle])) == expected
-    for side in (3, 5, 7, 11, 15, 31):  # dense: OpenCV, direct below 130 cells, its DFT above
+    for side in (3, 5, 7, 11, 17, 31):  # dense: OpenCV, direct below 130 cells, its DFT above
         assert choose_backend(rng.standard_normal((side, side))) == "opencv"
+    for shape in ((13, 13), (15, 15), (16, 16), (3, 60)):  # two bands of rows under 130 cells each
+        assert choose_backend(rng.standard_normal(shape)) == "opencv_bands"
     # a few taps spread wide by dilation: numpy's direct sum beats OpenCV's DFT
     assert choose_backend(_dilated(rng.standard_normal((3, 3)), 2)) == "opencv"  # 5x5, still direct in OpenCV
     assert choose_backend(_dilated(rng.standard_normal((3, 3)), 8)) == "direct"  # 17x17, 9 taps
-    assert choose_backend(_dilated(rng.standard_normal((5, 5)), 3)) == "direct"  # 13x13, 25 taps
-    assert choose_backend(_dilated(rng.standard_normal((7, 7)), 2)) == "opencv"  # 13x13, 49 taps
-    assert choose_backend(_dilated(rng.standard_normal((15, 15)), 8)) == "opencv"  # 113x113, 225 taps
+    # ... unless the dilation is known: then its phases, each a small dense filter2D, beat both
+    assert choose_backend(_dilated(rng.standard_normal((3, 3)), 8), dilation=(8, 8)) == "opencv_phases"
+    assert choose_backend(_dilated(rng.standard_normal((5, 5)), 3), dilation=(3, 3)) == "opencv_phases"
+    assert choose_backend(_dilated(rng.standard_normal((7, 7)), 2), dilation=(2, 2)) == "opencv_phases"
+    assert choose_backend(_dilated(rng.standard_normal((3, 3)), 4), dilation=(4, 4)) == "opencv"  # 81 cells
+    # a vertical stride: the kept rows alone, from 5x5 on while the row phases stay under 130 cells
+    assert choose_backend(rng.standard_normal((7, 7)), stride=(2, 2)) == "opencv_strided"
+    assert choose_backend(rng.standard_normal((15, 15)), stride=(2, 1)) == "opencv_strided"  # 8x15
+    assert choose_backend(rng.standard_normal((3, 3)), stride=(2, 2)) == "opencv"
+    assert choose_backend(rng.standard_normal((7, 7)), stride=(1, 2)) == "opencv"
+    assert choose_backend(rng.standard_normal((31, 31)), stride=(2, 2)) == "opencv"  # 16x31: a DFT each
+    assert choose_backend(np.outer(g[:7], g[:7]), (g[:7], g[:7]), stride=(2, 2)) == "opencv_separable"
+    # an undilated kernel of 130+ cells: its phases would each run a DFT
+    assert choose_backend(_dilated(rng.standard_normal((15, 15)), 2), dilation=(2, 2)) == "opencv"
+    assert choose_backend(_dilated(rng.standard_normal((15, 15)), 8), dilation=(8, 8)) == "opencv"
 
 
 def test_auto_reports_the_backend_it_ran():
@@ -573,9 +660,14 @@ def test_auto_reports_the_backend_it_ran():
     assert filter_image(image, rng.standard_normal((3, 3))).backend == "opencv"
     assert filter_image(image, np.ones((3, 5))).backend == "opencv_separable"
     photo = rng.integers(0, 256, (200, 300, 3), dtype=np.uint8)
-    assert filter_image(image, np.ones((3, 3))).backend == "opencv"
+    assert filter_image(image, np.ones((3, 3))).backend == "opencv_separable"
+    assert filter_image(image, np.ones((3, 3)), dilation=2).backend == "opencv"
     assert filter_image(photo, np.ones((3, 3))).backend == "opencv_separable"
-    assert filter_image(image, rng.standard_normal((3, 3)), dilation=8).backend == "direct"
+    assert filter_image(image, rng.standard_normal((3, 3)), dilation=8).backend == "opencv_phases"
+    assert filter_image(photo, rng.standard_normal((7, 7)), dilation=2).backend == "opencv_phases"
+    assert filter_image(photo, rng.standard_normal((7, 7)), stride=2, padding=3).backend == "opencv_strided"
+    assert filter_image(image, rng.standard_normal((15, 15))).backend == "opencv_bands"
+    assert filter_image(image, rng.standard_normal((15, 15)), stride=2, padding=7).backend == "opencv_strided"
 
 
 def test_one_thread_per_filter_call_by_default():
