@@ -8,14 +8,13 @@ zmax, interpolated linearly in RGB between the colour scale's stops.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import numpy as np
 import plotly.colors
 
 from cnnviz.plots.palette import ink_for
-from cnnviz.plots.typed_arrays import typed_array
+from cnnviz.plots.typed_arrays import typed_array, typed_array_values
 
 __all__ = ["INK_OF", "cell_colours", "colour_limits", "ink_figure", "ink_split", "ink_traces", "refresh_ink"]
 
@@ -32,9 +31,7 @@ def _get(trace: Any, name: str) -> Any:
 def _values(z: Any) -> np.ndarray:
     """A heatmap's z as floats (2D): nested lists, an array, or a base64 typed-array spec."""
     if isinstance(z, dict) and "bdata" in z:
-        flat = np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"])).astype(float)
-        shape = tuple(int(n) for n in str(z.get("shape", flat.size)).split(","))
-        return flat.reshape(shape)
+        return typed_array_values(z).astype(float)
     return np.atleast_2d(np.asarray(np.asarray(z, dtype=object).tolist(), dtype=float))
 
 

@@ -6,7 +6,6 @@ Pages draw every Plotly figure through `chart(fig, key=..., config=...)` (the ar
 
 from __future__ import annotations
 
-import base64
 import copy
 import math
 from typing import Any
@@ -17,6 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from cnnviz.plots.ink import refresh_ink
+from cnnviz.plots.typed_arrays import typed_array_values
 
 __all__ = [
     "DIVERGING_SAFE",
@@ -235,7 +235,7 @@ def _spec_values(z: Any) -> np.ndarray | None:
     """The numbers of a spec's z: a nested list or a base64 typed array."""
     try:
         if isinstance(z, dict) and "bdata" in z:
-            return np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"])).astype(float)
+            return typed_array_values(z).astype(float).ravel()
         return np.asarray(z, dtype=float)
     except (TypeError, ValueError, KeyError):
         return None
@@ -323,9 +323,7 @@ def _labels(axis: dict) -> list[str] | None:
         labels = axis.get("tickvals")
     if isinstance(labels, dict):  # a base64 typed array
         try:
-            labels = np.frombuffer(
-                base64.b64decode(labels["bdata"]), dtype=np.dtype(labels["dtype"])
-            ).tolist()
+            labels = typed_array_values(labels).ravel().tolist()
         except (KeyError, TypeError, ValueError):
             return None
     span = axis.get("range")
