@@ -16,7 +16,8 @@ small rule measured side by side with `bench/bench_filter.py` and `bench/bench_i
   (every d-th row and column) with the undilated kernel, whose few cells keep filter2D on its direct
   sum where the dilated kernel (130+ cells, gaps included) would send it to its DFT.
 * "opencv_strided": for a stride of 2 or more, the rows the stride keeps computed alone: the sum of
-  cv2.filter2D over each phase of the rows (every s-th) with the kernel rows that fall on it.
+  cv2.filter2D over each phase of the rows (every s-th) with the kernel rows that fall on it; for
+  a rank-1 kernel the phases take the vertical pass only and the rows' pass runs once, on the rows kept.
 * "opencv_bands": for a kernel of 130 to ~260 cells, cv2.filter2D on the top and the bottom half of
   its rows, summed: two direct sums of fewer than 130 cells each beat filter2D's DFT of the whole.
 * "direct": the sum over kernel taps of shifted image slices times the tap's weight (numpy). Cost
@@ -669,34 +670,42 @@ def _opencv_strided(
         source = cv2.copyMakeBorder(source, top, bottom, left, right, _BORDERS[padding_mode], value=0)
         border, anchor_x = cv2.BORDER_CONSTANT, 0
         shifts = [(a, 0) for a in range(min(sh, span_h))]
-    out = None
+    jobs = []  # (phase, its sub-kernel, anchor), the longest sub-kernel first
     for a, (first, anchor_y) in enumerate(shifts):
-        phase = source[first::sh]
-        if factors is not None:
-            column, row = factors
-            if not column[a::sh].any():
-                continue
-            part = cv2.sepFilter2D(
-                phase,
-                cv2.CV_32F,
-                (row * scale).astype(np.float32),
-                column[a::sh].astype(np.float32),
-                anchor=(anchor_x, anchor_y),
-                borderType=border,
-            )
+        if factors is not None:  # the vertical pass only: the rows' pass follows, once
+            sub = (factors[0][a::sh, None] * scale).astype(np.float32)
+            anchor = (0, anchor_y)
         else:
-            if not kernel[a::sh].any():
-                continue
             sub = (kernel[a::sh] * scale).astype(np.float32)
-            part = cv2.filter2D(phase, cv2.CV_32F, sub, anchor=(anchor_x, anchor_y), borderType=border)
-        part = part[:out_h, :out_w]
+            anchor = (anchor_x, anchor_y)
+        if sub.any():
+            jobs.append((source[first::sh], sub, anchor))
+    jobs.sort(key=lambda job: -job[1].shape[0])
+    out = None
+    for phase, sub, anchor in jobs:
+        if out is not None and sub.size == 1 and anchor == (0, 0) and phase.dtype == np.float32:
+            # one tap, no shift: out += tap * phase in one pass, with no new image
+            cv2.scaleAdd(phase[:out_h], float(sub[0, 0]), out, dst=out)
+            continue
+        part = cv2.filter2D(phase, cv2.CV_32F, sub, anchor=anchor, borderType=border)[:out_h]
         if out is None:
             out = part
         else:
-            out += part
+            cv2.add(out, part, dst=out)
     if out is None:  # an all-zero kernel
-        out = np.zeros((out_h, out_w, colour.shape[2]), np.float32)
-    out = out[:, ::sw]
+        return np.zeros((out_h, -(-out_w // sw), colour.shape[2]), np.float32)
+    if factors is not None:
+        # The rows' pass over the out_h rows kept, written over its input: a one-row kernel reads
+        # only the row it writes, which OpenCV's filter copies into its own buffer first.
+        cv2.filter2D(
+            out,
+            cv2.CV_32F,
+            factors[1][None, :].astype(np.float32),
+            dst=out,
+            anchor=(anchor_x, 0),
+            borderType=border,
+        )
+    out = out[:, :out_w:sw]
     return out[:, :, None] if out.ndim == 2 else out
 
 
@@ -813,7 +822,16 @@ def _opencv_phases(
 # only (see `_opencv_strided`). 2048x2048 RGB, stride 2, against filter2D of every row then
 # keeping every other: 5x5 25 ms against 27, 7x7 21-33 against 38, 15x15 56-75 against 140-173
 # (its DFT); 3x3 loses (19 against 17), and so do the rank-1 kernels through sepFilter2D (5x5 and
-# 7x7 Gaussians 25 and 23 against 20; the horizontal pass gets no shorter), bar 15x15 (42 against 45).
+# 7x7 Gaussians 25 and 23 against 20 when each phase ran both passes).
+# A rank-1 kernel with a vertical stride runs its vertical pass on the row phases and then its rows'
+# pass once, over the rows kept ("opencv_strided" with factors), where that measured faster than
+# sepFilter2D over every row (2048x2048 RGB, stride 2, medians of 11 interleaved runs):
+#   float, zeros padding: 3x3 11.8 ms against 16.9 (a phase of one tap is one scaleAdd), 7x7 16.1
+#     against 16.3, 15x15 19.5 against 47, 31x31 42 against 118; not 5x5 (24 against 17, two
+#     filter2D passes over the phases where sepFilter2D is as fast as at 3x3);
+#   float, reflect (a padded copy first): 15x15 50 against 53, 31x31 60 against 120; not below 15;
+#   uint8 (sepFilter2D reads it as it is, 8-12 ms at 3x3..7x7): zeros 15x15 32 against 35, 31x31
+#     66 against 79; reflect 31x31 87 against 93; not below.
 # The costs of all of them grow in proportion to the pixels, so the rule holds for any photo size.
 _OPENCV_SEPARABLE_MAX_SPAN = 45
 _DIRECT_BASE_TAPS = 40
@@ -828,16 +846,24 @@ def choose_backend(
     uint8: bool = False,
     dilation: tuple[int, int] = (1, 1),
     stride: tuple[int, int] = (1, 1),
+    padding_mode: str = "zeros",
 ) -> str:
     """The fastest backend for a (dilated) (kh, kw) kernel, by the measured rule above.
 
     `factors` are the kernel's separable factors (see `separable_factors`), or None if it has none;
     `uint8` says the image is uint8 (0..255), which OpenCV reads as it is, else it is float;
-    `dilation` is the one `kernel` was dilated by (its taps are `dilation` apart), `stride` the
-    convolution's.
+    `dilation` is the one `kernel` was dilated by (its taps are `dilation` apart), `stride` and
+    `padding_mode` the convolution's.
     """
     chosen = _stride_one_backend(kernel, factors, uint8, dilation)
     span_h, span_w = kernel.shape
+    if chosen == "opencv_separable" and stride[0] > 1 and dilation == (1, 1):
+        zeros = padding_mode == "zeros"
+        if uint8:
+            phases_win = span_h >= 31 or (zeros and span_h >= 15)
+        else:
+            phases_win = span_h >= 15 or (zeros and span_h != 5)
+        return "opencv_strided" if phases_win else chosen
     phase_cells = -(-span_h // stride[0]) * span_w  # the largest row phase's sub-kernel
     if (
         chosen in ("opencv", "opencv_bands")
@@ -981,6 +1007,7 @@ def correlate_image(
             uint8=colour.dtype == np.uint8,
             dilation=geometry.dilation,
             stride=geometry.stride,
+            padding_mode=padding_mode,
         )
         if backend == "auto"
         else backend

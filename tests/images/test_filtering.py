@@ -268,7 +268,11 @@ def test_separable_matches_torch(
         dilated = dilation not in (1, (1, 1))
         few_taps = dilated and np.count_nonzero(kernel) <= 9 and image.dtype != np.uint8  # choose_backend
         # spans up to 16 here; filter2D's choice goes to its row phases for strides from 2 down
+        # and rank 1 with a vertical stride to the vertical pass on its row phases
+        vertical_stride = (stride if isinstance(stride, int) else stride[0]) > 1
         expected = {"opencv", "opencv_strided"} if few_taps else {"opencv_separable"}
+        if vertical_stride and not dilated:
+            expected.add("opencv_strided")
         assert result.backend in expected
 
 
@@ -648,7 +652,25 @@ def test_auto_choice_follows_the_measured_rule():
     assert choose_backend(rng.standard_normal((3, 3)), stride=(2, 2)) == "opencv"
     assert choose_backend(rng.standard_normal((7, 7)), stride=(1, 2)) == "opencv"
     assert choose_backend(rng.standard_normal((31, 31)), stride=(2, 2)) == "opencv"  # 16x31: a DFT each
-    assert choose_backend(np.outer(g[:7], g[:7]), (g[:7], g[:7]), stride=(2, 2)) == "opencv_separable"
+    # rank 1 with a vertical stride: the vertical pass on the row phases, where that measured faster
+    for side, uint8, padding_mode, expected in (
+        (3, False, "zeros", "opencv_strided"),  # one phase is a single tap
+        (5, False, "zeros", "opencv_separable"),
+        (7, False, "zeros", "opencv_strided"),
+        (7, False, "reflect", "opencv_separable"),  # a padded copy first
+        (15, False, "reflect", "opencv_strided"),
+        (7, True, "zeros", "opencv_separable"),  # sepFilter2D reads a uint8 photo as it is
+        (15, True, "zeros", "opencv_strided"),
+        (15, True, "reflect", "opencv_separable"),
+        (31, True, "reflect", "opencv_strided"),
+    ):
+        column = g[:side]
+        kernel = np.outer(column, column)
+        chosen = choose_backend(
+            kernel, (column, column), uint8=uint8, stride=(2, 2), padding_mode=padding_mode
+        )
+        assert chosen == expected, (side, uint8, padding_mode)
+    assert choose_backend(np.outer(g[:3], g[:3]), (g[:3], g[:3]), stride=(1, 2)) == "opencv_separable"
     # an undilated kernel of 130+ cells: its phases would each run a DFT
     assert choose_backend(_dilated(rng.standard_normal((15, 15)), 2), dilation=(2, 2)) == "opencv"
     assert choose_backend(_dilated(rng.standard_normal((15, 15)), 8), dilation=(8, 8)) == "opencv"
