@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from cnnviz import (
     SHIFT_FILLS,
     ConvConfigError,
     dense_equivalent_params,
-    explain_conv_output,
     outputs_reading_input,
     pytorch_snippet,
     unread_input_reason,
@@ -39,6 +37,7 @@ from cnnviz.ui.explorer_views import (
     hover_spec,
     matrix_view,
     one_cell,
+    products_of,
     shifted,
     walkthrough,
 )
@@ -146,33 +145,14 @@ h, wd = w.input.shape
 for key, size, start in zip(OUT_KEYS + IN_KEYS, (ho, wo, h, wd), (0, 0, h // 2, wd // 2), strict=True):
     clamp_state(key, 0, size - 1, start)
 st.caption("Click an output cell to see its products, or an input cell to see the outputs it feeds.")
-pick_row, pick_col, _ = st.columns([1, 1, 3])
-row = int(url.at(pick_row).number_input("output row", 0, ho - 1, key=OUT_KEYS[0]))
-col = int(url.at(pick_col).number_input("output column", 0, wo - 1, key=OUT_KEYS[1]))
+CELL_BOX_PX = 220  # a row or column number box
+pick = url.at(st.container(horizontal=True))
+row = int(pick.number_input("output row", 0, ho - 1, key=OUT_KEYS[0], width=CELL_BOX_PX))
+col = int(pick.number_input("output column", 0, wo - 1, key=OUT_KEYS[1], width=CELL_BOX_PX))
 # The figure marks the picked input cell, whose boxes come further down: hold its place and draw it
 # once those boxes have read the link (a click has already set them, before this run began).
 cell_figure_slot = st.empty()
-cell = explain_conv_output(
-    w.input[None],
-    w.kernel[None, None],
-    (row, col),
-    0,
-    np.array([w.bias]),
-    settings.stride,
-    settings.padding,
-    settings.dilation,
-    1,
-    settings.padding_mode,
-)
-terms = pd.DataFrame(
-    {
-        "input cell (row, col)": [str(t.position) for t in cell.taps],
-        "padding": ["yes" if t.is_padding else "" for t in cell.taps],
-        "input value": [t.value for t in cell.taps],
-        "kernel weight": [t.weight for t in cell.taps],
-        "product": [t.product for t in cell.taps],
-    }
-)
+cell, terms = products_of(settings, row, col)
 products, summary = st.columns([3, 2])
 table(terms, where=products, hide_index=True)
 with summary:
@@ -181,11 +161,11 @@ with summary:
     st.metric("output value", f"{cell.total:.4g}")
 
 st.subheader("Which outputs does one input cell feed?", anchor=False)
-in_row_c, in_col_c, _ = st.columns([1, 1, 3])
 # The input boxes start at the centre: that is also their default in a link, so a link without them
 # reopens on the centre too.
-in_row = int(url.at(in_row_c).number_input("input row", 0, h - 1, h // 2, key=IN_KEYS[0]))
-in_col = int(url.at(in_col_c).number_input("input column", 0, wd - 1, wd // 2, key=IN_KEYS[1]))
+pick_input = url.at(st.container(horizontal=True))
+in_row = int(pick_input.number_input("input row", 0, h - 1, h // 2, key=IN_KEYS[0], width=CELL_BOX_PX))
+in_col = int(pick_input.number_input("input column", 0, wd - 1, wd // 2, key=IN_KEYS[1], width=CELL_BOX_PX))
 chart(
     PrebuiltFigure(one_cell(settings, row, col, (in_row, in_col))),
     where=cell_figure_slot,
@@ -246,22 +226,23 @@ st.markdown(
     "A convolution treats every position alike, so shifting the input shifts the output the same way: "
     "conv(shift(x)) = shift(conv(x)). Borders and stride are where this breaks."
 )
-shift_dy, shift_dx, fill_c = st.columns([2, 2, 2])
+shift_row = st.container(horizontal=True, gap="medium")  # one block: see cnnviz.ui.conv_controls._pair
 MAX_SHIFT = 8
 dy_max, dx_max = min(h - 1, MAX_SHIFT), min(wd - 1, MAX_SHIFT)
 dy = dx = 0
 if dy_max:
-    dy = int(url.at(shift_dy).slider("shift down (rows)", -dy_max, dy_max, 1, key=f"{PREFIX}_eq_dy"))
+    dy = int(url.at(shift_row).slider("shift down (rows)", -dy_max, dy_max, 1, key=f"{PREFIX}_eq_dy"))
 else:
-    shift_dy.caption("One row: nothing to shift down.")
+    shift_row.caption("One row: nothing to shift down.")
 if dx_max:
-    dx = int(url.at(shift_dx).slider("shift right (columns)", -dx_max, dx_max, 0, key=f"{PREFIX}_eq_dx"))
+    dx = int(url.at(shift_row).slider("shift right (columns)", -dx_max, dx_max, 0, key=f"{PREFIX}_eq_dx"))
 else:
-    shift_dx.caption("One column: nothing to shift right.")
-fill = url.at(fill_c).radio(
+    shift_row.caption("One column: nothing to shift right.")
+fill = url.at(shift_row).radio(
     "Cells that enter",
     SHIFT_FILLS,
     horizontal=True,
+    width="content",
     key=f"{PREFIX}_eq_fill",
     help="zeros: the shift pushes values off one edge and lets zeros in at the other; "
     "circular: what leaves one edge comes back at the other (torch.roll).",

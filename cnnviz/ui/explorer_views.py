@@ -6,9 +6,18 @@ Shared read-only, in a module imported once: see `cnnviz.ui.shared`.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
-from cnnviz import ConvWalkthrough, EquivarianceCheck, conv2d_walkthrough, conv_matrix, equivariance_check
+from cnnviz import (
+    ConvWalkthrough,
+    EquivarianceCheck,
+    OutputExplanation,
+    conv2d_walkthrough,
+    conv_matrix,
+    equivariance_check,
+    explain_conv_output,
+)
 from cnnviz.plots import (
     conv_animation_gif,
     conv_hover_spec,
@@ -19,6 +28,10 @@ from cnnviz.plots import (
 from cnnviz.ui.conv_controls import ConvSettings
 from cnnviz.ui.shared import shared
 
+# The settings are hashed by their repr (exact for their ints, floats, strings and tuples): 16 us where
+# Streamlit's own hashing of a dataclass takes ~270 us, and a run looks up seven of these views.
+BY_REPR = {ConvSettings: repr}
+
 __all__ = [
     "animation",
     "animation_gif",
@@ -26,6 +39,7 @@ __all__ = [
     "hover_spec",
     "matrix_view",
     "one_cell",
+    "products_of",
     "shifted",
     "walkthrough",
 ]
@@ -44,7 +58,7 @@ def conv_arguments(settings: ConvSettings) -> tuple:
     )
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False, hash_funcs=BY_REPR)
 def walkthrough(settings: ConvSettings) -> ConvWalkthrough:
     """The convolution and its arithmetic for these settings (cached: reruns on other widgets are free)."""
     return shared(conv2d_walkthrough(*conv_arguments(settings)))
@@ -62,13 +76,13 @@ def figure_inputs(w: ConvWalkthrough) -> dict:
     }
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False, hash_funcs=BY_REPR)
 def animation(settings: ConvSettings, frame_ms: int) -> dict:
     """The sliding-window animation (Plotly frames) for these settings."""
     return conv_walkthrough_spec(**figure_inputs(walkthrough(settings)), frame_ms=frame_ms)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False, hash_funcs=BY_REPR)
 def one_cell(settings: ConvSettings, row: int, col: int, in_cell: tuple[int, int]) -> dict:
     """Input, kernel and output with the window of output (row, col); every input/output cell clickable."""
     return conv_walkthrough_spec(
@@ -80,25 +94,53 @@ def one_cell(settings: ConvSettings, row: int, col: int, in_cell: tuple[int, int
     )
 
 
-@st.cache_resource(max_entries=8, show_spinner="Drawing the frames…")
+@st.cache_resource(max_entries=64, show_spinner=False, hash_funcs=BY_REPR)
+def products_of(settings: ConvSettings, row: int, col: int) -> tuple[OutputExplanation, pd.DataFrame]:
+    """Output (row, col) explained, and its products as a table: input cell, padding, value, weight, product."""
+    w = walkthrough(settings)
+    cell = explain_conv_output(
+        w.input[None],
+        w.kernel[None, None],
+        (row, col),
+        0,
+        np.array([w.bias]),
+        settings.stride,
+        settings.padding,
+        settings.dilation,
+        1,
+        settings.padding_mode,
+    )
+    terms = pd.DataFrame(
+        {
+            "input cell (row, col)": [str(t.position) for t in cell.taps],
+            "padding": ["yes" if t.is_padding else "" for t in cell.taps],
+            "input value": [t.value for t in cell.taps],
+            "kernel weight": [t.weight for t in cell.taps],
+            "product": [t.product for t in cell.taps],
+        }
+    )
+    return shared(cell), terms  # the table is only drawn, never changed
+
+
+@st.cache_resource(max_entries=8, show_spinner="Drawing the frames…", hash_funcs=BY_REPR)
 def animation_gif(settings: ConvSettings, frame_ms: int) -> bytes:
     """The same animation as a GIF (made only when asked for: a hundred frames take a moment)."""
     return conv_animation_gif(**figure_inputs(walkthrough(settings)), frame_ms=frame_ms)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False, hash_funcs=BY_REPR)
 def shifted(settings: ConvSettings, dy: int, dx: int, fill: str) -> EquivarianceCheck:
     """conv(shift(x)) next to shift(conv(x)) for these settings."""
     return shared(equivariance_check(*conv_arguments(settings), (dy, dx), fill))
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False, hash_funcs=BY_REPR)
 def hover_spec(settings: ConvSettings) -> dict | None:
     """Input, kernel and output linked both ways, for the browser to answer hovers alone."""
     return conv_hover_spec(walkthrough(settings))
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False, hash_funcs=BY_REPR)
 def equivariance_view(settings: ConvSettings, dy: int, dx: int, fill: str) -> dict:
     """The shifted input, conv(shift(x)) and shift(conv(x)), the cells where they differ marked."""
     check = shifted(settings, dy, dx, fill)
@@ -115,7 +157,7 @@ def equivariance_view(settings: ConvSettings, dy: int, dx: int, fill: str) -> di
     ).to_dict()
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False, hash_funcs=BY_REPR)
 def matrix_view(settings: ConvSettings) -> dict:
     """The convolution as a matrix on the input flattened row by row."""
     w = walkthrough(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +32,11 @@ __all__ = [
 ]
 
 APP_NAME = "cnnviz"
-APP_ICON = str(REPO_ROOT / "assets" / "favicon.png")  # served by the app: no font host is asked
+# The favicon as a data URL, read once: no font host is asked, and a file path would be read, hashed and
+# registered with the media store again on every run.
+APP_ICON = (
+    "data:image/png;base64," + base64.b64encode((REPO_ROOT / "assets" / "favicon.png").read_bytes()).decode()
+)
 HOME_ICON = ":material/home:"
 PAGE_ICON = ":material/article:"  # for pages whose file name starts with no emoji
 ABOUT = (

@@ -438,7 +438,9 @@ def table(
     """
     target = st if where is None else where
     frame = getattr(data, "data", data)  # a Styler's frame
-    floats = [c for c in frame.columns if frame[c].dtype.kind == "f"] if frame is data else []
+    floats = []
+    if frame is data:  # dtypes at once: a column lookup each builds a Series (~0.2 ms)
+        floats = [c for c, kind in zip(frame.columns, frame.dtypes, strict=True) if kind.kind == "f"]
     if not is_presenting() or frame.size > MAX_HTML_TABLE_CELLS:
         if number_format and floats:
             given = dict(dataframe_kwargs.get("column_config") or {})

@@ -25,7 +25,7 @@ from cnnviz.ui.messages import escape_markdown
 from cnnviz.ui.presentation import chart, is_presenting
 from cnnviz.ui.training_inspect import cached_figure, feature_maps_view, worst_samples_view
 from cnnviz.ui.training_session import session_liveness
-from cnnviz.ui.url_state import url
+from cnnviz.ui.url_state import refresh_link, url
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -107,6 +107,7 @@ def restore_link(prefix: str) -> None:
     if kept and not any(name.startswith(f"{prefix}_") for name in st.query_params):
         for name, value in kept.items():
             st.query_params[name] = value
+        refresh_link()
 
 
 def remember_link(prefix: str) -> None:

@@ -46,7 +46,16 @@ from cnnviz.ui.messages import escape_markdown
 if TYPE_CHECKING:  # pragma: no cover
     from streamlit.delta_generator import DeltaGenerator
 
-__all__ = ["BoundValue", "UrlWidgets", "begin_run", "current_link", "notes_slot", "share_slot", "url"]
+__all__ = [
+    "BoundValue",
+    "UrlWidgets",
+    "begin_run",
+    "current_link",
+    "notes_slot",
+    "refresh_link",
+    "share_slot",
+    "url",
+]
 
 T = TypeVar("T")
 
@@ -72,6 +81,7 @@ class _Run:
     notes_box: DeltaGenerator | None = None
     link_box: DeltaGenerator | None = None
     link_shown: str | None = None
+    link_stale: bool = True  # the query string may differ from the link shown
     notes: list[str] = field(default_factory=list)
     drawn: set[str] = field(default_factory=set)  # the bound widgets' keys drawn in this run
 
@@ -117,10 +127,18 @@ def current_link(query: str | None = None) -> str:
     return f"{base}?{query}" if query else (base or "?")
 
 
+def refresh_link() -> None:
+    """Redraw the share link after writing `st.query_params` directly (the bound widgets do it themselves)."""
+    run = _run()
+    run.link_stale = True
+    _draw_link(run)
+
+
 def _draw_link(run: _Run) -> None:
     """Redraw the share link if the query changed since it was last drawn in this run."""
-    if run.link_box is None:
-        return
+    if run.link_box is None or not run.link_stale:
+        return  # the query string is encoded only when a write may have changed it: a page has ~30 widgets
+    run.link_stale = False
     query = urlencode(st.query_params.to_dict())
     if query != run.link_shown:
         run.link_shown = query
@@ -170,13 +188,16 @@ def _link_changed(key: str, widget: bool = True) -> tuple[bool, str | None]:
 def _write_back(key: str, encoded: str | None) -> None:
     """Put `encoded` into the query string under `key` (None removes it) and redraw the share link."""
     params = st.query_params
+    run = _run()
     if encoded is None:
         if key in params:
             del params[key]
+            run.link_stale = True
     elif params.get(key) != encoded:
         params[key] = encoded
+        run.link_stale = True
     _seen()[key] = (_page(), encoded)
-    _draw_link(_run())
+    _draw_link(run)
 
 
 def _text(value: Any, format_func: Callable[[Any], Any] | None = None) -> str:

@@ -169,7 +169,15 @@ def test_explorer_garbage_and_out_of_range_values_fall_back_with_notes() -> None
     assert not at.error
     shown = notes(at)
     assert len(shown) == len(link), shown
-    for label in ("'height'", "'width'", "'Bias'", "'Padding'", "'Padding mode'", "'output row'", "'Speed'"):
+    for label in (
+        "'Input height'",
+        "'Stride width'",
+        "'Bias'",
+        "'Padding'",
+        "'Padding mode'",
+        "'output row'",
+        "'Speed'",
+    ):
         assert any(label in note for note in shown), label
     assert at.number_input(key="cx_in_h").value == 7 and at.number_input(key="cx_row").value == 0
     assert at.slider(key="cx_eq_dy").value == 1 and at.select_slider(key="cx_speed").value == "medium"

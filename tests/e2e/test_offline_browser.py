@@ -37,7 +37,7 @@ def test_a_page_asks_no_other_host_for_anything(browser: Browser, app_url: str, 
             timeout=RUN_TIMEOUT_MS
         )
         expect(page.locator("h1").first).to_be_visible(timeout=RUN_TIMEOUT_MS)
-        # The favicon is the app's own picture, served from this server.
+        # The favicon is the app's own picture: a data URL in the page, or a file of this server.
         icon = page.locator("link[rel*='icon']").first
         expect(icon).to_have_attribute("href", re.compile(r".+"))
         href = icon.get_attribute("href") or ""
