@@ -789,3 +789,23 @@ def test_import_does_not_pull_ui_libraries():
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+def test_opencv_strided_two_tap_phases_match_torch_at_every_edge(monkeypatch):
+    """A rank-1 kernel of 3 or 4 rows at stride 2 gives row phases of two taps (one cv2.addWeighted):
+    odd and even heights, padding from none to wider than the kernel, asymmetric, every padding mode."""
+    calls = []
+    two_rows = filtering._two_rows
+    monkeypatch.setattr(filtering, "_two_rows", lambda *args: calls.append(args[3]) or two_rows(*args))
+    rng = np.random.default_rng(21)
+    g = np.array([0.3, -1.2, 0.7, 0.45])
+    for rows in (3, 4):
+        kernel = np.outer(g[:rows], g[:3])
+        for height in (5, 6, 9):
+            image = rng.random((height, 7, 3), dtype=np.float32)
+            for padding in (0, 1, 2, ((0, 3), (1, 1)), ((3, 0), (2, 0))):
+                for padding_mode in PADDING_MODES:
+                    geometry = dict(stride=2, padding=padding, padding_mode=padding_mode, dilation=1)
+                    check_against_torch(image, kernel, "opencv_strided", **geometry)
+    assert set(calls) == {0, 1}  # both anchors: with a padded copy and on the zero border
