@@ -84,13 +84,27 @@ class _Run:
     link_stale: bool = True  # the query string may differ from the link shown
     notes: list[str] = field(default_factory=list)
     drawn: set[str] = field(default_factory=set)  # the bound widgets' keys drawn in this run
+    # Read once per run by `begin_run` (None on a page that never called it: then read from the session):
+    # a page binds ~30 widgets, and every read of session state costs ~15 us.
+    page: str | None = None
+    seen: dict[str, tuple[str, str | None]] | None = None
+    drawn_before: set[str] | None = None
+
+    def page_name(self) -> str:
+        return self.page if self.page is not None else _page()
+
+    def seen_values(self) -> dict[str, tuple[str, str | None]]:
+        if self.seen is None:
+            self.seen = _seen()
+        return self.seen
 
 
 def begin_run(page: str) -> None:
     """Start this script run's slots; `page` names the page drawn (`page_header` calls this first)."""
     before = st.session_state.get(_RUN)
-    st.session_state[_DRAWN_BEFORE] = set() if before is None else before.drawn
-    st.session_state[_RUN] = _Run()
+    drawn_before = set() if before is None else before.drawn
+    st.session_state[_DRAWN_BEFORE] = drawn_before
+    st.session_state[_RUN] = _Run(page=page, seen=_seen(), drawn_before=drawn_before)
     st.session_state[_PAGE] = page
 
 
@@ -174,21 +188,22 @@ def _page() -> str:
     return str(st.session_state.get(_PAGE, ""))
 
 
-def _link_changed(key: str, widget: bool = True) -> tuple[bool, str | None]:
+def _link_changed(key: str, widget: bool = True, run: _Run | None = None) -> tuple[bool, str | None]:
     """Whether the URL's value for `key` must be applied (a new link, another page), and that value."""
+    run = run or _run()
     raw = st.query_params.get(key)
-    seen = _seen().get(key)
-    if seen is None or seen[0] != _page():
+    seen = run.seen_values().get(key)
+    if seen is None or seen[0] != run.page_name():
         return raw is not None, raw
     if widget and raw is not None and key not in st.session_state:
         return True, raw  # the widget was hidden for a run and lost its state: the link still has it
     return raw != seen[1], raw
 
 
-def _write_back(key: str, encoded: str | None) -> None:
+def _write_back(key: str, encoded: str | None, run: _Run | None = None) -> None:
     """Put `encoded` into the query string under `key` (None removes it) and redraw the share link."""
     params = st.query_params
-    run = _run()
+    run = run or _run()
     if encoded is None:
         if key in params:
             del params[key]
@@ -196,7 +211,7 @@ def _write_back(key: str, encoded: str | None) -> None:
     elif params.get(key) != encoded:
         params[key] = encoded
         run.link_stale = True
-    _seen()[key] = (_page(), encoded)
+    run.seen_values()[key] = (run.page_name(), encoded)
     _draw_link(run)
 
 
@@ -328,7 +343,8 @@ class UrlWidgets:
         """Seed the widget from a new link (or note why not), draw it, and write its value back."""
         if not isinstance(key, str) or not key:
             raise TypeError("URL-bound widgets need a key: it is the name of the value in the link")
-        changed, raw = _link_changed(key)
+        run = _run()
+        changed, raw = _link_changed(key, run=run)
         if changed:
             if raw is None:
                 st.session_state[key] = default
@@ -340,14 +356,16 @@ class UrlWidgets:
                     _note(label, raw, default_text if default_text is not None else _text(default))
         elif fits is not None and key in st.session_state and not fits(st.session_state[key]):
             st.session_state[key] = default  # the range moved under the kept value: never let it raise
-        elif key in st.session_state and key not in st.session_state.get(_DRAWN_BEFORE, {key}):
+        elif key in st.session_state and key not in (
+            run.drawn_before if run.drawn_before is not None else st.session_state.get(_DRAWN_BEFORE, {key})
+        ):
             # The run before did not draw this widget (it stopped early, or hid it): the browser forgot its
             # value and would show the default while the server keeps the old one, then send the default on
             # the next change. Setting it again sends the kept value with the widget.
             st.session_state[key] = st.session_state[key]
         value = draw()
-        _run().drawn.add(key)
-        _write_back(key, None if value == default else encode(value))
+        run.drawn.add(key)
+        _write_back(key, None if value == default else encode(value), run)
         return value
 
     # -- widgets --
