@@ -10,6 +10,7 @@ SIGTERM, or when nginx dies and cannot be restarted. See deploy/README.md.
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import secrets
 import shutil
@@ -118,7 +119,15 @@ def healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
             return response.status == 200 and response.read().strip() == b"ok"
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+    except (urllib.error.URLError, http.client.HTTPException, OSError):
+        return False  # down, refusing, slow, or cut off mid-answer (a process killed as it replied)
+
+
+def _answers(child: Child) -> bool:
+    """The child's readiness check; a check that raises counts as "not ready", never stops the supervisor."""
+    try:
+        return bool(child.ready(child.url))
+    except Exception:
         return False
 
 
@@ -226,7 +235,7 @@ class Supervisor:
                 self.say(f"{child.name} restarting (pid {child.pid})")
             elif child.state == "starting" or (child.state == "up" and now >= child.next_check):
                 due.append(child)
-        answers = list(self._checks.map(lambda c: c.ready(c.url), due))
+        answers = list(self._checks.map(_answers, due))
         for child, ok in zip(due, answers, strict=True):
             if child.proc is None or child.proc.poll() is not None:
                 continue  # it died during the check: the next round restarts it

@@ -27,6 +27,7 @@ from deploy.serve_class import (
     Child,
     Limits,
     Supervisor,
+    healthy,
     render_nginx_conf,
 )
 from tests.e2e.conftest import free_port
@@ -551,5 +552,47 @@ def test_a_process_that_stops_answering_is_killed_and_restarted(tmp_path: Path) 
         supervisor.tick(child.next_start)
         supervisor.tick(child.next_start)
         assert child.state == "up" and child.proc is not first and child.proc.poll() is None
+    finally:
+        supervisor.stop()
+
+
+def test_a_health_answer_cut_off_mid_body_is_not_healthy_and_does_not_raise() -> None:
+    """A process killed as it answers its health check leaves a short body (http.client.IncompleteRead)."""
+
+    class CutOff(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "4")
+            self.end_headers()
+            self.wfile.write(b"ok")  # two of the four bytes promised, then the connection closes
+            self.close_connection = True
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CutOff)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert healthy(f"http://127.0.0.1:{server.server_address[1]}") is False
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_readiness_check_that_raises_counts_as_not_ready(tmp_path: Path) -> None:
+    supervisor = Supervisor(tmp_path, say=lambda text: None)
+    child = supervisor.add(sleeper("app0"))
+
+    def cut_off(url: str) -> bool:
+        raise http.client.IncompleteRead(b"", 2)
+
+    child.ready = cut_off
+    try:
+        supervisor.spawn(child, 0.0)
+        supervisor.tick(0.0)  # the check raised: the supervisor carries on, the child is not up yet
+        assert child.state == "starting" and child.proc.poll() is None
+        child.ready = lambda _url: True
+        supervisor.tick(1.0)
+        assert child.state == "up"
     finally:
         supervisor.stop()
