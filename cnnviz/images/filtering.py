@@ -720,7 +720,8 @@ def _two_rows(phase: np.ndarray, top: float, bottom: float, anchor: int, rows: i
     """
     n = phase.shape[0]
     out = np.empty((rows, *phase.shape[1:]), np.float32)
-    lo, hi = max(0, anchor), max(max(0, anchor), min(rows, n - 1 + anchor))  # both taps inside the phase
+    lo = max(0, anchor)  # rows lo..hi-1 have both taps inside the phase
+    hi = max(lo, min(rows, n - 1 + anchor))
     if hi > lo:
         cv2.addWeighted(phase[lo - anchor : hi - anchor], top, phase[lo + 1 - anchor : hi + 1 - anchor],
                         bottom, 0.0, dst=out[lo:hi])  # fmt: skip
