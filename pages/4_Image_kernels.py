@@ -31,6 +31,7 @@ from cnnviz.ui import (
     is_presenting,
     page_header,
     show_error,
+    side_by_side,
     size_steps,
     table,
     typed_grid,
@@ -109,14 +110,15 @@ main_figure = st.container(key="cnnviz-main-figure")
 custom: tuple[tuple[float, ...], ...] = ()
 if kernel_name == CUSTOM:
     st.subheader("Your kernel", anchor=False)
-    rows_in, cols_in, scale_in, _ = st.columns([1, 1, 1, 3])
-    rows = int(url.at(rows_in).number_input("rows", 1, MAX_KERNEL_SIDE, 3, key=f"{PREFIX}_rows"))
-    cols = int(url.at(cols_in).number_input("columns", 1, MAX_KERNEL_SIDE, 3, key=f"{PREFIX}_cols"))
-    scale_text = url.at(scale_in).text_input(
+    sizes_row = url.at(side_by_side(wrap=True))
+    rows = int(sizes_row.number_input("rows", 1, MAX_KERNEL_SIDE, 3, key=f"{PREFIX}_rows", width=200))
+    cols = int(sizes_row.number_input("columns", 1, MAX_KERNEL_SIDE, 3, key=f"{PREFIX}_cols", width=200))
+    scale_text = sizes_row.text_input(
         "× every weight",
         "1",
         max_chars=40,
         key=f"{PREFIX}_scale",
+        width=200,
         help="The factor written in front of a matrix: 1/16 for the 3×3 Gaussian 1/16·[[1, 2, 1], …].",
     )
     try:
@@ -166,7 +168,7 @@ except ConvConfigError as exc:
     if padding == "same" and stride > 1 and exc.argument == "padding":
         # 'same' needs stride 1: offer both ways out, one click each.
         side = dilation * (max(build_kernel(*kernel_args).matrix.shape) - 1) // 2
-        fix_stride, fix_padding, _ = st.columns([1, 1, 2])
+        fix_stride = fix_padding = side_by_side(wrap=True)
         fix_stride.button(
             "Use stride 1", on_click=use_stride_one, key=f"{PREFIX}_fix_stride", icon=":material/build:"
         )
@@ -267,15 +269,15 @@ st.download_button(
 # --- 1:1 crop, and picking the inspected pixel ---------------------------------------------------
 st.subheader(f"1:1 crop: {CROP_SIDE}×{CROP_SIDE} pixels as they are", anchor=False)
 geometry = (kernel.matrix.shape, stride, padding, dilation)
-at_crop_r, at_crop_c, pick_row, pick_col, _ = st.columns([1, 1, 1, 1, 1])
+pick = url.at(side_by_side(wrap=True))  # one block for the four boxes, each as wide as a fifth of a screen
 crop_row = int(
-    url.at(at_crop_r).number_input("crop centre row", 0, height - 1, height // 2, key=f"{PREFIX}_crop_row")
+    pick.number_input("crop centre row", 0, height - 1, height // 2, key=f"{PREFIX}_crop_row", width=240)
 )
 crop_col = int(
-    url.at(at_crop_c).number_input("crop centre column", 0, width - 1, width // 2, key=f"{PREFIX}_crop_col")
+    pick.number_input("crop centre column", 0, width - 1, width // 2, key=f"{PREFIX}_crop_col", width=240)
 )
-row = int(url.at(pick_row).number_input("result row", 0, out_h - 1, out_h // 2, key=f"{PREFIX}_row"))
-col = int(url.at(pick_col).number_input("result column", 0, out_w - 1, out_w // 2, key=f"{PREFIX}_col"))
+row = int(pick.number_input("result row", 0, out_h - 1, out_h // 2, key=f"{PREFIX}_row", width=240))
+col = int(pick.number_input("result column", 0, out_w - 1, out_w // 2, key=f"{PREFIX}_col", width=240))
 box = crop_box(image.shape, (crop_row, crop_col))
 out_box = result_box(box, (out_h, out_w), *geometry)
 overview_factor = preview_factor(image.shape, OVERVIEW_SIDE)
@@ -375,27 +377,27 @@ st.caption(
     f"The window's top-left tap reads input ({first_r}, {first_c}); taps step {dilation} pixel(s) apart. "
     "Values are on the 0..1 scale the filter uses (pixel / 255); outside the image they come from the padding."
 )
+# Per channel: its neighbourhood, the products and the sums, in one row of columns. The channel names its
+# first caption and the shown value sits under the result: every element is a message to the browser.
 for c, channel in enumerate(channels):
-    with st.container(key=f"{PREFIX}_px_{channel}"):
-        st.markdown(f"**{channel}**")
-        parts = st.columns([3, 3, 2]) if kernel.second is None else st.columns([3, 3, 3, 2])
-        parts[0].caption("neighbourhood")
-        values = pd.DataFrame(px.values[c])
-        table(values, where=parts[0], key=f"{PREFIX}_vals_{channel}", number_format="%.3f")
-        for k in range(px.products.shape[0]):
-            parts[1 + k].caption(
-                "× kernel = products" + (f" ({'xy'[k]})" if kernel.second is not None else "")
-            )
-            products = pd.DataFrame(px.products[k, c])
-            table(products, where=parts[1 + k], key=f"{PREFIX}_prod_{channel}_{k}", number_format="%.3f")
-        with parts[-1]:
-            if kernel.second is not None:
-                st.metric(f"{channel} sum x, y", f"{px.sums[0, c]:.4f}, {px.sums[1, c]:.4f}")
-            st.metric(f"{channel} result", f"{px.result[c]:.4f}")
-            shown_value = (
-                shown["display"][row, col] if shown["display"].ndim == 2 else shown["display"][row, col, c]
-            )
-            st.metric(f"{channel} shown as", f"{int(shown_value)} / 255")
+    parts = st.columns([3, 3, 2]) if kernel.second is None else st.columns([3, 3, 3, 2])
+    parts[0].caption(f"**{channel}**: neighbourhood")
+    values = pd.DataFrame(px.values[c])
+    table(values, where=parts[0], key=f"{PREFIX}_vals_{channel}", number_format="%.3f")
+    for k in range(px.products.shape[0]):
+        parts[1 + k].caption("× kernel = products" + (f" ({'xy'[k]})" if kernel.second is not None else ""))
+        products = pd.DataFrame(px.products[k, c])
+        table(products, where=parts[1 + k], key=f"{PREFIX}_prod_{channel}_{k}", number_format="%.3f")
+    with parts[-1]:
+        if kernel.second is not None:
+            st.metric(f"{channel} sum x, y", f"{px.sums[0, c]:.4f}, {px.sums[1, c]:.4f}")
+        shown_value = (
+            shown["display"][row, col] if shown["display"].ndim == 2 else shown["display"][row, col, c]
+        )
+        st.metric(
+            f"{channel} result", f"{px.result[c]:.4f}", delta=f"shown as {int(shown_value)} / 255",
+            delta_color="off", delta_arrow="off",
+        )  # fmt: skip
 
 # --- Difference and histograms ---------------------------------------------------------------------
 st.subheader("What changed", anchor=False)

@@ -22,6 +22,7 @@ from cnnviz.ui import (
     image_picker,
     page_header,
     show_error,
+    side_by_side,
     size_steps,
     table,
     typed_grid,
@@ -53,7 +54,19 @@ ORDINAL = {2: "2nd", 3: "3rd", 4: "4th"}
 NO_BAR = {"displayModeBar": False}
 # Shrunk pictures are shown at their pixel size, never scaled by the browser (which would alias or blur
 # them on its own), and enlarged with hard-edged pixels.
-PIXELATED = f"<style>.st-key-{P}_ds_images img{{image-rendering:pixelated}}</style>"
+# The four results go in one row where four fit, else two by two (never three and one).
+GAP = 24  # px between the results
+
+
+def pixelated(shown_width: int) -> str:
+    """The style of the shrunk pictures, each `shown_width` px wide."""
+    box = f".st-key-{P}_ds_images"
+    return (
+        f"<style>{box}{{container-type:inline-size}}{box} img{{image-rendering:pixelated}}"
+        f"{box} [data-testid=stImage]{{column-gap:{GAP}px}}"
+        f"@container (max-width:{4 * shown_width + 3 * GAP - 1}px){{"
+        f"{box} [data-testid=stImage]{{max-width:{2 * shown_width + GAP + 1}px}}}}</style>"
+    )
 
 
 controls = page_header(
@@ -64,9 +77,9 @@ controls = page_header(
 with controls:
     st.markdown("**Input**")
     pattern = url.selectbox("Input pattern", [*PATTERNS, TYPED], key=f"{P}_pattern")
-    c1, c2 = st.columns(2)
-    height = int(url.at(c1).number_input("Height", 1, 16, 6, key=f"{P}_height"))
-    width = int(url.at(c2).number_input("Width", 1, 16, 6, key=f"{P}_width"))
+    size_row = url.at(side_by_side())
+    height = int(size_row.number_input("Height", 1, 16, 6, key=f"{P}_height"))
+    width = int(size_row.number_input("Width", 1, 16, 6, key=f"{P}_width"))
     seed = int(url.number_input("Seed", 0, 9999, 0, key=f"{P}_seed")) if pattern == "random" else 0
     st.markdown("**Pooling**")
     kind = url.radio("Kind", ["max", "avg"], horizontal=True, key=f"{P}_kind")
@@ -133,9 +146,7 @@ else:
             "the pooled cells that read it.",
         )
     st.markdown("**Watch the window slide**")
-    speed = url.at(st.columns([1, 3])[0]).select_slider(
-        "Speed", options=list(SPEEDS), value="medium", key=f"{P}_speed"
-    )
+    speed = url.select_slider("Speed", options=list(SPEEDS), value="medium", key=f"{P}_speed", width=320)
     chart(PrebuiltFigure(animation(x, pooling, SPEEDS[speed])), key=f"{P}_anim", config=NO_BAR)
     st.caption(
         "Press play, or drag the slider to any output cell. Green rings: the cells the window reads"
@@ -150,10 +161,10 @@ else:
 # --- 1D pooling ------------------------------------------------------------------------------------
 st.subheader("The same in 1D", anchor=False)
 st.caption("`F.max_pool1d` / `F.avg_pool1d` with the pooling settings in the sidebar, on a signal.")
-o1, o2 = st.columns(2)
-signal_name = url.at(o1).selectbox("Signal", SIGNALS, key=f"{P}_1d_signal")
+signal_row = url.at(side_by_side(wrap=True))
+signal_name = signal_row.selectbox("Signal", SIGNALS, key=f"{P}_1d_signal")
 length = int(
-    url.at(o2).number_input("Length", 1, 32, 12, key=f"{P}_1d_length", disabled=signal_name == "lecture")
+    signal_row.number_input("Length", 1, 32, 12, key=f"{P}_1d_length", disabled=signal_name == "lecture")
 )
 try:
     signal = np.array(LECTURE_SIGNAL) if signal_name == "lecture" else input_pattern(signal_name, (length,))
@@ -168,10 +179,10 @@ else:
 
 # --- 2. Invariance ---------------------------------------------------------------------------------
 st.subheader("Shift the input: equivariance and invariance", anchor=False)
-s1, s2, s3 = st.columns(3)
-shift = int(url.at(s1).slider("Shift the edge right by (pixels)", 0, 3, 1, key=f"{P}_shift"))
-pool_k = int(url.at(s2).number_input("Pool kernel", 1, 3, 2, key=f"{P}_inv_kernel"))
-pool_s = int(url.at(s3).number_input("Pool stride", 1, 3, 1, key=f"{P}_inv_stride"))
+shift_row = url.at(side_by_side(wrap=True))
+shift = int(shift_row.slider("Shift the edge right by (pixels)", 0, 3, 1, key=f"{P}_shift"))
+pool_k = int(shift_row.number_input("Pool kernel", 1, 3, 2, key=f"{P}_inv_kernel"))
+pool_s = int(shift_row.number_input("Pool stride", 1, 3, 1, key=f"{P}_inv_stride"))
 try:
     inv = invariance(pool_k, pool_s)
 except ConvConfigError as exc:
@@ -207,7 +218,8 @@ if what != PICTURE or picked is not None:
     except ConvConfigError as exc:
         show_error(exc)
     else:
-        st.html(PIXELATED)
+        shown_width = int(max(w_ for _, w_ in sizes.values()) * factor)
+        st.html(pixelated(shown_width))
         with st.container(key=f"{P}_ds_images"):
             left, right = st.columns([1, 2])
             left.image(
@@ -231,16 +243,19 @@ if what != PICTURE or picked is not None:
                 "**Blur, then subsample** first removes the detail that the coarser grid cannot hold "
                 f"(a Gaussian, σ = {anti_alias_sigma(factor):g} pixels): softer, but nothing false."
             )
-            cols = st.columns(len(pngs))
-            for column, (name, png) in zip(cols, pngs.items(), strict=True):
-                h, w_ = sizes[name]
-                column.image(png, caption=f"{name}: {h}×{w_}", width=int(w_ * factor), output_format="PNG")
+            # One element for the four results (a row that wraps), each enlarged `factor` times.
+            st.image(
+                list(pngs.values()),
+                caption=[f"{name}: {sizes[name][0]}×{sizes[name][1]}" for name in pngs],
+                width=shown_width,
+                output_format="PNG",
+            )
 
 # --- 4. Upsampling ---------------------------------------------------------------------------------
 st.subheader("Going back up: four ways to upsample", anchor=False)
-u1, u2 = st.columns(2)
-up_pattern = url.at(u1).selectbox("Source", PATTERNS, index=1, key=f"{P}_up_pattern")
-tk = int(url.at(u2).number_input("Transposed conv kernel size (all ones)", 1, 4, 2, key=f"{P}_up_kernel"))
+up_row = url.at(side_by_side(wrap=True))
+up_pattern = up_row.selectbox("Source", PATTERNS, index=1, key=f"{P}_up_pattern")
+tk = int(up_row.number_input("Transposed conv kernel size (all ones)", 1, 4, 2, key=f"{P}_up_kernel"))
 try:
     up = upsampled(up_pattern, tk)
 except ConvConfigError as exc:

@@ -21,7 +21,7 @@ from cnnviz import (
     to_json_lines,
 )
 from cnnviz.plots import PrebuiltFigure, erf_figure
-from cnnviz.ui import chart, page_header, url
+from cnnviz.ui import chart, page_header, side_by_side, url
 from cnnviz.ui import network_editor as editor
 from cnnviz.ui.network_views import (
     baselines_of,
@@ -112,7 +112,7 @@ with top:
     if broken is not None:
         editor.show_problem(f"Layer {broken.index} ({broken.layer.kind}) does not fit. {broken.error or ''}")
         if broken.fix is not None:
-            fix_one, fix_all, _ = st.columns([3, 2, 2])
+            fix_one = fix_all = side_by_side(wrap=True)
             label = f"Fix layer {broken.index}: {editor.plain(broken.fix.text)}"
             if fix_one.button(label, key="nb_fix", type="primary", icon=":material/build:", width="stretch"):
                 fixed = apply_fix(network.nodes, input_size, broken.index)
@@ -218,9 +218,9 @@ else:
     stack = baselines[0]
     if len(baselines) == 1:
         st.info("This stack has no convolution: it is the fully connected baseline itself.")
-    cards = st.columns(len(baselines))
-    for card, baseline in zip(cards, baselines, strict=True):
-        card.metric(
+    cards = side_by_side(wrap=True)
+    for baseline in baselines:
+        cards.metric(
             baseline.label, format_count(baseline.params), border=True,
             help=f"{baseline.params:,} parameters: {baseline.description}",
             delta=None if baseline is stack else f"{baseline.times(stack):,.1f}× the stack's parameters",
@@ -251,10 +251,10 @@ with as_picture:
         "The diagram above for slides and handouts: a PNG with large labels, or a vector picture (SVG) "
         "that stays sharp at any size."
     )
-    png_col, svg_col, _ = st.columns([1, 1, 2])
+    png_col = svg_col = side_by_side(wrap=True)
     png_col.download_button("Download network.png", lambda: png_of(key, result), file_name="network.png",
                             mime="image/png", key="nb_download_png", on_click="ignore",
-                            icon=":material/image:", width="stretch")  # fmt: skip
+                            icon=":material/image:", width="content")  # fmt: skip
     svg_col.download_button("Download network.svg", lambda: svg_of(key, result), file_name="network.svg",
                             mime="image/svg+xml", key="nb_download_svg", on_click="ignore",
-                            icon=":material/download:", width="stretch")  # fmt: skip
+                            icon=":material/download:", width="content")  # fmt: skip

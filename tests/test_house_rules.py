@@ -180,6 +180,7 @@ FIXED_TEXT = {
     ("cnnviz/ui/training_view.py", "status_text(None)"),
     ("cnnviz/ui/training_view.py", "note"),  # one of _NOT_NOW's sentences
     ("cnnviz/ui/sections.py", "note"),  # a size formula's notes: its numbers in fixed sentences
+    ("cnnviz/ui/sections.py", "'\\n\\n'.join(captions)"),  # the same notes, one caption for the axes
     ("cnnviz/ui/url_state.py", "text"),  # built from escaped parts and a code span
     ("pages/1_Convolution_explorer.py", "note"),
     ("pages/2_Convolution_1D.py", "note"),

@@ -20,7 +20,7 @@ from cnnviz.ui.layout import (
     PAGE_ICON,
     page_header,
     presentation_query,
-    sidebar_nav,
+    side_by_side,
 )
 from cnnviz.ui.messages import config_errors_shown, escape_markdown, show_error, show_warning
 from cnnviz.ui.pages import PageInfo, discover_pages
@@ -55,7 +55,7 @@ __all__ = [
     "presentation_query",
     "show_error",
     "show_warning",
-    "sidebar_nav",
+    "side_by_side",
     "table",
     "typed_channel_values",
     "size_steps",

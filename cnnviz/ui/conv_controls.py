@@ -16,7 +16,8 @@ from cnnviz.conv.args import PADDING_MODES, ConvGeometry, resolve_geometry
 from cnnviz.conv.kernels import INPUT_PATTERNS, KERNEL_PRESETS, input_pattern, kernel_preset
 from cnnviz.errors import ConvConfigError
 from cnnviz.ui.grids import typed_grid
-from cnnviz.ui.url_state import UrlWidgets, url
+from cnnviz.ui.layout import side_by_side
+from cnnviz.ui.url_state import url
 
 __all__ = ["ConvSettings", "PADDING_KINDS", "clamp_state", "conv_controls", "take_cell_click", "typed_values"]
 
@@ -56,11 +57,6 @@ class ConvSettings:
         return kernel_preset(self.kernel_kind, self.kernel_size, self.seed)
 
 
-def _side_by_side() -> UrlWidgets:
-    """Link-bound widgets in one row that never wraps, their boxes level when a label takes two lines."""
-    return url.at(st.container(horizontal=True, wrap=False, vertical_alignment="bottom"))
-
-
 def _pair(label: str, key: str, low: int, high: int, default: int, help: str) -> tuple[int, int]:
     """Two small number inputs side by side, "<label> height" and "<label> width" (PyTorch's (sH, sW)).
 
@@ -69,7 +65,7 @@ def _pair(label: str, key: str, low: int, high: int, default: int, help: str) ->
     to the browser, ~0.2 ms of server time each (a page sends 70-140 of them). The full names also say
     which box a link's rejected value was meant for.
     """
-    row = _side_by_side()
+    row = url.at(side_by_side())
     h = row.number_input(f"{label} height", low, high, default, key=f"{key}_h", help=help)
     w = row.number_input(f"{label} width", low, high, default, key=f"{key}_w", help=help)
     return int(h), int(w)
@@ -131,7 +127,7 @@ def conv_controls(prefix: str = "conv") -> ConvSettings:
         both_sides = "Cells added on both sides: top and bottom (height), left and right (width)."
         padding = _pair("Padding", f"{prefix}_p", 0, 16, 0, both_sides)
     elif kind == "per side":
-        rows = _side_by_side(), _side_by_side()
+        rows = url.at(side_by_side()), url.at(side_by_side())
         top = rows[0].number_input("top", 0, 16, 0, key=f"{prefix}_pt")
         bottom = rows[0].number_input("bottom", 0, 16, 0, key=f"{prefix}_pb")
         left = rows[1].number_input("left", 0, 16, 0, key=f"{prefix}_pl")

@@ -36,6 +36,7 @@ from cnnviz.network.regions import FieldStep, default_unit
 from cnnviz.network.summary_table import LayerRow, Summary, format_bytes, format_count, format_input_size
 from cnnviz.plots.conv import PrebuiltFigure
 from cnnviz.plots.network import network_diagram_figure
+from cnnviz.ui.layout import side_by_side
 from cnnviz.ui.messages import escape_markdown
 from cnnviz.ui.presentation import chart, is_presenting, table
 from cnnviz.ui.url_state import BoundValue, url
@@ -373,9 +374,9 @@ def table_tools(network: Network, result: Summary) -> None:
     nodes = network.nodes
     n = len(nodes)
     state = st.session_state
-    row_box, up, down, duplicate, delete, kind_box, insert = st.columns(
-        [1, 0.9, 0.9, 0.9, 0.9, 1.7, 1.3], vertical_alignment="bottom"
-    )
+    # One row of one block (st.columns would send eight): the buttons as wide as their words, the row
+    # number and the layer type share what is left.
+    row_box = up = down = duplicate = delete = kind_box = insert = side_by_side(wrap=True)
     if n:
         state["nb_row"] = min(max(int(state.get("nb_row", 0)), 0), n - 1)
         row = int(url.at(row_box).number_input("Row", min_value=0, max_value=n - 1, step=1, key="nb_row"))
@@ -393,7 +394,7 @@ def table_tools(network: Network, result: Summary) -> None:
     def merges(a: int, b: int) -> bool:
         return (nodes[a].layer.kind in ("Add", "Concat")) != (nodes[b].layer.kind in ("Add", "Concat"))
 
-    if up.button("Up", key="nb_up", icon=":material/arrow_upward:", disabled=row <= 0, width="stretch",
+    if up.button("Up", key="nb_up", icon=":material/arrow_upward:", disabled=row <= 0, width="content",
                  help="Move the row up"):  # fmt: skip
         if merges(row, row - 1):
             st.info("A merge and a layer cannot swap places: edit the inputs instead.")
@@ -401,19 +402,19 @@ def table_tools(network: Network, result: Summary) -> None:
             done(swap_layers(nodes, row, row - 1), f"Moved row {row} up.", row - 1)
     last = row == n - 1
     if down.button("Down", key="nb_down", icon=":material/arrow_downward:", disabled=row < 0 or last,
-                   width="stretch", help="Move the row down"):  # fmt: skip
+                   width="content", help="Move the row down"):  # fmt: skip
         if merges(row, row + 1):
             st.info("A merge and a layer cannot swap places: edit the inputs instead.")
         else:
             done(swap_layers(nodes, row, row + 1), f"Moved row {row} down.", row + 1)
     if duplicate.button("Copy", key="nb_duplicate", icon=":material/content_copy:",
                         disabled=row < 0 or (row >= 0 and nodes[row].layer.kind in ("Add", "Concat")),
-                        width="stretch", help="Duplicate the row below itself"):  # fmt: skip
+                        width="content", help="Duplicate the row below itself"):  # fmt: skip
         done(insert_after(nodes, row, nodes[row].layer), f"Duplicated row {row}.", row + 1)
-    if delete.button("Delete", key="nb_delete", icon=":material/delete:", disabled=row < 0, width="stretch",
+    if delete.button("Delete", key="nb_delete", icon=":material/delete:", disabled=row < 0, width="content",
                      help="Delete the row"):  # fmt: skip
         done(delete_node(nodes, row), f"Deleted row {row}.")
-    if insert.button(label, key="nb_insert", icon=":material/add:", type="primary", width="stretch",
+    if insert.button(label, key="nb_insert", icon=":material/add:", type="primary", width="content",
                      help="Insert the new layer after the row, sized for what it gets there"):  # fmt: skip
         made = result.rows[row].output_shape if 0 <= row < len(result.rows) else None
         shape = network.input_size if row < 0 else None if made is None else made[1:]
@@ -557,8 +558,9 @@ _HEADLINE_STYLE = (
 def headline(result: Summary, batch: int) -> None:
     """Parameters, MACs, activations and output shape: whole numbers, never cut to '138,357,...'."""
     st.html(_HEADLINE_STYLE)
-    with st.container(key="nb_headline"):
-        params, macs, memory, output = st.columns([1.3, 1, 1, 1.1])
+    # One horizontal block for the four cards (st.columns would send five).
+    with st.container(key="nb_headline", horizontal=True, wrap=True):
+        params = macs = memory = output = st
         params.metric("Parameters", format_count(result.total_params), help=f"{result.total_params:,}",
                       border=True)  # fmt: skip
         macs.metric(f"MACs (batch of {batch})", format_count(result.total_macs), help=f"{result.total_macs:,}",
@@ -665,7 +667,8 @@ def unit_picker(result: Summary) -> tuple[int, tuple[int, ...]] | None:
     by_index = {row.index: row for row in result.rows if row.status == "ok"}
     if state.get(K_UNIT_LAYER) not in labels:
         state[K_UNIT_LAYER] = default_label
-    layer_box, *unit_boxes = st.columns([2.2, 1, 1])
+    row = side_by_side(wrap=True)
+    layer_box, unit_boxes = row, (row, row)
     # The options are the labels themselves: when the stack changes, so does a label, and the choice
     # starts again from the default instead of showing a stale label.
     options = list(labels)

@@ -30,6 +30,11 @@ def _metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
+def _shown_as(at: AppTest, channel: str) -> str:
+    """What the result pixel of `channel` is shown as, said under its result ("shown as 31 / 255")."""
+    return next(m.delta for m in at.metric if m.label == f"{channel} result")
+
+
 def _upload(at: AppTest, name: str, data: bytes, mime: str = "image/png") -> None:
     at.radio(key=f"{P}_source").set_value("upload").run()
     at.file_uploader(key=f"{P}_upload").set_value((name, data, mime)).run()
@@ -113,7 +118,7 @@ def test_every_option_runs_and_the_inspector_matches_the_core(at: AppTest) -> No
                 raw = result.raw[3, 130] if result.raw.ndim == 2 else result.raw[3, 130, 0]
                 shown = result.display[3, 130] if result.display.ndim == 2 else result.display[3, 130, 0]
                 assert float(_metric(at, f"{channel} result")) == pytest.approx(float(raw), abs=1e-4)
-                assert _metric(at, f"{channel} shown as") == f"{int(shown)} / 255"
+                assert _shown_as(at, channel) == f"shown as {int(shown)} / 255"
                 assert any(result.note == i.value for i in at.info)
 
 
