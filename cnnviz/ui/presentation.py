@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import copy
 import math
+import weakref
 from typing import Any
 
 import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
+import pyarrow as pa
 import streamlit as st
 
 from cnnviz.plots.ink import refresh_ink
@@ -415,6 +417,28 @@ def _short_number(value: float) -> str:
 
 MAX_HTML_TABLE_CELLS = 800  # a larger table stays a scrolling data frame, even on a projector
 
+# A frame's Arrow form, kept while the frame lives: `st.dataframe` converts a pandas frame to Arrow on every
+# run (~0.3 ms for a 3x3 frame, more for larger ones), while a frame from a cached view function is the same
+# object run after run. Keyed by the frame's id; an entry goes when its frame does.
+_ARROW: dict[int, tuple[weakref.ref, pa.Table]] = {}
+
+
+def as_arrow(frame: Any) -> Any:
+    """`frame` (a plain pandas DataFrame) as the Arrow table `st.dataframe` would make of it, made once per
+    frame object; anything Arrow cannot take as is (mixed-type columns), and anything else, is returned
+    unchanged for Streamlit to convert its own way."""
+    key = id(frame)
+    entry = _ARROW.get(key)
+    if entry is not None and entry[0]() is frame:
+        return entry[1]
+    try:
+        arrow = pa.Table.from_pandas(frame)
+        ref = weakref.ref(frame, lambda _, key=key: _ARROW.pop(key, None))
+    except (pa.ArrowException, TypeError, ValueError):
+        return frame
+    _ARROW[key] = (ref, arrow)
+    return arrow
+
 
 def table(
     data: Any,
@@ -452,7 +476,9 @@ def table(
                     **{k: v for k, v in (given.get(name) or {}).items() if v is not None},
                 }
             dataframe_kwargs["column_config"] = given
-        return target.dataframe(data, hide_index=hide_index, **dataframe_kwargs)
+        return target.dataframe(
+            as_arrow(data) if frame is data else data, hide_index=hide_index, **dataframe_kwargs
+        )
     styler = data if frame is not data else frame.style
     if floats:  # a plain frame: its decimals as a data frame shows them (8, not 8.000000)
         cell = (lambda v: number_format % v) if number_format else _short_number

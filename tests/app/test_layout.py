@@ -80,3 +80,43 @@ def test_sidebar_ends_with_presentation_switch_and_share_link() -> None:
     at.toggle(key="present").set_value(True).run()
     assert [c.value for c in at.sidebar.code] == ["?present=1"]
     assert not at.exception
+
+
+class _Node:
+    """An object that can sit in a reference cycle and be watched through a weak reference."""
+
+    def __init__(self) -> None:
+        self.other: _Node | None = None
+
+
+def test_settle_heap_collects_then_freezes_on_a_pages_first_runs_only() -> None:
+    import gc
+    import uuid
+    import weakref
+
+    from cnnviz.ui import layout
+
+    page = f"page-{uuid.uuid4().hex}"  # a page this process has not seen
+    a, b = _Node(), _Node()
+    a.other, b.other = b, a  # a cycle: only the collector can free it
+    dead = weakref.ref(a)
+    del a, b
+    kept = [_Node() for _ in range(50)]  # alive: these are frozen
+    before = gc.get_freeze_count()
+    assert layout.settle_heap(page) is True
+    assert dead() is None, "the garbage cycle was frozen instead of collected"
+    assert gc.get_freeze_count() >= before + len(kept)
+    for _ in range(layout.HEAP_SETTLING_RUNS - 1):
+        assert layout.settle_heap(page) is True
+    frozen = gc.get_freeze_count()
+    assert layout.settle_heap(page) is False  # later runs of the page leave the collector alone
+    assert layout.settle_heap(page) is False
+    assert gc.get_freeze_count() == frozen
+    assert layout.settle_heap(f"other-{page}") is True  # another page still settles on its first run
+
+
+def test_page_header_settles_the_heap_on_the_pages_first_run() -> None:
+    from cnnviz.ui import layout
+
+    AppTest.from_function(header_page, default_timeout=TIMEOUT).run()
+    assert layout._heap_runs["Shapes"] >= 1

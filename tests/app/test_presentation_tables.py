@@ -131,3 +131,25 @@ def test_the_network_builder_shows_its_layers_large_and_edits_them_in_an_expande
     layers = presenting.main.table[0].value
     assert list(layers.columns) == ["type", "arguments", "inputs"] and len(layers) >= 5
     assert not presenting.exception
+
+
+def test_a_frames_arrow_form_is_made_once_and_goes_with_the_frame() -> None:
+    import gc
+
+    import pandas as pd
+
+    from cnnviz.ui import presentation
+
+    frame = pd.DataFrame(np.arange(6.0).reshape(2, 3))
+    arrow = presentation.as_arrow(frame)
+    assert isinstance(arrow, pyarrow.Table)
+    assert arrow.equals(pyarrow.Table.from_pandas(frame))
+    assert presentation.as_arrow(frame) is arrow  # the second run's table is the first one's
+    other = pd.DataFrame(np.arange(6.0).reshape(2, 3) + 1)
+    assert presentation.as_arrow(other) is not arrow
+    key = id(frame)
+    del frame, arrow
+    gc.collect()
+    assert key not in presentation._ARROW
+    mixed = pd.DataFrame({"a": [1, "x"]})  # Arrow takes no column of ints and strings: Streamlit's own way
+    assert presentation.as_arrow(mixed) is mixed
