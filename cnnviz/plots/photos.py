@@ -22,7 +22,11 @@ __all__ = [
     "pixel_picker_trace",
 ]
 
-MAX_PICKER_POINTS = 64  # click targets per side of a picture: a finer grid is too heavy for the browser
+# Click targets per side of a picture. Plotly styles every point as its own SVG node: at 64 a side (three
+# panels, 12,288 points) that took ~1.7 s of the browser's time on each change of the image page, and a
+# change took 4.2 s from click to painted result; at 32, 1.6 s. A click lands on a block of pixels (8 a side
+# on a 256-pixel crop), and the row and column boxes reach any single pixel.
+MAX_PICKER_POINTS = 32
 
 
 # A picker trace's legend group names its panel; Streamlit's click event carries each point's legend group
@@ -42,7 +46,8 @@ def pixel_picker_trace(height: int, width: int, panel: int, axes: str = "") -> d
     cols = np.arange(step_c // 2, width, step_c)
     rr, cc = np.meshgrid(rows, cols, indexing="ij")
     invisible = {"marker": {"opacity": 0.01}}
-    size = max(4, min(14, 520 // max(len(rows), len(cols), 1)))
+    # Smaller than their spacing on a ~400 px panel, so that no two overlap: a click picks the nearest.
+    size = max(4, min(14, 260 // max(len(rows), len(cols), 1)))
     return {
         "type": "scatter",
         "x": typed_array(cc.ravel().astype(np.int32)),

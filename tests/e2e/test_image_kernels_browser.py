@@ -137,11 +137,12 @@ def test_a_typed_kernel_size_survives_an_upload_and_a_click_on_the_crop_inspects
     expect(page.locator(".st-key-ik_rows input")).to_have_value("5")
     expect(page.get_by_text("Your kernel (5 × 5;", exact=False)).to_be_visible()
     assert "ik_rows=5" in page.url and "ik_cols=5" in page.url
-    # A click on the original's 1:1 crop (the whole 96×128 picture here) inspects the pixel clicked.
-    x, y = plot_point(page, "ik_crop_figure", "2", 41, 81)
+    # A click on the original's 1:1 crop (the whole 96×128 picture here) inspects the pixel clicked: one
+    # that carries a click target (every 3rd row from row 1 and every 4th column from column 2 here).
+    x, y = plot_point(page, "ik_crop_figure", "2", 40, 82)
     rerun_after(page, lambda: page.mouse.click(x, y))
-    expect(page.locator(".st-key-ik_row input")).to_have_value("41")
-    expect(page.locator(".st-key-ik_col input")).to_have_value("81")
-    expect(page.get_by_text("Result pixel (41, 81)", exact=False)).to_be_visible()
+    expect(page.locator(".st-key-ik_row input")).to_have_value("40")
+    expect(page.locator(".st-key-ik_col input")).to_have_value("82")
+    expect(page.get_by_text("Result pixel (40, 82)", exact=False)).to_be_visible()
     page.locator(".st-key-ik_crop_figure").screenshot(path=str(screenshots_dir / "image_kernels_crop.png"))
     no_exception(page)
