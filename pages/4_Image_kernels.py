@@ -168,11 +168,11 @@ except ConvConfigError as exc:
     if padding == "same" and stride > 1 and exc.argument == "padding":
         # 'same' needs stride 1: offer both ways out, one click each.
         side = dilation * (max(build_kernel(*kernel_args).matrix.shape) - 1) // 2
-        fix_stride = fix_padding = side_by_side(wrap=True)
-        fix_stride.button(
+        fixes = side_by_side(wrap=True)
+        fixes.button(
             "Use stride 1", on_click=use_stride_one, key=f"{PREFIX}_fix_stride", icon=":material/build:"
         )
-        fix_padding.button(
+        fixes.button(
             f"Keep stride {stride}, pad {side} per side",
             on_click=use_padding,
             args=(side,),

@@ -112,15 +112,15 @@ with top:
     if broken is not None:
         editor.show_problem(f"Layer {broken.index} ({broken.layer.kind}) does not fit. {broken.error or ''}")
         if broken.fix is not None:
-            fix_one = fix_all = side_by_side(wrap=True)
+            fixes = side_by_side(wrap=True)
             label = f"Fix layer {broken.index}: {editor.plain(broken.fix.text)}"
-            if fix_one.button(label, key="nb_fix", type="primary", icon=":material/build:", width="stretch"):
+            if fixes.button(label, key="nb_fix", type="primary", icon=":material/build:", width="stretch"):
                 fixed = apply_fix(network.nodes, input_size, broken.index)
                 editor.request(
                     Network(fixed, input_size, batch),
                     f"Fixed layer {broken.index}: {broken.fix.text}.",
                 )
-            if fix_all.button("Fix every layer that breaks", key="nb_fix_all", icon=":material/auto_fix_high:",
+            if fixes.button("Fix every layer that breaks", key="nb_fix_all", icon=":material/auto_fix_high:",
                               width="stretch"):  # fmt: skip
                 fixed = apply_all_fixes(network.nodes, input_size)
                 editor.request(Network(fixed, input_size, batch), "Applied every fix the network needed.")
@@ -251,10 +251,10 @@ with as_picture:
         "The diagram above for slides and handouts: a PNG with large labels, or a vector picture (SVG) "
         "that stays sharp at any size."
     )
-    png_col = svg_col = side_by_side(wrap=True)
-    png_col.download_button("Download network.png", lambda: png_of(key, result), file_name="network.png",
-                            mime="image/png", key="nb_download_png", on_click="ignore",
-                            icon=":material/image:", width="content")  # fmt: skip
-    svg_col.download_button("Download network.svg", lambda: svg_of(key, result), file_name="network.svg",
-                            mime="image/svg+xml", key="nb_download_svg", on_click="ignore",
-                            icon=":material/download:", width="content")  # fmt: skip
+    downloads = side_by_side(wrap=True)
+    downloads.download_button("Download network.png", lambda: png_of(key, result), file_name="network.png",
+                              mime="image/png", key="nb_download_png", on_click="ignore",
+                              icon=":material/image:", width="content")  # fmt: skip
+    downloads.download_button("Download network.svg", lambda: svg_of(key, result), file_name="network.svg",
+                              mime="image/svg+xml", key="nb_download_svg", on_click="ignore",
+                              icon=":material/download:", width="content")  # fmt: skip

@@ -376,14 +376,14 @@ def table_tools(network: Network, result: Summary) -> None:
     state = st.session_state
     # One row of one block (st.columns would send eight): the buttons as wide as their words, the row
     # number and the layer type share what is left.
-    row_box = up = down = duplicate = delete = kind_box = insert = side_by_side(wrap=True)
+    tools = side_by_side(wrap=True)
     if n:
         state["nb_row"] = min(max(int(state.get("nb_row", 0)), 0), n - 1)
-        row = int(url.at(row_box).number_input("Row", min_value=0, max_value=n - 1, step=1, key="nb_row"))
+        row = int(url.at(tools).number_input("Row", min_value=0, max_value=n - 1, step=1, key="nb_row"))
     else:
         row = -1
-        row_box.markdown("*empty stack*")
-    kind = url.at(kind_box).selectbox(
+        tools.markdown("*empty stack*")
+    kind = url.at(tools).selectbox(
         "New layer", list(LAYER_TYPES), index=list(LAYER_TYPES).index("ReLU"), key="nb_new_type"
     )
     label = "Insert after" if n else "Add"
@@ -394,28 +394,28 @@ def table_tools(network: Network, result: Summary) -> None:
     def merges(a: int, b: int) -> bool:
         return (nodes[a].layer.kind in ("Add", "Concat")) != (nodes[b].layer.kind in ("Add", "Concat"))
 
-    if up.button("Up", key="nb_up", icon=":material/arrow_upward:", disabled=row <= 0, width="content",
-                 help="Move the row up"):  # fmt: skip
+    if tools.button("Up", key="nb_up", icon=":material/arrow_upward:", disabled=row <= 0, width="content",
+                    help="Move the row up"):  # fmt: skip
         if merges(row, row - 1):
             st.info("A merge and a layer cannot swap places: edit the inputs instead.")
         else:
             done(swap_layers(nodes, row, row - 1), f"Moved row {row} up.", row - 1)
     last = row == n - 1
-    if down.button("Down", key="nb_down", icon=":material/arrow_downward:", disabled=row < 0 or last,
-                   width="content", help="Move the row down"):  # fmt: skip
+    if tools.button("Down", key="nb_down", icon=":material/arrow_downward:", disabled=row < 0 or last,
+                    width="content", help="Move the row down"):  # fmt: skip
         if merges(row, row + 1):
             st.info("A merge and a layer cannot swap places: edit the inputs instead.")
         else:
             done(swap_layers(nodes, row, row + 1), f"Moved row {row} down.", row + 1)
-    if duplicate.button("Copy", key="nb_duplicate", icon=":material/content_copy:",
-                        disabled=row < 0 or (row >= 0 and nodes[row].layer.kind in ("Add", "Concat")),
-                        width="content", help="Duplicate the row below itself"):  # fmt: skip
+    if tools.button("Copy", key="nb_duplicate", icon=":material/content_copy:",
+                    disabled=row < 0 or (row >= 0 and nodes[row].layer.kind in ("Add", "Concat")),
+                    width="content", help="Duplicate the row below itself"):  # fmt: skip
         done(insert_after(nodes, row, nodes[row].layer), f"Duplicated row {row}.", row + 1)
-    if delete.button("Delete", key="nb_delete", icon=":material/delete:", disabled=row < 0, width="content",
-                     help="Delete the row"):  # fmt: skip
+    if tools.button("Delete", key="nb_delete", icon=":material/delete:", disabled=row < 0, width="content",
+                    help="Delete the row"):  # fmt: skip
         done(delete_node(nodes, row), f"Deleted row {row}.")
-    if insert.button(label, key="nb_insert", icon=":material/add:", type="primary", width="content",
-                     help="Insert the new layer after the row, sized for what it gets there"):  # fmt: skip
+    if tools.button(label, key="nb_insert", icon=":material/add:", type="primary", width="content",
+                    help="Insert the new layer after the row, sized for what it gets there"):  # fmt: skip
         made = result.rows[row].output_shape if 0 <= row < len(result.rows) else None
         shape = network.input_size if row < 0 else None if made is None else made[1:]
         new_layer = layer_for(kind, shape)
@@ -560,14 +560,13 @@ def headline(result: Summary, batch: int) -> None:
     st.html(_HEADLINE_STYLE)
     # One horizontal block for the four cards (st.columns would send five).
     with st.container(key="nb_headline", horizontal=True, wrap=True):
-        params = macs = memory = output = st
-        params.metric("Parameters", format_count(result.total_params), help=f"{result.total_params:,}",
-                      border=True)  # fmt: skip
-        macs.metric(f"MACs (batch of {batch})", format_count(result.total_macs), help=f"{result.total_macs:,}",
-                    border=True)  # fmt: skip
-        memory.metric("Activations (float32)", format_bytes(result.activation_bytes), border=True)
+        st.metric("Parameters", format_count(result.total_params), help=f"{result.total_params:,}",
+                  border=True)  # fmt: skip
+        st.metric(f"MACs (batch of {batch})", format_count(result.total_macs), help=f"{result.total_macs:,}",
+                  border=True)  # fmt: skip
+        st.metric("Activations (float32)", format_bytes(result.activation_bytes), border=True)
         broken = result.first_error
-        output.metric(
+        st.metric(
             "Output shape",
             str(result.output_shape) if broken is None else f"✗ layer {broken.index}",
             border=True,
@@ -667,14 +666,11 @@ def unit_picker(result: Summary) -> tuple[int, tuple[int, ...]] | None:
     by_index = {row.index: row for row in result.rows if row.status == "ok"}
     if state.get(K_UNIT_LAYER) not in labels:
         state[K_UNIT_LAYER] = default_label
-    row = side_by_side(wrap=True)
-    layer_box, unit_boxes = row, (row, row)
+    boxes = side_by_side(wrap=True)  # the layer and a box per axis of the unit, in one block
     # The options are the labels themselves: when the stack changes, so does a label, and the choice
     # starts again from the default instead of showing a stale label.
     options = list(labels)
-    picked = url.at(layer_box).selectbox(
-        "Layer", options, index=options.index(default_label), key=K_UNIT_LAYER
-    )
+    picked = url.at(boxes).selectbox("Layer", options, index=options.index(default_label), key=K_UNIT_LAYER)
     index = labels[picked]
     shape = tuple(by_index[index].output_shape[1:])  # type: ignore[index]
     axes = shape[1:] if len(shape) > 1 else shape
@@ -685,9 +681,9 @@ def unit_picker(result: Summary) -> tuple[int, tuple[int, ...]] | None:
         for a, value in enumerate(centre):
             state[f"nb_unit_{a}"] = value
     position = []
-    for a, (size, name, box) in enumerate(zip(axes, names, unit_boxes, strict=False)):
+    for a, (size, name) in enumerate(zip(axes, names, strict=False)):
         key = f"nb_unit_{a}"
         state[key] = min(max(int(state.get(key, 0)), 0), size - 1)
         label = f"unit {name} (0 to {size - 1})"
-        position.append(int(url.at(box).number_input(label, 0, size - 1, int(centre[a]), step=1, key=key)))
+        position.append(int(url.at(boxes).number_input(label, 0, size - 1, int(centre[a]), step=1, key=key)))
     return index, tuple(position)
