@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from cnnviz import (
@@ -218,16 +217,17 @@ with matrix_col:
     for label, matrix in zip(("Sobel x", "Sobel y"), kernel.matrices, strict=False):
         if kernel.second is not None:
             st.markdown(label)
-        frame = pd.DataFrame(matrix, columns=[str(c) for c in range(matrix.shape[1])])
         table(
-            frame,
+            matrix,
             number_format="%.4g",
             key=f"{PREFIX}_matrix_{label}",
             height=min(560, round((38 + 35 * matrix.shape[0]) * ROW_SCALE)),
             hide_index=True,  # row numbers would take a column's room
             width="stretch",
             # Narrow columns, so that a 3×3 kernel fits the column beside the pictures unclipped.
-            column_config={c: st.column_config.Column(width=MATRIX_COLUMN_PX) for c in frame.columns},
+            column_config={
+                str(c): st.column_config.Column(width=MATRIX_COLUMN_PX) for c in range(matrix.shape[1])
+            },
         )
     st.caption(f"Sum of weights: {kernel.matrix.sum():.4g}. Cross-correlation: laid on the image as written.")
 st.info(shown["note"], icon=":material/contrast:")
@@ -382,12 +382,10 @@ st.caption(
 for c, channel in enumerate(channels):
     parts = st.columns([3, 3, 2]) if kernel.second is None else st.columns([3, 3, 3, 2])
     parts[0].caption(f"**{channel}**: neighbourhood")
-    values = pd.DataFrame(px.values[c])
-    table(values, where=parts[0], key=f"{PREFIX}_vals_{channel}", number_format="%.3f")
+    table(px.values[c], where=parts[0], key=f"{PREFIX}_vals_{channel}", number_format="%.3f")
     for k in range(px.products.shape[0]):
         parts[1 + k].caption("× kernel = products" + (f" ({'xy'[k]})" if kernel.second is not None else ""))
-        products = pd.DataFrame(px.products[k, c])
-        table(products, where=parts[1 + k], key=f"{PREFIX}_prod_{channel}_{k}", number_format="%.3f")
+        table(px.products[k, c], where=parts[1 + k], key=f"{PREFIX}_prod_{channel}_{k}", number_format="%.3f")
     with parts[-1]:
         if kernel.second is not None:
             st.metric(f"{channel} sum x, y", f"{px.sums[0, c]:.4f}, {px.sums[1, c]:.4f}")

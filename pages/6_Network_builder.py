@@ -136,7 +136,7 @@ with top:
 
 # --- Summary --------------------------------------------------------------------------------------
 st.subheader("Summary", anchor=False)
-editor.summary_table(result)
+editor.summary_table(result, key)
 with st.expander("As torchinfo prints it"):
     st.code(str(result), language=None)
 
@@ -147,7 +147,7 @@ local = [step for step in steps if step.size is not None]
 if local:
     table_col, growth_col = st.columns([2, 3])
     with table_col:
-        editor.field_table(local)
+        editor.field_table(local, key)
     chart(
         PrebuiltFigure(growth_picture(key, result)),
         where=growth_col, key="nb_growth", config=PLOT_CONFIG,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, NoReturn
 
 import pandas as pd
@@ -123,7 +124,13 @@ def request(network: Network, notice: str, row: int | None = None) -> NoReturn:
 
 def current_network() -> Network:
     """The stack as last loaded (before the edits typed in the table since)."""
-    return from_json(st.session_state[K_NETWORK])
+    return _network_of(st.session_state[K_NETWORK])
+
+
+@lru_cache(maxsize=64)
+def _network_of(text: str) -> Network:
+    """The network a JSON text holds, read once per text: every run of the page asks for it again."""
+    return from_json(text)
 
 
 def show_notice() -> None:
@@ -306,14 +313,7 @@ def layer_table(network: Network) -> TableRead:
 
     In presentation mode the layers show as an HTML table in projector type and the editor (a data grid,
     whose cells stay at about 14 px) waits in an expander under it."""
-    frame = pd.DataFrame(
-        {
-            "type": [layer.kind for layer in network.layers],
-            "arguments": [layer.argument_text() for layer in network.layers],
-            "inputs": [_inputs_text(node, i) for i, node in enumerate(network.nodes)],
-        },
-        dtype="object",
-    )
+    frame = _layers_frame(network)
     holder: Any = st  # where the editor goes
     if is_presenting():
         table(frame, hide_index=False, key="nb_layers_shown")  # rows numbered as the Row box counts them
@@ -363,6 +363,20 @@ def layer_table(network: Network) -> TableRead:
     if len(nodes) > MAX_LAYERS:
         problems.append((MAX_LAYERS, f"at most {MAX_LAYERS} layers (the table has {len(nodes)})"))
     return TableRead(tuple(nodes), tuple(problems), tuple(empty))
+
+
+@lru_cache(maxsize=64)
+def _layers_frame(network: Network) -> pd.DataFrame:
+    """The editor's rows for `network`, made once per network (a frozen value): `data_editor` copies its
+    data before it applies the typed edits, so the frame is shared read-only."""
+    return pd.DataFrame(
+        {
+            "type": [layer.kind for layer in network.layers],
+            "arguments": [layer.argument_text() for layer in network.layers],
+            "inputs": [_inputs_text(node, i) for i, node in enumerate(network.nodes)],
+        },
+        dtype="object",
+    )
 
 
 def table_tools(network: Network, result: Summary) -> None:
@@ -495,10 +509,19 @@ def summary_frame(result: Summary) -> pd.DataFrame | pd.io.formats.style.Styler:
     return frame.style.apply(colour, axis=1)
 
 
-def summary_table(result: Summary) -> None:
-    """The summary as a table, tall enough for every row up to about 20 (then it scrolls)."""
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _summary_frame_of(key: str, _result: Summary) -> pd.DataFrame | pd.io.formats.style.Styler:
+    """`summary_frame`, once per network (its JSON, `key`): the same frame run after run keeps its Arrow
+    form (`as_arrow`). Shared read-only."""
+    return summary_frame(_result)
+
+
+def summary_table(result: Summary, key: str) -> None:
+    """The summary as a table, tall enough for every row up to about 20 (then it scrolls).
+
+    `key` names the network (its JSON) for the cached frame."""
     table(
-        summary_frame(result), key="nb_summary", hide_index=False, width="stretch", row_height=ROW_PX,
+        _summary_frame_of(key, result), key="nb_summary", hide_index=False, width="stretch", row_height=ROW_PX,
         height=_table_height(len(result.rows), 20), placeholder="—",
         formats={"params": _count_text, "MACs": _count_text},
         column_config={
@@ -523,9 +546,9 @@ def _per_axis(values: tuple[int, ...] | None) -> str:
     return str(values[0]) if len(set(values)) == 1 else " × ".join(map(str, values))
 
 
-def field_table(steps: Sequence[FieldStep]) -> None:
+def field_frame(steps: Sequence[FieldStep]) -> pd.DataFrame:
     """Per layer: receptive field r, jump j and start (unit 0's first input cell; negative: padding)."""
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "layer": [step.label for step in steps],
             "r": [_per_axis(step.size) for step in steps],
@@ -533,8 +556,17 @@ def field_table(steps: Sequence[FieldStep]) -> None:
             "start": [_per_axis(step.start) for step in steps],
         }
     )
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _field_frame_of(key: str, _steps: Sequence[FieldStep]) -> pd.DataFrame:
+    return field_frame(_steps)
+
+
+def field_table(steps: Sequence[FieldStep], key: str) -> None:
+    """`field_frame` as a table; `key` names the network (its JSON) whose steps these are."""
     table(
-        frame, key="nb_fields", hide_index=True, width="stretch", row_height=ROW_PX,
+        _field_frame_of(key, steps), key="nb_fields", hide_index=True, width="stretch", row_height=ROW_PX,
         height=_table_height(len(steps), 11),
     )  # fmt: skip
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import copy
 import math
 import weakref
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
 import pyarrow as pa
@@ -440,6 +442,38 @@ def as_arrow(frame: Any) -> Any:
     return arrow
 
 
+@lru_cache(maxsize=128)
+def _grid_schema(rows: int, columns: int, dtype: str) -> pa.Schema:
+    """The Arrow schema pandas gives a `rows` x `columns` frame of `dtype` with columns '0', '1', ...
+    (its index metadata included), so that a grid built straight from NumPy is the very table
+    `st.dataframe` would make of the frame."""
+    frame = pd.DataFrame(np.zeros((rows, columns), dtype=dtype), columns=[str(c) for c in range(columns)])
+    return pa.Table.from_pandas(frame).schema
+
+
+def _grid_frame(values: np.ndarray) -> pd.DataFrame:
+    """A 2D array as a frame with columns '0', '1', ..., the form of a grid `table` shows."""
+    return pd.DataFrame(values, columns=[str(c) for c in range(values.shape[1])])
+
+
+def _grid_arrow(values: np.ndarray) -> pa.Table:
+    """`_grid_frame(values)` as Arrow, built from the columns without a pandas frame (~15 µs, not ~0.3 ms)."""
+    schema = _grid_schema(*values.shape, values.dtype.str)
+    return pa.Table.from_arrays([pa.array(values[:, c]) for c in range(values.shape[1])], schema=schema)
+
+
+def _number_columns(dataframe_kwargs: dict[str, Any], names: list[str], number_format: str) -> None:
+    """Add `number_format` to the column configuration of each column in `names`, keeping what the caller
+    set for it (a width, a label)."""
+    given = dict(dataframe_kwargs.get("column_config") or {})
+    for name in names:
+        given[name] = {
+            **st.column_config.NumberColumn(format=number_format),
+            **{k: v for k, v in (given.get(name) or {}).items() if v is not None},
+        }
+    dataframe_kwargs["column_config"] = given
+
+
 def table(
     data: Any,
     *,
@@ -453,7 +487,8 @@ def table(
 
     A data frame paints its cells into a canvas at the theme's type size (about 14 px, whatever the page's
     type size), too small for the back row; `st.table` is HTML, so its cells take the projector's type
-    (about 23 px). `data`: a pandas DataFrame or Styler. `formats`: column -> format ('{:,}' or a function)
+    (about 23 px). `data`: a pandas DataFrame or Styler, or a 2D NumPy array of numbers (a grid, columns
+    '0', '1', ..., sent as Arrow without a pandas frame). `formats`: column -> format ('{:,}' or a function)
     for the HTML table, where the data frame's column configuration does not apply. `number_format`: a
     printf-style format for every float column of a plain frame ("%.3f"), in both forms: a data frame takes
     it as column configuration, which costs nothing, where a Styler's formatting renders every cell in
@@ -461,21 +496,22 @@ def table(
     change: a larger one keeps its scroll bars.
     """
     target = st if where is None else where
+    if isinstance(data, np.ndarray):  # a grid of numbers: columns '0', '1', ...
+        if data.ndim != 2 or data.dtype.kind not in "biuf":
+            raise TypeError(f"a grid is a 2D array of numbers, not {data.ndim}D {data.dtype}")
+        if not is_presenting() or data.size > MAX_HTML_TABLE_CELLS:
+            if number_format and data.dtype.kind == "f":
+                _number_columns(dataframe_kwargs, [str(c) for c in range(data.shape[1])], number_format)
+            return target.dataframe(_grid_arrow(data), hide_index=hide_index, **dataframe_kwargs)
+        data = _grid_frame(data)
     frame = getattr(data, "data", data)  # a Styler's frame
     floats = []
     if frame is data:  # dtypes at once: a column lookup each builds a Series (~0.2 ms)
         floats = [c for c, kind in zip(frame.columns, frame.dtypes, strict=True) if kind.kind == "f"]
     if not is_presenting() or frame.size > MAX_HTML_TABLE_CELLS:
         if number_format and floats:
-            given = dict(dataframe_kwargs.get("column_config") or {})
-            for c in floats:  # the caller's settings (a width, a label) kept, the number format added
-                name = str(c)  # by name: Streamlit reads an integer key as a column's position
-                number = st.column_config.NumberColumn(format=number_format)
-                given[name] = {
-                    **number,
-                    **{k: v for k, v in (given.get(name) or {}).items() if v is not None},
-                }
-            dataframe_kwargs["column_config"] = given
+            # By name: Streamlit reads an integer key as a column's position.
+            _number_columns(dataframe_kwargs, [str(c) for c in floats], number_format)
         return target.dataframe(
             as_arrow(data) if frame is data else data, hide_index=hide_index, **dataframe_kwargs
         )

@@ -777,3 +777,21 @@ def test_the_summary_and_figures_are_shared_not_copied_per_rerun(at: AppTest) ->
     assert views.growth_picture(key, result) is views.growth_picture(key, result)
     region = views.region_of(key, network, 2, (3, 3))
     assert views.region_of(key, network, 2, (3, 3)) is region and not region.mask.flags.writeable
+
+
+def test_the_shared_layer_rows_stay_as_loaded_while_the_table_is_edited_and_the_summary_follows(
+    at: AppTest,
+) -> None:
+    from cnnviz.ui import network_editor
+
+    network = network_editor._network_of(at.session_state[network_editor.K_NETWORK])
+    rows = network_editor._layers_frame(network)
+    before = rows.copy()
+    edit(at, edited_rows={7: {"arguments": "in_features=3072, out_features=60"}})
+    assert_clean(at, errors=1)
+    assert rows.equals(before)  # the edits went into the editor's copy, not into the frame runs share
+    assert network_editor._layers_frame(network) is rows
+    assert summary_table(at)["status"][7].startswith("✗")
+    edit(at)  # the edits undone: the summary is the loaded network's again, not the broken one's
+    assert_clean(at)
+    assert list(summary_table(at)["status"]) == ["✓"] * len(network.layers)

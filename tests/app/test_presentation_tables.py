@@ -153,3 +153,56 @@ def test_a_frames_arrow_form_is_made_once_and_goes_with_the_frame() -> None:
     assert key not in presentation._ARROW
     mixed = pd.DataFrame({"a": [1, "x"]})  # Arrow takes no column of ints and strings: Streamlit's own way
     assert presentation.as_arrow(mixed) is mixed
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "uint8"])
+def test_a_numpy_grid_goes_as_the_arrow_table_of_its_frame(dtype: str) -> None:
+    import pandas as pd
+
+    from cnnviz.ui import presentation
+
+    rng = np.random.default_rng(0)
+    for rows, columns in ((1, 1), (3, 3), (5, 2), (2, 7)):
+        values = (rng.normal(size=(rows, columns)) * 50).astype(dtype)
+        frame = pd.DataFrame(values, columns=[str(c) for c in range(columns)])
+        made = presentation._grid_arrow(values)
+        expected = pyarrow.Table.from_pandas(frame)
+        # The index metadata too: the very table Streamlit makes of the frame.
+        assert made.equals(expected, check_metadata=True)
+        assert made.to_pandas().equals(frame)
+        strided = values.T.copy().T  # a column-major array reads the same
+        assert presentation._grid_arrow(strided).equals(expected, check_metadata=True)
+
+
+def test_a_numpy_grid_is_a_data_frame_off_the_projector_and_html_on_it() -> None:
+    script = """
+import numpy as np, streamlit as st
+from cnnviz.ui.presentation import PRESENT_KEY, table
+st.session_state[PRESENT_KEY] = st.query_params.get("present") == "1"
+table(np.array([[0.5, 1 / 3], [2.0, -1.0]]), number_format="%.3f", hide_index=True,
+      column_config={"1": st.column_config.Column(width=90)})
+"""
+    plain = AppTest.from_string(script, default_timeout=60).run()
+    assert not plain.exception and len(plain.dataframe) == 1 and not plain.table
+    shown = plain.dataframe[0]
+    assert shown.value.values.tolist() == [[0.5, 1 / 3], [2.0, -1.0]]
+    config = json_config(shown)
+    assert config["0"]["type_config"]["format"] == "%.3f" and config["1"]["width"] == 90
+    assert config["1"]["type_config"]["format"] == "%.3f"  # the caller's width kept, the format added
+    presenting = AppTest.from_string(script, default_timeout=60)
+    presenting.query_params["present"] = "1"
+    presenting.run()
+    assert not presenting.exception and not presenting.dataframe and len(presenting.table) == 1
+    text = pyarrow.ipc.open_stream(presenting.table[0].proto.arrow_data.styler.display_values).read_all()
+    assert text.column("1").to_pylist() == ["0.333", "-1.000"]
+    from cnnviz.ui.presentation import table
+
+    for bad in (np.zeros(3), np.zeros((2, 2, 2)), np.array([["a", "b"]])):
+        with pytest.raises(TypeError, match="2D array of numbers"):
+            table(bad)
+
+
+def json_config(element) -> dict:
+    import json
+
+    return json.loads(element.proto.columns)
