@@ -809,3 +809,29 @@ def test_opencv_strided_two_tap_phases_match_torch_at_every_edge(monkeypatch):
                     geometry = dict(stride=2, padding=padding, padding_mode=padding_mode, dilation=1)
                     check_against_torch(image, kernel, "opencv_strided", **geometry)
     assert set(calls) == {0, 1}  # both anchors: with a padded copy and on the zero border
+
+
+def test_a_remembered_kernel_plan_is_the_kernels_own_and_cannot_be_changed():
+    """Each kernel's checks, dilation, factors and backend are kept between calls, keyed by its bytes:
+    another kernel of the same shape (or the same numbers in another dtype or shape) gets its own, a bad
+    kernel still fails every time, and the kept arrays are read-only."""
+    rng = np.random.default_rng(3)
+    image = rng.random((16, 16, 3), dtype=np.float32)
+    first, second = rng.normal(size=(3, 3)), rng.normal(size=(3, 3))
+    for kernel in (first, second, first.astype(np.float32), first.reshape(1, 9), first):
+        for dilation in (1, 2):
+            got, _ = correlate_image(image, kernel, dilation=dilation)
+            expected = torch_filter(
+                image, np.asarray(kernel, np.float64), stride=1, padding="same", padding_mode="zeros",
+                dilation=dilation,
+            )  # fmt: skip
+            np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
+    key, weights = filtering._checked_kernel(first)
+    assert key is not None and not weights.flags.writeable
+    dilated, factors, _ = filtering._remembered_plan(key, (2, 2), (1, 1), "auto", False, "zeros")
+    assert not dilated.flags.writeable and dilated.shape == (5, 5)
+    with pytest.raises(ValueError):
+        dilated[0, 0] = 1.0
+    for _ in range(2):  # not remembered as good the second time
+        expect_error("kernel", "kernel", image, [[1.0, np.nan]])
+    assert filtering._checked_kernel(np.ones((65, 65)))[0] is None  # a large kernel is not kept
