@@ -482,8 +482,13 @@ def summary_frame(result: Summary) -> pd.DataFrame | pd.io.formats.style.Styler:
     The breaking row is red and says its fix; rows after it are grey ("not computed"). A network whose
     every layer fits is a plain frame: a Styler is rendered cell by cell on every run, for nothing to colour.
     """
+    return _coloured(_summary_rows(result), result)
+
+
+def _summary_rows(result: Summary) -> pd.DataFrame:
+    """`summary_frame`'s cells, uncoloured."""
     rows = result.rows
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "layer": [row.layer.code(prefix="") for row in rows],
             "reads": [_reads(row) for row in rows],
@@ -495,8 +500,13 @@ def summary_frame(result: Summary) -> pd.DataFrame | pd.io.formats.style.Styler:
         }
     )  # fmt: skip
 
+
+def _coloured(frame: pd.DataFrame, result: Summary) -> pd.DataFrame | pd.io.formats.style.Styler:
+    """The frame as it is when every layer fits, else a new Styler of it with the breaking row red and the
+    rows after it grey. A new one on every call: rendering a Styler writes into it, so none is shared."""
     if result.ok:
         return frame
+    rows = result.rows
 
     def colour(line: pd.Series) -> list[str]:
         status = rows[line.name].status
@@ -510,10 +520,10 @@ def summary_frame(result: Summary) -> pd.DataFrame | pd.io.formats.style.Styler:
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def _summary_frame_of(key: str, _result: Summary) -> pd.DataFrame | pd.io.formats.style.Styler:
-    """`summary_frame`, once per network (its JSON, `key`): the same frame run after run keeps its Arrow
+def _summary_rows_of(key: str, _result: Summary) -> pd.DataFrame:
+    """`_summary_rows`, once per network (its JSON, `key`): the same frame run after run keeps its Arrow
     form (`as_arrow`). Shared read-only."""
-    return summary_frame(_result)
+    return _summary_rows(_result)
 
 
 def summary_table(result: Summary, key: str) -> None:
@@ -521,7 +531,8 @@ def summary_table(result: Summary, key: str) -> None:
 
     `key` names the network (its JSON) for the cached frame."""
     table(
-        _summary_frame_of(key, result), key="nb_summary", hide_index=False, width="stretch", row_height=ROW_PX,
+        _coloured(_summary_rows_of(key, result), result),
+        key="nb_summary", hide_index=False, width="stretch", row_height=ROW_PX,
         height=_table_height(len(result.rows), 20), placeholder="—",
         formats={"params": _count_text, "MACs": _count_text},
         column_config={

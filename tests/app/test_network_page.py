@@ -795,3 +795,22 @@ def test_the_shared_layer_rows_stay_as_loaded_while_the_table_is_edited_and_the_
     edit(at)  # the edits undone: the summary is the loaded network's again, not the broken one's
     assert_clean(at)
     assert list(summary_table(at)["status"]) == ["✓"] * len(network.layers)
+
+
+def test_a_broken_networks_summary_is_coloured_by_a_new_styler_each_time_over_the_shared_rows() -> None:
+    from cnnviz.network.code import layer_from_arguments
+    from cnnviz.ui import network_editor
+
+    layers = list(PRESETS["ConvNet"].layers)
+    layers[7] = layer_from_arguments("Linear", "in_features=3072, out_features=60")
+    broken = summarize(layers, (3, 32, 32))
+    rows = network_editor._summary_rows(broken)
+    before = rows.copy()
+    first, second = network_editor._coloured(rows, broken), network_editor._coloured(rows, broken)
+    assert first is not second and first.data is rows and second.data is rows  # no Styler shared by two runs
+    html = first.to_html()
+    assert "#ffe3e3" in html and "#adb5bd" in html  # the breaking row red, the rows after it grey
+    assert rows.equals(before)
+    whole = summarize(PRESETS["ConvNet"].layers, (3, 32, 32))
+    plain = network_editor._summary_rows(whole)
+    assert network_editor._coloured(plain, whole) is plain  # nothing to colour: the plain frame itself
