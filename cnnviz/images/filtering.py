@@ -1023,11 +1023,10 @@ def correlate_image(
     padded_size = tuple(n + sum(pads) for n, pads in zip(size, geometry.padding, strict=True))
     _check_kernel_fits(geometry, size, padded_size)
 
-    plan = (geometry.dilation, geometry.stride, backend, colour.dtype == np.uint8, padding_mode)
-    if kernel_key is None:
-        dilated, factors, chosen = _plan(weights, *plan)
-    else:
-        dilated, factors, chosen = _remembered_plan(kernel_key, *plan)
+    settings = (geometry.dilation, geometry.stride, backend, colour.dtype == np.uint8, padding_mode)
+    dilated, factors, chosen = (
+        _plan(weights, settings) if kernel_key is None else _remembered_plan(kernel_key, settings)
+    )
     sh, sw = geometry.stride
     if chosen == "opencv_strided":
         # sepFilter2D on the phases where the stride-1 rule would take it over filter2D
@@ -1145,15 +1144,14 @@ def _remembered_kernel(key: _KernelKey) -> np.ndarray:
     return weights
 
 
-def _plan(
-    weights: np.ndarray,
-    dilation: tuple[int, int],
-    stride: tuple[int, int],
-    backend: str,
-    uint8: bool,
-    padding_mode: str,
-) -> tuple[np.ndarray, Factors | None, str]:
+# What a kernel's plan depends on besides the kernel: (dilation, stride, backend asked for, uint8 image,
+# padding mode).
+_PlanSettings = tuple[tuple[int, int], tuple[int, int], str, bool, str]
+
+
+def _plan(weights: np.ndarray, settings: _PlanSettings) -> tuple[np.ndarray, Factors | None, str]:
     """(The dilated kernel, its separable factors if a backend may use them, the backend to run)."""
+    dilation, stride, backend, uint8, padding_mode = settings
     dilated = _dilate(weights, dilation)
     factors = _pick_factors(weights, dilation, backend)
     if backend == "auto":
@@ -1164,16 +1162,9 @@ def _plan(
 
 
 @functools.lru_cache(maxsize=128)
-def _remembered_plan(
-    key: _KernelKey,
-    dilation: tuple[int, int],
-    stride: tuple[int, int],
-    backend: str,
-    uint8: bool,
-    padding_mode: str,
-) -> tuple[np.ndarray, Factors | None, str]:
+def _remembered_plan(key: _KernelKey, settings: _PlanSettings) -> tuple[np.ndarray, Factors | None, str]:
     """`_plan` of a remembered kernel, once per kernel and settings; its arrays are read-only."""
-    dilated, factors, chosen = _plan(_remembered_kernel(key), dilation, stride, backend, uint8, padding_mode)
+    dilated, factors, chosen = _plan(_remembered_kernel(key), settings)
     for array in (dilated, *(factors or ())):
         array.setflags(write=False)
     return dilated, factors, chosen

@@ -557,7 +557,7 @@ def _per_axis(values: tuple[int, ...] | None) -> str:
     return str(values[0]) if len(set(values)) == 1 else " × ".join(map(str, values))
 
 
-def field_frame(steps: Sequence[FieldStep]) -> pd.DataFrame:
+def _field_rows(steps: Sequence[FieldStep]) -> pd.DataFrame:
     """Per layer: receptive field r, jump j and start (unit 0's first input cell; negative: padding)."""
     return pd.DataFrame(
         {
@@ -570,14 +570,14 @@ def field_frame(steps: Sequence[FieldStep]) -> pd.DataFrame:
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def _field_frame_of(key: str, _steps: Sequence[FieldStep]) -> pd.DataFrame:
-    return field_frame(_steps)
+def _field_rows_of(key: str, _steps: Sequence[FieldStep]) -> pd.DataFrame:
+    return _field_rows(_steps)
 
 
 def field_table(steps: Sequence[FieldStep], key: str) -> None:
-    """`field_frame` as a table; `key` names the network (its JSON) whose steps these are."""
+    """`_field_rows` as a table; `key` names the network (its JSON) whose steps these are."""
     table(
-        _field_frame_of(key, steps), key="nb_fields", hide_index=True, width="stretch", row_height=ROW_PX,
+        _field_rows_of(key, steps), key="nb_fields", hide_index=True, width="stretch", row_height=ROW_PX,
         height=_table_height(len(steps), 11),
     )  # fmt: skip
 

@@ -828,7 +828,7 @@ def test_a_remembered_kernel_plan_is_the_kernels_own_and_cannot_be_changed():
             np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
     key, weights = filtering._checked_kernel(first)
     assert key is not None and not weights.flags.writeable
-    dilated, factors, _ = filtering._remembered_plan(key, (2, 2), (1, 1), "auto", False, "zeros")
+    dilated, factors, _ = filtering._remembered_plan(key, ((2, 2), (1, 1), "auto", False, "zeros"))
     assert not dilated.flags.writeable and dilated.shape == (5, 5)
     with pytest.raises(ValueError):
         dilated[0, 0] = 1.0
