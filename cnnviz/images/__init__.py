@@ -1,4 +1,7 @@
-"""Photos: safe loading of uploads (`loading`), named image kernels (`kernels`), filtering (`filtering`)."""
+"""Photos: safe loading of uploads (`loading`), named image kernels (`kernels`), filtering (`filtering`).
+
+`buffers` hands the filter's large arrays out again once nobody holds them.
+"""
 
 from __future__ import annotations
 

@@ -34,6 +34,10 @@ Where the padding is smaller than the kernel, its anchor (the kernel cell over t
 is put at (left, top) padding, so asymmetric padding and 'same' with even kernels (PyTorch puts
 the odd cell after) come out as in PyTorch; OpenCV's default anchor (k // 2) would put it before.
 
+Every large array the OpenCV paths write (the result, a padded copy, the display image) comes from
+`buffers`: one written before and no longer held, where there is one, since fresh pages cost the
+small kernels a third of their time.
+
 Everything runs in float32 on the 0..1 scale (uint8 input counts as value / 255), as PyTorch
 computes. The signed result is then mapped to a displayable uint8 image ("clip", "normalize" or
 "abs") and a one-sentence note says which mapping was applied to which range of values.
@@ -60,6 +64,7 @@ import scipy.fft
 from cnnviz.conv.args import PADDING_MODES, ConvGeometry, IntOrTuple, Padding, resolve_geometry
 from cnnviz.conv.numbers import size_text
 from cnnviz.errors import ConvConfigError
+from cnnviz.images import buffers
 
 __all__ = [
     "BACKENDS",
@@ -556,8 +561,20 @@ def _opencv_source(colour: np.ndarray, keep_uint8: bool) -> tuple[np.ndarray, fl
     if colour.dtype == np.uint8:
         if keep_uint8:
             return np.ascontiguousarray(image), 1.0 / 255.0
-        return np.multiply(image, np.float32(1.0 / 255.0), dtype=np.float32), 1.0
+        return np.multiply(image, np.float32(1.0 / 255.0), out=buffers.empty(image.shape, np.float32)), 1.0
     return np.ascontiguousarray(image, dtype=np.float32), 1.0
+
+
+def _bordered(source: np.ndarray, top: int, bottom: int, left: int, right: int, border: int) -> np.ndarray:
+    """cv2.copyMakeBorder (zeros for BORDER_CONSTANT) into a recycled array (see `buffers`)."""
+    h, w = source.shape[:2]
+    dst = buffers.empty((h + top + bottom, w + left + right, *source.shape[2:]), source.dtype)
+    return cv2.copyMakeBorder(source, top, bottom, left, right, border, dst=dst, value=0)
+
+
+def _float_out(source: np.ndarray) -> np.ndarray:
+    """A recycled float32 array of `source`'s shape, for an OpenCV filter of it to write into."""
+    return buffers.empty(source.shape, np.float32)
 
 
 def _opencv(
@@ -584,7 +601,7 @@ def _opencv(
     if padding_mode != "circular" and top + bottom < span_h and left + right < span_w:
         anchor, border = (left, top), _BORDERS[padding_mode]
     else:
-        source = cv2.copyMakeBorder(source, top, bottom, left, right, _BORDERS[padding_mode], value=0)
+        source = _bordered(source, top, bottom, left, right, _BORDERS[padding_mode])
         anchor, border = (0, 0), cv2.BORDER_CONSTANT  # the border only reaches the outputs cut off
     if factors is not None:
         column, row = factors
@@ -593,12 +610,14 @@ def _opencv(
             cv2.CV_32F,
             (row * scale if scale != 1.0 else row).astype(np.float32),
             column.astype(np.float32),
+            dst=_float_out(source),
             anchor=anchor,
             borderType=border,
         )
     else:
+        kernel32 = (kernel * scale).astype(np.float32)
         full = cv2.filter2D(
-            source, cv2.CV_32F, (kernel * scale).astype(np.float32), anchor=anchor, borderType=border
+            source, cv2.CV_32F, kernel32, dst=_float_out(source), anchor=anchor, borderType=border
         )
     cropped = full[:out_h, :out_w]
     return cropped[:, :, None] if cropped.ndim == 2 else cropped
@@ -615,11 +634,12 @@ def _padded_float32(
     (top, bottom), (left, right) = pads
     source, scale = _opencv_source(colour, keep_uint8=False)
     if padding_mode == "zeros":
-        border = (top, bottom + extra_rows, left, right + extra_cols)
-        return cv2.copyMakeBorder(source, *border, cv2.BORDER_CONSTANT, value=0), scale
-    padded = cv2.copyMakeBorder(source, top, bottom, left, right, _BORDERS[padding_mode])
+        return _bordered(
+            source, top, bottom + extra_rows, left, right + extra_cols, cv2.BORDER_CONSTANT
+        ), scale
+    padded = _bordered(source, top, bottom, left, right, _BORDERS[padding_mode])
     if extra_rows or extra_cols:
-        padded = cv2.copyMakeBorder(padded, 0, extra_rows, 0, extra_cols, cv2.BORDER_CONSTANT, value=0)
+        padded = _bordered(padded, 0, extra_rows, 0, extra_cols, cv2.BORDER_CONSTANT)
     return padded, scale
 
 
@@ -667,7 +687,7 @@ def _opencv_strided(
     if padding_mode == "zeros" and left + right < span_w and len(shifts) == min(sh, span_h):
         border, anchor_x = cv2.BORDER_CONSTANT, left
     else:
-        source = cv2.copyMakeBorder(source, top, bottom, left, right, _BORDERS[padding_mode], value=0)
+        source = _bordered(source, top, bottom, left, right, _BORDERS[padding_mode])
         border, anchor_x = cv2.BORDER_CONSTANT, 0
         shifts = [(a, 0) for a in range(min(sh, span_h))]
     jobs = []  # (phase, its sub-kernel, anchor), the longest sub-kernel first
@@ -690,7 +710,8 @@ def _opencv_strided(
             # one tap, no shift: out += tap * phase in one pass, with no new image
             cv2.scaleAdd(phase[:out_h], float(sub[0, 0]), out, dst=out)
             continue
-        part = cv2.filter2D(phase, cv2.CV_32F, sub, anchor=anchor, borderType=border)[:out_h]
+        part = cv2.filter2D(phase, cv2.CV_32F, sub, dst=_float_out(phase), anchor=anchor, borderType=border)
+        part = part[:out_h]
         if out is None:
             out = part
         else:
@@ -719,7 +740,7 @@ def _two_rows(phase: np.ndarray, top: float, bottom: float, anchor: int, rows: i
     filter2D with the (2, 1) kernel takes about half as long again (2048x2048 RGB, stride 2: 4.3 ms).
     """
     n = phase.shape[0]
-    out = np.empty((rows, *phase.shape[1:]), np.float32)
+    out = buffers.empty((rows, *phase.shape[1:]), np.float32)
     lo = max(0, anchor)  # rows lo..hi-1 have both taps inside the phase
     hi = max(lo, min(rows, n - 1 + anchor))
     if hi > lo:
@@ -754,8 +775,10 @@ def _opencv_bands(
     out = None
     for r0, r1 in ((0, middle), (middle, kh)) if kh > 1 else ((0, 1),):
         band = (kernel[r0:r1] * scale).astype(np.float32)
-        part = cv2.filter2D(padded[r0:], cv2.CV_32F, band, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
-        part = part[:out_h, :out_w]
+        rows = padded[r0:]
+        part = cv2.filter2D(
+            rows, cv2.CV_32F, band, dst=_float_out(rows), anchor=(0, 0), borderType=cv2.BORDER_CONSTANT
+        )[:out_h, :out_w]
         if out is None:
             out = part
         else:
@@ -802,7 +825,7 @@ def _opencv_phases(
     padded, scale = _padded_float32(colour, pads, padding_mode, 0, extra)
     padded = padded.reshape(hp, (wp + extra) // dw, dw * c)
     k32 = (weights * scale).astype(np.float32)
-    out = np.empty((out_h, out_w, c), np.float32)
+    out = buffers.empty((out_h, out_w, c), np.float32)
     rows_out = out.reshape(out_h, out_w * c)
     for a in range(min(dh, out_h)):
         phase = cv2.filter2D(padded[a::dh], cv2.CV_32F, k32, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
@@ -938,11 +961,12 @@ def _map_to_uint8(raw: np.ndarray, offset: float, scale: float, absolute: bool) 
     """
     plane = raw.reshape(raw.shape[0], -1)  # a view, unless raw is strided (then numpy copies)
     alpha, beta = 255.0 * scale, -255.0 * scale * offset
+    dst = buffers.empty(plane.shape, np.uint8)
     if absolute or offset:
         # |alpha * x + beta|: the abs mapping has beta = 0; normalize has x >= offset, so abs is a no-op.
-        out = cv2.convertScaleAbs(plane, alpha=alpha, beta=beta)
+        out = cv2.convertScaleAbs(plane, dst=dst, alpha=alpha, beta=beta)
     else:
-        out = cv2.addWeighted(plane, alpha, plane, 0.0, beta, dtype=cv2.CV_8U)
+        out = cv2.addWeighted(plane, alpha, plane, 0.0, beta, dst=dst, dtype=cv2.CV_8U)
     return out.reshape(raw.shape)
 
 
