@@ -82,6 +82,39 @@ def test_sidebar_ends_with_presentation_switch_and_share_link() -> None:
     assert not at.exception
 
 
+def test_share_link_sits_in_a_popover_so_first_loads_skip_the_code_highlighter() -> None:
+    at = AppTest.from_function(header_page, default_timeout=TIMEOUT).run()
+    (share,) = [block for block in at.sidebar.children.values() if block.type == "popover"]
+    assert share.proto.popover.label == "Share this view"
+    assert [c.value for c in share.code] == ["?"]  # drawn in the browser only when it opens
+    assert [c.value for c in at.main.code] == []
+
+
+def test_first_run_preloads_slow_imports_once_per_process(monkeypatch) -> None:
+    import sys
+    import threading
+
+    from cnnviz.ui import layout
+
+    monkeypatch.setattr(layout, "_preload", None)
+    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
+    imported_in: list[tuple[str, str]] = []
+    real = layout.importlib.import_module
+    monkeypatch.setattr(
+        layout.importlib,
+        "import_module",
+        lambda name: imported_in.append((name, threading.current_thread().name)) or real(name),
+    )
+    first = layout.preload(("colorsys", "no_such_module_here"))  # a failure is logged, not raised
+    assert layout.preload(("json",)) is first  # once per process: the later call starts nothing
+    first.join(timeout=TIMEOUT)
+    assert not first.is_alive() and first.daemon
+    assert "colorsys" in sys.modules
+    ours = [entry for entry in imported_in if entry[0] in ("colorsys", "no_such_module_here", "json")]
+    assert ours == [("colorsys", "cnnviz-preload"), ("no_such_module_here", "cnnviz-preload")]
+    assert layout.PRELOADED == ("cnnviz.ui.training_view",)
+
+
 class _Node:
     """An object that can sit in a reference cycle and be watched through a weak reference."""
 
@@ -111,7 +144,7 @@ def test_settle_heap_collects_then_freezes_on_a_pages_first_runs_only() -> None:
     frozen = gc.get_freeze_count()
     assert layout.settle_heap(page) is False  # later runs of the page leave the collector alone
     assert layout.settle_heap(page) is False
-    assert gc.get_freeze_count() == frozen
+    assert gc.get_freeze_count() <= frozen  # nothing frozen since (frozen objects may still be freed)
     assert layout.settle_heap(f"other-{page}") is True  # another page still settles on its first run
 
 

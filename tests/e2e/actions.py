@@ -141,6 +141,14 @@ def edit_cell(page: Page, at: tuple[float, float], keys: str) -> None:
     page.wait_for_timeout(_EDIT_HANDOVER_MS)
 
 
+def share_link(page: Page) -> Locator:
+    """Open the sidebar's "Share this view" popover: the code block that shows this view's link."""
+    body = page.locator('[data-testid="stPopoverBody"]')
+    if not body.is_visible():
+        page.locator(".st-key-cnnviz-share button").click()
+    return body.locator('[data-testid="stCode"]')
+
+
 def apply_grid(page: Page, key: str) -> None:
     """Press the typed grid's "Apply" button and wait for the rerun it causes."""
     rerun_after(page, page.locator(f".st-key-{key}_apply button").click)

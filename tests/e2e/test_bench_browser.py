@@ -26,6 +26,7 @@ def test_a_short_run_loads_each_named_page_and_times_its_figure(
     for row in report.rows:
         assert row.exceptions == 0 and row.js_errors == [] and isinstance(row.passed, bool)
         assert 0 < row.first_load_ms < 90_000 and 0 < row.repeat_load_ms < 90_000
+        assert 0 < row.next_visitor_ms < 90_000  # a new browser's first load, the page already run
         assert row.http_bytes > 100_000 and row.http_requests > 1 and row.ws_bytes > 0
         assert row.repeat_http_bytes < row.http_bytes  # the second visit reads the cache
         assert len(row.changes) == 2 and all(c["ws_bytes"] > 0 for c in row.changes)

@@ -29,7 +29,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from bench.load_test import server_pid
 from deploy.serve_class import Limits
 from tests.conftest import REPO_ROOT
-from tests.e2e.actions import RUN_TIMEOUT_MS, choose, rerun_after, set_number, settle
+from tests.e2e.actions import RUN_TIMEOUT_MS, choose, rerun_after, set_number, settle, share_link
 from tests.e2e.conftest import free_port, log_tail
 from tests.waits import wait_until
 
@@ -168,9 +168,7 @@ def test_two_browsers_through_nginx_on_two_backends(
         expect(pool.get_by_text("max pooled 4×3")).to_be_visible()
         clean(first)
         # The share link names the proxy's address, not the backend's.
-        expect(first.locator('[data-testid="stSidebar"] [data-testid="stCode"]')).to_contain_text(
-            f"{served.url}/Pooling"
-        )
+        expect(share_link(first)).to_contain_text(f"{served.url}/Pooling")
         first.screenshot(path=str(screenshots_dir / "deploy_pooling_through_nginx.png"), full_page=True)
 
         # An upload through nginx reaches the backend that holds the session.

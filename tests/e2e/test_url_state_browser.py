@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import REPO_ROOT
-from tests.e2e.actions import RUN_TIMEOUT_MS, rerun_after, set_number, settle
+from tests.e2e.actions import RUN_TIMEOUT_MS, rerun_after, set_number, settle, share_link
 from tests.e2e.conftest import free_port, stop, wait_until_healthy
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -95,8 +95,7 @@ def test_copied_link_reopens_the_same_view(bound_url: str, browser: Browser, scr
     expect(state).to_have_text("state: stride=5 mode=circular kind=avg ceil=True")
     page.wait_for_function("() => location.search.includes('b_ceil=1')")
     assert query(page) == {"b_stride": ["5"], "b_mode": ["circular"], "b_kind": ["avg"], "b_ceil": ["1"]}
-    share = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]')
-    link = share.inner_text().strip()
+    link = share_link(page).inner_text().strip()
     assert link.startswith(bound_url) and parse_qs(urlsplit(link).query) == query(page)
     page.screenshot(path=str(screenshots_dir / "url_state_set.png"))
     clean(page)
