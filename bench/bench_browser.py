@@ -319,9 +319,7 @@ def next_visitor(browser: Any, url: str, title: str) -> float:
     try:
         context.add_init_script(PROBE_JS)
         page = context.new_page()
-        page.goto(url, wait_until="commit", timeout=TIMEOUT_MS)
-        wait_settled(page, title, 0, 0.0)
-        return probe(page, "paintMain")
+        return load(page, Traffic(context.new_cdp_session(page)), url, title)[0]
     finally:
         context.close()
 

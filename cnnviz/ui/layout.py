@@ -100,13 +100,14 @@ def settle_heap(page: str) -> bool:
 PRELOADED = ("cnnviz.ui.training_view",)
 PRELOAD_DELAY_S = 2.0
 _preload: threading.Thread | None = None
+_preload_lock = threading.Lock()
 
 
 def preload(modules: tuple[str, ...] = PRELOADED, delay: float = PRELOAD_DELAY_S) -> threading.Thread:
     """Import `modules` in a daemon thread after `delay` seconds, once per process; the thread (started by
     the first call)."""
     global _preload
-    with _heap_lock:
+    with _preload_lock:
         if _preload is None:
             _preload = threading.Timer(delay, _import_all, args=(modules,))
             _preload.name, _preload.daemon = "cnnviz-preload", True

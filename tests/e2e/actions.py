@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator
 from playwright.sync_api import Browser, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from cnnviz.ui.layout import SHARE_KEY
+
 RUN_TIMEOUT_MS = 90_000
 
 
@@ -145,7 +147,7 @@ def share_link(page: Page) -> Locator:
     """Open the sidebar's "Share this view" popover: the code block that shows this view's link."""
     body = page.locator('[data-testid="stPopoverBody"]')
     if not body.is_visible():
-        page.locator(".st-key-cnnviz-share button").click()
+        page.locator(f".st-key-{SHARE_KEY} button").click()
     return body.locator('[data-testid="stCode"]')
 
 
